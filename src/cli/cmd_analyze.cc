@@ -1,0 +1,8 @@
+// Placeholder until the subcommand lands.
+#include "cli/commands.h"
+
+namespace tw::cli {
+
+void RegisterAnalyze(CLI::App& /*app*/, CommandContext& /*ctx*/) {}
+
+}  // namespace tw::cli

@@ -1,0 +1,56 @@
+#include "common/time_format.h"
+
+#include "common/backoff.h"
+#include "gtest/gtest.h"
+
+namespace tw {
+namespace {
+
+TEST(ParseDuration, AcceptsTheCliDialect) {
+  EXPECT_EQ(*ParseDuration("30s"), absl::Seconds(30));
+  EXPECT_EQ(*ParseDuration("5m"), absl::Minutes(5));
+  EXPECT_EQ(*ParseDuration("168h"), absl::Hours(168));
+  EXPECT_EQ(*ParseDuration("1h30m"), absl::Minutes(90));
+  EXPECT_EQ(*ParseDuration("250ms"), absl::Milliseconds(250));
+  EXPECT_EQ(*ParseDuration("7d"), absl::Hours(168));
+}
+
+TEST(ParseDuration, RejectsWithAUsefulMessage) {
+  for (const char* bad : {"", "abc", "5", "5x", "-5s", "s"}) {
+    auto d = ParseDuration(bad);
+    EXPECT_FALSE(d.ok()) << bad;
+  }
+  EXPECT_NE(ParseDuration("5x").status().message().find("unit"), std::string::npos);
+}
+
+TEST(ParseTime, Rfc3339AndRelative) {
+  auto t = ParseTime("2021-11-10T10:41:26.095357Z");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(FormatRfc3339(*t), "2021-11-10T10:41:26.095357Z");
+  absl::Time now = absl::FromUnixSeconds(1000);
+  EXPECT_EQ(*ParseTime("10s", now), absl::FromUnixSeconds(990));
+  EXPECT_FALSE(ParseTime("yesterday", now).ok());
+}
+
+TEST(FormatRfc3339, UsesShortestOfZeroThreeSixNineDigits) {
+  EXPECT_EQ(FormatRfc3339(absl::FromUnixSeconds(0)), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(FormatRfc3339(absl::FromUnixMillis(1234)), "1970-01-01T00:00:01.234Z");
+  EXPECT_EQ(FormatRfc3339(absl::FromUnixNanos(1000000001)), "1970-01-01T00:00:01.000000001Z");
+}
+
+TEST(Backoff, GrowsToTheCapWithJitterInsideBounds) {
+  Backoff b({absl::Milliseconds(100), absl::Seconds(1), 2.0, 0.5}, 42);
+  absl::Duration prev_cap = absl::Milliseconds(100);
+  for (int i = 0; i < 10; ++i) {
+    absl::Duration d = b.Next();
+    absl::Duration cap = std::min(absl::Milliseconds(100) * (1 << i), absl::Seconds(1));
+    EXPECT_GE(d, cap / 2) << i;
+    EXPECT_LE(d, cap) << i;
+    prev_cap = cap;
+  }
+  b.Reset();
+  EXPECT_LE(b.Next(), absl::Milliseconds(100));
+}
+
+}  // namespace
+}  // namespace tw
