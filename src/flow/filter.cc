@@ -1,0 +1,1103 @@
+#include "flow/filter.h"
+
+#include <arpa/inet.h>
+
+#include <array>
+#include <cstring>
+#include <regex>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "google/protobuf/util/message_differencer.h"
+
+namespace tw::flow {
+
+namespace {
+
+absl::Status Bad(absl::string_view field, absl::string_view value, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat("filter ", field, " \"", value, "\": ", why));
+}
+
+// --- generic predicates -------------------------------------------------------------
+
+// Every field of one FlowFilter becomes one of these; the filter is their conjunction.
+using Preds = std::vector<FlowPredicate>;
+
+template <typename T, typename Get>
+FlowPredicate AnyOf(std::vector<T> values, Get get) {
+  return [values = std::move(values), get](const Flow& f) {
+    const auto& v = get(f);
+    for (const auto& want : values) {
+      if (v == want) return true;
+    }
+    return false;
+  };
+}
+
+// --- IPs --------------------------------------------------------------------------
+
+struct IpMatcher {
+  int family = AF_INET;
+  std::array<uint8_t, 16> addr{};
+  int prefix_bits = 0;  // full length for an exact address
+
+  bool Matches(absl::string_view ip) const {
+    if (ip.empty()) return false;
+    std::array<uint8_t, 16> got{};
+    std::string s(ip);
+    int fam = s.find(':') != std::string::npos ? AF_INET6 : AF_INET;
+    if (fam != family) return false;
+    if (inet_pton(fam, s.c_str(), got.data()) != 1) return false;
+    int full = prefix_bits / 8;
+    if (std::memcmp(got.data(), addr.data(), full) != 0) return false;
+    int rest = prefix_bits % 8;
+    if (rest == 0) return true;
+    uint8_t mask = static_cast<uint8_t>(0xff << (8 - rest));
+    return (got[full] & mask) == (addr[full] & mask);
+  }
+};
+
+absl::StatusOr<IpMatcher> ParseIp(absl::string_view field, absl::string_view text) {
+  IpMatcher m;
+  std::string s(absl::StripAsciiWhitespace(text));
+  std::string addr = s;
+  int prefix = -1;
+  size_t slash = s.find('/');
+  if (slash != std::string::npos) {
+    addr = s.substr(0, slash);
+    if (!absl::SimpleAtoi(s.substr(slash + 1), &prefix)) {
+      return Bad(field, text, "expected an IP address or CIDR (10.0.0.0/8)");
+    }
+  }
+  m.family = addr.find(':') != std::string::npos ? AF_INET6 : AF_INET;
+  if (inet_pton(m.family, addr.c_str(), m.addr.data()) != 1) {
+    return Bad(field, text, "expected an IP address or CIDR (10.0.0.0/8)");
+  }
+  int max_bits = m.family == AF_INET ? 32 : 128;
+  if (prefix < 0) prefix = max_bits;
+  if (prefix > max_bits) return Bad(field, text, "CIDR prefix length out of range");
+  m.prefix_bits = prefix;
+  return m;
+}
+
+// --- pods and services: "ns/prefix" -------------------------------------------------
+
+struct NamespacedPrefix {
+  std::string ns;  // "" = any namespace
+  std::string prefix;
+};
+
+absl::StatusOr<NamespacedPrefix> ParseNamespaced(absl::string_view field, absl::string_view v) {
+  NamespacedPrefix p;
+  size_t slash = v.find('/');
+  if (slash == absl::string_view::npos) {
+    p.prefix = std::string(v);
+  } else {
+    p.ns = std::string(v.substr(0, slash));
+    p.prefix = std::string(v.substr(slash + 1));
+    if (p.prefix.find('/') != std::string::npos) {
+      return Bad(field, v, "expected [namespace/][name-prefix]");
+    }
+  }
+  if (p.ns.empty() && p.prefix.empty()) return Bad(field, v, "expected [namespace/][name-prefix]");
+  return p;
+}
+
+// --- globs ------------------------------------------------------------------------
+
+// Iterative glob with single-star backtracking; `allowed` limits what `*` may swallow.
+template <typename Allowed>
+bool Glob(absl::string_view pat, absl::string_view s, Allowed allowed) {
+  size_t p = 0, i = 0, star = absl::string_view::npos, mark = 0;
+  while (i < s.size()) {
+    if (p < pat.size() && pat[p] == '*') {
+      star = p++;
+      mark = i;
+    } else if (p < pat.size() && pat[p] == s[i]) {
+      ++p;
+      ++i;
+    } else if (star != absl::string_view::npos && allowed(s[mark])) {
+      p = star + 1;
+      i = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pat.size() && pat[p] == '*') ++p;
+  return p == pat.size();
+}
+
+bool DnsChar(char c) {
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
+}
+bool NodeChar(char c) { return c != '/'; }
+
+std::string LowerNoDot(absl::string_view s) {
+  s = absl::StripAsciiWhitespace(s);
+  if (absl::EndsWith(s, ".")) s.remove_suffix(1);
+  return absl::AsciiStrToLower(s);
+}
+
+// --- regex ------------------------------------------------------------------------
+
+absl::StatusOr<std::shared_ptr<const std::regex>> CompileRegex(absl::string_view field,
+                                                               absl::string_view text) {
+  try {
+    return std::make_shared<const std::regex>(std::string(text), std::regex::ECMAScript);
+  } catch (const std::regex_error& e) {
+    return Bad(field, text, absl::StrCat("invalid regular expression: ", e.what()));
+  }
+}
+
+bool RegexSearch(const std::vector<std::shared_ptr<const std::regex>>& res, const std::string& s) {
+  for (const auto& re : res) {
+    if (std::regex_search(s, *re)) return true;
+  }
+  return false;
+}
+
+// --- label selectors ----------------------------------------------------------------
+
+struct ParsedLabel {
+  absl::string_view source, key, value;
+};
+
+ParsedLabel SplitLabel(absl::string_view l) {
+  ParsedLabel p;
+  size_t eq = l.find('=');
+  size_t colon = l.find(':');
+  if (colon != absl::string_view::npos && (eq == absl::string_view::npos || colon < eq)) {
+    p.source = l.substr(0, colon);
+    l.remove_prefix(colon + 1);
+    if (eq != absl::string_view::npos) eq -= colon + 1;
+  }
+  if (eq == absl::string_view::npos) {
+    p.key = l;
+  } else {
+    p.key = l.substr(0, eq);
+    p.value = l.substr(eq + 1);
+  }
+  return p;
+}
+
+absl::Status SetKey(absl::string_view selector, absl::string_view key,
+                    LabelSelector::Requirement* r) {
+  key = absl::StripAsciiWhitespace(key);
+  if (key.empty() || key.find_first_of(" \t(),!=") != absl::string_view::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("label selector \"", selector, "\": invalid key \"", key, "\""));
+  }
+  size_t colon = key.find(':');
+  if (colon != absl::string_view::npos) {
+    r->source = std::string(key.substr(0, colon));
+    if (r->source == "any") r->source.clear();
+    key.remove_prefix(colon + 1);
+    if (key.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("label selector \"", selector, "\": empty key after source prefix"));
+    }
+  }
+  r->key = std::string(key);
+  return absl::OkStatus();
+}
+
+// Splits on commas that are not inside parentheses.
+std::vector<std::string> SplitTopLevel(absl::string_view s) {
+  std::vector<std::string> out;
+  int depth = 0;
+  std::string cur;
+  for (char c : s) {
+    if (c == '(') ++depth;
+    if (c == ')') --depth;
+    if (c == ',' && depth == 0) {
+      out.push_back(cur);
+      cur.clear();
+    } else {
+      cur.push_back(c);
+    }
+  }
+  out.push_back(cur);
+  return out;
+}
+
+// --- misc parsing -------------------------------------------------------------------
+
+absl::StatusOr<uint16_t> ParsePort(absl::string_view field, absl::string_view v) {
+  uint32_t port;
+  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(v), &port) || port > 65535) {
+    return Bad(field, v, "expected a port number 0-65535");
+  }
+  return static_cast<uint16_t>(port);
+}
+
+uint16_t TcpFlagsMask(const ::flow::TCPFlags& f) {
+  uint16_t m = 0;
+  if (f.fin()) m |= kFIN;
+  if (f.syn()) m |= kSYN;
+  if (f.rst()) m |= kRST;
+  if (f.psh()) m |= kPSH;
+  if (f.ack()) m |= kACK;
+  if (f.urg()) m |= kURG;
+  if (f.ece()) m |= kECE;
+  if (f.cwr()) m |= kCWR;
+  if (f.ns()) m |= kNS;
+  return m;
+}
+
+bool HasPorts(const Flow& f) {
+  return f.l4.protocol == Protocol::kTCP || f.l4.protocol == Protocol::kUDP ||
+         f.l4.protocol == Protocol::kSCTP;
+}
+
+absl::string_view UrlPath(absl::string_view url) {
+  size_t scheme = url.find("://");
+  if (scheme != absl::string_view::npos) {
+    url.remove_prefix(scheme + 3);
+    size_t slash = url.find('/');
+    url = slash == absl::string_view::npos ? absl::string_view() : url.substr(slash);
+  }
+  size_t q = url.find_first_of("?#");
+  if (q != absl::string_view::npos) url = url.substr(0, q);
+  return url;
+}
+
+// --- per-field compilers ------------------------------------------------------------
+
+template <typename GetEp>
+absl::Status AddIps(Preds* preds, absl::string_view field,
+                    const google::protobuf::RepeatedPtrField<std::string>& values, GetEp get) {
+  if (values.empty()) return absl::OkStatus();
+  std::vector<IpMatcher> ms;
+  for (const auto& v : values) {
+    auto m = ParseIp(field, v);
+    if (!m.ok()) return m.status();
+    ms.push_back(*m);
+  }
+  preds->push_back([ms = std::move(ms), get](const Flow& f) {
+    const std::string& ip = get(f);
+    for (const auto& m : ms) {
+      if (m.Matches(ip)) return true;
+    }
+    return false;
+  });
+  return absl::OkStatus();
+}
+
+template <typename GetNsName>
+absl::Status AddNamespaced(Preds* preds, absl::string_view field,
+                           const google::protobuf::RepeatedPtrField<std::string>& values,
+                           GetNsName get) {
+  if (values.empty()) return absl::OkStatus();
+  std::vector<NamespacedPrefix> ps;
+  for (const auto& v : values) {
+    auto p = ParseNamespaced(field, v);
+    if (!p.ok()) return p.status();
+    ps.push_back(*p);
+  }
+  preds->push_back([ps = std::move(ps), get](const Flow& f) {
+    auto [ns, name] = get(f);
+    for (const auto& p : ps) {
+      if ((p.ns.empty() || ns == p.ns) && absl::StartsWith(name, p.prefix)) return true;
+    }
+    return false;
+  });
+  return absl::OkStatus();
+}
+
+template <typename GetNames>
+absl::Status AddFqdns(Preds* preds, absl::string_view field,
+                      const google::protobuf::RepeatedPtrField<std::string>& values, GetNames get) {
+  if (values.empty()) return absl::OkStatus();
+  std::vector<std::string> pats;
+  for (const auto& v : values) {
+    std::string p = LowerNoDot(v);
+    if (p.empty()) return Bad(field, v, "empty FQDN pattern");
+    for (char c : p) {
+      if (c != '*' && !DnsChar(c))
+        return Bad(field, v, "expected a DNS name pattern (*.example.com)");
+    }
+    pats.push_back(std::move(p));
+  }
+  preds->push_back([pats = std::move(pats), get](const Flow& f) {
+    for (Symbol n : get(f)) {
+      std::string name = LowerNoDot(n.view());
+      for (const auto& p : pats) {
+        if (Glob(p, name, DnsChar)) return true;
+      }
+    }
+    return false;
+  });
+  return absl::OkStatus();
+}
+
+template <typename GetLabels>
+absl::Status AddLabels(Preds* preds, const google::protobuf::RepeatedPtrField<std::string>& values,
+                       GetLabels get) {
+  if (values.empty()) return absl::OkStatus();
+  std::vector<LabelSelector> sels;
+  for (const auto& v : values) {
+    auto s = LabelSelector::Parse(v);
+    if (!s.ok()) return s.status();
+    sels.push_back(*std::move(s));
+  }
+  preds->push_back([sels = std::move(sels), get](const Flow& f) {
+    const std::vector<Symbol>& labels = get(f);
+    for (const auto& s : sels) {
+      if (s.Matches(labels)) return true;
+    }
+    return false;
+  });
+  return absl::OkStatus();
+}
+
+template <typename GetPort>
+absl::Status AddPorts(Preds* preds, absl::string_view field,
+                      const google::protobuf::RepeatedPtrField<std::string>& values, GetPort get) {
+  if (values.empty()) return absl::OkStatus();
+  std::vector<uint16_t> ports;
+  for (const auto& v : values) {
+    auto p = ParsePort(field, v);
+    if (!p.ok()) return p.status();
+    ports.push_back(*p);
+  }
+  preds->push_back([ports = std::move(ports), get](const Flow& f) {
+    if (!HasPorts(f)) return false;
+    uint16_t got = get(f);
+    for (uint16_t p : ports) {
+      if (p == got) return true;
+    }
+    return false;
+  });
+  return absl::OkStatus();
+}
+
+template <typename GetEp>
+void AddWorkloads(Preds* preds, const google::protobuf::RepeatedPtrField<::flow::Workload>& values,
+                  GetEp get) {
+  if (values.empty()) return;
+  std::vector<std::pair<std::string, std::string>> ws;
+  for (const auto& w : values) ws.emplace_back(w.name(), w.kind());
+  preds->push_back([ws = std::move(ws), get](const Flow& f) {
+    const Endpoint& ep = get(f);
+    for (const auto& [name, kind] : ws) {
+      for (const auto& have : ep.workloads) {
+        if ((name.empty() || have.name == name) && (kind.empty() || have.kind == kind)) {
+          return true;
+        }
+      }
+    }
+    return false;
+  });
+}
+
+template <typename T>
+std::vector<T> ToVector(const google::protobuf::RepeatedPtrField<T>& r) {
+  return std::vector<T>(r.begin(), r.end());
+}
+template <typename T>
+std::vector<T> ToVector(const google::protobuf::RepeatedField<T>& r) {
+  return std::vector<T>(r.begin(), r.end());
+}
+
+}  // namespace
+
+// --- LabelSelector ------------------------------------------------------------------
+
+absl::StatusOr<LabelSelector> LabelSelector::Parse(absl::string_view selector) {
+  LabelSelector sel;
+  if (absl::StripAsciiWhitespace(selector).empty()) {
+    return absl::InvalidArgumentError("label selector is empty");
+  }
+  for (const std::string& raw : SplitTopLevel(selector)) {
+    absl::string_view part = absl::StripAsciiWhitespace(raw);
+    if (part.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("label selector \"", selector, "\": empty requirement"));
+    }
+    Requirement r;
+    size_t paren = part.find('(');
+    if (paren != absl::string_view::npos) {
+      // key in (a,b) / key notin (a,b)
+      if (!absl::EndsWith(part, ")")) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("label selector \"", selector, "\": missing ')'"));
+      }
+      absl::string_view head = absl::StripAsciiWhitespace(part.substr(0, paren));
+      size_t sp = head.find_last_of(" \t");
+      if (sp == absl::string_view::npos) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "label selector \"", selector, "\": expected `key in (a,b)` or `key notin (a,b)`"));
+      }
+      absl::string_view op = head.substr(sp + 1);
+      if (op == "in") {
+        r.op = Op::kIn;
+      } else if (op == "notin") {
+        r.op = Op::kNotIn;
+      } else {
+        return absl::InvalidArgumentError(
+            absl::StrCat("label selector \"", selector, "\": unknown operator \"", op, "\""));
+      }
+      auto st = SetKey(selector, head.substr(0, sp), &r);
+      if (!st.ok()) return st;
+      absl::string_view inner = part.substr(paren + 1, part.size() - paren - 2);
+      for (absl::string_view v : absl::StrSplit(inner, ',')) {
+        v = absl::StripAsciiWhitespace(v);
+        if (!v.empty()) r.values.emplace_back(v);
+      }
+      if (r.values.empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("label selector \"", selector, "\": empty value set"));
+      }
+    } else if (size_t ne = part.find("!="); ne != absl::string_view::npos) {
+      r.op = Op::kNotIn;
+      auto st = SetKey(selector, part.substr(0, ne), &r);
+      if (!st.ok()) return st;
+      r.values.emplace_back(absl::StripAsciiWhitespace(part.substr(ne + 2)));
+    } else if (size_t eq = part.find('='); eq != absl::string_view::npos) {
+      r.op = Op::kIn;
+      size_t vstart = eq + 1;
+      if (vstart < part.size() && part[vstart] == '=') ++vstart;
+      auto st = SetKey(selector, part.substr(0, eq), &r);
+      if (!st.ok()) return st;
+      r.values.emplace_back(absl::StripAsciiWhitespace(part.substr(vstart)));
+    } else if (part[0] == '!') {
+      r.op = Op::kNotExists;
+      auto st = SetKey(selector, part.substr(1), &r);
+      if (!st.ok()) return st;
+    } else {
+      r.op = Op::kExists;
+      auto st = SetKey(selector, part, &r);
+      if (!st.ok()) return st;
+    }
+    sel.requirements_.push_back(std::move(r));
+  }
+  return sel;
+}
+
+bool LabelSelector::Matches(const std::vector<Symbol>& labels) const {
+  for (const auto& r : requirements_) {
+    bool present = false;
+    bool value_in = false;
+    for (Symbol l : labels) {
+      ParsedLabel p = SplitLabel(l.view());
+      if (p.key != r.key || (!r.source.empty() && p.source != r.source)) continue;
+      present = true;
+      for (const auto& v : r.values) {
+        if (p.value == v) value_in = true;
+      }
+    }
+    bool ok = false;
+    switch (r.op) {
+      case Op::kExists:
+        ok = present;
+        break;
+      case Op::kNotExists:
+        ok = !present;
+        break;
+      case Op::kIn:
+        ok = value_in;
+        break;
+      case Op::kNotIn:
+        ok = !value_in;
+        break;
+    }
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool FqdnGlobMatch(absl::string_view pattern, absl::string_view name) {
+  return Glob(LowerNoDot(pattern), LowerNoDot(name), DnsChar);
+}
+
+// --- CompileFlowFilter ---------------------------------------------------------------
+
+absl::StatusOr<FlowPredicate> CompileFlowFilter(const ::flow::FlowFilter& ff) {
+  Preds p;
+
+  if (ff.uuid_size() > 0) {
+    p.push_back(
+        AnyOf(ToVector(ff.uuid()), [](const Flow& f) -> const std::string& { return f.uuid; }));
+  }
+  absl::Status st;
+#define TW_CHECK(expr) \
+  st = (expr);         \
+  if (!st.ok()) return st
+
+  TW_CHECK(AddIps(&p, "source_ip", ff.source_ip(),
+                  [](const Flow& f) -> const std::string& { return f.source_ip; }));
+  TW_CHECK(AddIps(&p, "source_ip_xlated", ff.source_ip_xlated(),
+                  [](const Flow& f) -> const std::string& { return f.source_ip_xlated; }));
+  TW_CHECK(AddIps(&p, "destination_ip", ff.destination_ip(),
+                  [](const Flow& f) -> const std::string& { return f.destination_ip; }));
+
+  TW_CHECK(AddNamespaced(&p, "source_pod", ff.source_pod(), [](const Flow& f) {
+    return std::make_pair(f.source.namespace_.view(), f.source.pod_name.view());
+  }));
+  TW_CHECK(AddNamespaced(&p, "destination_pod", ff.destination_pod(), [](const Flow& f) {
+    return std::make_pair(f.destination.namespace_.view(), f.destination.pod_name.view());
+  }));
+  TW_CHECK(AddNamespaced(&p, "source_service", ff.source_service(), [](const Flow& f) {
+    return std::make_pair(f.source_service.namespace_.view(), f.source_service.name.view());
+  }));
+  TW_CHECK(AddNamespaced(&p, "destination_service", ff.destination_service(), [](const Flow& f) {
+    return std::make_pair(f.destination_service.namespace_.view(),
+                          f.destination_service.name.view());
+  }));
+
+  TW_CHECK(AddFqdns(&p, "source_fqdn", ff.source_fqdn(),
+                    [](const Flow& f) -> const std::vector<Symbol>& { return f.source_names; }));
+  TW_CHECK(
+      AddFqdns(&p, "destination_fqdn", ff.destination_fqdn(),
+               [](const Flow& f) -> const std::vector<Symbol>& { return f.destination_names; }));
+
+  TW_CHECK(AddLabels(&p, ff.source_label(),
+                     [](const Flow& f) -> const std::vector<Symbol>& { return f.source.labels; }));
+  TW_CHECK(AddLabels(&p, ff.destination_label(), [](const Flow& f) -> const std::vector<Symbol>& {
+    return f.destination.labels;
+  }));
+  TW_CHECK(AddLabels(&p, ff.node_labels(),
+                     [](const Flow& f) -> const std::vector<Symbol>& { return f.node_labels; }));
+
+  AddWorkloads(&p, ff.source_workload(), [](const Flow& f) -> const Endpoint& { return f.source; });
+  AddWorkloads(&p, ff.destination_workload(),
+               [](const Flow& f) -> const Endpoint& { return f.destination; });
+
+  if (ff.source_cluster_name_size() > 0) {
+    p.push_back(AnyOf(ToVector(ff.source_cluster_name()),
+                      [](const Flow& f) { return f.source.cluster_name.str(); }));
+  }
+  if (ff.destination_cluster_name_size() > 0) {
+    p.push_back(AnyOf(ToVector(ff.destination_cluster_name()),
+                      [](const Flow& f) { return f.destination.cluster_name.str(); }));
+  }
+
+  if (ff.traffic_direction_size() > 0) {
+    std::vector<TrafficDirection> v;
+    for (int d : ff.traffic_direction()) v.push_back(static_cast<TrafficDirection>(d));
+    p.push_back(AnyOf(std::move(v), [](const Flow& f) { return f.traffic_direction; }));
+  }
+  if (ff.verdict_size() > 0) {
+    std::vector<Verdict> v;
+    for (int d : ff.verdict()) v.push_back(static_cast<Verdict>(d));
+    p.push_back(AnyOf(std::move(v), [](const Flow& f) { return f.verdict; }));
+  }
+  if (ff.drop_reason_desc_size() > 0) {
+    // EffectiveDropReason: older captures carry the reason only in the deprecated field or
+    // the drop event's sub_type; a relay built from them should still answer the filter.
+    std::vector<uint32_t> v;
+    for (int d : ff.drop_reason_desc()) v.push_back(static_cast<uint32_t>(d));
+    p.push_back(AnyOf(std::move(v), [](const Flow& f) { return f.EffectiveDropReason(); }));
+  }
+  if (ff.interface_size() > 0) {
+    std::vector<std::pair<uint32_t, std::string>> ifs;
+    for (const auto& i : ff.interface()) ifs.emplace_back(i.index(), i.name());
+    p.push_back([ifs = std::move(ifs)](const Flow& f) {
+      for (const auto& [index, name] : ifs) {
+        if ((index == 0 || f.interface_index == index) &&
+            (name.empty() || f.interface_name == name)) {
+          return true;
+        }
+      }
+      return false;
+    });
+  }
+  if (ff.event_type_size() > 0) {
+    std::vector<::flow::EventTypeFilter> ets(ff.event_type().begin(), ff.event_type().end());
+    p.push_back([ets = std::move(ets)](const Flow& f) {
+      for (const auto& e : ets) {
+        if (e.type() == f.event_type && (!e.match_sub_type() || e.sub_type() == f.event_sub_type)) {
+          return true;
+        }
+      }
+      return false;
+    });
+  }
+  if (ff.http_status_code_size() > 0) {
+    // "404" exact, "4+" any 4xx (Hubble's syntax).
+    std::vector<std::pair<uint32_t, bool>> codes;
+    for (const auto& c : ff.http_status_code()) {
+      uint32_t n;
+      if (c.size() == 2 && c[1] == '+' && c[0] >= '1' && c[0] <= '5') {
+        codes.emplace_back(c[0] - '0', true);
+      } else if (c.size() == 3 && absl::SimpleAtoi(c, &n) && n >= 100 && n <= 599) {
+        codes.emplace_back(n, false);
+      } else {
+        return Bad("http_status_code", c, "expected a status code (404) or class (5+)");
+      }
+    }
+    p.push_back([codes = std::move(codes)](const Flow& f) {
+      if (!f.l7 || !f.l7->http) return false;
+      uint32_t got = f.l7->http->code;
+      for (const auto& [n, cls] : codes) {
+        if (cls ? got / 100 == n : got == n) return true;
+      }
+      return false;
+    });
+  }
+  if (ff.protocol_size() > 0) {
+    std::vector<std::string> protos;
+    for (const auto& pr : ff.protocol()) {
+      std::string l = absl::AsciiStrToLower(absl::StripAsciiWhitespace(pr));
+      static const char* const kKnown[] = {"tcp",  "udp",  "sctp", "icmp", "icmpv4", "icmpv6",
+                                           "vrrp", "igmp", "dns",  "http", "kafka"};
+      bool known = false;
+      for (const char* k : kKnown) known |= l == k;
+      if (!known) {
+        return Bad("protocol", pr,
+                   "expected tcp, udp, sctp, icmp, icmpv4, icmpv6, vrrp, igmp, dns, http or kafka");
+      }
+      protos.push_back(std::move(l));
+    }
+    p.push_back([protos = std::move(protos)](const Flow& f) {
+      for (const auto& pr : protos) {
+        if (pr == "dns") {
+          if (f.l7 && f.l7->dns) return true;
+        } else if (pr == "http") {
+          if (f.l7 && f.l7->http) return true;
+        } else if (pr == "kafka") {
+          // Kafka records are not part of the flow model.
+        } else if (pr == "icmp") {
+          if (f.l4.protocol == Protocol::kICMPv4 || f.l4.protocol == Protocol::kICMPv6) return true;
+        } else {
+          auto want = ProtocolFromName(pr);
+          if (want && f.l4.protocol == *want) return true;
+        }
+      }
+      return false;
+    });
+  }
+  TW_CHECK(AddPorts(&p, "source_port", ff.source_port(),
+                    [](const Flow& f) { return f.l4.source_port; }));
+  TW_CHECK(AddPorts(&p, "destination_port", ff.destination_port(),
+                    [](const Flow& f) { return f.l4.destination_port; }));
+  if (ff.reply_size() > 0) {
+    p.push_back(
+        AnyOf(ToVector(ff.reply()), [](const Flow& f) { return f.is_reply.value_or(false); }));
+  }
+  if (ff.dns_query_size() > 0) {
+    std::vector<std::shared_ptr<const std::regex>> res;
+    for (const auto& q : ff.dns_query()) {
+      auto re = CompileRegex("dns_query", q);
+      if (!re.ok()) return re.status();
+      res.push_back(*re);
+    }
+    p.push_back([res = std::move(res)](const Flow& f) {
+      return f.l7 && f.l7->dns && RegexSearch(res, f.l7->dns->query);
+    });
+  }
+  if (ff.source_identity_size() > 0) {
+    p.push_back(
+        AnyOf(ToVector(ff.source_identity()), [](const Flow& f) { return f.source.identity; }));
+  }
+  if (ff.destination_identity_size() > 0) {
+    p.push_back(AnyOf(ToVector(ff.destination_identity()),
+                      [](const Flow& f) { return f.destination.identity; }));
+  }
+  if (ff.http_method_size() > 0) {
+    std::vector<std::string> ms;
+    for (const auto& m : ff.http_method()) ms.push_back(absl::AsciiStrToUpper(m));
+    p.push_back([ms = std::move(ms)](const Flow& f) {
+      if (!f.l7 || !f.l7->http) return false;
+      for (const auto& m : ms) {
+        if (absl::EqualsIgnoreCase(f.l7->http->method, m)) return true;
+      }
+      return false;
+    });
+  }
+  for (auto [field, values, path_only] : {std::make_tuple("http_path", &ff.http_path(), true),
+                                          std::make_tuple("http_url", &ff.http_url(), false)}) {
+    if (values->empty()) continue;
+    std::vector<std::shared_ptr<const std::regex>> res;
+    for (const auto& q : *values) {
+      auto re = CompileRegex(field, q);
+      if (!re.ok()) return re.status();
+      res.push_back(*re);
+    }
+    p.push_back([res = std::move(res), path_only = path_only](const Flow& f) {
+      if (!f.l7 || !f.l7->http) return false;
+      const std::string& url = f.l7->http->url;
+      return RegexSearch(res, path_only ? std::string(UrlPath(url)) : url);
+    });
+  }
+  if (ff.http_header_size() > 0) {
+    return absl::InvalidArgumentError(
+        "filter http_header is not supported: tierwatch's flow model does not keep HTTP headers");
+  }
+  if (ff.trace_id_size() > 0) {
+    return absl::InvalidArgumentError(
+        "filter trace_id is not supported: tierwatch's flow model does not keep trace ids");
+  }
+  if (ff.tcp_flags_size() > 0) {
+    std::vector<uint16_t> masks;
+    for (const auto& t : ff.tcp_flags()) masks.push_back(TcpFlagsMask(t));
+    p.push_back([masks = std::move(masks)](const Flow& f) {
+      if (f.l4.protocol != Protocol::kTCP) return false;
+      for (uint16_t m : masks) {
+        if ((f.l4.tcp_flags & m) == m) return true;
+      }
+      return false;
+    });
+  }
+  if (ff.node_name_size() > 0) {
+    // "cluster/node" or "node" (any cluster); `*` stays within one part.
+    std::vector<std::pair<std::string, std::string>> pats;
+    for (const auto& n : ff.node_name()) {
+      std::string l = absl::AsciiStrToLower(absl::StripAsciiWhitespace(n));
+      std::vector<std::string> parts = absl::StrSplit(l, '/');
+      if (l.empty() || parts.size() > 2 || parts.back().empty()) {
+        return Bad("node_name", n, "expected a node name pattern: node or cluster/node");
+      }
+      if (parts.size() == 1) {
+        pats.emplace_back("*", parts[0]);
+      } else {
+        pats.emplace_back(parts[0].empty() ? "*" : parts[0], parts[1]);
+      }
+    }
+    p.push_back([pats = std::move(pats)](const Flow& f) {
+      std::string name = absl::AsciiStrToLower(f.node_name.view());
+      if (name.empty()) return false;
+      absl::string_view cluster, node = name;
+      size_t slash = name.rfind('/');
+      bool has_cluster = slash != std::string::npos;
+      if (has_cluster) {
+        cluster = absl::string_view(name).substr(0, slash);
+        node = absl::string_view(name).substr(slash + 1);
+      }
+      for (const auto& [cp, np] : pats) {
+        if (!Glob(np, node, NodeChar)) continue;
+        if (!has_cluster || Glob(cp, cluster, NodeChar)) return true;
+      }
+      return false;
+    });
+  }
+  if (ff.ip_version_size() > 0) {
+    std::vector<IpVersion> v;
+    for (int d : ff.ip_version()) v.push_back(static_cast<IpVersion>(d));
+    p.push_back(AnyOf(std::move(v), [](const Flow& f) { return f.ip_version; }));
+  }
+#undef TW_CHECK
+
+  return FlowPredicate([p = std::move(p)](const Flow& f) {
+    for (const auto& pred : p) {
+      if (!pred(f)) return false;
+    }
+    return true;
+  });
+}
+
+bool FlowFilterSet::Matches(const Flow& flow) const {
+  if (!whitelist_.empty()) {
+    bool any = false;
+    for (const auto& w : whitelist_) {
+      if (w(flow)) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) return false;
+  }
+  for (const auto& b : blacklist_) {
+    if (b(flow)) return false;
+  }
+  return true;
+}
+
+// --- the hubble observe flag set ------------------------------------------------------
+
+absl::StatusOr<::flow::EventTypeFilter> ParseEventTypeFilter(absl::string_view text) {
+  static const std::pair<const char*, int> kTypes[] = {
+      {"drop", kEventDrop},
+      {"debug", kEventDebug},
+      {"capture", kEventCapture},
+      {"trace", kEventTrace},
+      {"policy-verdict", kEventPolicyVerdict},
+      {"recorder", 6},
+      {"trace-sock", kEventTraceSock},
+      {"sock", kEventTraceSock},
+      {"l7", kEventL7},
+      {"agent", kEventAgent},
+  };
+  // Datapath observation points (the sub_type of trace events), hubble-api.md §5.12.
+  static const char* const kTracePoints[] = {
+      "to-endpoint",   "to-proxy",   "to-host",     "to-stack",   "to-overlay",
+      "from-endpoint", "from-proxy", "from-host",   "from-stack", "from-overlay",
+      "from-network",  "to-network", "from-crypto", "to-crypto"};
+  std::string l = absl::AsciiStrToLower(absl::StripAsciiWhitespace(text));
+  std::pair<std::string, std::string> parts = absl::StrSplit(l, absl::MaxSplits(':', 1));
+  ::flow::EventTypeFilter f;
+  int type = -1;
+  for (const auto& [name, code] : kTypes) {
+    if (parts.first == name) type = code;
+  }
+  if (type < 0 && !absl::SimpleAtoi(parts.first, &type)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--type \"", text,
+        "\": expected drop, trace, policy-verdict, l7, capture, debug, trace-sock, agent or a "
+        "number, optionally with :subtype (trace:to-endpoint, drop:133)"));
+  }
+  f.set_type(type);
+  if (!parts.second.empty()) {
+    int sub = -1;
+    if (type == kEventTrace) {
+      for (int i = 0; i < 14; ++i) {
+        if (parts.second == kTracePoints[i]) sub = i;
+      }
+    }
+    if (sub < 0 && type == kEventDrop) {
+      auto r = DropReasonFromName(absl::AsciiStrToUpper(parts.second));
+      if (r) sub = static_cast<int>(*r);
+    }
+    if (sub < 0 && !absl::SimpleAtoi(parts.second, &sub)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--type \"", text, "\": unknown subtype \"", parts.second, "\""));
+    }
+    f.set_match_sub_type(true);
+    f.set_sub_type(sub);
+  }
+  return f;
+}
+
+namespace {
+
+// Hubble's CLI keeps two filters: "left" constrains the source side of the
+// direction-less flags, "right" the destination side; flags with a side or without
+// direction go into both. Identical halves collapse into one filter.
+struct Tracker {
+  ::flow::FlowFilter left, right;
+  bool used = false;
+  template <typename F>
+  void Both(F f) {
+    f(&left);
+    f(&right);
+    used = true;
+  }
+  template <typename F>
+  void Left(F f) {
+    f(&left);
+    used = true;
+  }
+  template <typename F>
+  void Right(F f) {
+    f(&right);
+    used = true;
+  }
+  std::vector<::flow::FlowFilter> Filters() const {
+    if (!used) return {};
+    if (google::protobuf::util::MessageDifferencer::Equals(left, right)) return {left};
+    return {left, right};
+  }
+};
+
+void AddAll(google::protobuf::RepeatedPtrField<std::string>* field,
+            const std::vector<std::string>& values) {
+  for (const auto& v : values) *field->Add() = v;
+}
+
+std::vector<std::string> Concat(const std::vector<std::string>& a,
+                                const std::vector<std::string>& b) {
+  std::vector<std::string> out = a;
+  out.insert(out.end(), b.begin(), b.end());
+  return out;
+}
+
+std::vector<std::string> Qualify(const std::vector<std::string>& pods,
+                                 const std::vector<std::string>& namespaces) {
+  std::vector<std::string> out;
+  for (const auto& p : pods) {
+    if (p.find('/') != std::string::npos) {
+      out.push_back(p);
+    } else if (namespaces.empty()) {
+      out.push_back("default/" + p);
+    } else {
+      for (const auto& ns : namespaces) out.push_back(ns + "/" + p);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> NsPrefixes(const std::vector<std::string>& namespaces) {
+  std::vector<std::string> out;
+  for (const auto& ns : namespaces) out.push_back(ns + "/");
+  return out;
+}
+
+absl::Status ParseUint32s(absl::string_view flag, const std::vector<std::string>& in,
+                          std::vector<uint32_t>* out) {
+  for (const auto& s : in) {
+    uint32_t v;
+    if (!absl::SimpleAtoi(s, &v)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(flag, " \"", s, "\": expected a security identity number"));
+    }
+    out->push_back(v);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<FilterRequest> BuildObserveFilters(const ObserveFilterFlags& fl) {
+  Tracker t;
+
+  // Namespaces qualify pod names on their side; left over, they filter whole namespaces.
+  bool any_pod = !fl.pod.empty() || !fl.from_pod.empty() || !fl.to_pod.empty();
+  bool src_pods = !fl.pod.empty() || !fl.from_pod.empty();
+  bool dst_pods = !fl.pod.empty() || !fl.to_pod.empty();
+  std::vector<std::string> src_ns = Concat(fl.namespace_, fl.from_namespace);
+  std::vector<std::string> dst_ns = Concat(fl.namespace_, fl.to_namespace);
+  if (!fl.from_pod.empty()) {
+    auto v = Qualify(fl.from_pod, src_ns);
+    t.Both([&](auto* f) { AddAll(f->mutable_source_pod(), v); });
+  }
+  if (!fl.to_pod.empty()) {
+    auto v = Qualify(fl.to_pod, dst_ns);
+    t.Both([&](auto* f) { AddAll(f->mutable_destination_pod(), v); });
+  }
+  if (!fl.pod.empty()) {
+    auto l = Qualify(fl.pod, src_ns);
+    auto r = Qualify(fl.pod, dst_ns);
+    t.Left([&](auto* f) { AddAll(f->mutable_source_pod(), l); });
+    t.Right([&](auto* f) { AddAll(f->mutable_destination_pod(), r); });
+  }
+  if (!any_pod && !fl.namespace_.empty()) {
+    auto v = NsPrefixes(fl.namespace_);
+    t.Left([&](auto* f) { AddAll(f->mutable_source_pod(), v); });
+    t.Right([&](auto* f) { AddAll(f->mutable_destination_pod(), v); });
+  }
+  if (!src_pods && !fl.from_namespace.empty()) {
+    auto v = NsPrefixes(fl.from_namespace);
+    t.Both([&](auto* f) { AddAll(f->mutable_source_pod(), v); });
+  }
+  if (!dst_pods && !fl.to_namespace.empty()) {
+    auto v = NsPrefixes(fl.to_namespace);
+    t.Both([&](auto* f) { AddAll(f->mutable_destination_pod(), v); });
+  }
+
+  // Pairs of (either side, source side, destination side) string flags.
+  using Field = google::protobuf::RepeatedPtrField<std::string>* (::flow::FlowFilter::*)();
+  struct Sided {
+    const std::vector<std::string>* both;
+    const std::vector<std::string>* from;
+    const std::vector<std::string>* to;
+    Field src, dst;
+  };
+  const Sided sided[] = {
+      {&fl.service, &fl.from_service, &fl.to_service, &::flow::FlowFilter::mutable_source_service,
+       &::flow::FlowFilter::mutable_destination_service},
+      {&fl.label, &fl.from_label, &fl.to_label, &::flow::FlowFilter::mutable_source_label,
+       &::flow::FlowFilter::mutable_destination_label},
+      {&fl.ip, &fl.from_ip, &fl.to_ip, &::flow::FlowFilter::mutable_source_ip,
+       &::flow::FlowFilter::mutable_destination_ip},
+      {&fl.fqdn, &fl.from_fqdn, &fl.to_fqdn, &::flow::FlowFilter::mutable_source_fqdn,
+       &::flow::FlowFilter::mutable_destination_fqdn},
+      {&fl.port, &fl.from_port, &fl.to_port, &::flow::FlowFilter::mutable_source_port,
+       &::flow::FlowFilter::mutable_destination_port},
+  };
+  for (const auto& s : sided) {
+    if (!s.from->empty()) t.Both([&](auto* f) { AddAll((f->*s.src)(), *s.from); });
+    if (!s.to->empty()) t.Both([&](auto* f) { AddAll((f->*s.dst)(), *s.to); });
+    if (!s.both->empty()) {
+      t.Left([&](auto* f) { AddAll((f->*s.src)(), *s.both); });
+      t.Right([&](auto* f) { AddAll((f->*s.dst)(), *s.both); });
+    }
+  }
+
+  std::vector<uint32_t> ids, from_ids, to_ids;
+  {
+    auto st = ParseUint32s("--identity", fl.identity, &ids);
+    if (st.ok()) st = ParseUint32s("--from-identity", fl.from_identity, &from_ids);
+    if (st.ok()) st = ParseUint32s("--to-identity", fl.to_identity, &to_ids);
+    if (!st.ok()) return st;
+  }
+  if (!from_ids.empty()) {
+    t.Both([&](auto* f) {
+      for (auto v : from_ids) f->add_source_identity(v);
+    });
+  }
+  if (!to_ids.empty()) {
+    t.Both([&](auto* f) {
+      for (auto v : to_ids) f->add_destination_identity(v);
+    });
+  }
+  if (!ids.empty()) {
+    t.Left([&](auto* f) {
+      for (auto v : ids) f->add_source_identity(v);
+    });
+    t.Right([&](auto* f) {
+      for (auto v : ids) f->add_destination_identity(v);
+    });
+  }
+
+  for (const auto& v : fl.verdict) {
+    auto verdict = VerdictFromName(absl::AsciiStrToUpper(v));
+    if (!verdict || *verdict == Verdict::kUnknown) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--verdict \"", v,
+          "\": expected FORWARDED, DROPPED, AUDIT, REDIRECTED, ERROR, TRACED or TRANSLATED"));
+    }
+    t.Both([&](auto* f) { f->add_verdict(static_cast<::flow::Verdict>(*verdict)); });
+  }
+  for (const auto& v : fl.drop_reason_desc) {
+    auto r = DropReasonFromName(absl::AsciiStrToUpper(v));
+    if (!r) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--drop-reason-desc \"", v, "\": expected a Hubble drop reason such as POLICY_DENIED"));
+    }
+    t.Both([&](auto* f) { f->add_drop_reason_desc(static_cast<::flow::DropReason>(*r)); });
+  }
+  for (const auto& v : fl.traffic_direction) {
+    auto d = TrafficDirectionFromName(absl::AsciiStrToUpper(v));
+    if (!d || *d == TrafficDirection::kUnknown) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--traffic-direction \"", v, "\": expected ingress or egress"));
+    }
+    t.Both([&](auto* f) { f->add_traffic_direction(static_cast<::flow::TrafficDirection>(*d)); });
+  }
+  for (const auto& v : fl.type) {
+    auto et = ParseEventTypeFilter(v);
+    if (!et.ok()) return et.status();
+    t.Both([&](auto* f) { *f->add_event_type() = *et; });
+  }
+  for (const auto& v : fl.ip_version) {
+    std::string l = absl::AsciiStrToLower(v);
+    ::flow::IPVersion ipv;
+    if (l == "4" || l == "v4" || l == "ipv4") {
+      ipv = ::flow::IPv4;
+    } else if (l == "6" || l == "v6" || l == "ipv6") {
+      ipv = ::flow::IPv6;
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--ip-version \"", v, "\": expected v4 or v6"));
+    }
+    t.Both([&](auto* f) { f->add_ip_version(ipv); });
+  }
+  if (!fl.uuid.empty()) t.Both([&](auto* f) { AddAll(f->mutable_uuid(), fl.uuid); });
+  if (!fl.protocol.empty()) t.Both([&](auto* f) { AddAll(f->mutable_protocol(), fl.protocol); });
+  if (!fl.node_name.empty()) t.Both([&](auto* f) { AddAll(f->mutable_node_name(), fl.node_name); });
+  if (!fl.dns_query.empty()) t.Both([&](auto* f) { AddAll(f->mutable_dns_query(), fl.dns_query); });
+  if (!fl.http_status.empty()) {
+    t.Both([&](auto* f) { AddAll(f->mutable_http_status_code(), fl.http_status); });
+  }
+  if (!fl.http_method.empty()) {
+    t.Both([&](auto* f) { AddAll(f->mutable_http_method(), fl.http_method); });
+  }
+  if (!fl.http_path.empty()) t.Both([&](auto* f) { AddAll(f->mutable_http_path(), fl.http_path); });
+  if (fl.reply) t.Both([&](auto* f) { f->add_reply(*fl.reply); });
+
+  FilterRequest req;
+  req.whitelist = t.Filters();
+  // Compile once so that a bad value is reported here with its flag's context.
+  for (const auto& f : req.whitelist) {
+    auto p = CompileFlowFilter(f);
+    if (!p.ok()) return p.status();
+  }
+  return req;
+}
+
+}  // namespace tw::flow
