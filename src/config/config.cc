@@ -1,0 +1,558 @@
+#include "config/config.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/time_format.h"
+#include "yaml-cpp/yaml.h"
+
+namespace tw::config {
+
+std::string ConfigError::ToString() const {
+  if (line > 0) return absl::StrCat(file, ":", line, ": ", message);
+  return absl::StrCat(file, ": ", message);
+}
+
+absl::Status ErrorsToStatus(std::vector<ConfigError> errors) {
+  if (errors.empty()) return absl::OkStatus();
+  std::stable_sort(errors.begin(), errors.end(),
+                   [](const ConfigError& a, const ConfigError& b) { return a.line < b.line; });
+  std::vector<std::string> lines;
+  lines.reserve(errors.size());
+  for (const auto& e : errors) lines.push_back(e.ToString());
+  return absl::InvalidArgumentError(absl::StrJoin(lines, "\n"));
+}
+
+bool YamlValue::SameContent(const YamlValue& a, const YamlValue& b) {
+  if (a.kind != b.kind || a.key != b.key || a.items.size() != b.items.size()) return false;
+  if (a.kind == Kind::kScalar && (a.scalar != b.scalar || a.quoted != b.quoted)) return false;
+  for (size_t i = 0; i < a.items.size(); ++i) {
+    if (!SameContent(a.items[i], b.items[i])) return false;
+  }
+  return true;
+}
+
+std::string YamlValue::ToString() const {
+  switch (kind) {
+    case Kind::kNull:
+      return "null";
+    case Kind::kScalar:
+      return quoted ? absl::StrCat("\"", scalar, "\"") : scalar;
+    case Kind::kList: {
+      std::vector<std::string> parts;
+      for (const auto& i : items) parts.push_back(i.ToString());
+      return absl::StrCat("[", absl::StrJoin(parts, ", "), "]");
+    }
+    case Kind::kMap: {
+      std::vector<std::string> parts;
+      for (const auto& i : items) parts.push_back(absl::StrCat(i.key, ": ", i.ToString()));
+      return absl::StrCat("{", absl::StrJoin(parts, ", "), "}");
+    }
+  }
+  return "";
+}
+
+absl::string_view ModeName(Mode mode) { return mode == Mode::kLearn ? "learn" : "watch"; }
+absl::string_view OverflowName(Overflow o) { return o == Overflow::kBlock ? "block" : "drop"; }
+
+bool operator==(const TlsConfig& a, const TlsConfig& b) {
+  return a.enabled == b.enabled && a.ca_file == b.ca_file && a.cert_file == b.cert_file &&
+         a.key_file == b.key_file && a.server_name == b.server_name;
+}
+
+namespace {
+
+bool SameFilters(const std::vector<YamlValue>& a, const std::vector<YamlValue>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!YamlValue::SameContent(a[i], b[i])) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool operator==(const RelayConfig& a, const RelayConfig& b) {
+  return a.address == b.address && a.tls == b.tls && a.keepalive == b.keepalive &&
+         a.resume_window == b.resume_window && a.backoff.initial == b.backoff.initial &&
+         a.backoff.max == b.backoff.max && SameFilters(a.filters.whitelist, b.filters.whitelist) &&
+         SameFilters(a.filters.blacklist, b.filters.blacklist);
+}
+
+namespace {
+
+int LineOf(const YAML::Node& n) {
+  YAML::Mark m = n.Mark();
+  return m.is_null() ? 0 : m.line + 1;
+}
+
+// Levenshtein distance, for "did you mean" on unknown keys.
+size_t EditDistance(absl::string_view a, absl::string_view b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string Describe(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Null:
+      return "nothing";
+    case YAML::NodeType::Scalar:
+      return absl::StrCat("\"", n.Scalar(), "\"");
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    default:
+      return "an undefined value";
+  }
+}
+
+YamlValue ToYamlValue(const YAML::Node& n) {
+  YamlValue v;
+  v.line = LineOf(n);
+  switch (n.Type()) {
+    case YAML::NodeType::Scalar:
+      v.kind = YamlValue::Kind::kScalar;
+      v.scalar = n.Scalar();
+      // yaml-cpp tags plain scalars "?" and quoted ones "!".
+      v.quoted = n.Tag() == "!";
+      break;
+    case YAML::NodeType::Sequence:
+      v.kind = YamlValue::Kind::kList;
+      for (const auto& item : n) v.items.push_back(ToYamlValue(item));
+      break;
+    case YAML::NodeType::Map:
+      v.kind = YamlValue::Kind::kMap;
+      for (const auto& kv : n) {
+        YamlValue item = ToYamlValue(kv.second);
+        item.key = kv.first.IsScalar() ? kv.first.Scalar() : "";
+        item.key_line = LineOf(kv.first);
+        v.items.push_back(std::move(item));
+      }
+      break;
+    default:
+      v.kind = YamlValue::Kind::kNull;
+  }
+  return v;
+}
+
+// Walks the document, filling the config and collecting errors; never throws.
+class Reader {
+ public:
+  // `name` labels errors; relative paths resolve against the directory of `file`.
+  Reader(std::string name, const std::string& file, std::vector<ConfigError>* errors)
+      : file_(std::move(name)), errors_(errors) {
+    if (!file.empty()) base_dir_ = std::filesystem::path(file).parent_path();
+  }
+
+  void Error(int line, std::string message) {
+    errors_->push_back(ConfigError{file_, line, std::move(message)});
+  }
+  void Error(const YAML::Node& n, const std::string& path, const std::string& message) {
+    Error(LineOf(n), absl::StrCat(path, ": ", message));
+  }
+
+  struct Entry {
+    YAML::Node key;
+    YAML::Node value;
+  };
+  using Entries = std::map<std::string, Entry>;
+
+  // Reads a mapping whose keys must be among `allowed`: reports unknown keys (with a
+  // suggestion), duplicates and non-scalar keys. False when `n` is not a mapping.
+  bool Map(const YAML::Node& n, const std::string& path, const std::vector<std::string>& allowed,
+           Entries* out) {
+    if (n.IsNull()) return true;  // an empty section: all defaults
+    if (!n.IsMap()) {
+      Error(n, path.empty() ? "config" : path,
+            absl::StrCat("expected a mapping of keys (", absl::StrJoin(allowed, ", "), "), got ",
+                         Describe(n)));
+      return false;
+    }
+    for (const auto& kv : n) {
+      if (!kv.first.IsScalar()) {
+        Error(kv.first, path.empty() ? "config" : path, "keys must be plain names");
+        continue;
+      }
+      const std::string& key = kv.first.Scalar();
+      std::string full = path.empty() ? key : absl::StrCat(path, ".", key);
+      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+        std::string hint;
+        size_t best = 3;
+        for (const auto& a : allowed) {
+          size_t d = EditDistance(key, a);
+          if (d < best) {
+            best = d;
+            hint = absl::StrCat(" (did you mean \"", a, "\"?)");
+          }
+        }
+        Error(kv.first, full,
+              absl::StrCat("unknown key", hint, "; allowed here: ", absl::StrJoin(allowed, ", ")));
+        continue;
+      }
+      if (out->count(key)) {
+        Error(kv.first, full,
+              absl::StrCat("duplicate key (first given at line ", LineOf((*out)[key].key), ")"));
+        continue;
+      }
+      (*out)[key] = Entry{kv.first, kv.second};
+    }
+    return true;
+  }
+
+  static const Entry* Find(const Entries& e, const std::string& key) {
+    auto it = e.find(key);
+    return it == e.end() ? nullptr : &it->second;
+  }
+
+  // A scalar as a string; null = "". False (and an error) for lists and mappings.
+  bool Scalar(const Entry& e, const std::string& path, std::string* out) {
+    if (e.value.IsNull()) {
+      out->clear();
+      return true;
+    }
+    if (!e.value.IsScalar()) {
+      Error(e.value.IsDefined() ? e.value : e.key, path,
+            absl::StrCat("expected a single value, got ", Describe(e.value)));
+      return false;
+    }
+    *out = e.value.Scalar();
+    return true;
+  }
+
+  void String(const Entries& entries, const std::string& key, const std::string& path,
+              std::string* out) {
+    if (const Entry* e = Find(entries, key)) Scalar(*e, path, out);
+  }
+
+  void Path(const Entries& entries, const std::string& key, const std::string& path,
+            std::string* out) {
+    String(entries, key, path, out);
+    *out = ResolvePath(*out);
+  }
+
+  std::string ResolvePath(const std::string& p) const {
+    if (p.empty() || base_dir_.empty()) return p;
+    std::filesystem::path fp(p);
+    if (fp.is_absolute()) return p;
+    return (base_dir_ / fp).lexically_normal().string();
+  }
+
+  void Bool(const Entries& entries, const std::string& key, const std::string& path, bool* out) {
+    const Entry* e = Find(entries, key);
+    if (!e) return;
+    std::string s;
+    if (!Scalar(*e, path, &s)) return;
+    std::string lower = absl::AsciiStrToLower(s);
+    if (lower == "true") {
+      *out = true;
+    } else if (lower == "false") {
+      *out = false;
+    } else {
+      Error(e->value, path, absl::StrCat("expected true or false, got \"", s, "\""));
+    }
+  }
+
+  void Duration(const Entries& entries, const std::string& key, const std::string& path,
+                absl::Duration* out, bool allow_zero) {
+    const Entry* e = Find(entries, key);
+    if (!e) return;
+    std::string s;
+    if (!Scalar(*e, path, &s)) return;
+    auto d = tw::ParseDuration(s);
+    if (!d.ok()) {
+      Error(e->value, path, std::string(d.status().message()));
+      return;
+    }
+    if (!allow_zero && *d <= absl::ZeroDuration()) {
+      Error(e->value, path, absl::StrCat("must be longer than zero, got \"", s, "\""));
+      return;
+    }
+    *out = *d;
+  }
+
+  void Int(const Entries& entries, const std::string& key, const std::string& path, int64_t* out,
+           int64_t min, int64_t max) {
+    const Entry* e = Find(entries, key);
+    if (!e) return;
+    std::string s;
+    if (!Scalar(*e, path, &s)) return;
+    int64_t v = 0;
+    if (!absl::SimpleAtoi(s, &v)) {
+      Error(e->value, path, absl::StrCat("expected a whole number, got \"", s, "\""));
+      return;
+    }
+    if (v < min || v > max) {
+      Error(e->value, path, absl::StrCat("must be between ", min, " and ", max, ", got ", v));
+      return;
+    }
+    *out = v;
+  }
+
+  // A list of strings; a single string is accepted as a list of one.
+  void StringList(const Entries& entries, const std::string& key, const std::string& path,
+                  std::vector<std::string>* out, bool paths) {
+    const Entry* e = Find(entries, key);
+    if (!e) return;
+    out->clear();
+    auto add = [&](const YAML::Node& n, const std::string& p) {
+      if (!n.IsScalar()) {
+        Error(n, p, absl::StrCat("expected a string, got ", Describe(n)));
+        return;
+      }
+      out->push_back(paths ? ResolvePath(n.Scalar()) : n.Scalar());
+    };
+    if (e->value.IsNull()) return;
+    if (e->value.IsScalar()) {
+      add(e->value, path);
+      return;
+    }
+    if (!e->value.IsSequence()) {
+      Error(e->value, path, absl::StrCat("expected a list of strings, got ", Describe(e->value)));
+      return;
+    }
+    for (size_t i = 0; i < e->value.size(); ++i) {
+      add(e->value[i], absl::StrCat(path, "[", i, "]"));
+    }
+  }
+
+  template <typename Enum>
+  void Choice(const Entries& entries, const std::string& key, const std::string& path,
+              const std::vector<std::pair<std::string, Enum>>& choices, Enum* out) {
+    const Entry* e = Find(entries, key);
+    if (!e) return;
+    std::string s;
+    if (!Scalar(*e, path, &s)) return;
+    std::vector<std::string> names;
+    for (const auto& [name, value] : choices) {
+      if (name == s) {
+        *out = value;
+        return;
+      }
+      names.push_back(name);
+    }
+    Error(e->value, path,
+          absl::StrCat("expected one of ", absl::StrJoin(names, ", "), ", got \"", s, "\""));
+  }
+
+  void Filters(const Entry& e, const std::string& path, std::vector<YamlValue>* out) {
+    if (e.value.IsNull()) return;
+    if (!e.value.IsSequence()) {
+      Error(e.value, path,
+            absl::StrCat("expected a list of Hubble flow filters (e.g. \"- verdict: [DROPPED]\"), "
+                         "got ",
+                         Describe(e.value)));
+      return;
+    }
+    for (size_t i = 0; i < e.value.size(); ++i) {
+      const YAML::Node& f = e.value[i];
+      if (!f.IsMap()) {
+        Error(f, absl::StrCat(path, "[", i, "]"),
+              absl::StrCat("expected a flow filter mapping (e.g. \"verdict: [DROPPED]\"), got ",
+                           Describe(f)));
+        continue;
+      }
+      out->push_back(ToYamlValue(f));
+    }
+  }
+
+  void Relay(const Entry* e, RelayConfig* relay, const LoadOptions& options,
+             const YAML::Node& root) {
+    Entries r;
+    if (e && !Map(e->value, "relay",
+                  {"address", "tls", "keepalive", "resume_window", "backoff", "filters"}, &r)) {
+      return;
+    }
+    String(r, "address", "relay.address", &relay->address);
+    if (relay->address.empty() && options.require_relay_address) {
+      if (e) {
+        Error(e->key, "relay.address",
+              "required: the Hubble Relay to read flows from, e.g. "
+              "hubble-relay.kube-system.svc.cluster.local:80");
+      } else {
+        Error(root, "relay.address",
+              "required: add a relay section with the Hubble Relay address, e.g. "
+              "\"relay: {address: hubble-relay.kube-system.svc.cluster.local:80}\"");
+      }
+    }
+    if (const Entry* t = Find(r, "tls")) {
+      Entries tls;
+      if (Map(t->value, "relay.tls", {"enabled", "ca_file", "cert_file", "key_file", "server_name"},
+              &tls)) {
+        Bool(tls, "enabled", "relay.tls.enabled", &relay->tls.enabled);
+        Path(tls, "ca_file", "relay.tls.ca_file", &relay->tls.ca_file);
+        Path(tls, "cert_file", "relay.tls.cert_file", &relay->tls.cert_file);
+        Path(tls, "key_file", "relay.tls.key_file", &relay->tls.key_file);
+        String(tls, "server_name", "relay.tls.server_name", &relay->tls.server_name);
+        if (relay->tls.cert_file.empty() != relay->tls.key_file.empty()) {
+          Error(t->key, "relay.tls",
+                "cert_file and key_file go together (mTLS needs the client certificate and its "
+                "key)");
+        }
+        if (!relay->tls.enabled && (!relay->tls.ca_file.empty() || !relay->tls.cert_file.empty())) {
+          Error(t->key, "relay.tls",
+                "certificate files are given but enabled is false; set \"enabled: true\"");
+        }
+      }
+    }
+    Duration(r, "keepalive", "relay.keepalive", &relay->keepalive, /*allow_zero=*/false);
+    Duration(r, "resume_window", "relay.resume_window", &relay->resume_window,
+             /*allow_zero=*/true);
+    if (const Entry* b = Find(r, "backoff")) {
+      Entries bo;
+      if (Map(b->value, "relay.backoff", {"initial", "max"}, &bo)) {
+        Duration(bo, "initial", "relay.backoff.initial", &relay->backoff.initial, false);
+        Duration(bo, "max", "relay.backoff.max", &relay->backoff.max, false);
+        if (relay->backoff.initial > relay->backoff.max) {
+          Error(
+              b->key, "relay.backoff",
+              absl::StrCat("initial (", tw::FormatDuration(relay->backoff.initial),
+                           ") is longer than max (", tw::FormatDuration(relay->backoff.max), ")"));
+        }
+      }
+    }
+    if (const Entry* f = Find(r, "filters")) {
+      Entries fl;
+      if (Map(f->value, "relay.filters", {"whitelist", "blacklist"}, &fl)) {
+        if (const Entry* w = Find(fl, "whitelist")) {
+          Filters(*w, "relay.filters.whitelist", &relay->filters.whitelist);
+        }
+        if (const Entry* b = Find(fl, "blacklist")) {
+          Filters(*b, "relay.filters.blacklist", &relay->filters.blacklist);
+        }
+      }
+    }
+  }
+
+  void Document(const YAML::Node& root, const LoadOptions& options, DaemonConfig* cfg) {
+    if (root.IsNull()) {
+      Error(1,
+            "empty config: expected a mapping with at least relay.address "
+            "(see config/tierwatch.example.yaml)");
+      return;
+    }
+    Entries top;
+    if (!Map(root, "",
+             {"relay", "mode", "learn_for", "baseline", "tiers", "policies", "pipeline",
+              "recent_drops", "log"},
+             &top)) {
+      return;
+    }
+    Relay(Find(top, "relay"), &cfg->relay, options, root);
+    Choice<Mode>(top, "mode", "mode", {{"learn", Mode::kLearn}, {"watch", Mode::kWatch}},
+                 &cfg->mode);
+    Duration(top, "learn_for", "learn_for", &cfg->learn_for, /*allow_zero=*/false);
+
+    const Entry* baseline = Find(top, "baseline");
+    if (baseline) {
+      Entries b;
+      if (Map(baseline->value, "baseline", {"path", "save_interval"}, &b)) {
+        Path(b, "path", "baseline.path", &cfg->baseline.path);
+        Duration(b, "save_interval", "baseline.save_interval", &cfg->baseline.save_interval, false);
+      }
+    }
+    if (cfg->mode == Mode::kLearn && cfg->baseline.path.empty()) {
+      const Entry* m = Find(top, "mode");
+      Error(baseline ? baseline->key : (m ? m->key : root), "baseline.path",
+            "required in learn mode (where the learned baseline is saved and loaded from)");
+    }
+    Path(top, "tiers", "tiers", &cfg->tiers);
+    StringList(top, "policies", "policies", &cfg->policies, /*paths=*/true);
+
+    if (const Entry* p = Find(top, "pipeline")) {
+      Entries pe;
+      if (Map(p->value, "pipeline", {"queue_capacity", "overflow"}, &pe)) {
+        Int(pe, "queue_capacity", "pipeline.queue_capacity", &cfg->pipeline.queue_capacity, 1,
+            int64_t{1} << 24);
+        Choice<Overflow>(pe, "overflow", "pipeline.overflow",
+                         {{"block", Overflow::kBlock}, {"drop", Overflow::kDrop}},
+                         &cfg->pipeline.overflow);
+      }
+    }
+    Int(top, "recent_drops", "recent_drops", &cfg->recent_drops, 0, int64_t{1} << 24);
+    if (const Entry* l = Find(top, "log")) {
+      Entries le;
+      if (Map(l->value, "log", {"level", "json"}, &le)) {
+        Choice<std::string>(le, "level", "log.level",
+                            {{"trace", "trace"},
+                             {"debug", "debug"},
+                             {"info", "info"},
+                             {"warn", "warn"},
+                             {"error", "error"},
+                             {"off", "off"}},
+                            &cfg->log.level);
+        Bool(le, "json", "log.json", &cfg->log.json);
+      }
+    }
+  }
+
+ private:
+  std::string file_;
+  std::filesystem::path base_dir_;
+  std::vector<ConfigError>* errors_;
+};
+
+}  // namespace
+
+LoadResult Parse(absl::string_view yaml, const std::string& file, const LoadOptions& options) {
+  LoadResult result;
+  result.config.file = file;
+  const std::string name = file.empty() ? "<config>" : file;
+  Reader reader(name, file, &result.errors);
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    result.errors.push_back(ConfigError{
+        name, e.mark.is_null() ? 0 : e.mark.line + 1,
+        absl::StrCat("YAML syntax error: ", e.msg,
+                     e.mark.is_null() ? "" : absl::StrCat(" (column ", e.mark.column + 1, ")"))});
+    return result;
+  }
+  if (docs.size() > 1) {
+    result.errors.push_back(
+        ConfigError{name, LineOf(docs[1]), "a config file holds one YAML document; found another"});
+  }
+  try {
+    reader.Document(docs.empty() ? YAML::Node() : docs[0], options, &result.config);
+  } catch (const YAML::Exception& e) {
+    // yaml-cpp throws on some malformed trees (e.g. aliases to nowhere); keep what we have.
+    result.errors.push_back(ConfigError{name, e.mark.is_null() ? 0 : e.mark.line + 1,
+                                        absl::StrCat("unreadable YAML: ", e.msg)});
+  }
+  return result;
+}
+
+LoadResult LoadFile(const std::string& path, const LoadOptions& options) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    LoadResult result;
+    result.config.file = path;
+    result.errors.push_back(
+        ConfigError{path, 0, absl::StrCat("cannot read the config file: ", std::strerror(errno))});
+    return result;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return Parse(text.str(), path, options);
+}
+
+}  // namespace tw::config

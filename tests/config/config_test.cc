@@ -1,0 +1,290 @@
+// The daemon config: the documented example parses, defaults hold, and every mistake in a
+// file is reported at once with its line.
+#include "config/config.h"
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "testing/paths.h"
+
+namespace tw::config {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+std::string Messages(const LoadResult& r) {
+  std::string out;
+  for (const auto& e : r.errors) out += e.ToString() + "\n";
+  return out;
+}
+
+// Finds the error reported at `line` or fails.
+std::string ErrorAt(const LoadResult& r, int line) {
+  for (const auto& e : r.errors) {
+    if (e.line == line) return e.message;
+  }
+  ADD_FAILURE() << "no error at line " << line << "; errors:\n" << Messages(r);
+  return "";
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    path_ = std::filesystem::temp_directory_path() /
+            ("tw_config_test_" + std::to_string(::getpid()) + "_" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  std::string Write(const std::string& name, const std::string& text) {
+    std::filesystem::path p = path_ / name;
+    std::filesystem::create_directories(p.parent_path());
+    std::ofstream(p) << text;
+    return p.string();
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+TEST(ConfigTest, DocumentedExampleIsValid) {
+  std::string path = tw::testing::SourceDir() + "/config/tierwatch.example.yaml";
+  LoadResult r = LoadFile(path);
+  ASSERT_TRUE(r.ok()) << Messages(r);
+  const DaemonConfig& c = r.config;
+  EXPECT_EQ(c.relay.address, "hubble-relay.kube-system.svc.cluster.local:80");
+  EXPECT_FALSE(c.relay.tls.enabled);
+  EXPECT_EQ(c.relay.keepalive, absl::Seconds(30));
+  EXPECT_EQ(c.relay.resume_window, absl::Seconds(2));
+  EXPECT_EQ(c.relay.backoff.initial, absl::Milliseconds(200));
+  EXPECT_EQ(c.relay.backoff.max, absl::Seconds(30));
+  EXPECT_THAT(c.relay.filters.whitelist, IsEmpty());
+  EXPECT_EQ(c.mode, Mode::kLearn);
+  EXPECT_EQ(c.learn_for, absl::Hours(168));
+  EXPECT_EQ(c.baseline.path, "/var/lib/tierwatch/baseline.twb");
+  EXPECT_EQ(c.baseline.save_interval, absl::Minutes(5));
+  EXPECT_EQ(c.tiers, "");
+  EXPECT_THAT(c.policies, IsEmpty());
+  EXPECT_EQ(c.pipeline.queue_capacity, 65536);
+  EXPECT_EQ(c.pipeline.overflow, Overflow::kBlock);
+  EXPECT_EQ(c.recent_drops, 1000);
+  EXPECT_EQ(c.log.level, "info");
+  EXPECT_FALSE(c.log.json);
+}
+
+TEST(ConfigTest, MinimalWatchConfigTakesDefaults) {
+  LoadResult r = Parse("relay:\n  address: 127.0.0.1:4245\nmode: watch\n", "min.yaml");
+  ASSERT_TRUE(r.ok()) << Messages(r);
+  EXPECT_EQ(r.config.relay.address, "127.0.0.1:4245");
+  EXPECT_EQ(r.config.mode, Mode::kWatch);
+  EXPECT_EQ(r.config.learn_for, absl::Hours(168));
+  EXPECT_EQ(r.config.relay.resume_window, absl::Seconds(2));
+  EXPECT_EQ(r.config.baseline.save_interval, absl::Minutes(5));
+  EXPECT_EQ(r.config.baseline.path, "");
+}
+
+TEST(ConfigTest, EveryErrorIsReportedWithItsLine) {
+  const std::string yaml =
+      "relay:\n"                   // 1
+      "  adress: relay:4245\n"     // 2 unknown key (typo), so address is missing
+      "  keepalive: 30 seconds\n"  // 3 bad duration
+      "  tls:\n"                   // 4
+      "    enabled: maybe\n"       // 5 not a bool
+      "  backoff:\n"               // 6
+      "    initial: 1m\n"          // 7
+      "    max: 10s\n"             // 8 (initial > max reported at line 6)
+      "mode: learning\n"           // 9 not learn|watch
+      "learn_for: [1h]\n"          // 10 wrong type
+      "baseline:\n"                // 11
+      "  path: /tmp/b.twb\n"       // 12
+      "  save_interval: -5m\n"     // 13 bad duration
+      "pipeline:\n"                // 14
+      "  queue_capacity: lots\n"   // 15 not a number
+      "  overflow: spill\n"        // 16 not block|drop
+      "recent_drops: -1\n"         // 17 out of range
+      "log:\n"                     // 18
+      "  level: verbose\n"         // 19 unknown level
+      "  json: 1\n"                // 20 not a bool
+      "colour: blue\n";            // 21 unknown key
+  LoadResult r = Parse(yaml, "bad.yaml");
+  EXPECT_THAT(ErrorAt(r, 1), HasSubstr("relay.address: required"));
+  EXPECT_THAT(ErrorAt(r, 2), HasSubstr("relay.adress: unknown key (did you mean \"address\"?)"));
+  EXPECT_THAT(ErrorAt(r, 3), HasSubstr("relay.keepalive: invalid"));
+  EXPECT_THAT(ErrorAt(r, 5), HasSubstr("relay.tls.enabled: expected true or false"));
+  EXPECT_THAT(ErrorAt(r, 6), HasSubstr("relay.backoff: initial (1m) is longer than max (10s)"));
+  EXPECT_THAT(ErrorAt(r, 9), HasSubstr("mode: expected one of learn, watch, got \"learning\""));
+  EXPECT_THAT(ErrorAt(r, 10), HasSubstr("learn_for: expected a single value, got a list"));
+  EXPECT_THAT(ErrorAt(r, 13), HasSubstr("baseline.save_interval: invalid duration"));
+  EXPECT_THAT(ErrorAt(r, 15), HasSubstr("pipeline.queue_capacity: expected a whole number"));
+  EXPECT_THAT(ErrorAt(r, 16), HasSubstr("pipeline.overflow: expected one of block, drop"));
+  EXPECT_THAT(ErrorAt(r, 17), HasSubstr("recent_drops: must be between 0 and"));
+  EXPECT_THAT(ErrorAt(r, 19), HasSubstr("log.level: expected one of trace, debug"));
+  EXPECT_THAT(ErrorAt(r, 20), HasSubstr("log.json: expected true or false"));
+  EXPECT_THAT(ErrorAt(r, 21), HasSubstr("colour: unknown key; allowed here: relay, mode"));
+  EXPECT_EQ(r.errors.size(), 14u) << Messages(r);
+
+  // One status carries them all, in file order, each naming the file.
+  absl::Status st = ErrorsToStatus(r.errors);
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  std::string text(st.message());
+  EXPECT_TRUE(absl::StartsWith(text, "bad.yaml:1: relay.address: required")) << text;
+  EXPECT_THAT(text, HasSubstr("\nbad.yaml:21: colour: unknown key"));
+}
+
+TEST(ConfigTest, SyntaxErrorNamesTheLine) {
+  LoadResult r = Parse("relay:\n  address: [a, b\nmode: learn\n", "broken.yaml");
+  ASSERT_EQ(r.errors.size(), 1u) << Messages(r);
+  EXPECT_EQ(r.errors[0].file, "broken.yaml");
+  EXPECT_GE(r.errors[0].line, 2);
+  EXPECT_THAT(r.errors[0].message, HasSubstr("YAML syntax error"));
+}
+
+TEST(ConfigTest, EmptyFileAndMissingFile) {
+  LoadResult empty = Parse("", "empty.yaml");
+  ASSERT_EQ(empty.errors.size(), 1u);
+  EXPECT_THAT(empty.errors[0].ToString(), HasSubstr("empty.yaml:1: empty config"));
+
+  LoadResult missing = LoadFile("/nonexistent/tierwatch.yaml");
+  ASSERT_EQ(missing.errors.size(), 1u);
+  EXPECT_THAT(missing.errors[0].ToString(),
+              HasSubstr("/nonexistent/tierwatch.yaml: cannot read the config file"));
+}
+
+TEST(ConfigTest, TopLevelMustBeAMapping) {
+  LoadResult r = Parse("- relay\n- mode\n", "list.yaml");
+  ASSERT_EQ(r.errors.size(), 1u) << Messages(r);
+  EXPECT_THAT(r.errors[0].ToString(), HasSubstr("list.yaml:1: config: expected a mapping"));
+}
+
+TEST(ConfigTest, DuplicateKeysAreErrors) {
+  LoadResult r = Parse("relay:\n  address: a:1\nmode: watch\nmode: learn\n", "dup.yaml");
+  EXPECT_THAT(ErrorAt(r, 4), HasSubstr("mode: duplicate key (first given at line 3)"));
+  EXPECT_EQ(r.config.mode, Mode::kWatch);
+}
+
+TEST(ConfigTest, RelayAddressOptionalForCaptures) {
+  const std::string yaml = "mode: watch\n";
+  EXPECT_FALSE(Parse(yaml, "c.yaml").ok());
+  LoadResult r = Parse(yaml, "c.yaml", LoadOptions{.require_relay_address = false});
+  EXPECT_TRUE(r.ok()) << Messages(r);
+}
+
+TEST(ConfigTest, LearnModeNeedsABaselinePath) {
+  LoadResult r = Parse("relay: {address: a:1}\nmode: learn\n", "l.yaml");
+  EXPECT_THAT(ErrorAt(r, 2), HasSubstr("baseline.path: required in learn mode"));
+  EXPECT_EQ(r.errors.size(), 1u);
+}
+
+TEST(ConfigTest, RelativePathsFollowTheConfigFile) {
+  TempDir dir;
+  std::string path = dir.Write("etc/tw.yaml",
+                               "relay:\n"
+                               "  address: a:1\n"
+                               "  tls: {enabled: true, ca_file: certs/ca.pem,"
+                               " cert_file: /abs/c.pem, key_file: k.pem}\n"
+                               "baseline: {path: ../var/b.twb}\n"
+                               "tiers: tiers.yaml\n"
+                               "policies: [pol/, /abs/p.yaml]\n");
+  LoadResult r = LoadFile(path);
+  ASSERT_TRUE(r.ok()) << Messages(r);
+  std::string etc = (dir.path() / "etc").string();
+  EXPECT_EQ(r.config.relay.tls.ca_file, etc + "/certs/ca.pem");
+  EXPECT_EQ(r.config.relay.tls.cert_file, "/abs/c.pem");
+  EXPECT_EQ(r.config.relay.tls.key_file, etc + "/k.pem");
+  EXPECT_EQ(r.config.baseline.path, (dir.path() / "var/b.twb").string());
+  EXPECT_EQ(r.config.tiers, etc + "/tiers.yaml");
+  EXPECT_THAT(r.config.policies, ElementsAre(etc + "/pol/", "/abs/p.yaml"));
+}
+
+TEST(ConfigTest, TlsConsistency) {
+  LoadResult r = Parse(
+      "relay:\n  address: a:1\n  tls:\n    enabled: false\n    cert_file: c.pem\n"
+      "mode: watch\n",
+      "t.yaml");
+  EXPECT_THAT(ErrorAt(r, 3), HasSubstr("cert_file and key_file go together"));
+  EXPECT_EQ(r.errors.size(), 2u) << Messages(r);  // also: files given but not enabled
+}
+
+TEST(ConfigTest, FiltersKeptAsYamlTreesWithLines) {
+  LoadResult r = Parse(
+      "relay:\n"                             // 1
+      "  address: a:1\n"                     // 2
+      "  filters:\n"                         // 3
+      "    whitelist:\n"                     // 4
+      "      - verdict: [DROPPED, AUDIT]\n"  // 5
+      "      - event_type: [{type: 5}]\n"    // 6
+      "        source_pod: [\"123\"]\n"      // 7
+      "    blacklist:\n"                     // 8
+      "      - reply: true\n"                // 9
+      "      - not-a-map\n"                  // 10
+      "mode: watch\n",
+      "f.yaml");
+  EXPECT_THAT(ErrorAt(r, 10), HasSubstr("relay.filters.blacklist[1]: expected a flow filter"));
+  const auto& wl = r.config.relay.filters.whitelist;
+  ASSERT_EQ(wl.size(), 2u);
+  EXPECT_EQ(wl[0].ToString(), "{verdict: [DROPPED, AUDIT]}");
+  EXPECT_EQ(wl[0].line, 5);
+  ASSERT_EQ(wl[1].items.size(), 2u);
+  EXPECT_EQ(wl[1].items[0].key, "event_type");
+  EXPECT_EQ(wl[1].items[1].key, "source_pod");
+  EXPECT_EQ(wl[1].items[1].key_line, 7);
+  ASSERT_EQ(wl[1].items[1].items.size(), 1u);
+  EXPECT_TRUE(wl[1].items[1].items[0].quoted);
+  EXPECT_FALSE(wl[1].items[0].items[0].items[0].quoted);  // type: 5
+  ASSERT_EQ(r.config.relay.filters.blacklist.size(), 1u);
+  EXPECT_EQ(r.config.relay.filters.blacklist[0].ToString(), "{reply: true}");
+}
+
+TEST(ConfigTest, RelayEqualityIgnoresLinesButNotContent) {
+  auto relay = [](const std::string& yaml) { return Parse(yaml, "x.yaml").config.relay; };
+  RelayConfig a = relay(
+      "relay:\n  address: a:1\n  filters: {whitelist: [{verdict: [DROPPED]}]}\n"
+      "mode: watch\n");
+  RelayConfig moved = relay(
+      "\n\nrelay:\n  address: a:1\n  filters:\n    whitelist:\n"
+      "      - verdict: [DROPPED]\nmode: watch\n");
+  RelayConfig other = relay(
+      "relay:\n  address: a:1\n  filters: {whitelist: [{verdict: [AUDIT]}]}\n"
+      "mode: watch\n");
+  RelayConfig addr = relay(
+      "relay:\n  address: b:1\n  filters: {whitelist: [{verdict: [DROPPED]}]}\n"
+      "mode: watch\n");
+  EXPECT_TRUE(a == moved);
+  EXPECT_TRUE(a != other);
+  EXPECT_TRUE(a != addr);
+}
+
+TEST(ConfigTest, SingleStringPolicyIsAListOfOne) {
+  LoadResult r = Parse("relay: {address: a:1}\nmode: watch\npolicies: /p\n", "");
+  ASSERT_TRUE(r.ok()) << Messages(r);
+  EXPECT_THAT(r.config.policies, ElementsAre("/p"));
+  EXPECT_EQ(r.config.file, "");
+}
+
+TEST(ConfigTest, EmptySectionsTakeDefaults) {
+  LoadResult r = Parse("relay:\n  address: a:1\n  tls:\n  backoff:\nmode: watch\nlog:\n", "e.yaml");
+  ASSERT_TRUE(r.ok()) << Messages(r);
+  EXPECT_EQ(r.config.log.level, "info");
+  EXPECT_EQ(r.config.relay.backoff.max, absl::Seconds(30));
+}
+
+TEST(ConfigTest, ZeroDurationsWhereTheyMakeNoSense) {
+  LoadResult r = Parse(
+      "relay: {address: a:1, keepalive: 0s, resume_window: 0s}\n"
+      "mode: watch\nlearn_for: 0s\n",
+      "z.yaml");
+  EXPECT_THAT(ErrorAt(r, 1), HasSubstr("relay.keepalive: must be longer than zero"));
+  EXPECT_THAT(ErrorAt(r, 3), HasSubstr("learn_for: must be longer than zero"));
+  EXPECT_EQ(r.errors.size(), 2u) << Messages(r);  // resume_window 0 is allowed
+}
+
+}  // namespace
+}  // namespace tw::config
