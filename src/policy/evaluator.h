@@ -89,8 +89,8 @@ struct RuleRef {
   // the direction's sections that exists (entries all carry DefaultDeny), or -1 for a KNP
   // isolated by policyTypes alone.
   int rule_index = -1;
-  int line = 0;      // the element's line (default_deny_by: that element, or the spec)
-  bool l7 = false;   // the allow element carries L7 rules (traffic goes through the proxy)
+  int line = 0;     // the element's line (default_deny_by: that element, or the spec)
+  bool l7 = false;  // the allow element carries L7 rules (traffic goes through the proxy)
 
   absl::string_view name() const { return policy ? absl::string_view(policy->name) : ""; }
   absl::string_view namespace_() const {

@@ -164,8 +164,8 @@ struct FqdnSelector {
 
 // toServices entry.
 struct ServiceSelector {
-  std::string service_name;  // k8sService.serviceName
-  std::string namespace_;    // k8sService.namespace / k8sServiceSelector.namespace
+  std::string service_name;          // k8sService.serviceName
+  std::string namespace_;            // k8sService.namespace / k8sServiceSelector.namespace
   std::optional<Selector> selector;  // k8sServiceSelector.selector (service labels)
   int line = 0;
 };
@@ -190,21 +190,21 @@ absl::string_view PeerKindName(PeerKind k);  // the YAML field, direction-neutra
 //  - `fromEndpoints: [{}]`: every endpoint of the scope (namespace for CNP, all pods for
 //    CCNP — never host/world, see Selector scoping above).
 struct PeerSet {
-  bool wildcard = false;  // matches every identity (see above; KNP empty from/to)
+  bool wildcard = false;        // matches every identity (see above; KNP empty from/to)
   std::vector<PeerKind> kinds;  // fields written, in order (parser rejects >1 for Cilium)
   std::vector<Selector> endpoints;
   std::vector<Entity> entities;
   std::vector<CidrRule> cidrs;  // fromCIDR, fromCIDRSet, KNP ipBlock
   std::vector<FqdnSelector> fqdns;
   std::vector<ServiceSelector> services;
-  std::vector<Selector> nodes;  // fromNodes/toNodes (node labels)
-  bool groups = false;          // toGroups/fromGroups: cloud lookups, undecidable
+  std::vector<Selector> nodes;         // fromNodes/toNodes (node labels)
+  bool groups = false;                 // toGroups/fromGroups: cloud lookups, undecidable
   std::vector<std::string> requires_;  // fromRequires/toRequires raw keys (not evaluated)
 
   // True when nothing can match (no wildcard, no peers of any kind).
   bool Empty() const {
-    return !wildcard && endpoints.empty() && entities.empty() && cidrs.empty() &&
-           fqdns.empty() && services.empty() && nodes.empty() && !groups;
+    return !wildcard && endpoints.empty() && entities.empty() && cidrs.empty() && fqdns.empty() &&
+           services.empty() && nodes.empty() && !groups;
   }
 };
 
@@ -332,8 +332,8 @@ struct Policy {
   std::string name;
   std::string namespace_;  // "" for CCNP
   std::string file;
-  int line = 0;            // line of the document's first key
-  int document_index = 0;  // position of the document in its file (0-based)
+  int line = 0;             // line of the document's first key
+  int document_index = 0;   // position of the document in its file (0-based)
   std::vector<Rule> rules;  // `spec` first (if any), then `specs` in order
 
   bool IsClusterwide() const { return kind == PolicyKind::kCiliumClusterwideNetworkPolicy; }

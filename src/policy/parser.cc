@@ -1,0 +1,1559 @@
+#include "policy/parser.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "yaml-cpp/yaml.h"
+
+namespace tw::policy {
+
+absl::string_view SeverityName(Severity s) {
+  switch (s) {
+    case Severity::kError:
+      return "error";
+    case Severity::kWarning:
+      return "warning";
+    case Severity::kInfo:
+      return "info";
+  }
+  return "";
+}
+
+std::string Diagnostic::ToString() const {
+  std::string out = file;
+  if (line > 0) absl::StrAppend(&out, ":", line);
+  if (!out.empty()) out += ": ";
+  absl::StrAppend(&out, SeverityName(severity));
+  if (!rule_id.empty()) absl::StrAppend(&out, " ", rule_id);
+  out += ": ";
+  if (!policy.empty()) absl::StrAppend(&out, "policy '", policy, "': ");
+  out += message;
+  return out;
+}
+
+bool LoadResult::HasErrors() const { return ErrorCount() > 0; }
+
+int LoadResult::ErrorCount() const {
+  int n = 0;
+  for (const auto& d : diagnostics) n += d.severity == Severity::kError;
+  return n;
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr absl::string_view kNsKey = "io.kubernetes.pod.namespace";
+constexpr absl::string_view kNsLabelsPrefix = "io.cilium.k8s.namespace.labels.";
+
+// The state of one document being parsed. Errors mark the policy rejected.
+struct Doc {
+  std::string file;
+  int line_offset = 0;  // line number (0-based) of the chunk's first line in the file
+  std::string policy;   // display name, once known
+  LoadResult* out = nullptr;
+  bool error = false;
+  bool cilium = true;  // Cilium CRD (string ports) vs KNP
+
+  int Line(const YAML::Node& n, int fallback = 0) const {
+    if (!n.IsDefined()) return fallback;
+    YAML::Mark m = n.Mark();
+    if (m.line < 0) return fallback;
+    return m.line + 1 + line_offset;
+  }
+  void Add(Severity s, int line, std::string msg) {
+    if (s == Severity::kError) error = true;
+    out->diagnostics.push_back(Diagnostic{s, file, line, policy, std::move(msg), ""});
+  }
+  void Error(const YAML::Node& n, std::string msg, int fallback = 0) {
+    Add(Severity::kError, Line(n, fallback), std::move(msg));
+  }
+  void Warn(const YAML::Node& n, std::string msg, int fallback = 0) {
+    Add(Severity::kWarning, Line(n, fallback), std::move(msg));
+  }
+};
+
+std::string Scalar(const YAML::Node& n) {
+  if (!n.IsDefined() || n.IsNull()) return "";
+  if (!n.IsScalar()) return "";
+  return n.Scalar();
+}
+
+// A scalar written without quotes that YAML would read as a number or bool.
+bool PlainNonString(const YAML::Node& n) {
+  if (!n.IsScalar() || n.Tag() == "!") return false;
+  const std::string& s = n.Scalar();
+  int64_t i;
+  double d;
+  if (absl::SimpleAtoi(s, &i) || absl::SimpleAtod(s, &d)) return true;
+  std::string l = absl::AsciiStrToLower(s);
+  return l == "true" || l == "false" || l == "yes" || l == "no" || l == "on" || l == "off";
+}
+
+bool Present(const YAML::Node& n) { return n.IsDefined() && !n.IsNull(); }
+
+// Checks that a mapping only has known keys; reports each unknown one.
+bool CheckMap(Doc& d, const YAML::Node& n, absl::string_view path,
+              std::initializer_list<absl::string_view> allowed, int fallback_line = 0) {
+  if (!n.IsMap()) {
+    d.Error(n, absl::StrCat(path, " must be a mapping"), fallback_line);
+    return false;
+  }
+  for (auto it = n.begin(); it != n.end(); ++it) {
+    std::string key = it->first.Scalar();
+    bool ok = false;
+    for (absl::string_view a : allowed) ok |= a == key;
+    if (!ok) {
+      d.Error(it->first, absl::StrCat("unknown field \"", key, "\" in ", path,
+                                      " (expected one of: ", absl::StrJoin(allowed, ", "), ")"));
+    }
+  }
+  return true;
+}
+
+// A list field: nullopt when absent or null (Go: nil slice); reports non-lists.
+std::optional<YAML::Node> List(Doc& d, const YAML::Node& parent, const char* key,
+                               absl::string_view path) {
+  YAML::Node n = parent[key];
+  if (!Present(n)) return std::nullopt;
+  if (!n.IsSequence()) {
+    d.Error(n, absl::StrCat(path, ".", key, " must be a list"));
+    return std::nullopt;
+  }
+  return n;
+}
+
+std::optional<std::string> StringField(Doc& d, const YAML::Node& parent, const char* key,
+                                       absl::string_view path) {
+  YAML::Node n = parent[key];
+  if (!Present(n)) return std::nullopt;
+  if (!n.IsScalar()) {
+    d.Error(n, absl::StrCat(path, ".", key, " must be a string"));
+    return std::nullopt;
+  }
+  return n.Scalar();
+}
+
+std::optional<bool> BoolField(Doc& d, const YAML::Node& parent, const char* key,
+                              absl::string_view path) {
+  YAML::Node n = parent[key];
+  if (!Present(n)) return std::nullopt;
+  std::string s = n.IsScalar() ? n.Scalar() : "";
+  if (s == "true") return true;
+  if (s == "false") return false;
+  d.Error(n, absl::StrCat(path, ".", key, " must be true or false"));
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------------------
+// Selectors
+
+// Splits a selector key into source and key; unprefixed keys get `default_source`.
+void SplitKey(absl::string_view full, absl::string_view default_source, std::string* source,
+              std::string* key) {
+  size_t colon = full.find(':');
+  if (colon != absl::string_view::npos) {
+    *source = std::string(full.substr(0, colon));
+    *key = std::string(full.substr(colon + 1));
+  } else {
+    *source = std::string(default_source);
+    *key = std::string(full);
+  }
+}
+
+void Normalize(Requirement& r) {
+  std::sort(r.values.begin(), r.values.end());
+  r.values.erase(std::unique(r.values.begin(), r.values.end()), r.values.end());
+}
+
+// `default_source`: "any" for Cilium selectors, "k8s" for KNP. `key_prefix` is prepended
+// to every key (KNP namespaceSelector: io.cilium.k8s.namespace.labels.).
+std::optional<Selector> ParseSelector(Doc& d, const YAML::Node& n, absl::string_view path,
+                                      absl::string_view default_source,
+                                      absl::string_view key_prefix = "") {
+  Selector sel;
+  sel.line = d.Line(n);
+  if (!Present(n)) return sel;
+  if (!CheckMap(d, n, path, {"matchLabels", "matchExpressions"})) return std::nullopt;
+  YAML::Node ml = n["matchLabels"];
+  if (Present(ml)) {
+    if (!ml.IsMap()) {
+      d.Error(ml, absl::StrCat(path, ".matchLabels must be a mapping of label to value"));
+    } else {
+      for (auto it = ml.begin(); it != ml.end(); ++it) {
+        Requirement r;
+        std::string k = it->first.Scalar();
+        if (k.empty()) d.Error(it->first, absl::StrCat(path, ".matchLabels has an empty key"));
+        if (!key_prefix.empty()) {
+          r.source = std::string(default_source);
+          r.key = absl::StrCat(key_prefix, k);
+        } else {
+          SplitKey(k, default_source, &r.source, &r.key);
+        }
+        r.op = SelectorOp::kIn;
+        if (it->second.IsNull()) {
+          r.values.push_back("");
+        } else if (!it->second.IsScalar()) {
+          d.Error(it->second, absl::StrCat(path, ".matchLabels[\"", k, "\"] must be a string"));
+          continue;
+        } else {
+          if (PlainNonString(it->second)) {
+            d.Warn(it->second,
+                   absl::StrCat(path, ".matchLabels[\"", k, "\"]: ", it->second.Scalar(),
+                                " is not a string; quote it (the apiserver rejects non-string "
+                                "label values)"));
+          }
+          r.values.push_back(it->second.Scalar());
+        }
+        sel.requirements.push_back(std::move(r));
+      }
+    }
+  }
+  YAML::Node me = n["matchExpressions"];
+  if (Present(me)) {
+    if (!me.IsSequence()) {
+      d.Error(me, absl::StrCat(path, ".matchExpressions must be a list"));
+    } else {
+      for (size_t i = 0; i < me.size(); ++i) {
+        YAML::Node e = me[i];
+        std::string p = absl::StrCat(path, ".matchExpressions[", i, "]");
+        if (!CheckMap(d, e, p, {"key", "operator", "values"})) continue;
+        Requirement r;
+        std::string k = Scalar(e["key"]);
+        if (k.empty()) {
+          d.Error(e, absl::StrCat(p, ".key is required"));
+          continue;
+        }
+        if (!key_prefix.empty()) {
+          r.source = std::string(default_source);
+          r.key = absl::StrCat(key_prefix, k);
+        } else {
+          SplitKey(k, default_source, &r.source, &r.key);
+        }
+        std::string op = Scalar(e["operator"]);
+        if (op == "In")
+          r.op = SelectorOp::kIn;
+        else if (op == "NotIn")
+          r.op = SelectorOp::kNotIn;
+        else if (op == "Exists")
+          r.op = SelectorOp::kExists;
+        else if (op == "DoesNotExist")
+          r.op = SelectorOp::kDoesNotExist;
+        else {
+          d.Error(Present(e["operator"]) ? e["operator"] : e,
+                  absl::StrCat(p, ".operator \"", op,
+                               "\" is not one of In, NotIn, Exists, DoesNotExist"));
+          continue;
+        }
+        YAML::Node vals = e["values"];
+        if (Present(vals)) {
+          if (!vals.IsSequence()) {
+            d.Error(vals, absl::StrCat(p, ".values must be a list"));
+            continue;
+          }
+          for (const auto& v : vals) r.values.push_back(Scalar(v));
+        }
+        bool in_like = r.op == SelectorOp::kIn || r.op == SelectorOp::kNotIn;
+        if (in_like && r.values.empty()) {
+          d.Error(e, absl::StrCat(p, ": operator ", op, " needs a non-empty values list"));
+          continue;
+        }
+        if (!in_like && !r.values.empty()) {
+          d.Error(vals, absl::StrCat(p, ": operator ", op, " takes no values"));
+          continue;
+        }
+        Normalize(r);
+        sel.requirements.push_back(std::move(r));
+      }
+    }
+  }
+  for (auto& r : sel.requirements) Normalize(r);
+  return sel;
+}
+
+Requirement NsEquals(absl::string_view ns) {
+  Requirement r;
+  r.source = "k8s";
+  r.key = std::string(kNsKey);
+  r.op = SelectorOp::kIn;
+  r.values.push_back(std::string(ns));
+  r.implicit = true;
+  return r;
+}
+
+Requirement NsExists() {
+  Requirement r;
+  r.source = "k8s";
+  r.key = std::string(kNsKey);
+  r.op = SelectorOp::kExists;
+  r.implicit = true;
+  return r;
+}
+
+bool HasNsKey(const Selector& s) { return s.HasKey("k8s", kNsKey) || s.HasKey("any", kNsKey); }
+
+// Cilium's getEndpointSelector (pkg/k8s/apis/cilium.io/utils): implicit scoping of
+// fromEndpoints/toEndpoints. `ns` is "" for CCNP.
+void ScopePeerSelector(Selector& s, absl::string_view ns, bool subject_matches_init) {
+  if (s.HasSource("reserved")) return;  // reserved selectors are left alone
+  if (HasNsKey(s)) return;
+  if (ns.empty()) {
+    if (!subject_matches_init) s.requirements.push_back(NsExists());
+  } else if (!s.HasKeyWithPrefix("k8s", kNsLabelsPrefix) &&
+             !s.HasKeyWithPrefix("any", kNsLabelsPrefix)) {
+    s.requirements.push_back(NsEquals(ns));
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Ports
+
+bool IsSvcName(absl::string_view s) {
+  // IANA service name (RFC 6335): 1-15 chars of [a-z0-9-], at least one letter, no
+  // leading/trailing hyphen, no "--". Matching is case-insensitive in Cilium.
+  if (s.empty() || s.size() > 15) return false;
+  bool letter = false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = absl::ascii_tolower(static_cast<unsigned char>(s[i]));
+    if (c >= 'a' && c <= 'z')
+      letter = true;
+    else if (!(c >= '0' && c <= '9') && c != '-')
+      return false;
+    if (c == '-' && (i == 0 || i + 1 == s.size() || s[i - 1] == '-')) return false;
+  }
+  return letter;
+}
+
+std::optional<L4Proto> ParseProto(Doc& d, const YAML::Node& n, absl::string_view path, bool knp) {
+  if (!Present(n)) return knp ? L4Proto::kTCP : L4Proto::kAny;
+  std::string p = Scalar(n);
+  if (p == "TCP") return L4Proto::kTCP;
+  if (p == "UDP") return L4Proto::kUDP;
+  if (p == "SCTP") return L4Proto::kSCTP;
+  if (!knp && (p == "ANY" || p.empty())) return L4Proto::kAny;
+  std::string upper = absl::AsciiStrToUpper(p);
+  if (upper == "ICMP" || upper == "ICMPV6") {
+    d.Error(n, absl::StrCat(path, ".protocol ", p,
+                            " is not a port protocol; use an `icmps` element for ICMP"));
+  } else if (!knp && (upper == "VRRP" || upper == "IGMP" || upper == "GRE" || upper == "IPIP" ||
+                      upper == "ESP" || upper == "AH" || upper == "IPV6")) {
+    d.Error(n, absl::StrCat(path, ".protocol ", p,
+                            " needs --enable-extended-ip-protocols and is not evaluated by "
+                            "tierwatch"));
+  } else {
+    d.Error(n, absl::StrCat(path, ".protocol \"", p, "\" must be one of ",
+                            knp ? "TCP, UDP, SCTP" : "TCP, UDP, SCTP, ANY",
+                            upper != p ? " (upper case)" : ""));
+  }
+  return std::nullopt;
+}
+
+std::optional<PortProtocol> ParsePortProtocol(Doc& d, const YAML::Node& n, absl::string_view path) {
+  if (!CheckMap(d, n, path, {"port", "endPort", "protocol"})) return std::nullopt;
+  PortProtocol pp;
+  pp.line = d.Line(n);
+  YAML::Node port = n["port"];
+  std::string ps = Scalar(port);
+  bool ok = true;
+  if (!Present(port) || ps.empty()) {
+    d.Error(n, absl::StrCat(path, ".port must be specified (\"0\" means every port)"));
+    ok = false;
+  } else if (IsSvcName(ps)) {
+    pp.name = absl::AsciiStrToLower(ps);
+  } else {
+    uint32_t v = 0;
+    if (!absl::SimpleAtoi(ps, &v) || v > 65535) {
+      d.Error(port, absl::StrCat(path, ".port \"", ps,
+                                 "\" is neither a port number 0-65535 nor a port name"));
+      ok = false;
+    } else {
+      pp.port = static_cast<uint16_t>(v);
+      if (PlainNonString(port)) {
+        d.Warn(port, absl::StrCat(path, ".port ", ps,
+                                  " is an integer; the CRD declares a string: write \"", ps, "\""));
+      }
+    }
+  }
+  YAML::Node ep = n["endPort"];
+  if (Present(ep)) {
+    int64_t e = 0;
+    if (!absl::SimpleAtoi(Scalar(ep), &e) || e < 0 || e > 65535) {
+      d.Error(ep, absl::StrCat(path, ".endPort must be an integer 0-65535"));
+      ok = false;
+    } else if (e != 0 && pp.IsNamed()) {
+      d.Warn(ep, absl::StrCat(path, ".endPort is ignored for the named port \"", pp.name, "\""));
+    } else if (e != 0 && e < pp.port) {
+      d.Error(ep, absl::StrCat(path, ".endPort ", e, " is lower than port ", pp.port));
+      ok = false;
+    } else if (e != 0 && pp.port == 0) {
+      d.Error(ep, absl::StrCat(path, ".endPort needs a non-zero port"));
+      ok = false;
+    } else {
+      pp.end_port = static_cast<uint16_t>(e);
+    }
+  }
+  auto proto = ParseProto(d, n["protocol"], path, false);
+  if (!proto)
+    ok = false;
+  else
+    pp.protocol = *proto;
+  if (!ok) return std::nullopt;
+  return pp;
+}
+
+bool ValidDnsPattern(absl::string_view p, bool pattern, std::string* why) {
+  absl::string_view body = p;
+  if (pattern && absl::StartsWith(body, "**.")) body.remove_prefix(3);
+  for (char c : body) {
+    bool ok = absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' ||
+              c == '_' || (pattern && c == '*');
+    if (!ok) {
+      *why = absl::StrCat("character '", std::string(1, c), "' is not allowed");
+      return false;
+    }
+  }
+  if (pattern && body.find("**") != absl::string_view::npos) {
+    *why = "`**.` is only allowed at the start of a pattern";
+    return false;
+  }
+  return true;
+}
+
+std::optional<FqdnSelector> ParseFqdn(Doc& d, const YAML::Node& n, absl::string_view path) {
+  if (!CheckMap(d, n, path, {"matchName", "matchPattern"})) return std::nullopt;
+  FqdnSelector f;
+  f.line = d.Line(n);
+  f.match_name = Scalar(n["matchName"]);
+  f.match_pattern = Scalar(n["matchPattern"]);
+  if (f.match_name.empty() == f.match_pattern.empty()) {
+    d.Error(n, absl::StrCat(path, " needs exactly one of matchName or matchPattern"));
+    return std::nullopt;
+  }
+  std::string why;
+  if (!f.match_name.empty() && !ValidDnsPattern(f.match_name, false, &why)) {
+    d.Error(n["matchName"], absl::StrCat(path, ".matchName \"", f.match_name, "\": ", why));
+    return std::nullopt;
+  }
+  if (!f.match_pattern.empty() && !ValidDnsPattern(f.match_pattern, true, &why)) {
+    d.Error(n["matchPattern"],
+            absl::StrCat(path, ".matchPattern \"", f.match_pattern, "\": ", why));
+    return std::nullopt;
+  }
+  if (absl::StartsWith(f.match_pattern, "**.")) {
+    d.Add(Severity::kInfo, d.Line(n["matchPattern"]),
+          absl::StrCat(path, ".matchPattern \"", f.match_pattern,
+                       "\": the multi-level `**.` prefix needs Cilium 1.19 or later"));
+  }
+  return f;
+}
+
+L7Rules ParseL7(Doc& d, const YAML::Node& n, absl::string_view path) {
+  L7Rules r;
+  r.line = d.Line(n);
+  if (!CheckMap(d, n, path, {"http", "kafka", "dns", "l7proto", "l7"})) return r;
+  if (auto http = List(d, n, "http", path)) {
+    for (size_t i = 0; i < http->size(); ++i) {
+      YAML::Node h = (*http)[i];
+      std::string p = absl::StrCat(path, ".http[", i, "]");
+      if (!CheckMap(d, h, p, {"method", "path", "host", "headers", "headerMatches"})) continue;
+      HttpRule hr;
+      hr.line = d.Line(h);
+      hr.method = Scalar(h["method"]);
+      hr.path = Scalar(h["path"]);
+      hr.host = Scalar(h["host"]);
+      if (Present(h["headers"]) && h["headers"].IsSequence()) {
+        for (const auto& x : h["headers"]) hr.headers.push_back(Scalar(x));
+      }
+      r.http.push_back(std::move(hr));
+    }
+    if (http->size() == 0) r.http.push_back(HttpRule{});  // http: [] still engages the proxy
+  }
+  if (auto dns = List(d, n, "dns", path)) {
+    for (size_t i = 0; i < dns->size(); ++i) {
+      YAML::Node x = (*dns)[i];
+      std::string p = absl::StrCat(path, ".dns[", i, "]");
+      auto f = ParseFqdn(d, x, p);
+      if (!f) continue;
+      r.dns.push_back(DnsRule{f->match_name, f->match_pattern, f->line});
+    }
+  }
+  if (Present(n["kafka"])) {
+    r.other = true;
+    d.Warn(n["kafka"], absl::StrCat(path,
+                                    ".kafka is deprecated (removed in Cilium 1.20) and "
+                                    "not evaluated"));
+  }
+  if (Present(n["l7proto"]) || Present(n["l7"])) r.other = true;
+  int kinds =
+      (!r.http.empty()) + (Present(n["dns"])) + (Present(n["kafka"])) + (Present(n["l7proto"]));
+  if (kinds > 1) d.Error(n, absl::StrCat(path, ": multiple L7 protocol rule types in one rule"));
+  return r;
+}
+
+std::optional<PortRule> ParsePortRule(Doc& d, const YAML::Node& n, absl::string_view path,
+                                      Section section, bool host_policy) {
+  bool deny = SectionAction(section) == Action::kDeny;
+  if (deny) {
+    if (!CheckMap(d, n, path, {"ports"})) return std::nullopt;
+  } else if (!CheckMap(d, n, path,
+                       {"ports", "rules", "serverNames", "terminatingTLS", "originatingTLS",
+                        "listener"})) {
+    return std::nullopt;
+  }
+  PortRule pr;
+  pr.line = d.Line(n);
+  bool ok = true;
+  if (auto ports = List(d, n, "ports", path)) {
+    if (ports->size() > 40) d.Error(*ports, absl::StrCat(path, ": too many ports, the max is 40"));
+    for (size_t i = 0; i < ports->size(); ++i) {
+      auto pp = ParsePortProtocol(d, (*ports)[i], absl::StrCat(path, ".ports[", i, "]"));
+      if (pp)
+        pr.ports.push_back(*pp);
+      else
+        ok = false;
+    }
+  }
+  if (Present(n["rules"])) pr.rules = ParseL7(d, n["rules"], absl::StrCat(path, ".rules"));
+  if (auto sn = List(d, n, "serverNames", path)) {
+    for (const auto& x : *sn) pr.server_names.push_back(Scalar(x));
+  }
+  if (!ok) return std::nullopt;
+
+  // Cilium PortRule.sanitize.
+  bool ingress = SectionDirection(section) == Direction::kIngress;
+  if (!pr.rules.dns.empty()) {
+    if (ingress) d.Error(n["rules"], absl::StrCat(path, ": DNS rules are not allowed on ingress"));
+    if (pr.ports.empty()) {
+      d.Error(n["rules"], absl::StrCat(path, ": port 53 must be specified for DNS rules"));
+    } else {
+      bool has53 = false;
+      for (const auto& pp : pr.ports) {
+        if (pp.IsRange()) {
+          d.Error(n["rules"], absl::StrCat(path, ": DNS rules do not support port ranges (",
+                                           pp.ToString(), ")"));
+        }
+        has53 |= pp.port == 53 && !pp.IsRange();
+      }
+      if (!has53) {
+        d.Error(n["rules"], absl::StrCat(path,
+                                         ": DNS rules need port 53 (the DNS proxy only "
+                                         "intercepts port 53)"));
+      }
+    }
+  }
+  if (!pr.rules.Empty()) {
+    if (host_policy) {
+      d.Error(n["rules"], absl::StrCat(path,
+                                       ": host policies (nodeSelector) do not support L7 "
+                                       "rules"));
+    }
+    for (const auto& pp : pr.ports) {
+      if (pp.port == 0 && !pp.IsNamed()) {
+        d.Error(n["rules"], absl::StrCat(path, ": L7 rules can not be used when a port is 0"));
+        break;
+      }
+      if (pr.rules.dns.empty() && pp.protocol != L4Proto::kTCP) {
+        d.Error(n["rules"], absl::StrCat(path, ": L7 rules can only apply to TCP (not ",
+                                         L4ProtoName(pp.protocol), ") except for DNS rules"));
+        break;
+      }
+    }
+  }
+  return pr;
+}
+
+std::optional<IcmpField> ParseIcmpField(Doc& d, const YAML::Node& n, absl::string_view path) {
+  if (!CheckMap(d, n, path, {"family", "type"})) return std::nullopt;
+  IcmpField f;
+  f.line = d.Line(n);
+  std::string fam = Scalar(n["family"]);
+  if (fam.empty() || fam == "IPv4")
+    f.family = IcmpFamily::kIPv4;
+  else if (fam == "IPv6")
+    f.family = IcmpFamily::kIPv6;
+  else {
+    d.Error(n["family"], absl::StrCat(path, ".family \"", fam, "\" must be IPv4 or IPv6"));
+    return std::nullopt;
+  }
+  std::string t = Scalar(n["type"]);
+  int v = -1;
+  if (absl::SimpleAtoi(t, &v)) {
+    if (v < 0 || v > 255) {
+      d.Error(n["type"], absl::StrCat(path, ".type ", t, " is not 0-255"));
+      return std::nullopt;
+    }
+    f.type = static_cast<uint8_t>(v);
+    return f;
+  }
+  // Names from Cilium's pkg/policy/api/icmp.go.
+  static const std::pair<const char*, int> kV4[] = {{"EchoReply", 0},
+                                                    {"DestinationUnreachable", 3},
+                                                    {"Redirect", 5},
+                                                    {"Echo", 8},
+                                                    {"EchoRequest", 8},
+                                                    {"RouterAdvertisement", 9},
+                                                    {"RouterSelection", 10},
+                                                    {"TimeExceeded", 11},
+                                                    {"ParameterProblem", 12},
+                                                    {"Timestamp", 13},
+                                                    {"TimestampReply", 14},
+                                                    {"Photuris", 40},
+                                                    {"ExtendedEchoRequest", 42},
+                                                    {"ExtendedEchoReply", 43}};
+  static const std::pair<const char*, int> kV6[] = {{"DestinationUnreachable", 1},
+                                                    {"PacketTooBig", 2},
+                                                    {"TimeExceeded", 3},
+                                                    {"ParameterProblem", 4},
+                                                    {"EchoRequest", 128},
+                                                    {"EchoReply", 129},
+                                                    {"MulticastListenerQuery", 130},
+                                                    {"MulticastListenerReport", 131},
+                                                    {"MulticastListenerDone", 132},
+                                                    {"RouterSolicitation", 133},
+                                                    {"RouterAdvertisement", 134},
+                                                    {"NeighborSolicitation", 135},
+                                                    {"NeighborAdvertisement", 136},
+                                                    {"RedirectMessage", 137},
+                                                    {"RouterRenumbering", 138},
+                                                    {"ICMPNodeInformationQuery", 139},
+                                                    {"ICMPNodeInformationResponse", 140},
+                                                    {"InverseNeighborDiscoverySolicitation", 141},
+                                                    {"InverseNeighborDiscoveryAdvertisement", 142},
+                                                    {"HomeAgentAddressDiscoveryRequest", 144},
+                                                    {"HomeAgentAddressDiscoveryReply", 145},
+                                                    {"MobilePrefixSolicitation", 146},
+                                                    {"MobilePrefixAdvertisement", 147},
+                                                    {"DuplicateAddressRequestCodeSuffix", 157},
+                                                    {"DuplicateAddressConfirmationCodeSuffix", 158},
+                                                    {"ExtendedEchoRequest", 160},
+                                                    {"ExtendedEchoReply", 161}};
+  if (f.family == IcmpFamily::kIPv4) {
+    for (const auto& [name, num] : kV4) {
+      if (t == name) v = num;
+    }
+  } else {
+    for (const auto& [name, num] : kV6) {
+      if (t == name) v = num;
+    }
+  }
+  if (v < 0) {
+    d.Error(n["type"],
+            absl::StrCat(path, ".type \"", t, "\" is not an ICMP",
+                         f.family == IcmpFamily::kIPv6 ? "v6" : "v4", " type number or name"));
+    return std::nullopt;
+  }
+  f.type = static_cast<uint8_t>(v);
+  f.type_name = t;
+  return f;
+}
+
+std::optional<CidrRule> ParseCidr(Doc& d, const YAML::Node& n, absl::string_view path,
+                                  bool allow_address) {
+  CidrRule c;
+  c.line = d.Line(n);
+  std::string s = Scalar(n);
+  std::string err;
+  if (s.empty()) {
+    d.Error(n, absl::StrCat(path, ": IP must be specified"));
+    return std::nullopt;
+  }
+  if (!allow_address && s.find('/') == std::string::npos) {
+    d.Error(n, absl::StrCat(path, ": \"", s, "\" must be a prefix in <IP>/<length> form"));
+    return std::nullopt;
+  }
+  auto p = ParsePrefix(s, &err);
+  if (!p) {
+    d.Error(n, absl::StrCat(path, ": unable to parse CIDR: ", err));
+    return std::nullopt;
+  }
+  c.cidr = *p;
+  return c;
+}
+
+std::optional<CidrRule> ParseCidrRule(Doc& d, const YAML::Node& n, absl::string_view path,
+                                      bool knp) {
+  if (knp) {
+    if (!CheckMap(d, n, path, {"cidr", "except"})) return std::nullopt;
+  } else if (!CheckMap(d, n, path, {"cidr", "except", "cidrGroupRef", "cidrGroupSelector"})) {
+    return std::nullopt;
+  }
+  CidrRule c;
+  c.line = d.Line(n);
+  c.cidr_group_ref = Scalar(n["cidrGroupRef"]);
+  c.cidr_group_selector = Present(n["cidrGroupSelector"]);
+  int set = Present(n["cidr"]) + !c.cidr_group_ref.empty() + c.cidr_group_selector;
+  if (set != 1) {
+    d.Error(n, absl::StrCat(path, " needs exactly one of cidr, cidrGroupRef, cidrGroupSelector"));
+    return std::nullopt;
+  }
+  if (Present(n["cidr"])) {
+    auto base = ParseCidr(d, n["cidr"], absl::StrCat(path, ".cidr"), false);
+    if (!base) return std::nullopt;
+    c.cidr = base->cidr;
+  }
+  if (auto ex = List(d, n, "except", path)) {
+    for (size_t i = 0; i < ex->size(); ++i) {
+      std::string err;
+      std::string s = Scalar((*ex)[i]);
+      auto p = ParsePrefix(s, &err);
+      if (!p || s.find('/') == std::string::npos) {
+        d.Error((*ex)[i], absl::StrCat(path, ".except[", i, "]: \"", s,
+                                       "\" is not a prefix in <IP>/<length> form"));
+        return std::nullopt;
+      }
+      if (Present(n["cidr"]) && !c.cidr.Contains(*p)) {
+        d.Error((*ex)[i], absl::StrCat(path, ".except[", i, "]: allow CIDR prefix ", c.cidr.text,
+                                       " does not contain exclude CIDR prefix ", s));
+        return std::nullopt;
+      }
+      c.except.push_back(*p);
+    }
+  }
+  return c;
+}
+
+// ---------------------------------------------------------------------------------------
+// Cilium rule elements
+
+struct RuleCtx {
+  absl::string_view ns;  // "" for CCNP
+  bool subject_matches_init = false;
+  bool host_policy = false;
+  std::string path;  // "spec" / "specs[1]"
+};
+
+void ParseElement(Doc& d, const YAML::Node& n, const RuleCtx& rc, Section section, int index,
+                  RuleElement& el) {
+  bool ingress = SectionDirection(section) == Direction::kIngress;
+  bool deny = SectionAction(section) == Action::kDeny;
+  std::string path = absl::StrCat(rc.path, ".", SectionName(section), "[", index, "]");
+  el.section = section;
+  el.index = index;
+  el.line = d.Line(n);
+  if (n.IsNull()) return;  // `- ` (null) behaves like `- {}`
+  if (ingress) {
+    if (deny) {
+      CheckMap(d, n, path,
+               {"fromEndpoints", "fromRequires", "fromCIDR", "fromCIDRSet", "fromEntities",
+                "fromGroups", "fromNodes", "toPorts", "icmps"});
+    } else {
+      CheckMap(d, n, path,
+               {"fromEndpoints", "fromRequires", "fromCIDR", "fromCIDRSet", "fromEntities",
+                "fromGroups", "fromNodes", "toPorts", "icmps", "authentication"});
+    }
+  } else {
+    if (deny) {
+      if (Present(n["toFQDNs"])) {
+        d.Error(n["toFQDNs"], absl::StrCat(path,
+                                           ": toFQDNs is not supported in egressDeny "
+                                           "(deny policies cannot use FQDN selectors)"));
+      }
+      CheckMap(d, n, path,
+               {"toEndpoints", "toRequires", "toCIDR", "toCIDRSet", "toEntities", "toServices",
+                "toGroups", "toNodes", "toPorts", "icmps", "toFQDNs"});
+    } else {
+      CheckMap(d, n, path,
+               {"toEndpoints", "toRequires", "toCIDR", "toCIDRSet", "toEntities", "toServices",
+                "toFQDNs", "toGroups", "toNodes", "toPorts", "icmps", "authentication"});
+    }
+  }
+  if (!n.IsMap()) return;
+  const char* pfx = ingress ? "from" : "to";
+  auto key = [&](const char* suffix) { return absl::StrCat(pfx, suffix); };
+
+  bool l3_written = false;  // an L3 field present (even as [])
+  std::vector<std::string> nonempty_l3;
+  auto note = [&](const std::string& k, const YAML::Node& list, PeerKind kind) {
+    l3_written = true;
+    if (list.size() > 0) {
+      nonempty_l3.push_back(k);
+      el.peers.kinds.push_back(kind);
+    }
+  };
+
+  std::string k = key("Endpoints");
+  if (auto l = List(d, n, k.c_str(), path)) {
+    note(k, *l, PeerKind::kEndpoints);
+    for (size_t i = 0; i < l->size(); ++i) {
+      auto s = ParseSelector(d, (*l)[i], absl::StrCat(path, ".", k, "[", i, "]"), "any");
+      if (!s) continue;
+      ScopePeerSelector(*s, rc.ns, rc.subject_matches_init);
+      el.peers.endpoints.push_back(std::move(*s));
+    }
+  }
+  k = key("Entities");
+  if (auto l = List(d, n, k.c_str(), path)) {
+    note(k, *l, PeerKind::kEntities);
+    for (size_t i = 0; i < l->size(); ++i) {
+      std::string name = Scalar((*l)[i]);
+      auto e = EntityFromName(name);
+      if (!e || *e == Entity::kWorldIpv4 || *e == Entity::kWorldIpv6) {
+        d.Error((*l)[i],
+                absl::StrCat(path, ".", k, "[", i, "]: unsupported entity \"", name,
+                             "\" (the CRD accepts all, world, cluster, cluster-mesh, host, "
+                             "remote-node, kube-apiserver, ingress, health, init, unmanaged, "
+                             "none)"));
+        continue;
+      }
+      if (*e == Entity::kClusterMesh) {
+        d.Add(Severity::kInfo, d.Line((*l)[i]),
+              absl::StrCat(path, ".", k, "[", i, "]: entity cluster-mesh needs Cilium 1.19+"));
+      }
+      if (*e == Entity::kKubeApiserver && ingress) {
+        d.Add(Severity::kInfo, d.Line((*l)[i]),
+              absl::StrCat(path, ".", k, "[", i,
+                           "]: fromEntities kube-apiserver may not match "
+                           "on AKS and GKE (control plane traffic arrives through the nodes)"));
+      }
+      el.peers.entities.push_back(*e);
+    }
+  }
+  k = key("CIDR");
+  if (auto l = List(d, n, k.c_str(), path)) {
+    note(k, *l, PeerKind::kCidr);
+    for (size_t i = 0; i < l->size(); ++i) {
+      auto c = ParseCidr(d, (*l)[i], absl::StrCat(path, ".", k, "[", i, "]"), true);
+      if (c) el.peers.cidrs.push_back(*c);
+    }
+  }
+  k = key("CIDRSet");
+  if (auto l = List(d, n, k.c_str(), path)) {
+    note(k, *l, PeerKind::kCidrSet);
+    for (size_t i = 0; i < l->size(); ++i) {
+      auto c = ParseCidrRule(d, (*l)[i], absl::StrCat(path, ".", k, "[", i, "]"), false);
+      if (c) el.peers.cidrs.push_back(*c);
+    }
+  }
+  k = key("Nodes");
+  if (auto l = List(d, n, k.c_str(), path)) {
+    note(k, *l, PeerKind::kNodes);
+    if (l->size() > 0) {
+      d.Warn(*l, absl::StrCat(path, ".", k,
+                              " needs --enable-node-selector-labels; node labels "
+                              "are not in flows, so these peers are undecidable"));
+    }
+    for (size_t i = 0; i < l->size(); ++i) {
+      auto s = ParseSelector(d, (*l)[i], absl::StrCat(path, ".", k, "[", i, "]"), "any");
+      if (s) el.peers.nodes.push_back(std::move(*s));
+    }
+  }
+  k = key("Groups");
+  if (auto l = List(d, n, k.c_str(), path)) {
+    note(k, *l, PeerKind::kGroups);
+    el.peers.groups = l->size() > 0;
+  }
+  k = key("Requires");
+  if (auto l = List(d, n, k.c_str(), path)) {
+    if (l->size() > 0) {
+      d.Warn(*l, absl::StrCat(path, ".", k,
+                              " is deprecated (1.17) and removed in Cilium 1.19; "
+                              "tierwatch does not evaluate it"));
+      for (const auto& x : *l) el.peers.requires_.push_back(YAML::Dump(x));
+    }
+  }
+  if (!ingress) {
+    if (auto l = List(d, n, "toFQDNs", path)) {
+      if (!deny) note("toFQDNs", *l, PeerKind::kFqdn);
+      for (size_t i = 0; i < l->size(); ++i) {
+        auto f = ParseFqdn(d, (*l)[i], absl::StrCat(path, ".toFQDNs[", i, "]"));
+        if (f && !deny) el.peers.fqdns.push_back(*f);
+      }
+    }
+    if (auto l = List(d, n, "toServices", path)) {
+      note("toServices", *l, PeerKind::kServices);
+      for (size_t i = 0; i < l->size(); ++i) {
+        YAML::Node s = (*l)[i];
+        std::string p = absl::StrCat(path, ".toServices[", i, "]");
+        if (!CheckMap(d, s, p, {"k8sService", "k8sServiceSelector"})) continue;
+        ServiceSelector ss;
+        ss.line = d.Line(s);
+        if (Present(s["k8sService"]) == Present(s["k8sServiceSelector"])) {
+          d.Error(s, absl::StrCat(p, " needs exactly one of k8sService or k8sServiceSelector"));
+          continue;
+        }
+        if (Present(s["k8sService"])) {
+          YAML::Node ks = s["k8sService"];
+          if (!CheckMap(d, ks, p + ".k8sService", {"serviceName", "namespace"})) continue;
+          ss.service_name = Scalar(ks["serviceName"]);
+          ss.namespace_ = Scalar(ks["namespace"]);
+          if (ss.service_name.empty()) {
+            d.Error(ks, absl::StrCat(p, ".k8sService.serviceName is required"));
+            continue;
+          }
+          if (ss.namespace_.empty()) ss.namespace_ = rc.ns.empty() ? "default" : std::string(rc.ns);
+          if (ss.namespace_ == "default" && ss.service_name == "kubernetes") {
+            d.Warn(ks, absl::StrCat(p,
+                                    ": use toEntities: [kube-apiserver] instead of "
+                                    "toServices default/kubernetes"));
+          }
+        } else {
+          YAML::Node ks = s["k8sServiceSelector"];
+          if (!CheckMap(d, ks, p + ".k8sServiceSelector", {"selector", "namespace"})) continue;
+          ss.namespace_ = Scalar(ks["namespace"]);
+          ss.selector = ParseSelector(d, ks["selector"], p + ".k8sServiceSelector.selector", "any");
+        }
+        el.peers.services.push_back(std::move(ss));
+      }
+    }
+  }
+  if (nonempty_l3.size() > 1) {
+    d.Error(n, absl::StrCat(path, ": combining ", nonempty_l3[0], " and ", nonempty_l3[1],
+                            " is not supported (one L3 peer kind per element)"));
+  }
+
+  if (auto tp = List(d, n, "toPorts", path)) {
+    el.has_to_ports = true;
+    for (size_t i = 0; i < tp->size(); ++i) {
+      auto pr = ParsePortRule(d, (*tp)[i], absl::StrCat(path, ".toPorts[", i, "]"), section,
+                              rc.host_policy);
+      if (pr) el.to_ports.push_back(std::move(*pr));
+    }
+  }
+  if (auto ic = List(d, n, "icmps", path)) {
+    el.has_icmps = true;
+    for (size_t i = 0; i < ic->size(); ++i) {
+      YAML::Node r = (*ic)[i];
+      std::string p = absl::StrCat(path, ".icmps[", i, "]");
+      if (!CheckMap(d, r, p, {"fields"})) continue;
+      if (auto fl = List(d, r, "fields", p)) {
+        if (fl->size() > 40) d.Error(*fl, absl::StrCat(p, ": too many types, the max is 40"));
+        for (size_t j = 0; j < fl->size(); ++j) {
+          auto f = ParseIcmpField(d, (*fl)[j], absl::StrCat(p, ".fields[", j, "]"));
+          if (f) el.icmps.push_back(*f);
+        }
+      }
+    }
+  }
+  if (el.has_icmps && el.has_to_ports && Present(n["icmps"]) && n["icmps"].size() > 0 &&
+      n["toPorts"].size() > 0) {
+    d.Error(n["icmps"], absl::StrCat(path,
+                                     ": the icmps block may only be present without "
+                                     "toPorts; define a separate element for toPorts"));
+  }
+  // Cilium treats an empty toPorts/icmps list like an absent one (len() == 0).
+  if (el.has_to_ports && n["toPorts"].size() == 0) el.has_to_ports = false;
+  if (el.has_icmps && n["icmps"].size() == 0) el.has_icmps = false;
+
+  if (!ingress && !deny && !el.peers.fqdns.empty()) {
+    for (const auto& pr : el.to_ports) {
+      if (!pr.rules.dns.empty()) {
+        d.Warn(n, absl::StrCat(path,
+                               ": a DNS rule on a toFQDNs element applies to traffic to "
+                               "the FQDN targets, not to the DNS server"));
+      }
+    }
+  }
+  if (Present(n["authentication"])) {
+    YAML::Node a = n["authentication"];
+    if (CheckMap(d, a, path + ".authentication", {"mode"})) {
+      el.auth_mode = Scalar(a["mode"]);
+      if (el.auth_mode != "disabled" && el.auth_mode != "required" &&
+          el.auth_mode != "test-always-fail") {
+        d.Error(a["mode"], absl::StrCat(path, ".authentication.mode \"", el.auth_mode,
+                                        "\" must be disabled or required"));
+      } else if (el.auth_mode != "disabled") {
+        d.Warn(a, absl::StrCat(path,
+                               ": mutual authentication is not modelled; flows without "
+                               "authentication would be dropped with AUTH_REQUIRED"));
+      }
+    }
+  }
+  // Wildcard L3: no L3 field written at all and a port part present (nil selectors +
+  // toPorts/icmps). An L3 field written as [] selects nothing.
+  if (!l3_written && (el.has_to_ports || el.has_icmps)) el.peers.wildcard = true;
+  // entity `all` is the wildcard too.
+  for (Entity e : el.peers.entities) {
+    if (e == Entity::kAll) el.peers.wildcard = true;
+  }
+}
+
+void ParseSection(Doc& d, const YAML::Node& spec, const RuleCtx& rc, Section s,
+                  std::vector<RuleElement>& out) {
+  std::string key(SectionName(s));
+  if (auto l = List(d, spec, key.c_str(), rc.path)) {
+    for (size_t i = 0; i < l->size(); ++i) {
+      RuleElement el;
+      ParseElement(d, (*l)[i], rc, s, static_cast<int>(i), el);
+      out.push_back(std::move(el));
+    }
+  }
+}
+
+std::optional<Rule> ParseCiliumRule(Doc& d, const YAML::Node& spec, absl::string_view ns,
+                                    PolicyKind kind, int spec_index, const std::string& path) {
+  Rule r;
+  r.spec_index = spec_index;
+  r.line = d.Line(spec);
+  if (!CheckMap(d, spec, path,
+                {"endpointSelector", "nodeSelector", "ingress", "ingressDeny", "egress",
+                 "egressDeny", "labels", "enableDefaultDeny", "description", "log"})) {
+    return std::nullopt;
+  }
+  bool has_es = Present(spec["endpointSelector"]);
+  bool has_ns = Present(spec["nodeSelector"]);
+  if (has_es && has_ns) {
+    d.Error(spec, absl::StrCat(path,
+                               ": rule cannot have both endpointSelector and "
+                               "nodeSelector"));
+  } else if (!has_es && !has_ns) {
+    d.Error(spec, absl::StrCat(path,
+                               ": rule must have one of endpointSelector or "
+                               "nodeSelector"));
+  }
+  if (has_ns && kind == PolicyKind::kCiliumNetworkPolicy) {
+    d.Error(spec["nodeSelector"], absl::StrCat(path,
+                                               ".nodeSelector is only valid in a "
+                                               "CiliumClusterwideNetworkPolicy"));
+  }
+  RuleCtx rc;
+  rc.ns = ns;
+  rc.path = path;
+  if (has_es) {
+    auto s = ParseSelector(d, spec["endpointSelector"], path + ".endpointSelector", "any");
+    if (s) {
+      if (!ns.empty()) {
+        // A CNP subject always applies in the policy's namespace; a different namespace match
+        // written by the author is replaced (Cilium warns and overrides).
+        auto& reqs = s->requirements;
+        for (auto it = reqs.begin(); it != reqs.end();) {
+          if (it->source == "k8s" && it->key == kNsKey) {
+            if (!(it->op == SelectorOp::kIn && it->values.size() == 1 && it->values[0] == ns)) {
+              d.Warn(spec["endpointSelector"],
+                     absl::StrCat(path,
+                                  ".endpointSelector: a CiliumNetworkPolicy always "
+                                  "selects in its own namespace \"",
+                                  ns,
+                                  "\"; the namespace "
+                                  "match ",
+                                  it->ToString(), " is replaced"));
+            }
+            it = reqs.erase(it);
+          } else {
+            ++it;
+          }
+        }
+        reqs.push_back(NsEquals(ns));
+      }
+      rc.subject_matches_init = s->HasKey("reserved", "init");
+      r.endpoint_selector = std::move(*s);
+    }
+  }
+  if (has_ns) {
+    auto s = ParseSelector(d, spec["nodeSelector"], path + ".nodeSelector", "any");
+    if (s) r.node_selector = std::move(*s);
+    rc.host_policy = true;
+  }
+  if (Present(spec["enableDefaultDeny"])) {
+    YAML::Node e = spec["enableDefaultDeny"];
+    if (CheckMap(d, e, path + ".enableDefaultDeny", {"ingress", "egress"})) {
+      r.enable_default_deny_ingress = BoolField(d, e, "ingress", path + ".enableDefaultDeny");
+      r.enable_default_deny_egress = BoolField(d, e, "egress", path + ".enableDefaultDeny");
+    }
+  }
+  if (auto s = StringField(d, spec, "description", path)) r.description = *s;
+  if (Present(spec["log"])) {
+    YAML::Node l = spec["log"];
+    if (CheckMap(d, l, path + ".log", {"value"})) r.log = Scalar(l["value"]);
+  }
+  ParseSection(d, spec, rc, Section::kIngress, r.ingress);
+  ParseSection(d, spec, rc, Section::kIngressDeny, r.ingress_deny);
+  ParseSection(d, spec, rc, Section::kEgress, r.egress);
+  ParseSection(d, spec, rc, Section::kEgressDeny, r.egress_deny);
+  if (r.ingress.empty() && r.ingress_deny.empty() && r.egress.empty() && r.egress_deny.empty()) {
+    d.Error(spec, absl::StrCat(path,
+                               ": rule must have at least one of ingress, ingressDeny, "
+                               "egress, egressDeny with at least one element (Cilium 1.17+ "
+                               "rejects it)"));
+  }
+  if (r.enable_default_deny_ingress.has_value() && !r.HasEntries(Direction::kIngress)) {
+    d.Add(Severity::kInfo, d.Line(spec["enableDefaultDeny"]),
+          absl::StrCat(path,
+                       ".enableDefaultDeny.ingress has no effect: the rule has no ingress "
+                       "or ingressDeny elements"));
+  }
+  if (r.enable_default_deny_egress.has_value() && !r.HasEntries(Direction::kEgress)) {
+    d.Add(Severity::kInfo, d.Line(spec["enableDefaultDeny"]),
+          absl::StrCat(path,
+                       ".enableDefaultDeny.egress has no effect: the rule has no egress "
+                       "or egressDeny elements"));
+  }
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------
+// Kubernetes NetworkPolicy (Cilium's pkg/k8s/network_policy.go ParseNetworkPolicy)
+
+void ParseKnpPorts(Doc& d, const YAML::Node& rule, const std::string& path, RuleElement& el) {
+  auto ports = List(d, rule, "ports", path);
+  if (!ports || ports->size() == 0) return;  // no ports: L3-only (every protocol)
+  el.has_to_ports = true;
+  PortRule pr;
+  pr.line = d.Line(*ports);
+  for (size_t i = 0; i < ports->size(); ++i) {
+    YAML::Node p = (*ports)[i];
+    std::string pp_path = absl::StrCat(path, ".ports[", i, "]");
+    if (!CheckMap(d, p, pp_path, {"port", "endPort", "protocol"})) continue;
+    PortProtocol pp;
+    pp.line = d.Line(p);
+    auto proto = ParseProto(d, p["protocol"], pp_path, true);
+    if (!proto) continue;
+    pp.protocol = *proto;
+    if (Present(p["port"])) {
+      std::string s = Scalar(p["port"]);
+      uint32_t v = 0;
+      if (absl::SimpleAtoi(s, &v)) {
+        if (v < 1 || v > 65535) {
+          d.Error(p["port"], absl::StrCat(pp_path, ".port ", s, " must be 1-65535"));
+          continue;
+        }
+        pp.port = static_cast<uint16_t>(v);
+      } else if (IsSvcName(s)) {
+        pp.name = absl::AsciiStrToLower(s);
+      } else {
+        d.Error(p["port"], absl::StrCat(pp_path, ".port \"", s,
+                                        "\" is not a port number or "
+                                        "name"));
+        continue;
+      }
+    }
+    if (Present(p["endPort"])) {
+      int64_t e = 0;
+      if (!absl::SimpleAtoi(Scalar(p["endPort"]), &e) || e < 1 || e > 65535) {
+        d.Error(p["endPort"], absl::StrCat(pp_path, ".endPort must be 1-65535"));
+        continue;
+      }
+      if (pp.IsNamed() || pp.port == 0) {
+        d.Error(p["endPort"], absl::StrCat(pp_path, ".endPort needs a numeric port"));
+        continue;
+      }
+      if (e < pp.port) {
+        d.Error(p["endPort"],
+                absl::StrCat(pp_path, ".endPort ", e, " is lower than port ", pp.port));
+        continue;
+      }
+      pp.end_port = static_cast<uint16_t>(e);
+    }
+    pr.ports.push_back(pp);
+  }
+  el.to_ports.push_back(std::move(pr));
+}
+
+void ParseKnpPeers(Doc& d, const YAML::Node& rule, const char* key, const std::string& path,
+                   absl::string_view ns, RuleElement& el) {
+  auto peers = List(d, rule, key, path);
+  if (!peers || peers->size() == 0) {
+    // "If this field is empty or missing, this rule matches all sources": Cilium uses the
+    // wildcard selector, so world, host and remote nodes are included.
+    el.peers.wildcard = true;
+    return;
+  }
+  for (size_t i = 0; i < peers->size(); ++i) {
+    YAML::Node p = (*peers)[i];
+    std::string pp = absl::StrCat(path, ".", key, "[", i, "]");
+    if (!CheckMap(d, p, pp, {"podSelector", "namespaceSelector", "ipBlock"})) continue;
+    bool has_pod = Present(p["podSelector"]);
+    bool has_nsel = Present(p["namespaceSelector"]);
+    bool has_ip = Present(p["ipBlock"]);
+    if (has_ip && (has_pod || has_nsel)) {
+      d.Error(p, absl::StrCat(pp,
+                              ": ipBlock may not be combined with podSelector or "
+                              "namespaceSelector"));
+      continue;
+    }
+    if (!has_ip && !has_pod && !has_nsel) {
+      d.Error(p, absl::StrCat(pp,
+                              ": must specify a peer (podSelector, namespaceSelector or "
+                              "ipBlock)"));
+      continue;
+    }
+    if (has_ip) {
+      auto c = ParseCidrRule(d, p["ipBlock"], pp + ".ipBlock", true);
+      if (c) {
+        el.peers.cidrs.push_back(*c);
+        el.peers.kinds.push_back(PeerKind::kIpBlock);
+      }
+      continue;
+    }
+    Selector sel;
+    sel.line = d.Line(p);
+    if (has_nsel) {
+      auto nsel = ParseSelector(d, p["namespaceSelector"], pp + ".namespaceSelector", "k8s",
+                                kNsLabelsPrefix);
+      if (!nsel) continue;
+      if (nsel->requirements.empty()) {
+        sel.requirements.push_back(NsExists());  // every namespace (pods only)
+      } else {
+        sel.requirements = nsel->requirements;
+      }
+      if (has_pod) {
+        auto psel = ParseSelector(d, p["podSelector"], pp + ".podSelector", "k8s");
+        if (!psel) continue;
+        for (auto& r : psel->requirements) sel.requirements.push_back(r);
+      }
+    } else {
+      auto psel = ParseSelector(d, p["podSelector"], pp + ".podSelector", "k8s");
+      if (!psel) continue;
+      sel.requirements = psel->requirements;
+      sel.requirements.push_back(NsEquals(ns));
+    }
+    el.peers.endpoints.push_back(std::move(sel));
+    el.peers.kinds.push_back(PeerKind::kEndpoints);
+  }
+}
+
+std::optional<Rule> ParseKnpSpec(Doc& d, const YAML::Node& spec, absl::string_view ns) {
+  Rule r;
+  r.line = d.Line(spec);
+  if (!CheckMap(d, spec, "spec", {"podSelector", "ingress", "egress", "policyTypes"})) {
+    return std::nullopt;
+  }
+  if (!spec["podSelector"].IsDefined()) {
+    d.Error(spec, "spec.podSelector is required (use {} for every pod of the namespace)");
+  }
+  auto sel = ParseSelector(d, spec["podSelector"], "spec.podSelector", "k8s");
+  if (!sel) return std::nullopt;
+  sel->requirements.push_back(NsEquals(ns));
+  r.endpoint_selector = std::move(*sel);
+
+  bool type_ingress = false, type_egress = false;
+  if (auto pt = List(d, spec, "policyTypes", "spec")) {
+    for (const auto& t : *pt) {
+      std::string s = Scalar(t);
+      if (s == "Ingress")
+        type_ingress = true;
+      else if (s == "Egress")
+        type_egress = true;
+      else
+        d.Error(t, absl::StrCat("spec.policyTypes: \"", s, "\" must be Ingress or Egress"));
+    }
+  }
+  if (auto l = List(d, spec, "ingress", "spec")) {
+    for (size_t i = 0; i < l->size(); ++i) {
+      YAML::Node ir = (*l)[i];
+      std::string p = absl::StrCat("spec.ingress[", i, "]");
+      RuleElement el;
+      el.section = Section::kIngress;
+      el.index = static_cast<int>(i);
+      el.line = d.Line(ir);
+      if (!ir.IsNull() && !CheckMap(d, ir, p, {"from", "ports"})) continue;
+      if (!ir.IsNull()) {
+        ParseKnpPeers(d, ir, "from", p, ns, el);
+        ParseKnpPorts(d, ir, p, el);
+      } else {
+        el.peers.wildcard = true;
+      }
+      r.ingress.push_back(std::move(el));
+    }
+  }
+  if (auto l = List(d, spec, "egress", "spec")) {
+    for (size_t i = 0; i < l->size(); ++i) {
+      YAML::Node er = (*l)[i];
+      std::string p = absl::StrCat("spec.egress[", i, "]");
+      RuleElement el;
+      el.section = Section::kEgress;
+      el.index = static_cast<int>(i);
+      el.line = d.Line(er);
+      if (!er.IsNull() && !CheckMap(d, er, p, {"to", "ports"})) continue;
+      if (!er.IsNull()) {
+        ParseKnpPeers(d, er, "to", p, ns, el);
+        ParseKnpPorts(d, er, p, el);
+      } else {
+        el.peers.wildcard = true;
+      }
+      r.egress.push_back(std::move(el));
+    }
+  }
+  // Cilium: ingress default-deny without rules when policyTypes has Ingress or lacks Egress;
+  // egress only when policyTypes has Egress.
+  if (r.ingress.empty() && (type_ingress || !type_egress)) r.knp_isolates_ingress = true;
+  if (r.egress.empty() && type_egress) r.knp_isolates_egress = true;
+  if (type_egress && !type_ingress && !r.ingress.empty()) {
+    d.Warn(spec["ingress"],
+           "spec.ingress is set but policyTypes lists only Egress: Kubernetes "
+           "ignores these ingress rules, Cilium still installs them");
+  }
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------
+// Documents
+
+struct Chunk {
+  std::string text;
+  int start_line = 0;  // 0-based line in the file
+};
+
+// Splits a multi-document YAML file at "---" marker lines. Each document is parsed alone
+// so that a syntax error in one does not hide the others.
+std::vector<Chunk> SplitDocuments(absl::string_view text) {
+  std::vector<Chunk> out;
+  Chunk cur;
+  int line_no = 0;
+  bool has_content = false;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    bool marker = absl::StartsWith(line, "---") &&
+                  (line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r');
+    bool end_marker =
+        absl::StartsWith(line, "...") && (line.size() == 3 || line[3] == ' ' || line[3] == '\r');
+    if (marker || end_marker) {
+      if (has_content) out.push_back(std::move(cur));
+      cur = Chunk{};
+      cur.start_line = line_no;
+      has_content = false;
+      if (marker) {
+        // Keep what follows the marker on the same line ("--- {a: 1}"), in place.
+        std::string rest(line);
+        rest.replace(0, 3, "   ");
+        cur.text = rest + "\n";
+        if (!absl::StripAsciiWhitespace(rest).empty() &&
+            !absl::StartsWith(absl::StripLeadingAsciiWhitespace(rest), "#")) {
+          has_content = true;
+        }
+      }
+    } else {
+      if (cur.text.empty() && !has_content) cur.start_line = line_no;
+      absl::string_view stripped = absl::StripAsciiWhitespace(line);
+      if (!stripped.empty() && !absl::StartsWith(stripped, "#")) has_content = true;
+      cur.text.append(line.data(), line.size());
+      cur.text.push_back('\n');
+    }
+    ++line_no;
+  }
+  if (has_content) out.push_back(std::move(cur));
+  return out;
+}
+
+bool IsKustomizationFile(absl::string_view filename) {
+  std::string base = fs::path(std::string(filename)).filename().string();
+  return base == "kustomization.yaml" || base == "kustomization.yml" || base == "Kustomization";
+}
+
+void ParseObject(Doc& d, const YAML::Node& root, int document_index, absl::string_view filename);
+
+void ParseChunk(const Chunk& c, absl::string_view filename, int document_index, LoadResult& out) {
+  Doc d;
+  d.file = std::string(filename);
+  d.line_offset = c.start_line;
+  d.out = &out;
+  YAML::Node root;
+  try {
+    root = YAML::Load(c.text);
+  } catch (const YAML::Exception& e) {
+    int line = e.mark.line >= 0 ? e.mark.line + 1 + c.start_line : c.start_line + 1;
+    d.Add(Severity::kError, line,
+          absl::StrCat("YAML syntax error: ", e.msg, "; this document is skipped"));
+    out.documents++;
+    return;
+  }
+  if (!Present(root)) return;
+  out.documents++;
+  try {
+    ParseObject(d, root, document_index, filename);
+  } catch (const YAML::Exception& e) {
+    // yaml-cpp throws on conversions of unexpected node shapes; report it, don't crash.
+    int line = e.mark.line >= 0 ? e.mark.line + 1 + c.start_line : c.start_line + 1;
+    d.Add(Severity::kError, line, absl::StrCat("unexpected YAML structure: ", e.msg));
+  }
+}
+
+void ParseObject(Doc& d, const YAML::Node& root, int document_index, absl::string_view filename) {
+  LoadResult& out = *d.out;
+  if (!root.IsMap()) {
+    d.Add(Severity::kError, d.Line(root, d.line_offset + 1),
+          "document is not a Kubernetes object (expected a mapping with apiVersion and kind)");
+    return;
+  }
+  std::string api = Scalar(root["apiVersion"]);
+  std::string kind = Scalar(root["kind"]);
+  int line = d.Line(root, d.line_offset + 1);
+  std::string name =
+      Present(root["metadata"]) && root["metadata"].IsMap() ? Scalar(root["metadata"]["name"]) : "";
+
+  if (kind == "List" && Present(root["items"]) && root["items"].IsSequence()) {
+    int i = 0;
+    for (const auto& item : root["items"]) {
+      Doc sub = d;
+      sub.policy.clear();
+      sub.error = false;
+      ParseObject(sub, item, document_index * 1000 + i++, filename);
+    }
+    return;
+  }
+  if (absl::StartsWith(api, "kustomize.toolkit.fluxcd.io/") && kind == "Kustomization") {
+    out.skipped_documents++;
+    d.Add(Severity::kInfo, line,
+          absl::StrCat("Flux Kustomization '", name,
+                       "' skipped (it deploys policies, it is not "
+                       "one)"));
+    return;
+  }
+  if (absl::StartsWith(api, "kustomize.config.k8s.io/") ||
+      (IsKustomizationFile(filename) && (kind.empty() || kind == "Kustomization"))) {
+    out.skipped_documents++;
+    d.Add(Severity::kInfo, line,
+          "kustomize kustomization skipped (resources are read from the "
+          "directory itself, not through it)");
+    return;
+  }
+  PolicyKind pk;
+  bool is_cilium = absl::StartsWith(api, "cilium.io/");
+  if (is_cilium && kind == "CiliumNetworkPolicy") {
+    pk = PolicyKind::kCiliumNetworkPolicy;
+  } else if (is_cilium && kind == "CiliumClusterwideNetworkPolicy") {
+    pk = PolicyKind::kCiliumClusterwideNetworkPolicy;
+  } else if (api == "networking.k8s.io/v1" && kind == "NetworkPolicy") {
+    pk = PolicyKind::kNetworkPolicy;
+  } else {
+    out.skipped_documents++;
+    if (kind.empty() && api.empty()) {
+      d.Add(Severity::kWarning, line, "document has no apiVersion/kind; skipped");
+    } else {
+      d.Add(Severity::kInfo, line,
+            absl::StrCat("skipped ", kind.empty() ? "object" : kind, " '", name, "' (",
+                         api.empty() ? "no apiVersion" : api,
+                         "): not a CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy or "
+                         "NetworkPolicy"));
+    }
+    return;
+  }
+
+  Policy pol;
+  pol.kind = pk;
+  pol.file = std::string(filename);
+  pol.line = line;
+  pol.document_index = document_index;
+  pol.name = name;
+  d.cilium = pk != PolicyKind::kNetworkPolicy;
+
+  YAML::Node md = root["metadata"];
+  bool has_md = Present(md) && md.IsMap();
+  if (has_md) pol.namespace_ = Scalar(md["namespace"]);
+  std::string written_ns = pol.namespace_;
+  if (pk == PolicyKind::kCiliumClusterwideNetworkPolicy) {
+    pol.namespace_.clear();
+  } else if (pol.namespace_.empty()) {
+    pol.namespace_ = "default";
+  }
+  d.policy = pol.DisplayName();
+  CheckMap(d, root, kind, {"apiVersion", "kind", "metadata", "spec", "specs", "status"});
+  if (!has_md) d.Add(Severity::kError, line, absl::StrCat(kind, " has no metadata"));
+  if (pk == PolicyKind::kCiliumClusterwideNetworkPolicy && !written_ns.empty()) {
+    d.Add(Severity::kWarning, d.Line(md["namespace"], line),
+          absl::StrCat("metadata.namespace \"", written_ns,
+                       "\" is ignored: CiliumClusterwideNetworkPolicy is cluster-scoped"));
+  } else if (pk != PolicyKind::kCiliumClusterwideNetworkPolicy && written_ns.empty()) {
+    d.Add(Severity::kInfo, line,
+          absl::StrCat(kind,
+                       " has no metadata.namespace; assuming \"default\" (kubectl or "
+                       "Flux may place it elsewhere)"));
+  }
+  if (name.empty()) d.Add(Severity::kError, line, absl::StrCat(kind, " has no metadata.name"));
+
+  if (pk == PolicyKind::kNetworkPolicy) {
+    YAML::Node spec = root["spec"];
+    if (!Present(spec)) {
+      d.Add(Severity::kError, line, "NetworkPolicy has no spec");
+    } else if (auto r = ParseKnpSpec(d, spec, pol.namespace_)) {
+      pol.rules.push_back(std::move(*r));
+    }
+  } else {
+    bool any = false;
+    if (Present(root["spec"])) {
+      any = true;
+      if (auto r = ParseCiliumRule(d, root["spec"], pol.namespace_, pk, -1, "spec")) {
+        pol.rules.push_back(std::move(*r));
+      }
+    }
+    if (Present(root["specs"])) {
+      if (!root["specs"].IsSequence()) {
+        d.Error(root["specs"], "specs must be a list of rules");
+      } else {
+        for (size_t i = 0; i < root["specs"].size(); ++i) {
+          any = true;
+          if (auto r = ParseCiliumRule(d, root["specs"][i], pol.namespace_, pk, static_cast<int>(i),
+                                       absl::StrCat("specs[", i, "]"))) {
+            pol.rules.push_back(std::move(*r));
+          }
+        }
+      }
+    }
+    if (!any) d.Add(Severity::kError, line, absl::StrCat(kind, " has neither spec nor specs"));
+  }
+
+  if (d.error) {
+    d.Add(Severity::kInfo, line, "policy excluded from evaluation because of the errors above");
+    out.rejected.push_back(std::move(pol));
+  } else {
+    out.policies.policies.push_back(std::move(pol));
+  }
+}
+
+bool IsYamlFile(const fs::path& p) {
+  std::string ext = p.extension().string();
+  return ext == ".yaml" || ext == ".yml";
+}
+
+}  // namespace
+
+void ParsePolicyText(absl::string_view text, absl::string_view filename, LoadResult& out) {
+  std::vector<Chunk> chunks = SplitDocuments(text);
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    ParseChunk(chunks[i], filename, static_cast<int>(i), out);
+  }
+}
+
+LoadResult ParsePolicyText(absl::string_view text, absl::string_view filename) {
+  LoadResult r;
+  ParsePolicyText(text, filename, r);
+  return r;
+}
+
+absl::StatusOr<LoadResult> LoadPolicies(const std::vector<std::string>& paths) {
+  LoadResult result;
+  std::vector<std::string> files;
+  for (const std::string& p : paths) {
+    std::error_code ec;
+    fs::file_status st = fs::status(p, ec);
+    if (ec || !fs::exists(st)) {
+      return absl::NotFoundError(absl::StrCat(p, ": no such file or directory"));
+    }
+    if (fs::is_directory(st)) {
+      std::vector<std::string> found;
+      fs::recursive_directory_iterator it(p, fs::directory_options::skip_permission_denied, ec);
+      if (ec) return absl::PermissionDeniedError(absl::StrCat(p, ": ", ec.message()));
+      for (const auto& entry : it) {
+        if (entry.is_regular_file(ec) && IsYamlFile(entry.path())) {
+          found.push_back(entry.path().string());
+        }
+      }
+      std::sort(found.begin(), found.end());
+      if (found.empty()) {
+        result.diagnostics.push_back(Diagnostic{Severity::kWarning, p, 0, "",
+                                                "directory holds no *.yaml or *.yml files", ""});
+      }
+      files.insert(files.end(), found.begin(), found.end());
+    } else {
+      files.push_back(p);
+    }
+  }
+  for (const std::string& f : files) {
+    std::ifstream in(f, std::ios::binary);
+    if (!in) return absl::PermissionDeniedError(absl::StrCat(f, ": cannot be read"));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    result.files.push_back(f);
+    ParsePolicyText(ss.str(), f, result);
+  }
+  return result;
+}
+
+}  // namespace tw::policy
