@@ -329,7 +329,7 @@ TEST_F(ConnectionTest, ReplyInferenceTable) {
        std::nullopt, false, ReplyState::kOriginal, ReplyBasis::kEphemeralPort},
       {"ack between low ports, nothing known", Protocol::kTCP, 5432, 8069, kACK, 0, std::nullopt,
        false, ReplyState::kUnknown, ReplyBasis::kNone},
-      {"ack from a known server port", Protocol::kTCP, 5432, 8069, kACK, 0, std::nullopt, true,
+      {"ack from a known server port", Protocol::kTCP, 5432, 8070, kACK, 0, std::nullopt, true,
        ReplyState::kReply, ReplyBasis::kKnownServerPort},
       {"ack to a known server port", Protocol::kTCP, 8070, 5432, kACK, 0, std::nullopt, true,
        ReplyState::kOriginal, ReplyBasis::kKnownServerPort},
