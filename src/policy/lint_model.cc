@@ -1,0 +1,534 @@
+// The linter's symbolic cluster (see lint_model.h for the idea). Representatives are
+// derived from the selectors alone and kept in a sorted set, so the same set of policies
+// gives the same representatives whatever the document order or policy names.
+#include "policy/lint_model.h"
+
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace tw::policy::lint_internal {
+
+namespace {
+
+constexpr absl::string_view kNamespaceKey = "io.kubernetes.pod.namespace";
+constexpr absl::string_view kNamespaceNameKey =
+    "io.cilium.k8s.namespace.labels.kubernetes.io/metadata.name";
+// The Tier 2 namespace no policy names: "every other namespace".
+constexpr absl::string_view kOtherNamespace = "tierwatch-lint-other";
+constexpr absl::string_view kUnusedValue = "tierwatch-lint";
+// Witness combinations per selector (In lists multiply); more adds nothing in practice.
+constexpr size_t kMaxWitnesses = 32;
+
+std::string LabelSource(const std::string& source) {
+  return source == "any" || source.empty() ? "k8s" : source;
+}
+
+std::vector<std::string> NamespaceLabels(absl::string_view ns) {
+  return {absl::StrCat("k8s:", kNamespaceKey, "=", ns),
+          absl::StrCat("k8s:", kNamespaceNameKey, "=", ns)};
+}
+
+void ForEachSelector(const PolicySet& set, const std::function<void(const Selector&)>& fn) {
+  for (const Policy& p : set.policies) {
+    for (const Rule& r : p.rules) {
+      if (r.endpoint_selector) fn(*r.endpoint_selector);
+      for (Section s :
+           {Section::kIngress, Section::kIngressDeny, Section::kEgress, Section::kEgressDeny}) {
+        for (const RuleElement& e : r.Elements(s))
+          for (const Selector& sel : e.peers.endpoints) fn(sel);
+      }
+    }
+  }
+}
+
+// Label sets (without namespace labels) that satisfy the selector's other requirements.
+// Empty result: the selector cannot match a pod (reserved: keys, contradictions).
+std::vector<std::vector<std::string>> Witnesses(
+    const Selector& sel, const std::map<std::string, std::set<std::string>>& seen_values) {
+  struct KeyReq {
+    bool has_in = false;
+    std::set<std::string> in;
+    std::set<std::string> not_in;
+    bool exists = false;
+    bool does_not_exist = false;
+  };
+  std::map<std::string, KeyReq> keys;  // "k8s:app" -> requirements
+  for (const Requirement& r : sel.requirements) {
+    if (IsNamespaceKey(r)) continue;
+    if (r.source == "reserved") {
+      if (r.op == SelectorOp::kIn || r.op == SelectorOp::kExists) return {};
+      continue;
+    }
+    KeyReq& k = keys[LabelSource(r.source) + ":" + r.key];
+    switch (r.op) {
+      case SelectorOp::kIn: {
+        std::set<std::string> vals(r.values.begin(), r.values.end());
+        if (k.has_in) {
+          std::set<std::string> both;
+          std::set_intersection(k.in.begin(), k.in.end(), vals.begin(), vals.end(),
+                                std::inserter(both, both.end()));
+          k.in = std::move(both);
+        } else {
+          k.in = std::move(vals);
+          k.has_in = true;
+        }
+        break;
+      }
+      case SelectorOp::kNotIn:
+        k.not_in.insert(r.values.begin(), r.values.end());
+        break;
+      case SelectorOp::kExists:
+        k.exists = true;
+        break;
+      case SelectorOp::kDoesNotExist:
+        k.does_not_exist = true;
+        break;
+    }
+  }
+  std::vector<std::vector<std::string>> out = {{}};
+  for (const auto& [key, k] : keys) {
+    if (k.does_not_exist) {
+      if (k.has_in || k.exists) return {};
+      continue;
+    }
+    std::vector<std::string> options;
+    if (k.has_in) {
+      for (const auto& v : k.in)
+        if (!k.not_in.count(v)) options.push_back(v);
+      if (options.empty()) return {};
+    } else if (k.exists) {
+      std::string value(kUnusedValue);
+      auto it = seen_values.find(key);
+      if (it != seen_values.end()) {
+        for (const auto& v : it->second) {
+          if (!k.not_in.count(v)) {
+            value = v;
+            break;
+          }
+        }
+      }
+      options.push_back(value);
+    } else {
+      continue;  // only NotIn: leave the key out
+    }
+    std::vector<std::vector<std::string>> next;
+    for (const auto& w : out) {
+      for (const auto& v : options) {
+        if (next.size() >= kMaxWitnesses) break;
+        auto w2 = w;
+        w2.push_back(key + "=" + v);
+        next.push_back(std::move(w2));
+      }
+    }
+    out = std::move(next);
+  }
+  for (auto& w : out) std::sort(w.begin(), w.end());
+  return out;
+}
+
+flow::Protocol ToFlowProtocol(L4Proto p) {
+  switch (p) {
+    case L4Proto::kUDP:
+      return flow::Protocol::kUDP;
+    case L4Proto::kSCTP:
+      return flow::Protocol::kSCTP;
+    default:
+      return flow::Protocol::kTCP;
+  }
+}
+
+bool EntityMatches(Entity e, const Rep& rep) {
+  switch (e) {
+    case Entity::kAll:
+      return true;
+    case Entity::kWorld:
+    case Entity::kWorldIpv4:
+    case Entity::kWorldIpv6:
+      return rep.kind == Rep::kWorld;
+    case Entity::kCluster:
+    case Entity::kClusterMesh:
+      return rep.kind != Rep::kWorld;
+    case Entity::kHost:
+      return rep.kind == Rep::kHost;
+    case Entity::kRemoteNode:
+      return rep.kind == Rep::kRemoteNode || rep.kind == Rep::kKubeApiserver;
+    case Entity::kKubeApiserver:
+      return rep.kind == Rep::kKubeApiserver;
+    case Entity::kIngress:
+      return rep.kind == Rep::kIngress;
+    case Entity::kHealth:
+      return rep.kind == Rep::kHealth;
+    default:
+      return false;
+  }
+}
+
+std::string WrittenSelector(const Selector& sel) {
+  std::vector<std::string> parts;
+  for (const Requirement* r : sel.Written()) parts.push_back(r->ToString());
+  return "{" + absl::StrJoin(parts, ", ") + "}";
+}
+
+}  // namespace
+
+bool IsNamespaceKey(const Requirement& r) {
+  return (r.source == "k8s" || r.source == "any") &&
+         (r.key == kNamespaceKey || r.key == kNamespaceNameKey);
+}
+
+std::string Probe::ToString() const { return absl::StrCat(port, "/", L4ProtoName(proto)); }
+
+EndpointView Rep::View() const {
+  EndpointView v;
+  v.labels = views;
+  v.namespace_ = ns;
+  v.reserved = reserved;
+  v.ip = ip;
+  return v;
+}
+
+std::string Rep::Describe() const {
+  switch (kind) {
+    case kPod: {
+      std::string s =
+          ns == kOtherNamespace ? "pods in other namespaces" : absl::StrCat("pods in ", ns);
+      if (!extra.empty()) absl::StrAppend(&s, " {", absl::StrJoin(extra, ", "), "}");
+      return s;
+    }
+    case kHealth:
+      return "the health endpoint";
+    case kIngress:
+      return "the ingress endpoint";
+    case kHost:
+      return "host";
+    case kRemoteNode:
+      return "remote-node";
+    case kKubeApiserver:
+      return "kube-apiserver";
+    case kWorld:
+      return "world";
+  }
+  return "";
+}
+
+LintModel::LintModel(const PolicySet& policies, const LintOptions& options)
+    : policies_(policies), options_(options) {
+  Build();
+  evaluator_ = std::make_unique<Evaluator>(policies_);
+}
+
+void LintModel::Build() {
+  ForEachSelector(policies_, [&](const Selector& s) { selectors_.push_back(&s); });
+
+  // Namespaces: the tier model's, those the set names, one unnamed.
+  std::set<std::string> namespaces;
+  for (const auto* list :
+       {&options_.tier0_namespaces, &options_.tier1_namespaces, &options_.controller_namespaces})
+    namespaces.insert(list->begin(), list->end());
+  if (!options_.dns_namespace.empty()) namespaces.insert(options_.dns_namespace);
+  namespaces.insert(std::string(kOtherNamespace));
+  for (const Policy& p : policies_.policies)
+    if (!p.namespace_.empty()) namespaces.insert(p.namespace_);
+  std::map<std::string, std::set<std::string>> seen_values;
+  for (const Selector* s : selectors_) {
+    for (const Requirement& r : s->requirements) {
+      if (IsNamespaceKey(r)) {
+        namespaces.insert(r.values.begin(), r.values.end());
+      } else if (r.op == SelectorOp::kIn) {
+        seen_values[LabelSource(r.source) + ":" + r.key].insert(r.values.begin(), r.values.end());
+      }
+    }
+  }
+
+  auto allowed_namespaces = [&](const Selector& sel) {
+    std::vector<std::string> out;
+    for (const std::string& ns : namespaces) {
+      std::vector<std::string> labels = NamespaceLabels(ns);
+      std::vector<Label> parsed;
+      for (const auto& l : labels) parsed.push_back(ParseLabel(l));
+      bool ok = true;
+      for (const Requirement& r : sel.requirements)
+        if (IsNamespaceKey(r) && !r.Matches(parsed)) ok = false;
+      if (ok) out.push_back(ns);
+    }
+    return out;
+  };
+
+  // (witness labels) -> namespaces.
+  std::map<std::vector<std::string>, std::set<std::string>> witnesses;
+  witnesses[{}].insert(namespaces.begin(), namespaces.end());
+  if (!options_.dns_namespace.empty() && !options_.dns_labels.empty()) {
+    std::vector<std::string> w;
+    for (const auto& [k, v] : options_.dns_labels) w.push_back(absl::StrCat("k8s:", k, "=", v));
+    std::sort(w.begin(), w.end());
+    witnesses[w].insert(options_.dns_namespace);
+  }
+  for (const Selector* s : selectors_) {
+    auto ws = Witnesses(*s, seen_values);
+    if (ws.empty()) continue;
+    auto nss = allowed_namespaces(*s);
+    for (auto& w : ws) witnesses[w].insert(nss.begin(), nss.end());
+  }
+  // Every witness also with the debug-bypass label.
+  const std::string bypass_key = absl::StrCat("k8s:", options_.bypass_label_key, "=");
+  const std::string bypass_label = bypass_key + options_.bypass_label_value;
+  if (!options_.bypass_label_key.empty()) {
+    std::map<std::vector<std::string>, std::set<std::string>> with_bypass;
+    for (const auto& [w, nss] : witnesses) {
+      bool has = std::any_of(w.begin(), w.end(),
+                             [&](const std::string& l) { return absl::StartsWith(l, bypass_key); });
+      if (has) continue;
+      auto w2 = w;
+      w2.push_back(bypass_label);
+      std::sort(w2.begin(), w2.end());
+      with_bypass[w2].insert(nss.begin(), nss.end());
+    }
+    for (auto& [w, nss] : with_bypass) witnesses[w].insert(nss.begin(), nss.end());
+  }
+
+  std::set<std::pair<std::string, std::vector<std::string>>> pods;
+  for (const auto& [w, nss] : witnesses)
+    for (const auto& ns : nss) pods.insert({ns, w});
+  int n = 0;
+  for (const auto& [ns, w] : pods) {
+    Rep rep;
+    rep.kind = Rep::kPod;
+    rep.ns = ns;
+    rep.labels = NamespaceLabels(ns);
+    rep.labels.insert(rep.labels.end(), w.begin(), w.end());
+    rep.extra = w;
+    rep.bypass = std::find(w.begin(), w.end(), bypass_label) != w.end();
+    rep.ip = absl::StrCat("10.", 100 + (n >> 16) % 100, ".", (n >> 8) & 255, ".", n & 255);
+    ++n;
+    reps_.push_back(std::move(rep));
+  }
+  auto reserved = [&](Rep::Kind kind, std::vector<std::string> labels, uint16_t bits,
+                      std::string ip) {
+    Rep rep;
+    rep.kind = kind;
+    rep.labels = std::move(labels);
+    rep.reserved = bits;
+    rep.ip = std::move(ip);
+    reps_.push_back(std::move(rep));
+  };
+  reserved(Rep::kHealth, {"reserved:health"}, flow::kReservedHealth, "10.0.0.2");
+  reserved(Rep::kIngress, {"reserved:ingress"}, flow::kReservedIngress, "10.0.0.3");
+  reserved(Rep::kHost, {"reserved:host"}, flow::kReservedHost, "192.168.0.1");
+  reserved(Rep::kRemoteNode, {"reserved:remote-node"}, flow::kReservedRemoteNode, "192.168.0.2");
+  reserved(Rep::kKubeApiserver, {"reserved:kube-apiserver", "reserved:remote-node"},
+           flow::kReservedKubeApiserver | flow::kReservedRemoteNode, "192.168.0.3");
+  reserved(Rep::kWorld, {"reserved:world"}, flow::kReservedWorld, "203.0.113.10");
+
+  // Views only now: `reps_` no longer grows.
+  std::map<std::string, int> classes;
+  for (Rep& rep : reps_) {
+    for (const auto& l : rep.labels) {
+      rep.parsed.push_back(ParseLabel(l));
+      rep.views.push_back(l);
+    }
+    std::string sig = absl::StrCat(static_cast<int>(rep.kind), ":");
+    for (const Selector* s : selectors_) sig.push_back(s->Matches(rep.parsed) ? '1' : '0');
+    auto it = classes.emplace(sig, static_cast<int>(classes.size())).first;
+    rep.klass = it->second;
+  }
+
+  std::set<uint16_t> ports(options_.dns_ports.begin(), options_.dns_ports.end());
+  ports.insert(options_.apiserver_ports.begin(), options_.apiserver_ports.end());
+  for (const Policy& p : policies_.policies)
+    for (const Rule& r : p.rules)
+      for (Section s :
+           {Section::kIngress, Section::kIngressDeny, Section::kEgress, Section::kEgressDeny})
+        for (const RuleElement& e : r.Elements(s))
+          for (const PortRule& pr : e.to_ports)
+            for (const PortProtocol& pp : pr.ports) {
+              if (pp.IsNamed()) continue;
+              if (pp.port != 0) ports.insert(pp.port);
+              if (pp.IsRange()) ports.insert(pp.end_port);
+            }
+  uint16_t unlisted = 40000;
+  while (ports.count(unlisted)) ++unlisted;
+  ports.insert(unlisted);
+  candidate_ports_.assign(ports.begin(), ports.end());
+}
+
+std::vector<const Rep*> LintModel::Subjects(const Rule& r) const {
+  auto it = subjects_cache_.find(&r);
+  if (it != subjects_cache_.end()) return it->second;
+  std::vector<const Rep*> out;
+  if (r.endpoint_selector) {
+    for (const Rep& rep : reps_)
+      if (rep.SubjectCapable() && r.endpoint_selector->Matches(rep.parsed)) out.push_back(&rep);
+  }
+  subjects_cache_[&r] = out;
+  return out;
+}
+
+std::vector<RuleRefLite> LintModel::SelectingRules(const Rep& rep) const {
+  std::vector<RuleRefLite> out;
+  if (!rep.SubjectCapable()) return out;
+  for (const Policy& p : policies_.policies)
+    for (const Rule& r : p.rules)
+      if (r.endpoint_selector && r.endpoint_selector->Matches(rep.parsed)) out.push_back({&p, &r});
+  return out;
+}
+
+std::vector<RuleRefLite> LintModel::DefaultDenyBy(const Rep& rep, Direction d) const {
+  auto key = std::make_pair(IndexOf(rep), static_cast<int>(d));
+  auto it = dd_cache_.find(key);
+  if (it != dd_cache_.end()) return it->second;
+  std::vector<RuleRefLite> out;
+  for (const RuleRefLite& ref : SelectingRules(rep))
+    if (ref.rule->DefaultDeny(d)) out.push_back(ref);
+  dd_cache_[key] = out;
+  return out;
+}
+
+std::vector<Probe> LintModel::ProbesFor(const RuleElement& e) const {
+  std::vector<Probe> out;
+  if (e.L3Only()) {
+    for (uint16_t port : candidate_ports_) {
+      out.push_back({L4Proto::kTCP, port});
+      out.push_back({L4Proto::kUDP, port});
+    }
+    return out;
+  }
+  for (const PortRule& pr : e.to_ports) {
+    for (const PortProtocol& pp : pr.ports) {
+      if (pp.IsNamed()) continue;  // resolved per pod: undecidable here
+      std::vector<L4Proto> protos;
+      if (pp.protocol == L4Proto::kAny)
+        protos = {L4Proto::kTCP, L4Proto::kUDP};
+      else
+        protos = {pp.protocol};
+      std::vector<uint16_t> ports;
+      if (pp.port == 0) {
+        ports = candidate_ports_;
+      } else if (pp.IsRange()) {
+        ports.push_back(pp.port);
+        for (uint16_t c : candidate_ports_)
+          if (c > pp.port && c <= pp.end_port) ports.push_back(c);
+      } else {
+        ports.push_back(pp.port);
+      }
+      for (L4Proto proto : protos)
+        for (uint16_t port : ports) out.push_back({proto, port});
+    }
+  }
+  return out;
+}
+
+std::vector<PeerItem> LintModel::PeerItems(const RuleElement& e) const {
+  std::vector<PeerItem> out;
+  if (e.peers.wildcard) {
+    out.push_back({"every peer", false, [](const Rep&) { return true; }});
+    return out;
+  }
+  for (const Selector& sel : e.peers.endpoints) {
+    bool pinned = false;
+    for (const Requirement* r : sel.Written())
+      if (!(IsNamespaceKey(*r) && r->op == SelectorOp::kExists)) pinned = true;
+    const Selector* s = &sel;
+    out.push_back({WrittenSelector(sel), pinned,
+                   [s](const Rep& rep) { return rep.SubjectCapable() && s->Matches(rep.parsed); }});
+  }
+  for (Entity ent : e.peers.entities) {
+    out.push_back({absl::StrCat("entity ", EntityName(ent)), false,
+                   [ent](const Rep& rep) { return EntityMatches(ent, rep); }});
+  }
+  if (!e.peers.nodes.empty()) {
+    out.push_back({"nodes", false, [](const Rep& rep) {
+                     return rep.kind == Rep::kRemoteNode || rep.kind == Rep::kHost;
+                   }});
+  }
+  if (!e.peers.cidrs.empty() || !e.peers.fqdns.empty() || e.peers.groups) {
+    out.push_back({"world", false, [](const Rep& rep) { return rep.kind == Rep::kWorld; }});
+  }
+  return out;
+}
+
+Decision LintModel::SideDecision(Direction d, const Rep& subject, const Rep& peer,
+                                 const Probe& probe) const {
+  auto key = std::make_tuple(static_cast<int>(d), subject.klass, peer.klass,
+                             static_cast<int>(probe.proto), static_cast<int>(probe.port));
+  auto it = side_cache_.find(key);
+  if (it != side_cache_.end()) return it->second;
+  EndpointView s = subject.View();
+  EndpointView p = peer.View();
+  Connection c;
+  c.source = d == Direction::kEgress ? s : p;
+  c.destination = d == Direction::kEgress ? p : s;
+  c.protocol = ToFlowProtocol(probe.proto);
+  c.destination_port = probe.port;
+  c.is_reply = false;
+  Decision decision = evaluator_->EvaluateDirection(d, s, p, c).decision;
+  side_cache_[key] = decision;
+  return decision;
+}
+
+bool LintModel::ReservedTrafficAllowed(absl::string_view entity, Direction d) const {
+  const Section section = d == Direction::kIngress ? Section::kIngress : Section::kEgress;
+  for (const Policy& p : policies_.policies) {
+    for (const Rule& r : p.rules) {
+      if (!r.endpoint_selector || !r.endpoint_selector->HasKey("reserved", entity)) continue;
+      for (const RuleElement& e : r.Elements(section))
+        if (!e.peers.kinds.empty() || e.peers.wildcard || e.has_to_ports || e.has_icmps)
+          return true;
+    }
+  }
+  return false;
+}
+
+const Rep* LintModel::ApiserverRep() const {
+  for (const Rep& rep : reps_)
+    if (rep.kind == Rep::kKubeApiserver) return &rep;
+  return nullptr;
+}
+
+bool LintModel::PinsNamespace(const Rule& r, absl::string_view ns) const {
+  if (!r.endpoint_selector) return false;
+  for (const Requirement& req : r.endpoint_selector->requirements)
+    if (IsNamespaceKey(req) && req.op == SelectorOp::kIn && req.values.size() == 1 &&
+        req.values[0] == ns)
+      return true;
+  return false;
+}
+
+std::vector<std::string> LintModel::NamespacesOf(const std::vector<const Rep*>& reps) const {
+  std::set<std::string> out;
+  for (const Rep* r : reps) {
+    if (r->kind == Rep::kPod)
+      out.insert(r->ns == kOtherNamespace ? "other namespaces" : r->ns);
+    else
+      out.insert(r->Describe());
+  }
+  return {out.begin(), out.end()};
+}
+
+std::string LintModel::DescribeReps(const std::vector<const Rep*>& reps) const {
+  std::vector<std::string> nss;
+  std::vector<std::string> others;
+  for (const std::string& n : NamespacesOf(reps)) {
+    bool pod_ns = std::any_of(reps.begin(), reps.end(), [&](const Rep* r) {
+      return r->kind == Rep::kPod &&
+             (r->ns == n || (n == "other namespaces" && r->ns == kOtherNamespace));
+    });
+    (pod_ns ? nss : others).push_back(n);
+  }
+  std::vector<std::string> parts;
+  if (!nss.empty()) {
+    if (nss.size() > 6) {
+      size_t extra = nss.size() - 5;
+      nss.resize(5);
+      nss.push_back(absl::StrCat("and ", extra, " more"));
+    }
+    parts.push_back(absl::StrCat("pods in ", absl::StrJoin(nss, ", ")));
+  }
+  parts.insert(parts.end(), others.begin(), others.end());
+  return absl::StrJoin(parts, " and ");
+}
+
+}  // namespace tw::policy::lint_internal
