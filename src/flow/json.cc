@@ -1200,10 +1200,10 @@ absl::StatusOr<Event> JsonDecoder::Impl::Decode(absl::string_view line) {
   }
   od::object obj;
   if (auto ec = doc.get_object().get(obj)) {
-    if (ec == simdjson::INCORRECT_TYPE) {
-      od::json_type t;
-      std::string got = doc.type().get(t) ? std::string("invalid JSON") : TypeName(t);
-      return absl::InvalidArgumentError(absl::StrCat("expected a JSON object per line, got ", got));
+    od::json_type t;
+    if (ec == simdjson::INCORRECT_TYPE && doc.type().get(t) == simdjson::SUCCESS) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("expected a JSON object per line, got ", TypeName(t)));
     }
     JsonError(ec, root);
     return absl::InvalidArgumentError(error);
