@@ -1,0 +1,541 @@
+#include "baseline/persist.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "baseline/document.h"
+#include "common/status_macros.h"
+
+namespace tw::baseline {
+
+namespace {
+
+// --- CRC-32 ------------------------------------------------------------------------------
+
+constexpr std::array<uint32_t, 256> MakeCrcTable() {
+  std::array<uint32_t, 256> t{};
+  for (uint32_t i = 0; i < 256; ++i) {
+    uint32_t c = i;
+    for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+    t[i] = c;
+  }
+  return t;
+}
+constexpr std::array<uint32_t, 256> kCrcTable = MakeCrcTable();
+
+// --- Little-endian and varint coding ----------------------------------------------------
+
+void PutU16(std::string* out, uint16_t v) {
+  out->push_back(static_cast<char>(v & 0xff));
+  out->push_back(static_cast<char>(v >> 8));
+}
+void PutU32(std::string* out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+void PutU64(std::string* out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+uint64_t GetLE(absl::string_view s, size_t pos, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) {
+    v |= static_cast<uint64_t>(static_cast<unsigned char>(s[pos + i])) << (8 * i);
+  }
+  return v;
+}
+void PutVar(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+uint64_t ZigZag(int64_t v) {
+  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+}
+int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
+
+class Reader {
+ public:
+  Reader(absl::string_view data, absl::string_view name) : data_(data), name_(name) {}
+
+  bool ok() const { return error_.empty(); }
+  const std::string& error() const { return error_; }
+  bool done() const { return pos_ == data_.size(); }
+  size_t pos() const { return pos_; }
+
+  uint64_t Var(const char* what) {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (pos_ >= data_.size()) {
+        Fail(what, "ends in the middle of a number");
+        return 0;
+      }
+      uint8_t b = static_cast<uint8_t>(data_[pos_++]);
+      v |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if ((b & 0x80) == 0) return v;
+    }
+    Fail(what, "number longer than 64 bits");
+    return 0;
+  }
+  uint8_t U8(const char* what) {
+    if (pos_ >= data_.size()) {
+      Fail(what, "ends early");
+      return 0;
+    }
+    return static_cast<uint8_t>(data_[pos_++]);
+  }
+  absl::string_view Bytes(uint64_t n, const char* what) {
+    if (n > data_.size() - pos_) {
+      Fail(what, absl::StrCat("says ", n, " bytes but only ", data_.size() - pos_, " remain"));
+      return {};
+    }
+    absl::string_view s = data_.substr(pos_, n);
+    pos_ += n;
+    return s;
+  }
+  void Fail(absl::string_view what, absl::string_view why) {
+    if (error_.empty()) {
+      error_ = absl::StrCat(name_, ": corrupt baseline snapshot: ", what, " at payload byte ", pos_,
+                            ": ", why);
+    }
+  }
+
+ private:
+  absl::string_view data_;
+  absl::string_view name_;
+  size_t pos_ = 0;
+  std::string error_;
+};
+
+// Strings are written once, referred to by index; index 0 is always "".
+class StringTable {
+ public:
+  StringTable() { Id(""); }
+  uint64_t Id(absl::string_view s) {
+    auto [it, inserted] = ids_.emplace(s, strings_.size());
+    if (inserted) strings_.push_back(s);
+    return it->second;
+  }
+  void Write(std::string* out) const {
+    PutVar(out, strings_.size());
+    for (absl::string_view s : strings_) {
+      PutVar(out, s.size());
+      out->append(s.data(), s.size());
+    }
+  }
+
+ private:
+  absl::flat_hash_map<absl::string_view, uint64_t> ids_;
+  std::vector<absl::string_view> strings_;
+};
+
+uint8_t PeerByte(const flow::Peer& p) {
+  return static_cast<uint8_t>(static_cast<uint8_t>(p.kind) | (p.by_ip_only ? 0x04 : 0));
+}
+
+std::string Printable(absl::string_view head) {
+  std::string out;
+  for (char c : head.substr(0, 8)) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u < 0x7f) {
+      out.push_back(c);
+    } else {
+      absl::StrAppend(&out, absl::StrFormat("\\x%02x", u));
+    }
+  }
+  return out;
+}
+
+absl::Status ErrnoStatus(int err, absl::string_view what) {
+  return absl::Status(absl::ErrnoToStatusCode(err), absl::StrCat(what, ": ", std::strerror(err)));
+}
+
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    int err = errno;
+    if (err == ENOENT) return absl::NotFoundError(absl::StrCat(path, ": no such file"));
+    return ErrnoStatus(err, absl::StrCat("cannot open ", path));
+  }
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  if (in.bad()) return absl::DataLossError(absl::StrCat(path, ": read error"));
+  return std::move(buf).str();
+}
+
+}  // namespace
+
+uint32_t Crc32(absl::string_view data, uint32_t crc) {
+  crc = ~crc;
+  for (unsigned char c : data) crc = kCrcTable[(crc ^ c) & 0xff] ^ (crc >> 8);
+  return ~crc;
+}
+
+std::string EncodeSnapshot(const Baseline& baseline) {
+  StringTable strings;
+  std::string body;
+  PutVar(&body, strings.Id(baseline.source()));
+  size_t sets = baseline.node_set_count();
+  PutVar(&body, sets);
+  for (NodeSetId id = 0; id < sets; ++id) {
+    absl::Span<const flow::Symbol> nodes = baseline.Nodes(id);
+    PutVar(&body, nodes.size());
+    for (flow::Symbol n : nodes) PutVar(&body, strings.Id(n.view()));
+  }
+  PutVar(&body, baseline.size());
+  baseline.ForEach([&](const ConnectionRecord& r) {
+    const flow::ConnectionKey& k = r.key;
+    body.push_back(static_cast<char>(PeerByte(k.source)));
+    PutVar(&body, strings.Id(k.source.namespace_.view()));
+    PutVar(&body, strings.Id(k.source.name.view()));
+    body.push_back(static_cast<char>(PeerByte(k.destination)));
+    PutVar(&body, strings.Id(k.destination.namespace_.view()));
+    PutVar(&body, strings.Id(k.destination.name.view()));
+    body.push_back(static_cast<char>(k.protocol));
+    PutVar(&body, k.port);
+    int64_t first = absl::ToUnixNanos(r.first_seen);
+    PutVar(&body, ZigZag(first));
+    PutVar(&body, static_cast<uint64_t>(absl::ToUnixNanos(r.last_seen) - first));
+    PutVar(&body, r.count);
+    PutVar(&body, r.node_set);
+    PutVar(&body, r.verdicts);
+  });
+
+  std::string payload;
+  strings.Write(&payload);
+  payload += body;
+
+  std::string out;
+  out.reserve(kSnapshotHeaderSize + payload.size());
+  out.append(kSnapshotMagic.data(), kSnapshotMagic.size());
+  PutU16(&out, kSnapshotVersion);
+  PutU64(&out, payload.size());
+  PutU32(&out, Crc32(payload));
+  PutU32(&out, Crc32(out));
+  out += payload;
+  return out;
+}
+
+absl::StatusOr<Baseline> DecodeSnapshot(absl::string_view bytes, absl::string_view name,
+                                        flow::SymbolTable& symbols) {
+  if (bytes.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, ": empty file, not a tierwatch baseline snapshot"));
+  }
+  if (bytes.size() < kSnapshotMagic.size() ||
+      bytes.substr(0, kSnapshotMagic.size()) != kSnapshotMagic) {
+    if (kSnapshotMagic.substr(0, bytes.size()) == bytes) {
+      return absl::DataLossError(
+          absl::StrCat(name, ": truncated baseline snapshot: only ", bytes.size(), " bytes"));
+    }
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, ": not a tierwatch baseline snapshot: it starts with \"",
+                     Printable(bytes), "\", a snapshot starts with \"TWBASE\""));
+  }
+  if (bytes.size() < 8) {
+    return absl::DataLossError(absl::StrCat(name, ": truncated baseline snapshot: ", bytes.size(),
+                                            " bytes, the header alone is ", kSnapshotHeaderSize));
+  }
+  // The version comes before anything else: another version may lay out the rest
+  // differently.
+  uint16_t version = static_cast<uint16_t>(GetLE(bytes, 6, 2));
+  if (version != kSnapshotVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        name, ": baseline snapshot format version ", version, "; this tierwatch reads version ",
+        kSnapshotVersion, " (", version > kSnapshotVersion ? "written by a newer" : "an older",
+        " tierwatch): export it with the tierwatch that wrote it and load the document instead"));
+  }
+  if (bytes.size() < kSnapshotHeaderSize) {
+    return absl::DataLossError(absl::StrCat(name, ": truncated baseline snapshot: ", bytes.size(),
+                                            " bytes, the header alone is ", kSnapshotHeaderSize));
+  }
+  uint32_t header_crc = static_cast<uint32_t>(GetLE(bytes, 20, 4));
+  if (Crc32(bytes.substr(0, 20)) != header_crc) {
+    return absl::DataLossError(
+        absl::StrCat(name, ": corrupt baseline snapshot: header checksum mismatch"));
+  }
+  uint64_t length = GetLE(bytes, 8, 8);
+  uint64_t have = bytes.size() - kSnapshotHeaderSize;
+  if (have < length) {
+    return absl::DataLossError(absl::StrCat(name, ": truncated baseline snapshot: the header says ",
+                                            length, " payload bytes, the file has ", have));
+  }
+  if (have > length) {
+    return absl::DataLossError(absl::StrCat(name, ": corrupt baseline snapshot: ", have - length,
+                                            " unexpected bytes after the payload"));
+  }
+  absl::string_view payload = bytes.substr(kSnapshotHeaderSize);
+  uint32_t stored = static_cast<uint32_t>(GetLE(bytes, 16, 4));
+  uint32_t computed = Crc32(payload);
+  if (stored != computed) {
+    return absl::DataLossError(absl::StrFormat(
+        "%s: corrupt baseline snapshot: payload checksum mismatch (stored %08x, computed %08x)",
+        name, stored, computed));
+  }
+
+  Reader r(payload, name);
+  Baseline baseline(symbols);
+  auto fail = [&]() { return absl::DataLossError(r.error()); };
+
+  uint64_t nstrings = r.Var("string count");
+  if (!r.ok()) return fail();
+  if (nstrings > payload.size()) {
+    r.Fail("string count", absl::StrCat(nstrings, " strings cannot fit"));
+    return fail();
+  }
+  std::vector<flow::Symbol> strings;
+  strings.reserve(nstrings);
+  for (uint64_t i = 0; i < nstrings && r.ok(); ++i) {
+    uint64_t len = r.Var("string length");
+    absl::string_view s = r.Bytes(len, "string");
+    strings.push_back(symbols.Intern(s));
+  }
+  if (!r.ok()) return fail();
+  auto str = [&](const char* what) -> flow::Symbol {
+    uint64_t id = r.Var(what);
+    if (r.ok() && id >= strings.size()) {
+      r.Fail(what, absl::StrCat("string index ", id, " of ", strings.size()));
+    }
+    return r.ok() ? strings[id] : flow::Symbol();
+  };
+
+  baseline.set_source(str("source").str());
+  uint64_t nsets = r.Var("node set count");
+  if (r.ok() && nsets > payload.size()) r.Fail("node set count", "too large");
+  std::vector<NodeSetId> set_ids;
+  for (uint64_t i = 0; i < nsets && r.ok(); ++i) {
+    uint64_t n = r.Var("node set size");
+    if (r.ok() && n > strings.size()) r.Fail("node set size", "more nodes than strings");
+    std::vector<flow::Symbol> nodes;
+    for (uint64_t j = 0; j < n && r.ok(); ++j) nodes.push_back(str("node name"));
+    set_ids.push_back(baseline.InternNodes(std::move(nodes)));
+  }
+  uint64_t nconn = r.Var("connection count");
+  if (!r.ok()) return fail();
+  auto peer = [&](flow::Peer* p) {
+    uint8_t b = r.U8("peer kind");
+    if (r.ok() && (b & ~0x07) != 0) r.Fail("peer kind", absl::StrCat("unknown kind byte ", b));
+    p->kind = static_cast<flow::PeerKind>(b & 0x03);
+    p->by_ip_only = (b & 0x04) != 0;
+    p->namespace_ = str("peer namespace");
+    p->name = str("peer name");
+  };
+  for (uint64_t i = 0; i < nconn && r.ok(); ++i) {
+    flow::ConnectionKey key;
+    peer(&key.source);
+    peer(&key.destination);
+    uint8_t proto = r.U8("protocol");
+    if (r.ok() && proto > static_cast<uint8_t>(flow::Protocol::kIGMP)) {
+      r.Fail("protocol", absl::StrCat("unknown protocol ", proto));
+    }
+    key.protocol = static_cast<flow::Protocol>(proto);
+    uint64_t port = r.Var("port");
+    if (r.ok() && port > 65535) r.Fail("port", absl::StrCat(port, " is not a port"));
+    key.port = static_cast<uint16_t>(port);
+    ConnectionStats st;
+    int64_t first = UnZigZag(r.Var("first seen"));
+    uint64_t span = r.Var("last seen");
+    st.first_seen = absl::FromUnixNanos(first);
+    st.last_seen = absl::FromUnixNanos(first + static_cast<int64_t>(span));
+    st.count = r.Var("count");
+    uint64_t set = r.Var("node set");
+    if (r.ok() && set >= set_ids.size()) r.Fail("node set", "index out of range");
+    uint64_t verdicts = r.Var("verdicts");
+    if (!r.ok()) break;
+    st.verdicts = static_cast<VerdictSet>(verdicts);
+    auto nodes = baseline.Nodes(set_ids[set]);
+    st.nodes.assign(nodes.begin(), nodes.end());
+    baseline.Insert(key, st);
+  }
+  if (!r.ok()) return fail();
+  if (!r.done()) {
+    r.Fail("end", "unexpected bytes after the last connection");
+    return fail();
+  }
+  return baseline;
+}
+
+absl::Status WriteFileAtomically(const std::string& path, absl::string_view data) {
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    int err = errno;
+    return ErrnoStatus(err, absl::StrCat("cannot create ", tmp));
+  }
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return ErrnoStatus(err, absl::StrCat("cannot write ", tmp));
+    }
+    off += static_cast<size_t>(n);
+  }
+  // The data must be on disk before the rename makes it the snapshot: otherwise a power cut
+  // can leave the new name pointing at an empty file.
+  if (::fsync(fd) != 0) {
+    int err = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return ErrnoStatus(err, absl::StrCat("cannot fsync ", tmp));
+  }
+  if (::close(fd) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return ErrnoStatus(err, absl::StrCat("cannot close ", tmp));
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return ErrnoStatus(err, absl::StrCat("cannot rename ", tmp, " to ", path));
+  }
+  // And the rename itself must reach the disk: fsync the directory entry.
+  size_t slash = path.find_last_of('/');
+  std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) {
+    int err = errno;
+    return ErrnoStatus(err, absl::StrCat("cannot open directory ", dir));
+  }
+  int rc = ::fsync(dfd);
+  int err = errno;
+  ::close(dfd);
+  if (rc != 0) return ErrnoStatus(err, absl::StrCat("cannot fsync directory ", dir));
+  return absl::OkStatus();
+}
+
+absl::Status SaveSnapshot(const Baseline& baseline, const std::string& path) {
+  return WriteFileAtomically(path, EncodeSnapshot(baseline));
+}
+
+absl::StatusOr<Baseline> LoadSnapshot(const std::string& path, flow::SymbolTable& symbols) {
+  TW_ASSIGN_OR_RETURN(std::string bytes, ReadWholeFile(path));
+  return DecodeSnapshot(bytes, path, symbols);
+}
+
+BaselineFileKind DetectBaselineFile(absl::string_view head) {
+  if (head.substr(0, kSnapshotMagic.size()) == kSnapshotMagic) return BaselineFileKind::kSnapshot;
+  // Documents are text: YAML or JSON. Skip a UTF-8 byte order mark and whitespace.
+  if (head.substr(0, 3) == "\xEF\xBB\xBF") head.remove_prefix(3);
+  for (char c : head) {
+    if (c == '\0') return BaselineFileKind::kUnknown;
+  }
+  size_t i = head.find_first_not_of(" \t\r\n");
+  if (i == absl::string_view::npos) return BaselineFileKind::kUnknown;
+  char c = head[i];
+  if (c == '{' || c == '#' || c == '-' || absl::ascii_isalpha(static_cast<unsigned char>(c))) {
+    return BaselineFileKind::kDocument;
+  }
+  return BaselineFileKind::kUnknown;
+}
+
+absl::StatusOr<Baseline> LoadBaselineAny(const std::string& path, flow::SymbolTable& symbols) {
+  TW_ASSIGN_OR_RETURN(std::string bytes, ReadWholeFile(path));
+  switch (DetectBaselineFile(absl::string_view(bytes).substr(0, 4096))) {
+    case BaselineFileKind::kSnapshot:
+      return DecodeSnapshot(bytes, path, symbols);
+    case BaselineFileKind::kDocument:
+      return ParseBaselineDocument(bytes, path, symbols);
+    case BaselineFileKind::kUnknown:
+      break;
+  }
+  if (bytes.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": empty file, not a tierwatch baseline (snapshot or document)"));
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat(path,
+                   ": not a tierwatch baseline: neither a snapshot (starts with \"TWBASE\") nor an "
+                   "exported document (YAML or JSON, kind: TierwatchBaseline); it starts with \"",
+                   Printable(bytes), "\""));
+}
+
+// --- Saver -------------------------------------------------------------------------------
+
+Saver::Saver(SaverOptions options, const TimeSource& clock)
+    : options_(std::move(options)), clock_(clock) {}
+
+absl::StatusOr<Baseline> Saver::Start(flow::SymbolTable& symbols) {
+  struct stat st;
+  if (::stat(options_.path.c_str(), &st) != 0) {
+    int err = errno;
+    if (err != ENOENT) {
+      return ErrnoStatus(err, absl::StrCat("cannot stat baseline ", options_.path));
+    }
+    started_ = true;
+    last_save_ = clock_.Now();
+    return Baseline(symbols);
+  }
+  absl::StatusOr<Baseline> loaded = LoadSnapshot(options_.path, symbols);
+  if (loaded.ok()) {
+    started_ = true;
+    last_save_ = clock_.Now();
+    return loaded;
+  }
+  if (!options_.move_aside_unreadable) {
+    return absl::Status(
+        loaded.status().code(),
+        absl::StrCat(loaded.status().message(),
+                     "; tierwatch will not overwrite it: move the file away, or start with "
+                     "--reset-baseline to keep it as ",
+                     options_.path, ".unreadable-<time> and learn afresh"));
+  }
+  std::string aside =
+      absl::StrCat(options_.path, ".unreadable-", absl::ToUnixSeconds(clock_.Now()));
+  if (::rename(options_.path.c_str(), aside.c_str()) != 0) {
+    int err = errno;
+    return ErrnoStatus(
+        err, absl::StrCat("cannot move unreadable baseline ", options_.path, " to ", aside));
+  }
+  moved_aside_ = aside;
+  started_ = true;
+  last_save_ = clock_.Now();
+  return Baseline(symbols);
+}
+
+bool Saver::Due() const { return started_ && clock_.Now() - last_save_ >= options_.interval; }
+
+absl::Status Saver::MaybeSave(const Baseline& baseline) {
+  if (!Due()) return absl::OkStatus();
+  return Save(baseline);
+}
+
+absl::Status Saver::Save(const Baseline& baseline) {
+  if (!started_) {
+    return absl::FailedPreconditionError(absl::StrCat("not saving the baseline to ", options_.path,
+                                                      ": the saver has not loaded that file"));
+  }
+  // Only ever replace a snapshot this version reads (or nothing).
+  std::ifstream in(options_.path, std::ios::binary);
+  if (in) {
+    char head[8] = {};
+    in.read(head, sizeof(head));
+    absl::string_view h(head, static_cast<size_t>(in.gcount()));
+    if (h.size() < 8 || h.substr(0, 6) != kSnapshotMagic || GetLE(h, 6, 2) != kSnapshotVersion) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "refusing to replace ", options_.path,
+          ": it is no longer a baseline snapshot this tierwatch wrote (it starts with \"",
+          Printable(h), "\")"));
+    }
+  }
+  TW_RETURN_IF_ERROR(SaveSnapshot(baseline, options_.path));
+  last_save_ = clock_.Now();
+  ++saves_;
+  return absl::OkStatus();
+}
+
+}  // namespace tw::baseline
