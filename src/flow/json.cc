@@ -1202,8 +1202,34 @@ absl::StatusOr<Event> JsonDecoder::Impl::Decode(absl::string_view line) {
   if (auto ec = doc.get_object().get(obj)) {
     od::json_type t;
     if (ec == simdjson::INCORRECT_TYPE && doc.type().get(t) == simdjson::SUCCESS) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("expected a JSON object per line, got ", TypeName(t)));
+      // type() only peeks at the first byte ("nonsense" looks like null): read the scalar
+      // to tell a wrong kind of JSON from text that is no JSON at all.
+      simdjson::error_code scalar = simdjson::SUCCESS;
+      switch (t) {
+        case od::json_type::null: {
+          bool is_null = false;
+          scalar = doc.is_null().get(is_null);
+          if (!scalar && !is_null) scalar = simdjson::N_ATOM_ERROR;
+          break;
+        }
+        case od::json_type::boolean:
+          scalar = doc.get_bool().error();
+          break;
+        case od::json_type::number:
+          scalar = doc.get_double().error();
+          break;
+        case od::json_type::string:
+          scalar = doc.get_string().error();
+          break;
+        default:
+          break;
+      }
+      if (scalar)
+        ec = scalar;
+      else {
+        return absl::InvalidArgumentError(
+            absl::StrCat("expected a JSON object per line, got ", TypeName(t)));
+      }
     }
     JsonError(ec, root);
     return absl::InvalidArgumentError(error);

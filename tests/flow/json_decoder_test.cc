@@ -62,8 +62,10 @@ TEST_F(JsonDecoderTest, NotAnObject) {
   }
   EXPECT_EQ(Error("").message(), "empty line");
   EXPECT_EQ(Error("   \t ").message(), "empty line");
-  absl::Status garbage = Error("garbage");
-  EXPECT_TRUE(absl::StrContains(garbage.message(), "malformed JSON")) << garbage;
+  for (const char* line : {"garbage", "nonsense", "nul", "tru", "-", "\"open", "{", "}"}) {
+    absl::Status garbage = Error(line);
+    EXPECT_TRUE(absl::StartsWith(garbage.message(), "malformed JSON")) << line << ": " << garbage;
+  }
   absl::Status trailing = Error(R"({"flow":{}} trailing)");
   EXPECT_TRUE(absl::StrContains(trailing.message(), "malformed JSON")) << trailing;
   absl::Status two = Error(R"({"flow":{}}{"flow":{}})");
