@@ -1,0 +1,174 @@
+// RelayClient: a FlowSource reading Hubble Relay's (or an agent's) GetFlows stream that
+// survives relay restarts without losing or duplicating flows the relay still holds.
+//
+//   tw::flow::SymbolTable symbols;
+//   tw::sources::RelayClientOptions opts;
+//   opts.address = "hubble-relay.kube-system.svc:443";
+//   opts.tls.enabled = true;
+//   opts.tls.ca_files = {"/etc/tierwatch/relay-ca.crt"};
+//   opts.tls.server_name = "ui.hubble-relay.cilium.io";
+//   opts.whitelist.emplace_back().add_verdict(::flow::DROPPED);
+//   tw::sources::RelayClient relay(opts, symbols);
+//   absl::Status st = relay.Run([&](tw::flow::Event&& ev) { ...; return true; });
+//   // from a signal thread: relay.Stop();
+//
+// What it does, and why:
+//   - ServerStatus first (with the connect deadline), logged at info: version, connected
+//     and unavailable nodes, flows/s. A peer that accepts TCP but never answers gRPC
+//     therefore fails the attempt instead of hanging.
+//   - GetFlows with the options' request. When the stream breaks (relay killed, network),
+//     it reconnects with capped exponential backoff and jitter (common/backoff.h) and
+//     resumes with follow=true and since = the newest flow time seen − resume_window.
+//     Relay merges nodes through a sort buffer of about a second, so flows up to that much
+//     older than the newest one may still arrive after it; the window re-reads them, and a
+//     bounded de-duplicator drops what was already delivered: by Flow.uuid, or — for flows
+//     without one (Hubble before 1.14) — by time + node + a hash of the flow's content.
+//     The relay keeps no history: the re-read flows come from the agents' ring buffers,
+//     which outlive a relay restart.
+//   - LostEvents are counted by source and node_status events counted (and logged); both
+//     are passed to the callback too.
+//   - Stop() from any thread cancels the in-flight call and the backoff sleep; Run()
+//     returns OK promptly.
+// Limits: resuming a non-follow `number`/`first` request delivers the rest of the buffer
+// after the resume point (the per-node counts cannot be continued exactly).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/backoff.h"
+#include "common/time_source.h"
+#include "flow/flow.h"
+#include "flow/flow.pb.h"
+#include "observer/observer.pb.h"
+#include "sources/source.h"
+
+namespace grpc {
+class ChannelCredentials;
+class ClientContext;
+}  // namespace grpc
+
+namespace tw::sources {
+
+struct RelayTlsOptions {
+  bool enabled = false;
+  // PEM CA bundles that verify the relay's certificate (concatenated); empty = system roots.
+  std::vector<std::string> ca_files;
+  std::string cert_file;    // client certificate (PEM) for mTLS; needs key_file
+  std::string key_file;     // client private key (PEM)
+  std::string server_name;  // name to verify instead of the address host
+                            // (Hubble: *.hubble-relay.cilium.io)
+};
+
+struct RelayClientOptions {
+  // HOST:PORT. A "tls://" prefix turns TLS on, as in the hubble CLI.
+  std::string address = "127.0.0.1:4245";
+  // The request (shared/reference/hubble-api.md §2.1, §7.3).
+  bool follow = true;
+  uint64_t number = 0;  // per node on a relay; 0 = no limit
+  bool first = false;
+  std::optional<absl::Time> since;
+  std::optional<absl::Time> until;
+  std::vector<::flow::FlowFilter> whitelist;
+  std::vector<::flow::FlowFilter> blacklist;
+  // Flow paths to keep (field_mask); "uuid" and "time" are added when missing because
+  // resuming needs them. Empty = whole flows.
+  std::vector<std::string> field_mask;
+
+  RelayTlsOptions tls;
+  absl::Duration keepalive_time = absl::Seconds(30);
+  absl::Duration keepalive_timeout = absl::Seconds(10);
+  BackoffOptions backoff = {absl::Milliseconds(200), absl::Seconds(30), 2.0, 0.5};
+  // How far before the newest seen flow a resumed request starts (Relay's cross-node sort
+  // buffer is about 1 s).
+  absl::Duration resume_window = absl::Seconds(2);
+  // Most flow keys the de-duplicator holds (it also forgets keys older than twice the
+  // window).
+  size_t dedupe_capacity = 200'000;
+  // Deadline for the connection and for ServerStatus on each attempt.
+  absl::Duration connect_timeout = absl::Seconds(10);
+  // Give up after this many consecutive attempts that received nothing (0 = never).
+  int max_attempts = 0;
+  const TimeSource* time_source = nullptr;  // nullptr = real clock
+  uint64_t seed = 0;                        // backoff jitter
+};
+
+// What the relay said in ServerStatus at the last (re)connection.
+struct RelayStatus {
+  std::string version;
+  uint64_t num_flows = 0;
+  uint64_t max_flows = 0;
+  uint64_t seen_flows = 0;
+  absl::Duration uptime;
+  std::optional<uint32_t> connected_nodes;
+  std::optional<uint32_t> unavailable_nodes;
+  std::vector<std::string> unavailable_node_names;
+  double flows_rate = 0;
+};
+
+// Remembers recently delivered flows to drop the re-reads of a resumed stream. Memory is
+// bounded by `capacity` keys and by forgetting keys older than 2 × window before the newest.
+class FlowDeduper {
+ public:
+  FlowDeduper(absl::Duration window, size_t capacity) : window_(window), capacity_(capacity) {}
+  // True if this flow was delivered before; otherwise records it and returns false.
+  bool SeenBefore(const flow::Flow& f, flow::Symbol node, absl::Time t);
+  size_t size() const { return set_.size(); }
+  // The identity of a flow: its uuid, else time + node + content hash.
+  static std::string KeyFor(const flow::Flow& f, flow::Symbol node, absl::Time t);
+
+ private:
+  absl::Duration window_;
+  size_t capacity_;
+  absl::Time newest_ = absl::InfinitePast();
+  std::deque<std::pair<absl::Time, std::string>> order_;
+  absl::flat_hash_set<std::string> set_;
+};
+
+// The GetFlowsRequest for the first connection (resume_from unset) or a resumption.
+::observer::GetFlowsRequest BuildGetFlowsRequest(const RelayClientOptions& options,
+                                                 std::optional<absl::Time> resume_from);
+
+// gRPC channel credentials for the options (reads the PEM files). Errors name the file.
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeRelayCredentials(
+    const RelayTlsOptions& tls);
+
+class RelayClient final : public FlowSource {
+ public:
+  RelayClient(RelayClientOptions options, flow::SymbolTable& symbols);
+  ~RelayClient() override;
+
+  // Errors: bad TLS files (InvalidArgument/NotFound), a request the relay rejects
+  // (InvalidArgument etc.), or Unavailable after max_attempts failed attempts.
+  absl::Status Run(const EventCallback& callback) override;
+  void Stop() override;
+  SourceStats stats() const override;
+  std::optional<RelayStatus> last_status() const;
+
+ private:
+  void SetCall(grpc::ClientContext* ctx);
+  void Sleep(absl::Duration d);
+
+  RelayClientOptions options_;
+  flow::SymbolTable& symbols_;
+  RealTimeSource real_clock_;
+  const TimeSource* clock_;
+  std::atomic<bool> stop_{false};
+
+  mutable absl::Mutex mu_;
+  absl::CondVar wake_;
+  grpc::ClientContext* call_ = nullptr;  // the in-flight call, for Stop()
+  SourceStats stats_;
+  std::optional<RelayStatus> status_;
+};
+
+}  // namespace tw::sources
