@@ -7,7 +7,7 @@ PACKAGES=(
   cmake ninja-build g++ make pkg-config git openssl
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev
   libabsl-dev libspdlog-dev libfmt-dev prometheus-cpp-dev libyaml-cpp-dev nlohmann-json3-dev
-  libcpp-httplib-dev libcli11-dev libsimdjson-dev
+  libcpp-httplib-dev libcli11-dev libsimdjson-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 

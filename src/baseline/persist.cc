@@ -4,7 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <array>
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -16,23 +16,11 @@
 #include "absl/strings/str_format.h"
 #include "baseline/document.h"
 #include "common/status_macros.h"
+#include "zlib.h"
 
 namespace tw::baseline {
 
 namespace {
-
-// --- CRC-32 ------------------------------------------------------------------------------
-
-constexpr std::array<uint32_t, 256> MakeCrcTable() {
-  std::array<uint32_t, 256> t{};
-  for (uint32_t i = 0; i < 256; ++i) {
-    uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-    t[i] = c;
-  }
-  return t;
-}
-constexpr std::array<uint32_t, 256> kCrcTable = MakeCrcTable();
 
 // --- Little-endian and varint coding ----------------------------------------------------
 
@@ -177,9 +165,14 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
 }  // namespace
 
 uint32_t Crc32(absl::string_view data, uint32_t crc) {
-  crc = ~crc;
-  for (unsigned char c : data) crc = kCrcTable[(crc ^ c) & 0xff] ^ (crc >> 8);
-  return ~crc;
+  // zlib's is table-sliced and fast even in debug builds; feed it in chunks that fit uInt.
+  uLong c = crc;
+  while (!data.empty()) {
+    uInt n = static_cast<uInt>(std::min<size_t>(data.size(), 1u << 30));
+    c = ::crc32(c, reinterpret_cast<const Bytef*>(data.data()), n);
+    data.remove_prefix(n);
+  }
+  return static_cast<uint32_t>(c);
 }
 
 std::string EncodeSnapshot(const Baseline& baseline) {

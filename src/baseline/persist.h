@@ -33,7 +33,7 @@ inline constexpr absl::string_view kSnapshotMagic = "TWBASE";
 inline constexpr uint16_t kSnapshotVersion = 1;
 inline constexpr size_t kSnapshotHeaderSize = 24;
 
-// CRC-32 (IEEE 802.3, as zlib's crc32), continuing from `crc`.
+// CRC-32 (IEEE 802.3; zlib's crc32), continuing from `crc`.
 uint32_t Crc32(absl::string_view data, uint32_t crc = 0);
 
 std::string EncodeSnapshot(const Baseline& baseline);
