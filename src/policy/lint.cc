@@ -4,6 +4,8 @@
 // next to it and, for operators, in docs/lint.md.
 #include "policy/lint.h"
 
+#include <fnmatch.h>
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -229,9 +231,7 @@ void CheckTier0DefaultDeny(const LintModel& m, const LintOptions& opts, Sink& si
       std::vector<std::string> tier0;
       for (const Rep* s : m.Subjects(r)) {
         if (s->kind != Rep::kPod) continue;
-        if (std::find(opts.tier0_namespaces.begin(), opts.tier0_namespaces.end(), s->ns) !=
-            opts.tier0_namespaces.end())
-          tier0.push_back(s->ns);
+        if (opts.IsTier0(s->ns)) tier0.push_back(s->ns);
       }
       if (tier0.empty()) continue;
       std::vector<std::string> fix;
@@ -576,10 +576,11 @@ void CheckHealthIngress(const LintModel& m, Sink& sink) {
       if (hits.empty()) continue;
       sink.Add("TW007", kHealthIngress, Severity::kWarning, p, SelectorLine(r),
                absl::StrCat("cluster-wide selector ", r.endpoint_selector->ToString(),
-                            " also selects Cilium's reserved endpoints, which carry no "
-                            "namespace label (NotIn matches an absent label), and switches "
-                            "default-deny on for ",
-                            absl::StrJoin(hits, "; "),
+                            r.endpoint_selector->SelectsAll()
+                                ? " selects every endpoint, Cilium's reserved ones included,"
+                                : " also selects Cilium's reserved endpoints, which carry no "
+                                  "namespace label (NotIn matches an absent label),",
+                            " and switches default-deny on for ", absl::StrJoin(hits, "; "),
                             ": node health checks fail and Cilium Ingress answers 403. Add "
                             "`{key: k8s:io.kubernetes.pod.namespace, operator: Exists}` to the "
                             "selector, or allow their traffic (Cilium's "
@@ -701,8 +702,9 @@ void CheckReimposes(const LintModel& m, Sink& sink) {
       sink.Add("TW010", kReimposes, Severity::kWarning, p, line,
                absl::StrCat("this allow policy switches ", absl::StrJoin(dirs, " and "),
                             " to default-deny for what it selects, although ", Names(others),
-                            " already imposes default-deny: it re-imposes default-deny on "
-                            "pods that policy leaves out, such as debug-bypass pods. ",
+                            others.size() == 1 ? " already imposes" : " already impose",
+                            " default-deny: it re-imposes default-deny on pods the default-deny "
+                            "policy leaves out, such as debug-bypass pods. ",
                             how));
     }
   }
@@ -711,6 +713,15 @@ void CheckReimposes(const LintModel& m, Sink& sink) {
 }  // namespace
 
 // ---------------------------------------------------------------------------------------
+
+bool LintOptions::IsTier0(absl::string_view ns) const {
+  const std::string name(ns);
+  if (std::find(tier0_namespaces.begin(), tier0_namespaces.end(), name) != tier0_namespaces.end())
+    return true;
+  for (const std::string& pattern : tier0_patterns)
+    if (fnmatch(pattern.c_str(), name.c_str(), 0) == 0) return true;
+  return false;
+}
 
 std::string LintFinding::ToString() const {
   std::string s;

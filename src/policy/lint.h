@@ -37,8 +37,12 @@ struct LintOptions {
   // Never policed: a policy that can select pods here must not switch default-deny on.
   std::vector<std::string> tier0_namespaces = {"kube-system", "flux-system", "cilium",
                                                "cilium-secrets"};
+  // Shell globs over namespace names that are Tier 0 too ("cilium-*"). A NotIn list cannot
+  // name them, so TW006 compares lists against tier0_namespaces only.
+  std::vector<std::string> tier0_patterns;
   // Controlled access (used to build representative endpoints and in messages).
   std::vector<std::string> tier1_namespaces = {"observability", "cert-manager", "external-secrets"};
+  std::vector<std::string> tier1_patterns;
   // Namespaces whose controllers need the kube-apiserver (TW008).
   std::vector<std::string> controller_namespaces = {"cert-manager", "external-secrets",
                                                     "flux-system"};
@@ -51,6 +55,9 @@ struct LintOptions {
   // The debug-bypass pod label (key without source, value).
   std::string bypass_label_key = "policy.cilium.io/enforce";
   std::string bypass_label_value = "false";
+
+  // Whether a namespace is Tier 0 (listed or matching a pattern).
+  bool IsTier0(absl::string_view ns) const;
 };
 
 // One lint finding. `rule` is the id ("TW004"), `rule_name` its name ("one-way").

@@ -231,6 +231,31 @@ void LintModel::Build() {
     namespaces.insert(list->begin(), list->end());
   if (!options_.dns_namespace.empty()) namespaces.insert(options_.dns_namespace);
   namespaces.insert(std::string(kOtherNamespace));
+  // One namespace standing for each tier pattern ("cilium-*" -> "cilium-x").
+  for (const auto* list : {&options_.tier0_patterns, &options_.tier1_patterns}) {
+    for (const std::string& pattern : *list) {
+      std::string ns;
+      for (size_t i = 0; i < pattern.size(); ++i) {
+        char c = pattern[i];
+        if (c == '*' || c == '?') {
+          ns.push_back('x');
+        } else if (c == '[') {
+          size_t close = pattern.find(']', i + 1);
+          if (close == std::string::npos) break;
+          size_t first = i + 1;
+          if (first < close && (pattern[first] == '!' || pattern[first] == '^')) {
+            ns.push_back('x');  // "any but": good enough for a representative
+          } else if (first < close) {
+            ns.push_back(pattern[first]);
+          }
+          i = close;
+        } else {
+          ns.push_back(c);
+        }
+      }
+      if (!ns.empty()) namespaces.insert(ns);
+    }
+  }
   for (const Policy& p : policies_.policies)
     if (!p.namespace_.empty()) namespaces.insert(p.namespace_);
   std::map<std::string, std::set<std::string>> seen_values;
@@ -520,15 +545,16 @@ std::string LintModel::DescribeReps(const std::vector<const Rep*>& reps) const {
   }
   std::vector<std::string> parts;
   if (!nss.empty()) {
-    if (nss.size() > 6) {
-      size_t extra = nss.size() - 5;
-      nss.resize(5);
-      nss.push_back(absl::StrCat("and ", extra, " more"));
-    }
-    parts.push_back(absl::StrCat("pods in ", absl::StrJoin(nss, ", ")));
+    if (nss.size() > 4)
+      parts.push_back(absl::StrCat("pods in ", nss.size(), " namespaces"));
+    else
+      parts.push_back(absl::StrCat("pods in ", absl::StrJoin(nss, ", ")));
   }
   parts.insert(parts.end(), others.begin(), others.end());
-  return absl::StrJoin(parts, " and ");
+  if (parts.size() <= 1) return absl::StrJoin(parts, "");
+  std::string last = parts.back();
+  parts.pop_back();
+  return absl::StrCat(absl::StrJoin(parts, ", "), " and ", last);
 }
 
 }  // namespace tw::policy::lint_internal
