@@ -57,9 +57,8 @@ ServerPortIndex::View CoarseView(const Endpoint& ep, Protocol protocol, uint16_t
   if (uint16_t bits = EntityBits(ep)) {
     return {PeerKind::kEntity, "", ReservedEntityName(bits), protocol, port};
   }
-  if (!ep.namespace_.empty()) {
-    return {PeerKind::kWorkload, ep.namespace_.view(), ep.WorkloadName(), protocol, port};
-  }
+  absl::string_view ns = EndpointNamespace(ep);
+  if (!ns.empty()) return {PeerKind::kWorkload, ns, ep.WorkloadName(), protocol, port};
   return {PeerKind::kEntity, "", kWorld, protocol, port};
 }
 
@@ -155,6 +154,12 @@ std::string ConnectionKey::ToString() const {
                       PortString(port, protocol));
 }
 
+absl::string_view EndpointNamespace(const Endpoint& endpoint) {
+  if (!endpoint.namespace_.empty()) return endpoint.namespace_.view();
+  std::optional<absl::string_view> label = endpoint.LabelValue("k8s:io.kubernetes.pod.namespace");
+  return label ? *label : absl::string_view();
+}
+
 Peer PeerOf(const Endpoint& endpoint, absl::string_view ip, const std::vector<Symbol>& names,
             PeerRole role, SymbolTable& symbols, const DnsNameCache* dns, absl::Time at) {
   if (uint16_t bits = EntityBits(endpoint)) {
@@ -167,6 +172,8 @@ Peer PeerOf(const Endpoint& endpoint, absl::string_view ip, const std::vector<Sy
   if (!endpoint.namespace_.empty()) {
     return Peer::Workload(endpoint.namespace_, WorkloadSymbol(endpoint, symbols));
   }
+  absl::string_view ns = EndpointNamespace(endpoint);
+  if (!ns.empty()) return Peer::Workload(symbols.Intern(ns), WorkloadSymbol(endpoint, symbols));
   // No identity at all (e.g. a field-masked flow): the address is all there is.
   if (role == PeerRole::kDestination) return OutsidePeer(ip, names, symbols, dns, at);
   if (!ip.empty()) return Peer::Ip(symbols.Intern(ip));

@@ -126,6 +126,10 @@ struct ConnectionKey {
   }
 };
 
+// The endpoint's namespace: Endpoint.namespace, else its io.kubernetes.pod.namespace label
+// (older agents leave the field empty for endpoints on other nodes but keep the labels).
+absl::string_view EndpointNamespace(const Endpoint& endpoint);
+
 // The peer of one flow endpoint, as a connection key names it.
 enum class PeerRole : uint8_t {
   kSource,       // a world source stays the entity "world"

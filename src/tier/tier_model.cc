@@ -328,7 +328,8 @@ TierAssignment EntityAssignment(absl::string_view entity, const TierModel& model
 TierAssignment TierModel::TierOf(const flow::Endpoint& endpoint) const {
   uint16_t bits = endpoint.reserved & ~flow::kReservedUnknown;
   if (bits != 0) return EntityAssignment(flow::ReservedEntityName(bits), *this);
-  if (!endpoint.namespace_.empty()) return TierOfNamespace(endpoint.namespace_.view());
+  absl::string_view ns = flow::EndpointNamespace(endpoint);
+  if (!ns.empty()) return TierOfNamespace(ns);
   return TierAssignment{};
 }
 
@@ -355,7 +356,7 @@ bool TierModel::IsDnsPort(flow::Protocol protocol, uint16_t port) const {
 bool TierModel::IsDnsService(const flow::Endpoint& endpoint, flow::Protocol protocol,
                              uint16_t port) const {
   if (!IsDnsPort(protocol, port)) return false;
-  if (endpoint.namespace_ != options_.dns_service.namespace_) return false;
+  if (flow::EndpointNamespace(endpoint) != options_.dns_service.namespace_) return false;
   for (const LabelRequirement& l : options_.dns_service.labels) {
     auto v = endpoint.LabelValue(l.key);
     if (!v || *v != l.value) return false;
@@ -366,7 +367,7 @@ bool TierModel::IsDnsService(const flow::Endpoint& endpoint, flow::Protocol prot
 bool TierModel::IsScraper(const flow::Endpoint& endpoint) const {
   const ScraperSpec& s = options_.scrapers;
   if (!s.namespaces.empty() && std::find(s.namespaces.begin(), s.namespaces.end(),
-                                         endpoint.namespace_.view()) == s.namespaces.end()) {
+                                         flow::EndpointNamespace(endpoint)) == s.namespaces.end()) {
     return false;
   }
   auto v = endpoint.LabelValue(s.label);

@@ -126,6 +126,14 @@ TEST_F(ConnectionTest, WorkloadFromWorkloadsThenLabelsNeverPodTemplateHash) {
   EXPECT_EQ(key->port, 5432);
 }
 
+TEST_F(ConnectionTest, NamespaceFromPodNamespaceLabelWhenTheFieldIsEmpty) {
+  // Cilium 1.10 leaves namespace empty for endpoints on other nodes but keeps the labels.
+  Endpoint remote = Pod("", {"k8s:app=productpage", "k8s:io.kubernetes.pod.namespace=bookinfo"});
+  Flow f = Tcp(remote, Postgres(), 59376, 9080, kSYN);
+  EXPECT_EQ(EndpointNamespace(remote), "bookinfo");
+  EXPECT_EQ(KeyString(f), "bookinfo/productpage -> business/postgres:9080/TCP");
+}
+
 TEST_F(ConnectionTest, WorkloadWithoutStableNameIsUnnamedNotPodName) {
   Endpoint ep = Pod("business", {"k8s:pod-template-hash=abc123"}, "", "mystery-abc123-zzzz");
   Flow f = Tcp(ep, Postgres(), 45000, 5432, kSYN);

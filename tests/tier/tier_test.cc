@@ -56,6 +56,8 @@ TEST_F(TierTest, DefaultTiersFromTheStory) {
   }
   EXPECT_EQ(m.TierOf(Pod("kube-system", {"k8s:k8s-app=kube-dns"})).ToString(), "tier 0");
   EXPECT_EQ(m.TierOf(Pod("business", {"k8s:app=odoo"})).ToString(), "tier 2");
+  // Namespace from the pod-namespace label when the field is empty (older agents).
+  EXPECT_EQ(m.TierOf(Pod("", {"k8s:io.kubernetes.pod.namespace=cert-manager"})).level, 1);
 }
 
 TEST_F(TierTest, ReservedEntitiesAndCiliumEndpoints) {
