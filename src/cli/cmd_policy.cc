@@ -1,8 +1,272 @@
-// Placeholder until the subcommand lands.
+// `tierwatch policy ...`: the policy command group. `verdict` lives here; `lint` is added
+// through RegisterPolicyLint (cmd_policy_lint.cc).
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "cli/commands.h"
+#include "cli/flags.h"
+#include "cli/policy_lint_cmd.h"
+#include "common/time_format.h"
+#include "nlohmann/json.hpp"
+#include "policy/evaluator.h"
+#include "policy/parser.h"
+#include "sources/capture/capture_reader.h"
 
 namespace tw::cli {
+namespace {
 
-void RegisterPolicy(CLI::App& /*app*/, CommandContext& /*ctx*/) {}
+using nlohmann::json;
+using policy::Decision;
+using policy::DirectionVerdict;
+using policy::RuleRef;
+
+struct VerdictArgs {
+  std::vector<std::string> policies;
+  std::vector<std::string> flows;
+  std::string output = "text";
+  std::string enforcement = "default";
+  bool strict = false;
+};
+
+json RefJson(const RuleRef& r) {
+  json j;
+  j["policy"] = std::string(r.name());
+  j["namespace"] = r.namespace_().empty() ? json(nullptr) : json(std::string(r.namespace_()));
+  j["kind"] = std::string(policy::PolicyKindName(r.kind()));
+  j["rule_index"] = r.rule_index;
+  j["rule"] = r.Path();
+  j["spec_index"] = r.spec_index < 0 ? json(nullptr) : json(r.spec_index);
+  j["section"] = std::string(policy::SectionName(r.section));
+  j["file"] = std::string(r.file());
+  j["line"] = r.line;
+  if (r.l7) j["l7"] = true;
+  return j;
+}
+
+json RefsJson(const std::vector<RuleRef>& refs) {
+  json a = json::array();
+  for (const auto& r : refs) a.push_back(RefJson(r));
+  return a;
+}
+
+json SideJson(const DirectionVerdict& d) {
+  json j;
+  j["verdict"] = std::string(policy::DecisionName(d.decision));
+  j["enforced"] = d.enforced;
+  j["default_deny"] = d.default_deny;
+  j["allowed_by"] = RefsJson(d.allowed_by);
+  j["denied_by"] = RefsJson(d.denied_by);
+  j["default_deny_by"] = RefsJson(d.default_deny_by);
+  if (d.allowed_by_localhost) j["allowed_by_localhost"] = true;
+  j["undecided_reason"] = d.undecided_reason.empty() ? json(nullptr) : json(d.undecided_reason);
+  return j;
+}
+
+json EndpointJson(const flow::Endpoint& ep, const std::string& ip) {
+  json j;
+  j["namespace"] = ep.namespace_.empty() ? json(nullptr) : json(ep.namespace_.str());
+  j["pod"] = ep.pod_name.empty() ? json(nullptr) : json(ep.pod_name.str());
+  absl::string_view workload = ep.WorkloadName();
+  if (!workload.empty()) j["workload"] = std::string(workload);
+  absl::string_view entity = flow::ReservedEntityName(ep.reserved);
+  if (!entity.empty()) j["entity"] = std::string(entity);
+  j["identity"] = ep.identity;
+  j["ip"] = ip.empty() ? json(nullptr) : json(ip);
+  return j;
+}
+
+std::string EndpointText(const flow::Endpoint& ep, const std::string& ip) {
+  if (!ep.pod_name.empty()) return absl::StrCat(ep.namespace_.view(), "/", ep.pod_name.view());
+  absl::string_view entity = flow::ReservedEntityName(ep.reserved);
+  if (!entity.empty()) return ip.empty() ? std::string(entity) : absl::StrCat(entity, "(", ip, ")");
+  if (!ep.namespace_.empty()) {
+    absl::string_view w = ep.WorkloadName();
+    return absl::StrCat(ep.namespace_.view(), "/", w.empty() ? absl::string_view("?") : w);
+  }
+  if (!ip.empty()) return ip;
+  return absl::StrCat("ID:", ep.identity);
+}
+
+std::string PortText(const flow::Flow& f) {
+  if (f.l4.protocol == flow::Protocol::kICMPv4 || f.l4.protocol == flow::Protocol::kICMPv6) {
+    return absl::StrCat(flow::ProtocolName(f.l4.protocol), " type ", f.l4.icmp_type);
+  }
+  return absl::StrCat(f.l4.destination_port, "/", flow::ProtocolName(f.l4.protocol));
+}
+
+std::string RefsText(const std::vector<RuleRef>& refs) {
+  std::vector<std::string> parts;
+  for (const auto& r : refs) {
+    std::string name = r.policy ? r.policy->DisplayName() : "?";
+    parts.push_back(absl::StrCat(name, " ", r.Path()));
+  }
+  return absl::StrJoin(parts, ", ");
+}
+
+std::string SideText(absl::string_view label, const DirectionVerdict& d) {
+  if (!d.enforced) return absl::StrCat(label, " not enforced");
+  switch (d.decision) {
+    case Decision::kAllowed:
+      if (d.allowed_by_localhost) return absl::StrCat(label, " allowed (from local host)");
+      if (d.allowed_by.empty()) return absl::StrCat(label, " allowed (no default-deny)");
+      return absl::StrCat(label, " allowed by ", RefsText(d.allowed_by));
+    case Decision::kDenied:
+      if (!d.denied_by.empty()) return absl::StrCat(label, " denied by ", RefsText(d.denied_by));
+      if (d.default_deny_by.empty()) return absl::StrCat(label, " default-deny (enforcement mode)");
+      return absl::StrCat(label, " default-deny by ", RefsText(d.default_deny_by));
+    case Decision::kUndecided:
+      return absl::StrCat(label, " undecided: ", d.undecided_reason);
+  }
+  return "";
+}
+
+int RunVerdict(const VerdictArgs& args) {
+  auto loaded = policy::LoadPolicies(args.policies);
+  if (!loaded.ok()) {
+    std::cerr << "tierwatch policy verdict: " << loaded.status().message() << "\n";
+    return kExitUsage;
+  }
+  for (const auto& d : loaded->diagnostics) {
+    if (d.severity != policy::Severity::kInfo) std::cerr << d.ToString() << "\n";
+  }
+  if (loaded->HasErrors()) {
+    std::cerr << "tierwatch policy verdict: " << loaded->rejected.size() << " polic"
+              << (loaded->rejected.size() == 1 ? "y" : "ies")
+              << " with errors excluded; evaluating the other " << loaded->policies.size() << "\n";
+  }
+  if (loaded->policies.empty()) {
+    std::cerr << "tierwatch policy verdict: no policy loaded from "
+              << absl::StrJoin(args.policies, " ") << "\n";
+    return kExitUsage;
+  }
+
+  policy::EvaluatorOptions opts;
+  if (args.enforcement == "always") {
+    opts.enforcement_mode = policy::EvaluatorOptions::EnforcementMode::kAlways;
+  } else if (args.enforcement == "never") {
+    opts.enforcement_mode = policy::EvaluatorOptions::EnforcementMode::kNever;
+  }
+  policy::Evaluator eval(loaded->policies, opts);
+
+  flow::SymbolTable symbols;
+  sources::CaptureOptions copts;
+  copts.strict = args.strict;
+  copts.errors = &std::cerr;
+  sources::CaptureReader reader(args.flows, symbols, copts);
+  const bool as_json = args.output == "json";
+  std::ostream& out = std::cout;
+  absl::Status st = reader.Run([&](flow::Event&& ev) {
+    if (!ev.flow) return true;  // lost events and node status carry no connection
+    const flow::Flow& f = *ev.flow;
+    policy::Verdict v = policy::EvaluateFlow(eval, f);
+    absl::string_view reason = v.drop_reason ? flow::DropReasonName(v.drop_reason) : "";
+    if (as_json) {
+      json j;
+      j["uuid"] = f.uuid;
+      j["time"] = FormatRfc3339(f.time);
+      j["source"] = EndpointJson(f.source, f.source_ip);
+      j["destination"] = EndpointJson(f.destination, f.destination_ip);
+      j["protocol"] = std::string(flow::ProtocolName(f.l4.protocol));
+      j["port"] = f.l4.destination_port;
+      if (f.l4.protocol == flow::Protocol::kICMPv4 || f.l4.protocol == flow::Protocol::kICMPv6) {
+        j["icmp_type"] = f.l4.icmp_type;
+      }
+      if (!f.destination_names.empty()) {
+        json names = json::array();
+        for (const auto& n : f.destination_names) names.push_back(n.str());
+        j["destination_names"] = names;
+      }
+      j["recorded_verdict"] = std::string(flow::VerdictName(f.verdict));
+      j["verdict"] = std::string(policy::DecisionName(v.decision));
+      j["reason"] = reason.empty() ? json(nullptr) : json(std::string(reason));
+      j["undecided_reason"] = v.undecided_reason.empty() ? json(nullptr) : json(v.undecided_reason);
+      j["denied_at"] =
+          v.denied_at ? json(std::string(policy::DirectionName(*v.denied_at))) : json(nullptr);
+      j["egress"] = SideJson(v.egress);
+      j["ingress"] = SideJson(v.ingress);
+      out << j.dump() << "\n";
+    } else {
+      std::string line =
+          absl::StrCat(FormatRfc3339(f.time), " ", EndpointText(f.source, f.source_ip), " -> ",
+                       EndpointText(f.destination, f.destination_ip), " ", PortText(f), ": ",
+                       policy::DecisionName(v.decision));
+      if (v.decision == Decision::kDenied) {
+        absl::StrAppend(&line, " ", reason, " at ", policy::DirectionName(*v.denied_at), " (",
+                        SideText(policy::DirectionName(*v.denied_at),
+                                 *v.denied_at == policy::Direction::kEgress ? v.egress : v.ingress),
+                        ")");
+      } else if (v.decision == Decision::kUndecided) {
+        absl::StrAppend(&line, " (", v.undecided_reason, ")");
+      } else {
+        absl::StrAppend(&line, " (", SideText("egress", v.egress), "; ",
+                        SideText("ingress", v.ingress), ")");
+      }
+      out << line << "\n";
+    }
+    return true;
+  });
+  out.flush();
+  if (!st.ok()) {
+    std::cerr << "tierwatch policy verdict: " << st.message() << "\n";
+    return kExitUsage;
+  }
+  return kExitOk;
+}
+
+void RegisterVerdict(CLI::App* policy_cmd, CommandContext& ctx) {
+  auto args = std::make_shared<VerdictArgs>();
+  CLI::App* cmd = policy_cmd->add_subcommand(
+      "verdict",
+      "Would these policies allow each flow? Evaluates recorded flows against CNP/CCNP/KNP "
+      "files, ignoring the verdicts the flows carry, and names the policy and rule that "
+      "decided each side.");
+  cmd->footer(
+      "One line per flow, in input order (lost-event and node-status lines are skipped).\n"
+      "Each flow is judged as Cilium would: egress at the source AND ingress at the\n"
+      "destination must allow; a deny rule wins (POLICY_DENY, 181); no allow under\n"
+      "default-deny is POLICY_DENIED (133); a flow that policy never sees or that the flow\n"
+      "record cannot decide is UNDECIDED with a reason.\n\n"
+      "Assumptions:\n"
+      "  - policy enforcement mode `default` (change with --enforcement-mode)\n"
+      "  - traffic from the local host is always allowed in (allow-localhost=always)\n"
+      "  - no host firewall: nodeSelector policies are not enforced, the host is never a subject\n"
+      "  - toFQDNs is matched against the flow's destination_names (names Cilium's DNS proxy\n"
+      "    saw); CIDR rules against the flow's IPs and only for world/CIDR identities\n"
+      "  - replies (is_reply=true) are not evaluated: UNDECIDED \"reply\"\n"
+      "  - named ports, toServices without a recorded service, CIDR groups are UNDECIDED\n"
+      "  - L7 rules are not enforced (an allow with L7 rules counts as an L3/L4 allow)\n\n"
+      "A policy file with errors is reported on stderr (file:line) and left out; the others\n"
+      "are evaluated. Exit 0 whatever the verdicts; 2 when no policy loads or input is\n"
+      "unreadable.\n\n"
+      "Examples:\n"
+      "  tierwatch policy verdict --policies deploy/network-policies --flows before.jsonl\n"
+      "  hubble observe -o jsonpb --last 1000 | tierwatch policy verdict --policies p/ --flows - "
+      "-o json\n"
+      "  tierwatch policy verdict --policies p/ --flows a.jsonl -o json | jq "
+      "'select(.verdict==\"DENIED\")'");
+  AddPoliciesOption(cmd, &args->policies)->required();
+  AddCaptureOption(cmd, &args->flows, "--flows")->required();
+  AddOutputOption(cmd, &args->output, {"text", "json"});
+  cmd->add_option("--enforcement-mode", args->enforcement,
+                  "Cilium policy enforcement mode: default|always|never")
+      ->check(CLI::IsMember({"default", "always", "never"}))
+      ->capture_default_str();
+  cmd->add_flag("--strict", args->strict, "Stop at the first malformed flow line (exit 2)");
+  cmd->callback([args, &ctx] { ctx.run = [args] { return RunVerdict(*args); }; });
+}
+
+}  // namespace
+
+void RegisterPolicy(CLI::App& app, CommandContext& ctx) {
+  CLI::App* policy_cmd = app.add_subcommand(
+      "policy", "Cilium policies offline: verdict (evaluate flows), lint (find mistakes)");
+  policy_cmd->require_subcommand(1);
+  RegisterVerdict(policy_cmd, ctx);
+  RegisterPolicyLint(policy_cmd, ctx);
+}
 
 }  // namespace tw::cli
