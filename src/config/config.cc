@@ -83,9 +83,10 @@ bool SameFilters(const std::vector<YamlValue>& a, const std::vector<YamlValue>& 
 }  // namespace
 
 bool operator==(const RelayConfig& a, const RelayConfig& b) {
-  return a.address == b.address && a.tls == b.tls && a.keepalive == b.keepalive &&
-         a.resume_window == b.resume_window && a.backoff.initial == b.backoff.initial &&
-         a.backoff.max == b.backoff.max && SameFilters(a.filters.whitelist, b.filters.whitelist) &&
+  return a.address == b.address && a.backlog == b.backlog && a.tls == b.tls &&
+         a.keepalive == b.keepalive && a.resume_window == b.resume_window &&
+         a.backoff.initial == b.backoff.initial && a.backoff.max == b.backoff.max &&
+         SameFilters(a.filters.whitelist, b.filters.whitelist) &&
          SameFilters(a.filters.blacklist, b.filters.blacklist);
 }
 
@@ -378,7 +379,8 @@ class Reader {
              const YAML::Node& root) {
     Entries r;
     if (e && !Map(e->value, "relay",
-                  {"address", "tls", "keepalive", "resume_window", "backoff", "filters"}, &r)) {
+                  {"address", "backlog", "tls", "keepalive", "resume_window", "backoff", "filters"},
+                  &r)) {
       return;
     }
     String(r, "address", "relay.address", &relay->address);
@@ -391,6 +393,21 @@ class Reader {
         Error(root, "relay.address",
               "required: add a relay section with the Hubble Relay address, e.g. "
               "\"relay: {address: hubble-relay.kube-system.svc.cluster.local:80}\"");
+      }
+    }
+    if (const Entry* b = Find(r, "backlog")) {
+      std::string v;
+      if (Scalar(*b, "relay.backlog", &v)) {
+        if (v == "none" || v.empty()) {
+          relay->backlog = Backlog{};
+        } else if (v == "all") {
+          relay->backlog = Backlog{Backlog::Kind::kAll, absl::ZeroDuration()};
+        } else if (auto d = tw::ParseDuration(v); d.ok() && *d > absl::ZeroDuration()) {
+          relay->backlog = Backlog{Backlog::Kind::kDuration, *d};
+        } else {
+          Error(b->value, "relay.backlog",
+                absl::StrCat("expected none, all or a duration such as 10m, got \"", v, "\""));
+        }
       }
     }
     if (const Entry* t = Find(r, "tls")) {

@@ -91,8 +91,23 @@ struct FiltersConfig {
   std::vector<YamlValue> blacklist;
 };
 
+// Where the stream starts on the first connection (reconnects resume after the last flow).
+struct Backlog {
+  enum class Kind : uint8_t {
+    kNone,      // "none": only flows that happen from now on
+    kAll,       // "all": everything Hubble still holds in its ring buffers, then follow
+    kDuration,  // e.g. "10m": what Hubble holds from that long ago on, then follow
+  };
+  Kind kind = Kind::kNone;
+  absl::Duration duration;  // kDuration
+  friend bool operator==(const Backlog& a, const Backlog& b) {
+    return a.kind == b.kind && a.duration == b.duration;
+  }
+};
+
 struct RelayConfig {
   std::string address;  // host:port of Hubble Relay
+  Backlog backlog;
   TlsConfig tls;
   absl::Duration keepalive = absl::Seconds(30);
   absl::Duration resume_window = absl::Seconds(2);

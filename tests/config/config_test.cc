@@ -288,3 +288,27 @@ TEST(ConfigTest, ZeroDurationsWhereTheyMakeNoSense) {
 
 }  // namespace
 }  // namespace tw::config
+
+namespace tw::config {
+namespace {
+
+TEST(ConfigTest, RelayBacklog) {
+  auto backlog = [](const std::string& v) {
+    return Parse("relay: {address: a:1, backlog: " + v + "}\nmode: watch\n", "b.yaml");
+  };
+  EXPECT_EQ(Parse("relay: {address: a:1}\nmode: watch\n", "b.yaml").config.relay.backlog.kind,
+            Backlog::Kind::kNone);
+  EXPECT_EQ(backlog("none").config.relay.backlog.kind, Backlog::Kind::kNone);
+  EXPECT_EQ(backlog("all").config.relay.backlog.kind, Backlog::Kind::kAll);
+  LoadResult d = backlog("10m");
+  EXPECT_EQ(d.config.relay.backlog.kind, Backlog::Kind::kDuration);
+  EXPECT_EQ(d.config.relay.backlog.duration, absl::Minutes(10));
+  LoadResult bad = backlog("everything");
+  ASSERT_EQ(bad.errors.size(), 1u);
+  EXPECT_THAT(bad.errors[0].ToString(),
+              HasSubstr("b.yaml:1: relay.backlog: expected none, all or a duration"));
+  EXPECT_TRUE(backlog("all").config.relay != backlog("none").config.relay);
+}
+
+}  // namespace
+}  // namespace tw::config

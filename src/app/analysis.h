@@ -1,0 +1,53 @@
+// The daemon's per-mode analysis seams: what runs on the pipeline worker in learn mode (a
+// Learner: the baseline of connections, saved periodically and on shutdown) and in watch
+// mode (a Watcher: classification of DROPPED/AUDIT flows). The Daemon talks only to these
+// interfaces; app/baseline_learner.h adapts the baseline module and the classifier
+// adapter plugs in the same way.
+//
+// Threading: OnEvent, Save and the mode hooks are called on the pipeline worker only (or,
+// after the worker has stopped, on the thread shutting down), never concurrently.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "app/sink.h"
+#include "common/time_source.h"
+#include "config/config.h"
+#include "flow/symbol.h"
+
+namespace tw::app {
+
+class Learner : public FlowSink {
+ public:
+  // Writes the snapshot (atomically: a crash leaves the previous one). `now` is the
+  // daemon's clock, recorded as the save time.
+  virtual absl::Status Save(absl::Time now) = 0;
+  // When learning began, as recorded in the snapshot that was loaded (so a restart does not
+  // restart the learning period); nullopt for a fresh baseline.
+  virtual std::optional<absl::Time> learning_started() const = 0;
+  // Records the start of a learning period (a fresh baseline, or watch -> learn on reload).
+  virtual void StartLearning(absl::Time now) = 0;
+  virtual size_t connections() const = 0;
+  virtual std::string path() const = 0;
+};
+
+// Builds the learner for the baseline options: loads the snapshot at `path` when it exists.
+// A corrupt or foreign file is an error (never silently overwritten).
+using LearnerFactory = std::function<absl::StatusOr<std::unique_ptr<Learner>>(
+    const config::BaselineConfig& options, flow::SymbolTable& symbols, const TimeSource& clock)>;
+
+// Watch mode's analysis (the classifier, once src/classify lands): sees every event while
+// the daemon watches. Without one, watch mode still counts and keeps recent drops.
+class Watcher : public FlowSink {};
+
+using WatcherFactory = std::function<absl::StatusOr<std::unique_ptr<Watcher>>(
+    const config::DaemonConfig& config, flow::SymbolTable& symbols, const Learner* baseline)>;
+
+}  // namespace tw::app

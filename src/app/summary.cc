@@ -1,0 +1,189 @@
+#include "app/summary.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/time_format.h"
+#include "flow/connection.h"
+
+namespace tw::app {
+
+std::string EventTypeName(int32_t type) {
+  switch (type) {
+    case flow::kEventDrop:
+      return "drop";
+    case flow::kEventDebug:
+      return "debug";
+    case flow::kEventCapture:
+      return "capture";
+    case flow::kEventTrace:
+      return "trace";
+    case flow::kEventPolicyVerdict:
+      return "policy-verdict";
+    case flow::kEventTraceSock:
+      return "sock";
+    case flow::kEventL7:
+      return "l7";
+    case flow::kEventAgent:
+      return "agent";
+    default:
+      return absl::StrCat("type-", type);
+  }
+}
+
+namespace {
+
+// The namespace an operator would file an endpoint under; reserved entities by name.
+std::string SideName(const flow::Endpoint& ep) {
+  if (!ep.namespace_.empty()) return ep.namespace_.str();
+  absl::string_view entity = flow::ReservedEntityName(ep.reserved);
+  if (!entity.empty()) return absl::StrCat("(", entity, ")");
+  return "(unknown)";
+}
+
+std::string ReasonName(uint32_t code) {
+  if (code == 0) return "UNKNOWN";
+  absl::string_view name = flow::DropReasonName(code);
+  return name.empty() ? absl::StrCat("DROP_REASON_", code) : std::string(name);
+}
+
+}  // namespace
+
+SummarySink::SummarySink(flow::SymbolTable& symbols, SummaryOptions options)
+    : symbols_(symbols), options_(options) {}
+
+void SummarySink::OnEvent(const flow::Event& ev) {
+  // Built outside the lock: the key costs more than the counting.
+  std::string denied_key;
+  if (ev.flow &&
+      (ev.flow->verdict == flow::Verdict::kDropped || ev.flow->verdict == flow::Verdict::kAudit)) {
+    auto key = flow::KeyAsSeen(*ev.flow, symbols_, nullptr);
+    denied_key = key ? key->ToString()
+                     : absl::StrCat(SideName(ev.flow->source), " -> ",
+                                    SideName(ev.flow->destination), " (no port)");
+  }
+
+  absl::MutexLock lock(&mu_);
+  ++s_.events;
+  if (ev.lost) {
+    ++s_.lost_event_messages;
+    s_.lost_events += ev.lost->num_events_lost;
+    s_.lost_by_source[std::string(flow::LostEventSourceName(ev.lost->source))] +=
+        ev.lost->num_events_lost;
+  }
+  if (ev.node_status) ++s_.node_status_events;
+  if (!ev.flow) return;
+
+  const flow::Flow& f = *ev.flow;
+  ++s_.flows;
+  std::string verdict(flow::VerdictName(f.verdict));
+  ++s_.by_verdict[verdict];
+  ++s_.by_event_type[EventTypeName(f.event_type)];
+  if (!f.node_name.empty()) ++s_.by_node[f.node_name.str()];
+  if (!s_.first_flow_time || f.time < *s_.first_flow_time) s_.first_flow_time = f.time;
+  if (!s_.last_flow_time || f.time > *s_.last_flow_time) s_.last_flow_time = f.time;
+
+  std::string src = SideName(f.source), dst = SideName(f.destination);
+  auto count_ns = [&](const std::string& ns) {
+    NamespaceCounts& c = s_.by_namespace[ns];
+    ++c.flows;
+    if (f.verdict == flow::Verdict::kForwarded) ++c.forwarded;
+    if (f.verdict == flow::Verdict::kDropped) ++c.dropped;
+    if (f.verdict == flow::Verdict::kAudit) ++c.audit;
+  };
+  count_ns(src);
+  if (dst != src) count_ns(dst);
+
+  if (f.verdict == flow::Verdict::kDropped) ++s_.drop_reasons[ReasonName(f.EffectiveDropReason())];
+
+  if (!denied_key.empty()) {
+    std::string reason = f.verdict == flow::Verdict::kDropped && f.EffectiveDropReason() != 0
+                             ? ReasonName(f.EffectiveDropReason())
+                             : "";
+    std::string map_key = absl::StrCat(denied_key, "|", verdict, "|", reason);
+    auto it = denied_.find(map_key);
+    if (it == denied_.end()) {
+      if (denied_.size() >= options_.max_denied_tracked) {
+        map_key = absl::StrCat("(other connections)|", verdict, "|");
+        denied_key = "(other connections)";
+        reason = "";
+      }
+      it = denied_.try_emplace(map_key, DeniedConnection{denied_key, verdict, reason, 0}).first;
+    }
+    ++it->second.events;
+  }
+}
+
+Summary SummarySink::Snapshot() const {
+  absl::MutexLock lock(&mu_);
+  Summary out = s_;
+  out.denied_connections = denied_.size();
+  std::vector<DeniedConnection> all;
+  all.reserve(denied_.size());
+  for (const auto& [k, v] : denied_) all.push_back(v);
+  std::stable_sort(
+      all.begin(), all.end(),
+      [](const DeniedConnection& a, const DeniedConnection& b) { return a.events > b.events; });
+  if (all.size() > options_.top_denied) all.resize(options_.top_denied);
+  out.top_denied = std::move(all);
+  return out;
+}
+
+namespace {
+
+void Table(std::string* out, const std::string& title,
+           const std::map<std::string, uint64_t>& counts) {
+  if (counts.empty()) return;
+  std::vector<std::pair<std::string, uint64_t>> rows(counts.begin(), counts.end());
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  size_t width = title.size();
+  for (const auto& r : rows) width = std::max(width, r.first.size());
+  absl::StrAppend(out, title, "\n");
+  for (const auto& [name, n] : rows) {
+    absl::StrAppend(out, absl::StrFormat("  %-*s %10d\n", static_cast<int>(width), name, n));
+  }
+}
+
+}  // namespace
+
+std::string FormatSummaryText(const Summary& s) {
+  std::string out;
+  absl::StrAppend(&out, absl::StrFormat("events %d: flows %d, lost events %d, node status %d\n",
+                                        s.events, s.flows, s.lost_events, s.node_status_events));
+  if (s.first_flow_time) {
+    absl::StrAppend(&out, "flow time ", FormatRfc3339(*s.first_flow_time), " .. ",
+                    FormatRfc3339(*s.last_flow_time), "\n");
+  }
+  Table(&out, "by verdict", s.by_verdict);
+  Table(&out, "by event type", s.by_event_type);
+  if (!s.by_namespace.empty()) {
+    std::vector<std::pair<std::string, NamespaceCounts>> rows(s.by_namespace.begin(),
+                                                              s.by_namespace.end());
+    std::stable_sort(rows.begin(), rows.end(),
+                     [](const auto& a, const auto& b) { return a.second.flows > b.second.flows; });
+    int width = 16;
+    for (const auto& r : rows) width = std::max<int>(width, r.first.size());
+    absl::StrAppend(&out, absl::StrFormat("%-*s %10s %10s %10s %10s\n", width + 2, "by namespace",
+                                          "flows", "forwarded", "dropped", "audit"));
+    for (const auto& [ns, c] : rows) {
+      absl::StrAppend(&out, absl::StrFormat("  %-*s %10d %10d %10d %10d\n", width, ns, c.flows,
+                                            c.forwarded, c.dropped, c.audit));
+    }
+  }
+  Table(&out, "drop reasons (DROPPED events)", s.drop_reasons);
+  Table(&out, "lost events by source", s.lost_by_source);
+  Table(&out, "by node", s.by_node);
+  if (!s.top_denied.empty()) {
+    absl::StrAppend(&out, "top denied connections (", s.denied_connections, " distinct)\n");
+    for (const auto& d : s.top_denied) {
+      absl::StrAppend(&out,
+                      absl::StrFormat("  %8d  %-8s %-16s %s\n", d.events, d.verdict,
+                                      d.drop_reason.empty() ? "-" : d.drop_reason, d.connection));
+    }
+  }
+  return out;
+}
+
+}  // namespace tw::app

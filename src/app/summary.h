@@ -1,0 +1,93 @@
+// The run summary: what the daemon saw, counted by verdict, namespace, drop reason, event
+// type, node and lost events, plus the most frequent denied connections. `tierwatch run`
+// prints it at shutdown (text or JSON) and `make demo` shows it.
+//
+//   tw::app::SummarySink summary(symbols);
+//   pipeline.AddSink(&summary);
+//   ...
+//   tw::app::Summary s = summary.Snapshot();      // any thread
+//   std::cout << tw::app::FormatSummaryText(s);
+//
+// Counts are of Hubble events, not packets: a denied packet shows up as a drop event (type
+// 1) and a policy-verdict event (type 5), and retransmits repeat it. The classifier counts
+// distinct drops; this summary says what arrived.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "app/sink.h"
+#include "flow/flow.h"
+#include "flow/symbol.h"
+
+namespace tw::app {
+
+struct NamespaceCounts {
+  uint64_t flows = 0;  // flows with this namespace on either side (counted once per flow)
+  uint64_t forwarded = 0;
+  uint64_t dropped = 0;
+  uint64_t audit = 0;
+};
+
+struct DeniedConnection {
+  std::string connection;   // "business/n8n -> business/postgres:5432/TCP"
+  std::string verdict;      // DROPPED or AUDIT
+  std::string drop_reason;  // POLICY_DENIED, ... ("" for AUDIT and L7)
+  uint64_t events = 0;
+};
+
+struct Summary {
+  uint64_t events = 0;
+  uint64_t flows = 0;
+  uint64_t node_status_events = 0;
+  uint64_t lost_event_messages = 0;                // LostEvent messages received
+  uint64_t lost_events = 0;                        // sum of their num_events_lost
+  std::map<std::string, uint64_t> lost_by_source;  // PERF_EVENT_RING_BUFFER, ...
+  std::map<std::string, uint64_t> by_verdict;      // FORWARDED, DROPPED, AUDIT, ...
+  std::map<std::string, uint64_t> by_event_type;   // trace, drop, policy-verdict, l7, ...
+  std::map<std::string, uint64_t> by_node;
+  // Keyed by namespace; reserved entities as "(world)", "(host)", ...
+  std::map<std::string, NamespaceCounts> by_namespace;
+  // DROPPED flows by drop reason name ("UNKNOWN" when the flow carries none, as L7 drops).
+  std::map<std::string, uint64_t> drop_reasons;
+  // Most frequent denied (DROPPED/AUDIT) connections, by events, descending.
+  std::vector<DeniedConnection> top_denied;
+  uint64_t denied_connections = 0;  // distinct denied connections seen (up to the cap)
+  std::optional<absl::Time> first_flow_time;
+  std::optional<absl::Time> last_flow_time;
+};
+
+// Hubble's name for a monitor event type ("drop", "trace", "policy-verdict", "l7", ...).
+std::string EventTypeName(int32_t type);
+
+struct SummaryOptions {
+  size_t top_denied = 10;
+  // Distinct denied connections tracked; beyond it new ones are folded into
+  // "(other connections)" so memory stays bounded under a flood of scans.
+  size_t max_denied_tracked = 10000;
+};
+
+class SummarySink final : public FlowSink {
+ public:
+  explicit SummarySink(flow::SymbolTable& symbols, SummaryOptions options = {});
+  void OnEvent(const flow::Event& event) override;
+  // A consistent copy; safe from any thread.
+  Summary Snapshot() const;
+
+ private:
+  flow::SymbolTable& symbols_;
+  const SummaryOptions options_;
+  mutable absl::Mutex mu_;
+  Summary s_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, DeniedConnection> denied_ ABSL_GUARDED_BY(mu_);
+};
+
+// Human-readable, aligned tables (empty sections are left out).
+std::string FormatSummaryText(const Summary& summary);
+
+}  // namespace tw::app

@@ -1,0 +1,582 @@
+// The daemon end to end inside the process: capture and relay sources, the real baseline
+// learner saving snapshots, the learn -> watch switch on a fake clock, periodic saves, and
+// config reloads (applied, rejected, reconnecting).
+#include "app/daemon.h"
+
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "app/baseline_learner.h"
+#include "baseline/persist.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "replay/replay_server.h"
+#include "test_flows.h"
+
+namespace tw::app {
+namespace {
+
+using testing::FlowEvent;
+using testing::FlowSpec;
+using ::testing::HasSubstr;
+using testing::TempDir;
+
+const absl::Time kT0 = absl::FromUnixSeconds(1764300000);
+
+template <typename F>
+bool Eventually(F cond) {
+  absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < deadline) {
+    if (cond()) return true;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  return cond();
+}
+
+// Three connections, each seen twice, plus one DROPPED flow (not learned).
+std::vector<flow::Event> SmallTraffic(flow::SymbolTable& s) {
+  std::vector<flow::Event> out;
+  for (int i = 0; i < 2; ++i) {
+    out.push_back(FlowEvent(s, {.unix_seconds = 1764300000 + i}));
+    out.push_back(FlowEvent(s, {.dst_app = "n8n", .port = 5678, .unix_seconds = 1764300000 + i}));
+    out.push_back(FlowEvent(s, {.src_ns = "observability",
+                                .src_app = "vmagent",
+                                .dst_app = "odoo",
+                                .port = 9100,
+                                .unix_seconds = 1764300000 + i}));
+  }
+  out.push_back(FlowEvent(s, {.dst_app = "redis",
+                              .port = 6379,
+                              .verdict = flow::Verdict::kDropped,
+                              .drop_reason = flow::kDropPolicyDenied,
+                              .event_type = flow::kEventDrop,
+                              .unix_seconds = 1764300003}));
+  return out;
+}
+
+LoadedConfig Config(const std::string& yaml, bool captures = true) {
+  config::LoadOptions lo;
+  lo.require_relay_address = !captures;
+  auto cfg = ParseDaemonConfig(yaml, "", lo);
+  EXPECT_TRUE(cfg.ok()) << cfg.status();
+  return cfg.ok() ? *cfg : LoadedConfig{};
+}
+
+std::string LearnYaml(const std::string& baseline_path, const std::string& extra = "") {
+  return absl::StrCat("mode: learn\nlearn_for: 1h\nbaseline:\n  path: ", baseline_path,
+                      "\n  save_interval: 5m\n", extra);
+}
+
+// ---- fakes --------------------------------------------------------------------------
+
+class FakeLearner : public Learner {
+ public:
+  struct State {
+    absl::Mutex mu;
+    int events = 0;
+    int saves = 0;
+    std::vector<absl::Time> started;
+  };
+  explicit FakeLearner(std::shared_ptr<State> st, std::optional<absl::Time> since = std::nullopt)
+      : st_(std::move(st)), since_(since) {}
+  void OnEvent(const flow::Event&) override {
+    absl::MutexLock l(&st_->mu);
+    ++st_->events;
+  }
+  absl::Status Save(absl::Time) override {
+    absl::MutexLock l(&st_->mu);
+    ++st_->saves;
+    return absl::OkStatus();
+  }
+  std::optional<absl::Time> learning_started() const override { return since_; }
+  void StartLearning(absl::Time now) override {
+    since_ = now;
+    absl::MutexLock l(&st_->mu);
+    st_->started.push_back(now);
+  }
+  size_t connections() const override { return 0; }
+  std::string path() const override { return "fake.twb"; }
+
+ private:
+  std::shared_ptr<State> st_;
+  std::optional<absl::Time> since_;
+};
+
+class FakeWatcher : public Watcher {
+ public:
+  explicit FakeWatcher(std::shared_ptr<std::atomic<int>> events) : events_(std::move(events)) {}
+  void OnEvent(const flow::Event&) override { ++*events_; }
+
+ private:
+  std::shared_ptr<std::atomic<int>> events_;
+};
+
+// A relay-like source: delivers what the test feeds it, until stopped.
+class FedSource : public sources::FlowSource {
+ public:
+  explicit FedSource(std::string name) : name_(std::move(name)) {}
+  absl::Status Run(const sources::EventCallback& cb) override {
+    {
+      absl::MutexLock l(&mu_);
+      running_ = true;
+    }
+    for (;;) {
+      flow::Event ev;
+      {
+        absl::MutexLock l(&mu_);
+        auto ready = [this]()
+                         ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || !queue_.empty(); };
+        mu_.Await(absl::Condition(&ready));
+        if (stop_) return absl::OkStatus();
+        ev = std::move(queue_.front());
+        queue_.erase(queue_.begin());
+      }
+      if (!cb(std::move(ev))) return absl::OkStatus();
+      absl::MutexLock l(&mu_);
+      ++delivered_;
+    }
+  }
+  void Stop() override {
+    absl::MutexLock l(&mu_);
+    stop_ = true;
+  }
+  sources::SourceStats stats() const override {
+    absl::MutexLock l(&mu_);
+    sources::SourceStats s;
+    s.events = delivered_;
+    return s;
+  }
+  void Feed(std::vector<flow::Event> events) {
+    absl::MutexLock l(&mu_);
+    for (auto& e : events) queue_.push_back(std::move(e));
+  }
+  int delivered() const {
+    absl::MutexLock l(&mu_);
+    return delivered_;
+  }
+  bool running() const {
+    absl::MutexLock l(&mu_);
+    return running_;
+  }
+  bool stopped() const {
+    absl::MutexLock l(&mu_);
+    return stop_;
+  }
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+  mutable absl::Mutex mu_;
+  std::vector<flow::Event> queue_;
+  bool stop_ = false;
+  bool running_ = false;
+  int delivered_ = 0;
+};
+
+// Hands out FedSources and remembers them (they live in shared_ptrs the daemon co-owns).
+struct SourceBox {
+  absl::Mutex mu;
+  std::vector<FedSource*> made;
+  std::vector<std::string> addresses;
+  FedSource* last() {
+    absl::MutexLock l(&mu);
+    return made.empty() ? nullptr : made.back();
+  }
+  size_t count() {
+    absl::MutexLock l(&mu);
+    return made.size();
+  }
+};
+
+DaemonOptions FakeOptions(std::shared_ptr<FakeLearner::State> learner,
+                          std::shared_ptr<std::atomic<int>> watched, SourceBox* box) {
+  DaemonOptions o;
+  o.tick_interval = absl::ZeroDuration();
+  o.learner_factory = [learner](const config::BaselineConfig&, flow::SymbolTable&,
+                                const TimeSource&) -> absl::StatusOr<std::unique_ptr<Learner>> {
+    return std::unique_ptr<Learner>(std::make_unique<FakeLearner>(learner));
+  };
+  o.watcher_factory = [watched](const config::DaemonConfig&, flow::SymbolTable&,
+                                const Learner*) -> absl::StatusOr<std::unique_ptr<Watcher>> {
+    return std::unique_ptr<Watcher>(std::make_unique<FakeWatcher>(watched));
+  };
+  o.source_factory =
+      [box](const LoadedConfig& cfg,
+            flow::SymbolTable&) -> absl::StatusOr<std::unique_ptr<sources::FlowSource>> {
+    auto src = std::make_unique<FedSource>(cfg.config.relay.address);
+    absl::MutexLock l(&box->mu);
+    box->made.push_back(src.get());
+    box->addresses.push_back(cfg.config.relay.address);
+    return std::unique_ptr<sources::FlowSource>(std::move(src));
+  };
+  return o;
+}
+
+// ---- capture source + real baseline ----------------------------------------------------
+
+TEST(DaemonTest, LearnsFromCapturesAndSavesTheSnapshotOnShutdown) {
+  TempDir dir;
+  flow::SymbolTable s;
+  std::string capture = testing::WriteCapture(dir / "before.jsonl", SmallTraffic(s));
+  std::string snapshot = (dir / "state/baseline.twb").string();
+  std::filesystem::create_directories(dir / "state");
+  ManualTimeSource clock(kT0);
+
+  DaemonOptions opts;
+  opts.captures = {capture};
+  opts.tick_interval = absl::ZeroDuration();
+  Daemon daemon(Config(LearnYaml(snapshot)), opts, clock);
+  ASSERT_TRUE(daemon.Start().ok());
+  ASSERT_TRUE(daemon.WaitForStop(absl::Seconds(60)));  // the capture ends the run
+  RunReport r = daemon.Shutdown();
+
+  EXPECT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(r.stop_reason, "source ended");
+  EXPECT_EQ(r.mode, config::Mode::kLearn);
+  EXPECT_EQ(r.summary.flows, 7u);
+  EXPECT_EQ(r.summary.by_verdict["DROPPED"], 1u);
+  EXPECT_EQ(r.pipeline.processed, 7u);
+  EXPECT_EQ(r.source.flows, 7u);
+  EXPECT_EQ(r.recent_drops_total, 1u);
+  EXPECT_THAT(r.source_description, HasSubstr("before.jsonl"));
+  ASSERT_TRUE(r.baseline.has_value());
+  EXPECT_EQ(r.baseline->connections, 3u);
+  EXPECT_EQ(r.baseline->saves, 1u);  // the final save
+  EXPECT_EQ(r.baseline->learning_started, kT0);
+
+  flow::SymbolTable s2;
+  auto loaded = baseline::LoadSnapshot(snapshot, s2);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->size(), 3u);
+  EXPECT_TRUE(std::filesystem::exists(LearningStartPath(snapshot)));
+
+  // Idempotent: a second Shutdown returns the same report.
+  EXPECT_EQ(daemon.Shutdown().summary.flows, 7u);
+}
+
+TEST(DaemonTest, ARestartKeepsTheLearningPeriodAndEndsItWhenDue) {
+  TempDir dir;
+  flow::SymbolTable s;
+  std::string capture = testing::WriteCapture(dir / "c.jsonl", SmallTraffic(s));
+  std::string snapshot = (dir / "baseline.twb").string();
+  DaemonOptions opts;
+  opts.captures = {capture};
+  opts.tick_interval = absl::ZeroDuration();
+  {
+    ManualTimeSource clock(kT0);
+    Daemon d(Config(LearnYaml(snapshot)), opts, clock);
+    ASSERT_TRUE(d.Start().ok());
+    d.WaitForStop(absl::Seconds(60));
+    ASSERT_EQ(d.Shutdown().baseline->connections, 3u);
+  }
+  {
+    // 30 minutes later: still learning, and learning started at T0, not now.
+    ManualTimeSource clock(kT0 + absl::Minutes(30));
+    Daemon d(Config(LearnYaml(snapshot)), opts, clock);
+    ASSERT_TRUE(d.Start().ok());
+    d.Sync();
+    EXPECT_EQ(d.mode(), config::Mode::kLearn);
+    d.WaitForStop(absl::Seconds(60));
+    RunReport r = d.Shutdown();
+    EXPECT_EQ(r.baseline->learning_started, kT0);
+    EXPECT_EQ(r.mode, config::Mode::kLearn);
+  }
+  {
+    // Past learn_for (1h): the period ran out while the daemon was down; it watches.
+    ManualTimeSource clock(kT0 + absl::Minutes(61));
+    Daemon d(Config(LearnYaml(snapshot)), opts, clock);
+    ASSERT_TRUE(d.Start().ok());
+    d.Sync();
+    EXPECT_EQ(d.mode(), config::Mode::kWatch);
+    d.WaitForStop(absl::Seconds(60));
+    RunReport r = d.Shutdown();
+    EXPECT_EQ(r.mode, config::Mode::kWatch);
+    ASSERT_TRUE(r.switched_to_watch_at.has_value());
+    EXPECT_EQ(r.baseline->connections, 3u);  // watch mode does not learn
+  }
+  {
+    // A deleted snapshot starts a new period, whatever the side file says.
+    std::filesystem::remove(snapshot);
+    ManualTimeSource clock(kT0 + absl::Hours(5));
+    Daemon d(Config(LearnYaml(snapshot)), opts, clock);
+    ASSERT_TRUE(d.Start().ok());
+    d.Sync();
+    EXPECT_EQ(d.mode(), config::Mode::kLearn);
+    d.WaitForStop(absl::Seconds(60));
+    EXPECT_EQ(d.Shutdown().baseline->learning_started, kT0 + absl::Hours(5));
+  }
+}
+
+TEST(DaemonTest, ACorruptBaselineStopsTheStart) {
+  TempDir dir;
+  std::string snapshot = (dir / "baseline.twb").string();
+  testing::WriteText(snapshot, "TWBASE this is not a snapshot at all, just text");
+  ManualTimeSource clock(kT0);
+  DaemonOptions opts;
+  opts.captures = {testing::WriteCapture(dir / "c.jsonl", {})};
+  opts.tick_interval = absl::ZeroDuration();
+  Daemon d(Config(LearnYaml(snapshot)), opts, clock);
+  absl::Status st = d.Start();
+  ASSERT_FALSE(st.ok());
+  EXPECT_THAT(std::string(st.message()), HasSubstr("baseline.twb"));
+  // Never overwritten.
+  std::ifstream in(snapshot);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "TWBASE this is not a snapshot at all, just text");
+  EXPECT_EQ(d.Shutdown().stop_reason, "not started");
+}
+
+// ---- mode switch, periodic save, reload (fakes, fake clock) -------------------------------
+
+TEST(DaemonTest, SwitchesFromLearnToWatchAfterLearnForOnTheInjectedClock) {
+  auto learner = std::make_shared<FakeLearner::State>();
+  auto watched = std::make_shared<std::atomic<int>>(0);
+  SourceBox box;
+  ManualTimeSource clock(kT0);
+  Daemon d(Config(LearnYaml("/unused/b.twb", "relay: {address: relay-a:4245}\n"), false),
+           FakeOptions(learner, watched, &box), clock);
+  ASSERT_TRUE(d.Start().ok());
+  flow::SymbolTable s;
+  box.last()->Feed(SmallTraffic(s));
+  ASSERT_TRUE(Eventually([&] { return box.last()->delivered() == 7; }));
+  d.Sync();
+  {
+    absl::MutexLock l(&learner->mu);
+    EXPECT_EQ(learner->events, 7);
+    ASSERT_EQ(learner->started.size(), 1u);  // a fresh baseline starts its period now
+    EXPECT_EQ(learner->started[0], kT0);
+  }
+  clock.Advance(absl::Minutes(59));
+  d.Tick();
+  d.Sync();
+  EXPECT_EQ(d.mode(), config::Mode::kLearn);
+
+  clock.Advance(absl::Minutes(1));
+  d.Tick();
+  d.Sync();
+  EXPECT_EQ(d.mode(), config::Mode::kWatch);
+  {
+    absl::MutexLock l(&learner->mu);
+    EXPECT_EQ(learner->saves, 2);  // the periodic save at 59m, then the one before switching
+  }
+
+  // From now on events go to the watcher, not the learner.
+  box.last()->Feed(SmallTraffic(s));
+  ASSERT_TRUE(Eventually([&] { return box.last()->delivered() == 14; }));
+  d.Sync();
+  EXPECT_EQ(watched->load(), 7);
+  {
+    absl::MutexLock l(&learner->mu);
+    EXPECT_EQ(learner->events, 7);
+  }
+  d.RequestStop("test");
+  RunReport r = d.Shutdown();
+  EXPECT_EQ(r.stop_reason, "test");
+  EXPECT_EQ(r.mode, config::Mode::kWatch);
+  EXPECT_EQ(r.switched_to_watch_at, kT0 + absl::Hours(1));
+  EXPECT_EQ(r.summary.flows, 14u);
+  {
+    absl::MutexLock l(&learner->mu);
+    EXPECT_EQ(learner->saves, 2);  // no final save in watch mode: nothing new was learned
+  }
+}
+
+TEST(DaemonTest, SavesTheBaselineEverySaveInterval) {
+  auto learner = std::make_shared<FakeLearner::State>();
+  auto watched = std::make_shared<std::atomic<int>>(0);
+  SourceBox box;
+  ManualTimeSource clock(kT0);
+  Daemon d(Config(LearnYaml("/unused/b.twb", "relay: {address: a:1}\n"), false),
+           FakeOptions(learner, watched, &box), clock);
+  ASSERT_TRUE(d.Start().ok());
+  auto saves = [&] {
+    d.Sync();
+    absl::MutexLock l(&learner->mu);
+    return learner->saves;
+  };
+  EXPECT_EQ(saves(), 0);
+  clock.Advance(absl::Minutes(4));
+  d.Tick();
+  EXPECT_EQ(saves(), 0);
+  clock.Advance(absl::Minutes(1));
+  d.Tick();
+  EXPECT_EQ(saves(), 1);
+  clock.Advance(absl::Minutes(3));
+  d.Tick();
+  EXPECT_EQ(saves(), 1);
+  clock.Advance(absl::Minutes(2));
+  d.Tick();
+  EXPECT_EQ(saves(), 2);
+  RunReport r = d.Shutdown();
+  EXPECT_EQ(saves(), 3);  // and once more on shutdown
+  EXPECT_EQ(r.baseline->saves, 3u);
+}
+
+TEST(DaemonTest, ReloadSwitchesModeAndReconnectsWhenTheRelayChanges) {
+  auto learner = std::make_shared<FakeLearner::State>();
+  auto watched = std::make_shared<std::atomic<int>>(0);
+  SourceBox box;
+  ManualTimeSource clock(kT0);
+  const std::string base = LearnYaml("/unused/b.twb");
+  Daemon d(Config(base + "relay: {address: relay-a:4245}\n", false),
+           FakeOptions(learner, watched, &box), clock);
+  ASSERT_TRUE(d.Start().ok());
+  ASSERT_TRUE(Eventually([&] { return box.last()->running(); }));
+  FedSource* first = box.last();
+
+  // Same relay, mode changed: switch without reconnecting.
+  std::string watch = "mode: watch\nlearn_for: 1h\nbaseline: {path: /unused/b.twb}\n";
+  ASSERT_TRUE(d.Apply(Config(watch + "relay: {address: relay-a:4245}\n", false)).ok());
+  d.Sync();
+  EXPECT_EQ(d.mode(), config::Mode::kWatch);
+  EXPECT_EQ(box.count(), 1u);
+
+  // Relay changed: a new source, the old one stopped, flows continue from the new one.
+  ASSERT_TRUE(d.Apply(Config(watch + "relay: {address: relay-b:4245}\n", false)).ok());
+  ASSERT_EQ(box.count(), 2u);
+  EXPECT_TRUE(first->stopped());
+  FedSource* second = box.last();
+  EXPECT_EQ(second->name(), "relay-b:4245");
+  ASSERT_TRUE(Eventually([&] { return second->running(); }));
+  flow::SymbolTable s;
+  second->Feed(SmallTraffic(s));
+  ASSERT_TRUE(Eventually([&] { return second->delivered() == 7; }));
+
+  // Filters are relay settings too.
+  ASSERT_TRUE(d.Apply(Config(watch + "relay:\n  address: relay-b:4245\n  filters:\n"
+                                     "    whitelist: [{verdict: [DROPPED]}]\n",
+                             false))
+                  .ok());
+  EXPECT_EQ(box.count(), 3u);
+
+  // Back to learn: learning resumes, with a new period starting now.
+  clock.Advance(absl::Minutes(10));
+  ASSERT_TRUE(d.Apply(Config(base + "relay:\n  address: relay-b:4245\n  filters:\n"
+                                    "    whitelist: [{verdict: [DROPPED]}]\n",
+                             false))
+                  .ok());
+  d.Sync();
+  EXPECT_EQ(d.mode(), config::Mode::kLearn);
+  {
+    absl::MutexLock l(&learner->mu);
+    ASSERT_EQ(learner->started.size(), 2u);
+    EXPECT_EQ(learner->started[1], kT0 + absl::Minutes(10));
+  }
+  RunReport r = d.Shutdown();
+  EXPECT_EQ(r.reloads, 4u);
+  EXPECT_EQ(r.source_restarts, 2u);
+  EXPECT_EQ(r.summary.flows, 7u);
+  EXPECT_EQ(watched->load(), 7);
+}
+
+TEST(DaemonTest, AnUnchangedModeInTheFileDoesNotUndoTheAutomaticSwitch) {
+  auto learner = std::make_shared<FakeLearner::State>();
+  auto watched = std::make_shared<std::atomic<int>>(0);
+  SourceBox box;
+  ManualTimeSource clock(kT0);
+  const std::string yaml = LearnYaml("/unused/b.twb", "relay: {address: a:1}\n");
+  Daemon d(Config(yaml, false), FakeOptions(learner, watched, &box), clock);
+  ASSERT_TRUE(d.Start().ok());
+  clock.Advance(absl::Hours(2));
+  d.Tick();
+  d.Sync();
+  ASSERT_EQ(d.mode(), config::Mode::kWatch);
+  // The file still says mode: learn; only the log level changed.
+  ASSERT_TRUE(d.Apply(Config(yaml + "log: {level: debug}\n", false)).ok());
+  d.Sync();
+  EXPECT_EQ(d.mode(), config::Mode::kWatch);
+  d.Shutdown();
+}
+
+TEST(DaemonTest, AnInvalidConfigOnReloadIsRejectedAndTheRunningOneKept) {
+  TempDir dir;
+  auto learner = std::make_shared<FakeLearner::State>();
+  auto watched = std::make_shared<std::atomic<int>>(0);
+  SourceBox box;
+  ManualTimeSource clock(kT0);
+  std::filesystem::path path = dir / "tierwatch.yaml";
+  const std::string good = LearnYaml("/unused/b.twb", "relay: {address: a:1}\n");
+  testing::WriteText(path, good);
+  DaemonOptions opts = FakeOptions(learner, watched, &box);
+  opts.config_path = path.string();
+  auto cfg = LoadDaemonConfig(path.string());
+  ASSERT_TRUE(cfg.ok());
+  Daemon d(*cfg, opts, clock);
+  ASSERT_TRUE(d.Start().ok());
+
+  testing::WriteText(path, "relay: {address: a:1}\nmode: watching\nlearn_for: soon\n");
+  absl::Status st = d.Reload();
+  ASSERT_FALSE(st.ok());
+  EXPECT_THAT(std::string(st.message()), HasSubstr("tierwatch.yaml:2: mode: expected one of"));
+  EXPECT_THAT(std::string(st.message()), HasSubstr("tierwatch.yaml:3: learn_for:"));
+  d.Sync();
+  EXPECT_EQ(d.mode(), config::Mode::kLearn);
+  EXPECT_EQ(box.count(), 1u);
+
+  testing::WriteText(path, "relay: {address: a:1}\nmode: watch\nbaseline: {path: /unused/b.twb}\n");
+  ASSERT_TRUE(d.Reload().ok());
+  d.Sync();
+  EXPECT_EQ(d.mode(), config::Mode::kWatch);
+  RunReport r = d.Shutdown();
+  EXPECT_EQ(r.reloads, 1u);
+  EXPECT_EQ(r.reload_errors, 1u);
+}
+
+TEST(DaemonTest, WaitForStopTimesOutWhileTheRelayFollows) {
+  auto learner = std::make_shared<FakeLearner::State>();
+  auto watched = std::make_shared<std::atomic<int>>(0);
+  SourceBox box;
+  ManualTimeSource clock(kT0);
+  Daemon d(Config(LearnYaml("/unused/b.twb", "relay: {address: a:1}\n"), false),
+           FakeOptions(learner, watched, &box), clock);
+  ASSERT_TRUE(d.Start().ok());
+  EXPECT_FALSE(d.WaitForStop(absl::Milliseconds(50)));
+  d.RequestStop("first");
+  d.RequestStop("second");
+  EXPECT_TRUE(d.WaitForStop(absl::Seconds(30)));
+  EXPECT_EQ(d.Shutdown().stop_reason, "first");
+}
+
+// ---- the real relay client against the in-process replay relay ---------------------------
+
+TEST(DaemonTest, LearnsThroughARelayOverLoopback) {
+  TempDir dir;
+  flow::SymbolTable s;
+  replay::ReplayOptions ro;
+  ro.listen = "127.0.0.1:0";
+  replay::ReplayServer server(SmallTraffic(s), ro);
+  ASSERT_TRUE(server.Start().ok());
+
+  std::string snapshot = (dir / "baseline.twb").string();
+  RealTimeSource clock;
+  DaemonOptions opts;
+  opts.tick_interval = absl::Milliseconds(100);
+  // backlog: all — the replay holds the whole capture from the start, as agents' ring
+  // buffers hold recent flows; without it a follower sees only flows from now on.
+  Daemon d(Config(LearnYaml(snapshot, absl::StrCat("relay: {address: \"", server.address(),
+                                                   "\", backlog: all}\n")),
+                  false),
+           opts, clock);
+  ASSERT_TRUE(d.Start().ok());
+  ASSERT_TRUE(Eventually([&] { return d.summary().flows == 7; }));
+  d.RequestStop("test");
+  RunReport r = d.Shutdown();
+  server.Shutdown();
+  EXPECT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(r.summary.flows, 7u);
+  EXPECT_GE(r.summary.node_status_events, 1u);  // the relay announces its nodes first
+  EXPECT_THAT(r.source_description, HasSubstr("relay 127.0.0.1:"));
+  ASSERT_TRUE(r.baseline.has_value());
+  EXPECT_EQ(r.baseline->connections, 3u);
+  flow::SymbolTable s2;
+  auto loaded = baseline::LoadSnapshot(snapshot, s2);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->size(), 3u);
+}
+
+}  // namespace
+}  // namespace tw::app
