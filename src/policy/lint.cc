@@ -177,7 +177,12 @@ void CheckAllowNothing(const LintModel& m, Sink& sink) {
         if (!subjects.empty()) {
           std::vector<std::string> by;
           bool all_covered = true;
+          int considered = 0;
           for (const Rep* s : subjects) {
+            // Debug-bypass pods are left out on purpose by a default-deny policy; whether
+            // this rule re-imposes default-deny on them does not make it useful.
+            if (s->bypass) continue;
+            ++considered;
             bool covered = false;
             for (const RuleRefLite& ref : m.DefaultDenyBy(*s, d)) {
               if (ref.policy == &p || !DenyIntent(*ref.rule, d)) continue;
@@ -189,7 +194,7 @@ void CheckAllowNothing(const LintModel& m, Sink& sink) {
               break;
             }
           }
-          if (all_covered) {
+          if (all_covered && considered > 0) {
             reasons.push_back(absl::StrCat("every endpoint it selects is already in ", dir,
                                            " default-deny by ", Names(by),
                                            ", so this rule adds nothing"));
@@ -333,11 +338,21 @@ void CheckFqdnDnsVisibility(const LintModel& m, const LintOptions& opts, Sink& s
 // subjects is "blocked". Per peer item (each selector / entity of the element): all
 // matched peers blocked -> the item is one-way. Error when every item is one-way; warning
 // when some are, or when a selector that pins particular workloads is only partly blocked.
+std::vector<const Rep*> WithoutBypass(const std::vector<const Rep*>& reps) {
+  std::vector<const Rep*> out;
+  for (const Rep* r : reps)
+    if (!r->bypass) out.push_back(r);
+  return out.empty() ? reps : out;
+}
+
 void CheckOneWay(const LintModel& m, Sink& sink) {
   for (const Policy& p : m.policies().policies) {
     for (const Rule& r : p.rules) {
       if (!r.endpoint_selector) continue;
-      std::vector<const Rep*> subjects = m.Subjects(r);
+      // Debug-bypass pods are an exception for troubleshooting: an allow that completes
+      // only for them is still one-way in normal operation. They count only where a
+      // selector names nothing else.
+      std::vector<const Rep*> subjects = WithoutBypass(m.Subjects(r));
       if (subjects.empty()) continue;
       for (Direction d : BothDirections()) {
         const Direction other = d == Direction::kEgress ? Direction::kIngress : Direction::kEgress;
@@ -357,8 +372,11 @@ void CheckOneWay(const LintModel& m, Sink& sink) {
             Item item;
             item.text = peer.text;
             item.pinned = peer.pinned;
-            for (const Rep& q : m.reps()) {
-              if (!peer.match(q)) continue;
+            std::vector<const Rep*> matched;
+            for (const Rep& q : m.reps())
+              if (peer.match(q)) matched.push_back(&q);
+            for (const Rep* qp : WithoutBypass(matched)) {
+              const Rep& q = *qp;
               ++item.matched;
               if (!q.SubjectCapable()) continue;  // never enforced: completes
               std::vector<RuleRefLite> dd = m.DefaultDenyBy(q, other);
