@@ -1,9 +1,416 @@
-// Placeholder until the subcommands land.
+// tierwatch baseline learn|export|diff and tierwatch audit: learning a baseline from a relay
+// or captures, turning it into the documented baseline (story FR24), and comparing traffic
+// or baselines against it. Exit status: 0 done / no differences, 1 differences found (diff,
+// audit), 2 bad usage or input.
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
+#include "app/signals.h"
+#include "baseline/baseline.h"
+#include "baseline/diff.h"
+#include "baseline/document.h"
+#include "baseline/persist.h"
 #include "cli/commands.h"
+#include "cli/flags.h"
+#include "common/time_format.h"
+#include "sources/capture/capture_reader.h"
+#include "sources/relay/relay_client.h"
 
 namespace tw::cli {
 
-void RegisterBaseline(CLI::App& /*app*/, CommandContext& /*ctx*/) {}
-void RegisterAudit(CLI::App& /*app*/, CommandContext& /*ctx*/) {}
+namespace {
+
+// Where learning reads flows from: captures, or a relay for a while.
+struct SourceArgs {
+  std::string relay;
+  std::vector<std::string> captures;
+  absl::Duration duration = absl::ZeroDuration();
+  bool strict = false;
+  bool tls = false;
+  std::vector<std::string> tls_ca_files;
+  std::string tls_cert, tls_key, tls_server_name;
+  absl::Duration connect_timeout = absl::Seconds(10);
+};
+
+void AddSourceOptions(CLI::App* cmd, SourceArgs* a, const std::string& duration_help) {
+  cmd->add_option("--relay,--server", a->relay,
+                  "Hubble Relay address HOST:PORT (tls://HOST:PORT turns TLS on)")
+      ->type_name("ADDR");
+  AddCaptureOption(cmd, &a->captures);
+  AddDurationOption(cmd, "--duration", &a->duration, duration_help);
+  cmd->add_flag("--strict", a->strict, "A malformed capture line is fatal (exit 2)");
+  cmd->add_flag("--tls", a->tls, "Use TLS to the relay")->group("TLS");
+  cmd->add_option("--tls-ca-cert-files", a->tls_ca_files,
+                  "PEM CA file(s) verifying the relay (default: system roots)")
+      ->type_name("FILE")
+      ->group("TLS");
+  cmd->add_option("--tls-client-cert-file", a->tls_cert, "PEM client certificate for mTLS")
+      ->type_name("FILE")
+      ->group("TLS");
+  cmd->add_option("--tls-client-key-file", a->tls_key, "PEM client key for mTLS")
+      ->type_name("FILE")
+      ->group("TLS");
+  cmd->add_option("--tls-server-name", a->tls_server_name,
+                  "Name expected in the relay's certificate (e.g. ui.hubble-relay.cilium.io)")
+      ->type_name("NAME")
+      ->group("TLS");
+  AddDurationOption(cmd, "--connect-timeout", &a->connect_timeout,
+                    "Deadline for connecting to the relay (default 10s)");
+}
+
+std::string Describe(const SourceArgs& a) {
+  if (!a.relay.empty()) return absl::StrCat("relay:", a.relay);
+  return absl::StrCat("capture:", absl::StrJoin(a.captures, ","));
+}
+
+// Stops a source after a wall-clock duration (or earlier, when Cancel()led).
+class Timer {
+ public:
+  Timer(absl::Duration d, std::function<void()> fire)
+      : thread_([this, d, fire = std::move(fire)] {
+          absl::MutexLock lock(&mu_);
+          absl::Time deadline = absl::Now() + d;
+          while (!cancelled_) {
+            if (cv_.WaitWithDeadline(&mu_, deadline)) {
+              if (absl::Now() >= deadline) break;
+            }
+          }
+          if (!cancelled_) fire();
+        }) {}
+  ~Timer() {
+    {
+      absl::MutexLock lock(&mu_);
+      cancelled_ = true;
+      cv_.Signal();
+    }
+    thread_.join();
+  }
+
+ private:
+  absl::Mutex mu_;
+  absl::CondVar cv_;
+  bool cancelled_ = false;
+  std::thread thread_;
+};
+
+// Learns every event of the source into `learner`. Errors are bad input (exit 2).
+absl::Status Learn(const SourceArgs& a, flow::SymbolTable& symbols, baseline::Learner& learner,
+                   std::string* summary) {
+  uint64_t malformed = 0, lost = 0;
+  if (!a.relay.empty()) {
+    sources::RelayClientOptions o;
+    o.address = a.relay;
+    o.follow = true;
+    o.tls.enabled = a.tls || !a.tls_ca_files.empty() || !a.tls_cert.empty();
+    o.tls.ca_files = a.tls_ca_files;
+    o.tls.cert_file = a.tls_cert;
+    o.tls.key_file = a.tls_key;
+    o.tls.server_name = a.tls_server_name;
+    o.connect_timeout = a.connect_timeout;
+    o.seed = static_cast<uint64_t>(absl::ToUnixNanos(absl::Now()));
+    sources::RelayClient client(o, symbols);
+    // Before any other thread: every thread created later leaves SIGINT/SIGTERM to it.
+    app::SignalThread signals({[&](int, int) { client.Stop(); }, nullptr});
+    std::unique_ptr<Timer> timer;
+    if (a.duration > absl::ZeroDuration()) {
+      timer = std::make_unique<Timer>(a.duration, [&client] { client.Stop(); });
+    }
+    absl::Status st = client.Run([&](flow::Event&& ev) {
+      learner.Observe(ev);
+      return true;
+    });
+    timer.reset();
+    if (!st.ok()) return st;
+    for (const auto& [source, n] : client.stats().lost_by_source) lost += n;
+  } else {
+    sources::CaptureOptions copts;
+    copts.strict = a.strict;
+    copts.errors = &std::cerr;
+    sources::CaptureReader reader(a.captures, symbols, copts);
+    absl::Status st = reader.Run([&](flow::Event&& ev) {
+      learner.Observe(ev);
+      return true;
+    });
+    if (!st.ok()) return st;
+    malformed = reader.stats().malformed;
+    for (const auto& [source, n] : reader.stats().lost_by_source) lost += n;
+  }
+  const baseline::LearnStats& s = learner.stats();
+  *summary = absl::StrCat(s.flows, " flows: ", s.learned, " learned into ", s.new_connections,
+                          " new connection(s), ", s.replies, " replies, ", s.skipped_verdict,
+                          " not learned for their verdict (DROPPED/ERROR), ", s.no_connection,
+                          " without a port");
+  if (malformed > 0) absl::StrAppend(summary, "; ", malformed, " malformed line(s) skipped");
+  if (lost > 0) {
+    absl::StrAppend(summary, "; ", lost, " event(s) lost by Hubble (the baseline may miss some)");
+  }
+  return absl::OkStatus();
+}
+
+int Fail(absl::string_view cmd, absl::string_view msg) {
+  std::cerr << "tierwatch " << cmd << ": " << msg << "\n";
+  return kExitUsage;
+}
+
+// Either --relay or --capture; --duration only with --relay (and required when `need`).
+std::string CheckSource(const SourceArgs& a, bool duration_required) {
+  if (a.relay.empty() == a.captures.empty()) {
+    return "give either --relay ADDR or --capture FILE... (see --help)";
+  }
+  if (!a.captures.empty() && a.duration > absl::ZeroDuration()) {
+    return "--duration applies to --relay only (captures are read to the end)";
+  }
+  if (!a.relay.empty() && duration_required && a.duration <= absl::ZeroDuration()) {
+    return "--relay needs --duration D (how long to watch the traffic, e.g. 10m)";
+  }
+  return "";
+}
+
+// Writes `text` to FILE atomically, or to stdout when FILE is empty or "-".
+absl::Status WriteOutput(const std::string& file, const std::string& text) {
+  if (file.empty() || file == "-") {
+    std::cout << text;
+    std::cout.flush();
+    return std::cout ? absl::OkStatus() : absl::DataLossError("cannot write standard output");
+  }
+  return baseline::WriteFileAtomically(file, text);
+}
+
+// --- baseline learn ----------------------------------------------------------------------
+
+struct LearnArgs {
+  SourceArgs source;
+  std::string out;
+  bool merge = false;
+};
+
+int RunLearn(const LearnArgs& a) {
+  const char* cmd = "baseline learn";
+  if (std::string e = CheckSource(a.source, false); !e.empty()) return Fail(cmd, e);
+  flow::SymbolTable symbols;
+  baseline::Baseline learned(symbols);
+  // Never replace a file that is not a snapshot (a documented baseline given by mistake).
+  if (::access(a.out.c_str(), F_OK) == 0) {
+    std::ifstream in(a.out, std::ios::binary);
+    char head[8] = {};
+    in.read(head, sizeof(head));
+    if (baseline::DetectBaselineFile(absl::string_view(head, static_cast<size_t>(in.gcount()))) !=
+        baseline::BaselineFileKind::kSnapshot) {
+      return Fail(cmd, absl::StrCat(a.out,
+                                    " exists and is not a baseline snapshot; refusing to "
+                                    "overwrite it (choose another --out)"));
+    }
+    if (a.merge) {
+      auto existing = baseline::LoadSnapshot(a.out, symbols);
+      if (!existing.ok()) return Fail(cmd, existing.status().message());
+      learned = *std::move(existing);
+    }
+  }
+  std::string previous_source = learned.source();
+  flow::DnsNameCache dns(symbols);
+  baseline::Learner learner(learned, &dns);
+  std::string summary;
+  absl::Status st = Learn(a.source, symbols, learner, &summary);
+  if (!st.ok()) return Fail(cmd, st.message());
+  learned.set_source(previous_source.empty()
+                         ? Describe(a.source)
+                         : absl::StrCat(previous_source, "+", Describe(a.source)));
+  st = baseline::SaveSnapshot(learned, a.out);
+  if (!st.ok()) return Fail(cmd, st.message());
+  std::cout << "learned " << learned.size() << " connection(s) from " << summary << "\n"
+            << "wrote " << a.out;
+  if (!learned.empty()) {
+    std::cout << " (" << FormatRfc3339(learned.first_seen()) << " to "
+              << FormatRfc3339(learned.last_seen()) << ")";
+  }
+  std::cout << "\nnext: tierwatch baseline export " << a.out << " --out baseline.yaml\n";
+  return kExitOk;
+}
+
+// --- baseline export ---------------------------------------------------------------------
+
+struct ExportArgs {
+  std::string input;
+  std::string output = "yaml";
+  std::string out;
+};
+
+int RunExport(const ExportArgs& a) {
+  flow::SymbolTable symbols;
+  auto b = baseline::LoadBaselineAny(a.input, symbols);
+  if (!b.ok()) return Fail("baseline export", b.status().message());
+  std::string text = baseline::ExportBaselineDocument(
+      *b, a.output == "json" ? baseline::DocumentFormat::kJson : baseline::DocumentFormat::kYaml);
+  absl::Status st = WriteOutput(a.out, text);
+  if (!st.ok()) return Fail("baseline export", st.message());
+  if (!a.out.empty() && a.out != "-") {
+    std::cerr << "wrote " << b->size() << " connection(s) to " << a.out << "\n";
+  }
+  return kExitOk;
+}
+
+// --- baseline diff -----------------------------------------------------------------------
+
+struct DiffArgs {
+  std::string a, b;
+  std::string output = "text";
+};
+
+int RunDiff(const DiffArgs& a) {
+  flow::SymbolTable symbols;
+  auto before = baseline::LoadBaselineAny(a.a, symbols);
+  if (!before.ok()) return Fail("baseline diff", before.status().message());
+  auto after = baseline::LoadBaselineAny(a.b, symbols);
+  if (!after.ok()) return Fail("baseline diff", after.status().message());
+  baseline::BaselineDiff d = baseline::DiffBaselines(*before, *after);
+  baseline::DiffLabels labels{a.a, a.b, absl::StrCat("new in ", a.b),
+                              absl::StrCat("vanished (in ", a.a, " only)")};
+  std::cout << (a.output == "json" ? baseline::RenderDiffJson(d, labels)
+                                   : baseline::RenderDiffText(d, labels));
+  return d.empty() ? kExitOk : kExitFindings;
+}
+
+// --- audit -------------------------------------------------------------------------------
+
+struct AuditArgs {
+  std::string baseline;
+  SourceArgs source;
+  std::string output = "text";
+  bool ignore_vanished = false;
+};
+
+int RunAudit(const AuditArgs& a) {
+  const char* cmd = "audit";
+  if (std::string e = CheckSource(a.source, true); !e.empty()) return Fail(cmd, e);
+  flow::SymbolTable symbols;
+  auto documented = baseline::LoadBaselineAny(a.baseline, symbols);
+  if (!documented.ok()) return Fail(cmd, documented.status().message());
+  baseline::Baseline observed(symbols);
+  observed.set_source(Describe(a.source));
+  flow::DnsNameCache dns(symbols);
+  baseline::Learner learner(observed, &dns);
+  std::string summary;
+  absl::Status st = Learn(a.source, symbols, learner, &summary);
+  if (!st.ok()) return Fail(cmd, st.message());
+  baseline::BaselineDiff d = baseline::DiffBaselines(*documented, observed);
+  baseline::DiffLabels labels{
+      a.baseline, absl::StrCat("the observed traffic (", Describe(a.source), ")"),
+      "new since the documented baseline", "vanished (documented, not seen in this traffic)"};
+  if (a.output == "json") {
+    std::cout << baseline::RenderDiffJson(d, labels);
+  } else {
+    std::cout << "observed " << observed.size() << " connection(s) in " << summary << "\n"
+              << baseline::RenderDiffText(d, labels);
+    if (!d.removed.empty() && a.ignore_vanished) {
+      std::cout << "(vanished connections do not fail this audit: --ignore-vanished)\n";
+    }
+  }
+  bool findings = !d.added.empty() || (!a.ignore_vanished && !d.removed.empty());
+  return findings ? kExitFindings : kExitOk;
+}
+
+}  // namespace
+
+void RegisterBaseline(CLI::App& app, CommandContext& ctx) {
+  CLI::App* baseline = app.add_subcommand(
+      "baseline",
+      "Learn, document and compare baselines: the connections seen while learning.\n\n"
+      "A connection is (source workload, destination workload | entity | FQDN, protocol,\n"
+      "port); replies are not connections. World destinations are named by DNS (the flow's\n"
+      "names, else the DNS answers seen in the traffic) and kept by IP only where no name is\n"
+      "known. Wherever a command takes a baseline FILE it may be the binary snapshot or the\n"
+      "exported document (YAML or JSON); tierwatch tells them apart by their header.\n\n"
+      "Typical use:\n"
+      "  tierwatch baseline learn --capture before.jsonl --out baseline.twb\n"
+      "  tierwatch baseline export baseline.twb --out baseline.yaml   # review, commit\n"
+      "  tierwatch baseline diff baseline.yaml baseline-next.yaml\n"
+      "  tierwatch audit --baseline baseline.yaml --relay 127.0.0.1:4245 --duration 10m\n");
+  baseline->require_subcommand(1);
+
+  auto la = std::make_shared<LearnArgs>();
+  CLI::App* learn = baseline->add_subcommand(
+      "learn",
+      "Learn a baseline snapshot from captures or from a Hubble Relay.\n\n"
+      "Flows with verdict FORWARDED, AUDIT, REDIRECTED, TRANSLATED or TRACED are learned\n"
+      "(traffic that works today); DROPPED and ERROR flows and replies are not. From a relay\n"
+      "it learns for --duration, or until Ctrl-C, then writes the snapshot atomically.\n\n"
+      "Examples:\n"
+      "  tierwatch baseline learn --capture examples/zero-trust-rollout/before.jsonl \\\n"
+      "      --out baseline.twb\n"
+      "  tierwatch baseline learn --relay 127.0.0.1:4245 --duration 1h --out baseline.twb\n"
+      "  tierwatch baseline learn --capture day2.jsonl --out baseline.twb --merge\n");
+  AddSourceOptions(learn, &la->source,
+                   "With --relay: learn for this long (30s, 10m, 168h); default until Ctrl-C");
+  learn->add_option("--out", la->out, "Snapshot file to write (atomically)")
+      ->type_name("FILE")
+      ->required();
+  learn->add_flag("--merge", la->merge,
+                  "Add to the snapshot already at --out instead of replacing it");
+  learn->callback([la, &ctx] { ctx.run = [la] { return RunLearn(*la); }; });
+
+  auto ea = std::make_shared<ExportArgs>();
+  CLI::App* exp = baseline->add_subcommand(
+      "export",
+      "Write the documented baseline: a stable, sorted YAML or JSON document of a baseline's\n"
+      "connections (source, destination, protocol, port, first/last seen, count, nodes,\n"
+      "verdicts, byIpOnly) to review and commit to Git. The same baseline always exports to\n"
+      "the same bytes.\n\n"
+      "Examples:\n"
+      "  tierwatch baseline export baseline.twb > baseline.yaml\n"
+      "  tierwatch baseline export baseline.twb -o json --out baseline.json\n");
+  exp->add_option("snapshot", ea->input, "Baseline snapshot (or an exported document)")
+      ->type_name("SNAPSHOT")
+      ->required();
+  AddOutputOption(exp, &ea->output, {"yaml", "json"});
+  exp->add_option("--out", ea->out, "Write to FILE (atomically) instead of standard output")
+      ->type_name("FILE");
+  exp->callback([ea, &ctx] { ctx.run = [ea] { return RunExport(*ea); }; });
+
+  auto da = std::make_shared<DiffArgs>();
+  CLI::App* diff = baseline->add_subcommand(
+      "diff",
+      "Compare two baselines (snapshots or documents): connections new in B, and\n"
+      "connections that vanished from A. Counts and times are not compared.\n"
+      "Exit status: 0 identical, 1 differences, 2 bad input.\n\n"
+      "Examples:\n"
+      "  tierwatch baseline diff baseline.yaml baseline-next.twb\n"
+      "  git show HEAD~1:baseline.yaml > old.yaml && tierwatch baseline diff old.yaml "
+      "baseline.yaml -o json\n");
+  diff->add_option("a", da->a, "The earlier baseline")->type_name("A")->required();
+  diff->add_option("b", da->b, "The later baseline")->type_name("B")->required();
+  AddOutputOption(diff, &da->output, {"text", "json"});
+  diff->callback([da, &ctx] { ctx.run = [da] { return RunDiff(*da); }; });
+}
+
+void RegisterAudit(CLI::App& app, CommandContext& ctx) {
+  auto a = std::make_shared<AuditArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "audit",
+      "Audit live or captured traffic against the documented baseline (story FR24).\n\n"
+      "Learns the traffic into a temporary baseline and reports connections that are new\n"
+      "since the documented baseline, and documented connections that were not seen.\n"
+      "Exit status: 0 nothing found, 1 new or vanished connections, 2 bad input.\n\n"
+      "Examples:\n"
+      "  tierwatch audit --baseline baseline.yaml --capture today.jsonl\n"
+      "  tierwatch audit --baseline baseline.yaml --relay 127.0.0.1:4245 --duration 10m\n"
+      "  tierwatch audit --baseline baseline.yaml --capture today.jsonl --ignore-vanished "
+      "-o json\n");
+  cmd->add_option("--baseline", a->baseline, "The documented baseline (document or snapshot)")
+      ->type_name("FILE")
+      ->required();
+  AddSourceOptions(cmd, &a->source, "With --relay (required): how long to watch (10m, 1h)");
+  AddOutputOption(cmd, &a->output, {"text", "json"});
+  cmd->add_flag("--ignore-vanished", a->ignore_vanished,
+                "Report documented connections not seen, but fail only on new ones (a short "
+                "window rarely sees everything)");
+  cmd->callback([a, &ctx] { ctx.run = [a] { return RunAudit(*a); }; });
+}
 
 }  // namespace tw::cli

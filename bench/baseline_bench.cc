@@ -1,0 +1,175 @@
+// Baseline benchmarks: memory per connection at one million connections, learn throughput
+// (flows/s through Learner::Observe on one core), and snapshot encode/decode speed.
+//
+//   build/release/bench/baseline_bench
+//   build/release/bench/baseline_bench --benchmark_filter=Memory
+//
+// Figures go to docs/baseline.md; tests never assert speed.
+#include <malloc.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "baseline/baseline.h"
+#include "baseline/persist.h"
+#include "benchmark/benchmark.h"
+#include "flow/connection.h"
+
+namespace tw::baseline {
+namespace {
+
+const absl::Time kT0 = absl::FromUnixSeconds(1'780'000'000);
+
+size_t HeapInUse() { return mallinfo2().uordblks; }
+
+// Names for a cluster of 100 namespaces and 5,000 workloads, interned up front so that the
+// memory measured is the baseline's own.
+struct Names {
+  explicit Names(flow::SymbolTable& s) {
+    for (int i = 0; i < 100; ++i) namespaces.push_back(s.Intern(absl::StrCat("team-", i)));
+    for (int i = 0; i < 5000; ++i) workloads.push_back(s.Intern(absl::StrCat("app-", i)));
+    for (int i = 0; i < 200; ++i) {
+      services.push_back(s.Intern(absl::StrCat("svc-", i)));
+      fqdns.push_back(s.Intern(absl::StrCat("api", i, ".example.com")));
+      ips.push_back(s.Intern(absl::StrCat("203.0.113.", i)));
+    }
+    for (int i = 0; i < 6; ++i) nodes.push_back(s.Intern(absl::StrCat("worker-", i)));
+  }
+  std::vector<flow::Symbol> namespaces, workloads, services, fqdns, ips, nodes;
+};
+
+// Connection i of n: 5,000 clients x 200 destinations (workloads, FQDNs, IPs).
+flow::ConnectionKey SyntheticKey(const Names& n, size_t i) {
+  size_t src = i % 5000, dst = (i / 5000) % 200;
+  flow::ConnectionKey k;
+  k.source = flow::Peer::Workload(n.namespaces[src % 100], n.workloads[src]);
+  if (dst < 150) {
+    k.destination = flow::Peer::Workload(n.namespaces[dst % 100], n.services[dst]);
+  } else if (dst < 180) {
+    k.destination = flow::Peer::Fqdn(n.fqdns[dst]);
+  } else {
+    k.destination = flow::Peer::Ip(n.ips[dst]);
+  }
+  k.protocol = i % 7 == 0 ? flow::Protocol::kUDP : flow::Protocol::kTCP;
+  k.port = static_cast<uint16_t>(1000 + (i / 1'000'000) + (i * 7) % 50000);
+  return k;
+}
+
+void BM_MemoryPerConnection(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  for (auto _ : state) {
+    state.PauseTiming();
+    flow::SymbolTable symbols;
+    Names names(symbols);
+    size_t before = HeapInUse();
+    state.ResumeTiming();
+    auto b = std::make_unique<Baseline>(symbols);
+    for (size_t i = 0; i < n; ++i) {
+      // Each connection seen twice, on two nodes: realistic node sets.
+      flow::ConnectionKey k = SyntheticKey(names, i);
+      b->Record(k, kT0 + absl::Seconds(i % 3600), names.nodes[i % 6], flow::Verdict::kForwarded);
+      b->Record(k, kT0 + absl::Seconds(i % 7200), names.nodes[(i + 1) % 6],
+                flow::Verdict::kForwarded);
+    }
+    state.PauseTiming();
+    size_t after = HeapInUse();
+    state.counters["connections"] = static_cast<double>(b->size());
+    state.counters["bytes_per_connection"] =
+        static_cast<double>(after - before) / static_cast<double>(b->size());
+    state.counters["node_sets"] = static_cast<double>(b->node_set_count());
+    std::string snapshot = EncodeSnapshot(*b);
+    state.counters["snapshot_bytes_per_connection"] =
+        static_cast<double>(snapshot.size()) / static_cast<double>(b->size());
+    b.reset();
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n) * 2);
+}
+BENCHMARK(BM_MemoryPerConnection)->Arg(100'000)->Arg(1'000'000)->Unit(benchmark::kMillisecond)->Iterations(1);
+
+// Learn throughput: flows of 10,000 connections (SYN, reply, ACK, DNS answer mix) through
+// Learner::Observe, the daemon's per-flow learning cost.
+void BM_LearnThroughput(benchmark::State& state) {
+  flow::SymbolTable symbols;
+  std::vector<flow::Flow> flows;
+  flows.reserve(40'000);
+  for (int i = 0; i < 10'000; ++i) {
+    flow::Flow f;
+    f.time = kT0 + absl::Milliseconds(i);
+    f.verdict = flow::Verdict::kForwarded;
+    f.node_name = symbols.Intern(absl::StrCat("worker-", i % 6));
+    f.source.identity = 30000 + i % 300;
+    f.source.namespace_ = symbols.Intern(absl::StrCat("team-", i % 50));
+    f.source.labels = {symbols.Intern(absl::StrCat("k8s:app.kubernetes.io/name=app-", i % 300)),
+                       symbols.Intern("k8s:pod-template-hash=5d8f9c7b6")};
+    f.destination.identity = 40000 + i % 97;
+    f.destination.namespace_ = symbols.Intern(absl::StrCat("team-", i % 37));
+    f.destination.workloads = {{symbols.Intern(absl::StrCat("svc-", i % 97)),
+                                symbols.Intern("Deployment")}};
+    f.source_ip = "10.0.0.1";
+    f.destination_ip = "10.0.0.2";
+    f.l4.protocol = flow::Protocol::kTCP;
+    f.l4.source_port = static_cast<uint16_t>(33000 + i % 20000);
+    f.l4.destination_port = static_cast<uint16_t>(8000 + i % 33);
+    f.l4.tcp_flags = flow::kSYN;
+    flows.push_back(f);
+    flow::Flow reply = f;
+    std::swap(reply.source, reply.destination);
+    std::swap(reply.l4.source_port, reply.l4.destination_port);
+    reply.l4.tcp_flags = flow::kSYN | flow::kACK;
+    flows.push_back(reply);
+    flow::Flow ack = f;
+    ack.l4.tcp_flags = flow::kACK | flow::kPSH;
+    flows.push_back(ack);
+    if (i % 4 == 0) {
+      flow::Flow world = f;
+      world.destination = flow::Endpoint{};
+      world.destination.identity = 2;
+      world.destination.labels = {symbols.Intern("reserved:world")};
+      world.destination.reserved = flow::ComputeReserved(world.destination);
+      world.destination_ip = absl::StrCat("198.51.100.", i % 250);
+      world.destination_names = {symbols.Intern(absl::StrCat("api", i % 40, ".example.com."))};
+      world.l4.destination_port = 443;
+      flows.push_back(world);
+    }
+  }
+  for (flow::Flow& f : flows) {
+    f.source.reserved = flow::ComputeReserved(f.source);
+    f.destination.reserved = flow::ComputeReserved(f.destination);
+  }
+  Baseline b(symbols);
+  flow::DnsNameCache dns(symbols);
+  Learner learner(b, &dns);
+  for (auto _ : state) {
+    for (const flow::Flow& f : flows) benchmark::DoNotOptimize(learner.Observe(f));
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(flows.size()));
+  state.counters["connections"] = static_cast<double>(b.size());
+}
+BENCHMARK(BM_LearnThroughput)->Unit(benchmark::kMillisecond);
+
+void BM_SnapshotEncodeDecode(benchmark::State& state) {
+  flow::SymbolTable symbols;
+  Names names(symbols);
+  Baseline b(symbols);
+  for (size_t i = 0; i < 1'000'000; ++i) {
+    b.Record(SyntheticKey(names, i), kT0, names.nodes[i % 6], flow::Verdict::kForwarded);
+  }
+  size_t bytes = 0;
+  for (auto _ : state) {
+    std::string s = EncodeSnapshot(b);
+    bytes = s.size();
+    auto back = DecodeSnapshot(s, "bench", symbols);
+    if (!back.ok() || back->size() != b.size()) state.SkipWithError("round trip failed");
+  }
+  state.counters["snapshot_MB"] = static_cast<double>(bytes) / 1e6;
+  state.SetItemsProcessed(state.iterations() * 1'000'000);
+}
+BENCHMARK(BM_SnapshotEncodeDecode)->Unit(benchmark::kMillisecond)->Iterations(2);
+
+}  // namespace
+}  // namespace tw::baseline
+
+BENCHMARK_MAIN();
