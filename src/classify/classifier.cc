@@ -276,11 +276,13 @@ bool DropClassifier::KnownConnection(const flow::ConnectionKey& key) const {
 DropClassifier::ReplyCheck DropClassifier::CheckReply(const Flow& f) const {
   ReplyCheck r;
   flow::SymbolTable& symbols = *context_.symbols;
-  if (f.is_reply.has_value()) {
-    r.reply = *f.is_reply;
+  // is_reply=true settles it. is_reply=false does not: it is conntrack's view, and a reply
+  // whose conntrack entry was lost is exactly what conntrack calls new.
+  if (f.is_reply.value_or(false)) {
+    r.reply = true;
     r.basis = flow::ReplyBasis::kIsReplyField;
-    r.why = absl::StrCat("Hubble's is_reply is ", r.reply ? "true" : "false");
-    if (r.reply) r.original = flow::KeyReversed(f, symbols, &dns_);
+    r.why = "Hubble's is_reply is true";
+    r.original = flow::KeyReversed(f, symbols, &dns_);
     return r;
   }
   const flow::L4& l4 = f.l4;
@@ -489,11 +491,11 @@ std::string Explain(const Classification& c, bool l7, const tier::TierModel& tie
                           c.enforcing_endpoint().namespace_.view(), ".");
     }
     case DropClass::kBaselineRegression:
-      return absl::StrCat(what, " worked before (", BaselineText(c), ", ", c.baseline_count,
-                          " flows) and ", verb, " now ", where, by, l7rule,
-                          ": legitimate traffic is blocked; add an allow rule for it to the ",
-                          DirectionWord(c.enforcing_side), " policy of ", enforcer,
-                          " or roll the change back.");
+      return absl::StrCat(
+          what, " worked before (", BaselineText(c), ", ", c.baseline_count, " flows) and ",
+          c.predicted ? "would now be denied" : "is now denied", " ", where, by, l7rule,
+          ": legitimate traffic is blocked; add an allow rule for it to the ",
+          DirectionWord(c.enforcing_side), " policy of ", enforcer, " or roll the change back.");
     case DropClass::kExpectedDeny:
       return absl::StrCat(what, " is not in the baseline and ", verb, " ", where, by, l7rule,
                           ": default-deny doing its job; if this traffic is wanted, allow it in ",
@@ -599,10 +601,14 @@ std::optional<Classification> DropClassifier::Classify(const Flow& f, bool expla
         c.enforcing_side == Side::kSource ? engine->egress : engine->ingress;
     a.side_decision = side.decision;
     if (a.undecided_reason.empty()) a.undecided_reason = side.undecided_reason;
-    for (const auto& r : side.denied_by) a.denied_by.push_back(PolicyRefInfo::From(r));
-    for (const auto& r : side.default_deny_by) a.default_deny_by.push_back(PolicyRefInfo::From(r));
     if (side.decision == policy::Decision::kAllowed) {
+      // The policies given allow what the cluster denied: nothing here is responsible.
       for (const auto& r : side.allowed_by) a.allowed_by.push_back(PolicyRefInfo::From(r));
+    } else {
+      for (const auto& r : side.denied_by) a.denied_by.push_back(PolicyRefInfo::From(r));
+      for (const auto& r : side.default_deny_by) {
+        a.default_deny_by.push_back(PolicyRefInfo::From(r));
+      }
     }
     std::vector<const PolicyRefInfo*> resp = a.Responsible();
     note(absl::StrCat("policy engine: ", policy::DecisionName(engine->decision), " overall, ",
