@@ -115,6 +115,9 @@ class ReplayServer::Service final : public ::observer::Observer::Service {
                   ctx->peer(), req->number(), req->first(), req->follow(), req->has_since(),
                   req->has_until());
 
+    // The backlog is fixed before the node status goes out: whatever appears after a client
+    // has seen the node status reaches it as new traffic.
+    const uint64_t k0 = s_->events_.empty() ? 0 : s_->Available();
     Sender out(writer);
     GetFlowsResponse status;
     status.mutable_node_status()->set_state_change(::relay::NODE_CONNECTED);
@@ -161,7 +164,6 @@ class ReplayServer::Service final : public ::observer::Observer::Service {
       return true;
     };
 
-    uint64_t k0 = n == 0 ? 0 : s_->Available();
     uint64_t lo = k0 > cap ? k0 - cap : 0;
     std::vector<uint64_t> count(buckets, 0);
     auto bucket = [&](uint64_t k) {

@@ -253,6 +253,7 @@ absl::Status RelayClient::Run(const EventCallback& callback) {
 
   while (!stop_) {
     bool received = false;
+    std::optional<absl::Time> connected_at;
     grpc::Status status;
     auto channel = grpc::CreateCustomChannel(addr, *creds, args);
 
@@ -318,6 +319,7 @@ absl::Status RelayClient::Run(const EventCallback& callback) {
 
       if (status.ok()) {
         connected_before = true;
+        connected_at = clock_->Now();
         ::observer::GetFlowsRequest req = BuildGetFlowsRequest(options_, newest);
         if (newest) {
           spdlog::info("relay resuming addr={} since={} window={}", addr,
@@ -404,9 +406,11 @@ absl::Status RelayClient::Run(const EventCallback& callback) {
       absl::MutexLock lock(&mu_);
       ++stats_.reconnects;
     }
-    spdlog::warn("relay stream interrupted addr={} code={} error=\"{}\" retry_in={}", addr,
-                 static_cast<int>(status.error_code()), status.error_message(),
-                 tw::FormatDuration(delay));
+    spdlog::warn(
+        "relay stream interrupted addr={} code={} error=\"{}\" streamed_for={} retry_in={}", addr,
+        static_cast<int>(status.error_code()), status.error_message(),
+        connected_at ? tw::FormatDuration(clock_->Now() - *connected_at) : "0s",
+        tw::FormatDuration(delay));
     Sleep(delay);
   }
   return absl::OkStatus();
