@@ -362,6 +362,12 @@ struct Evaluator::Impl {
             c.destination_service_namespace == s.namespace_) {
           return Yes();
         }
+        // A service with a selector becomes an endpoint selector over pods of the service's
+        // namespace; a selector-less one becomes CIDR rules (world peers only). So a pod of
+        // another namespace, or a node, can never be a backend.
+        bool pod_elsewhere = !peer.world_like && !peer.ns.empty() && peer.ns != s.namespace_;
+        bool reserved_in_cluster = !peer.world_like && peer.reserved != 0;
+        if (pod_elsewhere || reserved_in_cluster) continue;
         take(
             Unknown("toServices: whether the destination backs the service is not known "
                     "offline"));
