@@ -13,11 +13,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "app/sink.h"
+#include "classify/aggregate.h"
 #include "common/time_source.h"
 #include "config/config.h"
 #include "flow/symbol.h"
@@ -43,9 +45,26 @@ class Learner : public FlowSink {
 using LearnerFactory = std::function<absl::StatusOr<std::unique_ptr<Learner>>(
     const config::BaselineConfig& options, flow::SymbolTable& symbols, const TimeSource& clock)>;
 
-// Watch mode's analysis (the classifier, once src/classify lands): sees every event while
-// the daemon watches. Without one, watch mode still counts and keeps recent drops.
-class Watcher : public FlowSink {};
+// What watch mode found, for the run report: classified drops by class and connection,
+// and the endpoints carrying the debug-bypass label.
+struct WatchReport {
+  classify::AggregateSnapshot counts;
+  std::vector<classify::BypassedEndpoint> bypassed;
+  absl::Time latest_flow_time = absl::InfinitePast();  // "bypassed for how long" is relative to it
+  std::string bypass_label;                            // "policy.cilium.io/enforce=false"
+  uint64_t recent_total = 0;                           // classified drops kept in the ring so far
+};
+
+// Watch mode's analysis (app/classifier_watcher.h: the drop classifier). Sees every event
+// while the daemon watches. Without one, watch mode still counts and keeps recent drops.
+class Watcher : public FlowSink {
+ public:
+  // Every tick, with the daemon's clock: lets a quiet stream release what it holds.
+  virtual void OnTick(absl::Time /*now*/) {}
+  // End of input: release everything held.
+  virtual void Flush() {}
+  virtual std::optional<WatchReport> Report() const { return std::nullopt; }
+};
 
 using WatcherFactory = std::function<absl::StatusOr<std::unique_ptr<Watcher>>(
     const config::DaemonConfig& config, flow::SymbolTable& symbols, const Learner* baseline)>;

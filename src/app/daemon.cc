@@ -6,6 +6,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
 #include "app/baseline_learner.h"
+#include "app/classifier_watcher.h"
 #include "common/status_macros.h"
 #include "common/time_format.h"
 #include "sources/capture/capture_reader.h"
@@ -142,11 +143,20 @@ absl::Status Daemon::Start() {
     spdlog::info("baseline loaded path={} connections={} learning_started={}", learner_->path(),
                  learner_->connections(), FormatRfc3339(learning_started_));
   }
-  if (options_.watcher_factory) {
-    auto watcher = options_.watcher_factory(c, symbols_, learner_.get());
-    if (!watcher.ok()) return watcher.status();
-    watcher_ = *std::move(watcher);
+  // Built in both modes so that a bad tier file or policy set fails the start, not the
+  // switch to watch a week later.
+  WatcherFactory make_watcher = options_.watcher_factory;
+  if (!make_watcher) {
+    make_watcher = [](const config::DaemonConfig& cfg, flow::SymbolTable& s,
+                      const Learner* learner) -> absl::StatusOr<std::unique_ptr<Watcher>> {
+      const auto* bl = dynamic_cast<const BaselineLearner*>(learner);
+      TW_ASSIGN_OR_RETURN(auto w, MakeClassifierWatcher(cfg, s, bl ? &bl->baseline() : nullptr));
+      return std::unique_ptr<Watcher>(std::move(w));
+    };
   }
+  auto watcher = make_watcher(c, symbols_, learner_.get());
+  if (!watcher.ok()) return watcher.status();
+  watcher_ = *std::move(watcher);
 
   auto source = MakeSource(cfg, std::nullopt);
   if (!source.ok()) return source.status();
@@ -240,6 +250,7 @@ void Daemon::Sync() {
 }
 
 void Daemon::OnTick(absl::Time now) {
+  if (worker_mode_ == config::Mode::kWatch && watcher_) watcher_->OnTick(now);
   if (worker_mode_ != config::Mode::kLearn || !learner_) return;
   if (now - learning_started_ >= learn_for_) {
     SwitchToWatch(now, absl::StrCat("learned for ", tw::FormatDuration(learn_for_)));
@@ -447,6 +458,7 @@ RunReport Daemon::Shutdown() {
   // The worker has stopped: its state is ours now.
   const absl::Time now = clock_.Now();
   if (learner_ && worker_mode_ == config::Mode::kLearn) SaveBaseline(now);
+  if (watcher_) watcher_->Flush();
 
   RunReport r;
   r.summary = summary_.Snapshot();
@@ -454,6 +466,9 @@ RunReport Daemon::Shutdown() {
   r.mode = worker_mode_;
   r.switched_to_watch_at = switched_to_watch_at_;
   r.recent_drops_total = recent_.total();
+  if (watcher_ && (worker_mode_ == config::Mode::kWatch || switched_to_watch_at_)) {
+    r.watch = watcher_->Report();
+  }
   r.uptime = now - started_at_;
   if (learner_) {
     BaselineReport b;

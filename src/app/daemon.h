@@ -91,6 +91,8 @@ struct RunReport {
   std::optional<absl::Time> switched_to_watch_at;
   std::optional<BaselineReport> baseline;  // when a learner existed
   uint64_t recent_drops_total = 0;
+  // What watch mode classified (when the daemon watched at some point).
+  std::optional<WatchReport> watch;
   uint64_t reloads = 0;          // configs applied
   uint64_t reload_errors = 0;    // configs rejected
   uint64_t source_restarts = 0;  // reconnects caused by reloads

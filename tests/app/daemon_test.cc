@@ -12,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "app/baseline_learner.h"
 #include "baseline/persist.h"
+#include "classify/aggregate.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "replay/replay_server.h"
@@ -328,6 +329,66 @@ TEST(DaemonTest, ACorruptBaselineStopsTheStart) {
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_EQ(text, "TWBASE this is not a snapshot at all, just text");
   EXPECT_EQ(d.Shutdown().stop_reason, "not started");
+}
+
+TEST(DaemonTest, WatchModeClassifiesDropsAgainstTheLearnedBaseline) {
+  TempDir dir;
+  flow::SymbolTable s;
+  std::string snapshot = (dir / "baseline.twb").string();
+  DaemonOptions opts;
+  opts.tick_interval = absl::ZeroDuration();
+  ManualTimeSource clock(kT0);
+  {
+    opts.captures = {testing::WriteCapture(dir / "before.jsonl", SmallTraffic(s))};
+    Daemon learn(Config(LearnYaml(snapshot)), opts, clock);
+    ASSERT_TRUE(learn.Start().ok());
+    learn.WaitForStop(absl::Seconds(60));
+    ASSERT_EQ(learn.Shutdown().baseline->connections, 3u);
+  }
+  auto drop = [&](FlowSpec spec, int64_t at) {
+    spec.verdict = flow::Verdict::kDropped;
+    spec.drop_reason = flow::kDropPolicyDenied;
+    spec.event_type = flow::kEventDrop;
+    spec.unix_seconds = at;
+    return FlowEvent(s, spec);
+  };
+  std::vector<flow::Event> after = {
+      drop({}, 1764400000),                                  // learned: a regression
+      drop({.dst_app = "redis", .port = 6379}, 1764400002),  // never seen: expected
+      drop({.src_ns = "observability", .src_app = "vmagent", .dst_app = "odoo", .port = 9100},
+           1764400004),  // a scrape
+      FlowEvent(s, {.dst_app = "n8n", .port = 5678, .unix_seconds = 1764400006}),
+  };
+  opts.captures = {testing::WriteCapture(dir / "after.jsonl", after)};
+  Daemon watch(Config("mode: watch\nbaseline: {path: " + snapshot + "}\n"), opts, clock);
+  ASSERT_TRUE(watch.Start().ok());
+  watch.WaitForStop(absl::Seconds(60));
+  RunReport r = watch.Shutdown();
+  EXPECT_EQ(r.mode, config::Mode::kWatch);
+  ASSERT_TRUE(r.watch.has_value());
+  const classify::AggregateSnapshot& counts = r.watch->counts;
+  EXPECT_EQ(counts.events, 3u);
+  EXPECT_EQ(counts.of(classify::DropClass::kBaselineRegression).events, 1u);
+  EXPECT_EQ(counts.of(classify::DropClass::kExpectedDeny).events, 1u);
+  EXPECT_EQ(counts.of(classify::DropClass::kMetricsScrapeBlocked).events, 1u);
+  auto regressions = counts.Top(classify::DropClass::kBaselineRegression);
+  ASSERT_EQ(regressions.size(), 1u);
+  EXPECT_EQ(regressions[0]->connection, "business/odoo -> business/postgres:5432/TCP");
+  EXPECT_TRUE(regressions[0]->in_baseline);
+  EXPECT_EQ(r.watch->bypass_label, "policy.cilium.io/enforce=false");
+}
+
+TEST(DaemonTest, ABadTierFileStopsTheStart) {
+  TempDir dir;
+  testing::WriteText(dir / "tiers.yaml", "tiers:\n  - wrong: shape\n");
+  DaemonOptions opts;
+  opts.tick_interval = absl::ZeroDuration();
+  opts.captures = {testing::WriteCapture(dir / "c.jsonl", {})};
+  ManualTimeSource clock(kT0);
+  Daemon d(Config("mode: watch\ntiers: " + (dir / "tiers.yaml").string() + "\n"), opts, clock);
+  absl::Status st = d.Start();
+  ASSERT_FALSE(st.ok());
+  EXPECT_THAT(std::string(st.message()), HasSubstr("tiers.yaml:"));
 }
 
 // ---- mode switch, periodic save, reload (fakes, fake clock) -------------------------------

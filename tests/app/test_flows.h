@@ -40,7 +40,8 @@ inline flow::Endpoint Ep(flow::SymbolTable& s, const std::string& ns, const std:
   flow::Endpoint e;
   e.namespace_ = s.Intern(ns);
   e.pod_name = s.Intern(app + "-5d8f7c9b6-abcde");
-  e.labels = {s.Intern("k8s:app=" + app), s.Intern("k8s:io.kubernetes.pod.namespace=" + ns)};
+  e.labels = {s.Intern("k8s:app=" + app), s.Intern("k8s:app.kubernetes.io/name=" + app),
+              s.Intern("k8s:io.kubernetes.pod.namespace=" + ns)};
   e.identity = 10000 + static_cast<uint32_t>(app.size());
   e.reserved = flow::ComputeReserved(e);
   return e;

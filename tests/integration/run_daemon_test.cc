@@ -1,0 +1,344 @@
+// `tierwatch run` as a real process against a real `tierwatch replay` relay process: SIGHUP
+// reloads (applied, rejected, reconnecting to another relay), SIGTERM shuts down with exit
+// status 0, a summary on stdout and a baseline snapshot on disk; bad configs exit 2 with
+// FILE:LINE.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "baseline/persist.h"
+#include "flow/json.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "testing/paths.h"
+
+namespace tw::run_daemon_test {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+std::string ReadFile(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void WriteFile(const fs::path& p, const std::string& text) {
+  // Written beside and renamed, as a config management tool would: the daemon never reads
+  // a half-written file.
+  fs::path tmp = p;
+  tmp += ".tmp";
+  std::ofstream(tmp) << text;
+  fs::rename(tmp, p);
+}
+
+// A child process with stdout and stderr in files.
+class Process {
+ public:
+  Process(std::vector<std::string> args, const fs::path& out, const fs::path& err)
+      : out_(out), err_(err) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(o, 1);
+      dup2(e, 2);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+  }
+  ~Process() {
+    if (pid_ > 0 && !reaped_) {
+      kill(pid_, SIGKILL);
+      Wait();
+    }
+  }
+  void Signal(int sig) { kill(pid_, sig); }
+  // Exit status, or 128 + signal; -1 when it did not exit within `timeout` (then killed).
+  int Wait(absl::Duration timeout = absl::Seconds(60)) {
+    absl::Time deadline = absl::Now() + timeout;
+    int status = 0;
+    for (;;) {
+      pid_t r = waitpid(pid_, &status, WNOHANG);
+      if (r == pid_) break;
+      if (absl::Now() > deadline) {
+        kill(pid_, SIGKILL);
+        waitpid(pid_, &status, 0);
+        reaped_ = true;
+        return -1;
+      }
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    reaped_ = true;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  std::string out() const { return ReadFile(out_); }
+  std::string err() const { return ReadFile(err_); }
+  // Waits until stderr contains `text` (the deadline only turns a hang into a failure).
+  bool AwaitErr(const std::string& text, int occurrences = 1) const {
+    absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (absl::Now() < deadline) {
+      std::string e = err();
+      int n = 0;
+      for (size_t pos = e.find(text); pos != std::string::npos; pos = e.find(text, pos + 1)) ++n;
+      if (n >= occurrences) return true;
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return false;
+  }
+  bool AwaitOut(const std::string& text) const {
+    absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (absl::Now() < deadline) {
+      if (absl::StrContains(out(), text)) return true;
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return false;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+  fs::path out_, err_;
+};
+
+class RunDaemonTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           absl::StrCat("tw_run_daemon_", getpid(), "_",
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // A capture of `n` connections (business/app-i -> business/db:5432), each seen twice,
+  // starting at `start` unix seconds.
+  fs::path Capture(const std::string& name, int n, int64_t start) {
+    flow::SymbolTable s;
+    std::ofstream out(dir_ / name);
+    for (int rep = 0; rep < 2; ++rep) {
+      for (int i = 0; i < n; ++i) {
+        flow::Event ev;
+        flow::Flow& f = ev.flow.emplace();
+        f.time = absl::FromUnixSeconds(start + rep * 10 + i);
+        f.uuid = absl::StrCat(name, "-", rep, "-", i);
+        f.verdict = flow::Verdict::kForwarded;
+        f.l4.protocol = flow::Protocol::kTCP;
+        f.l4.source_port = 40000 + i;
+        f.l4.destination_port = 5432;
+        f.l4.tcp_flags = flow::kSYN;
+        f.source_ip = "10.0.1.1";
+        f.destination_ip = "10.0.2.2";
+        f.ip_version = flow::IpVersion::kIPv4;
+        f.source.namespace_ = s.Intern("business");
+        f.source.labels = {s.Intern(absl::StrCat("k8s:app=app-", name.substr(0, 1), i))};
+        f.destination.namespace_ = s.Intern("business");
+        f.destination.labels = {s.Intern("k8s:app=db")};
+        f.type = flow::FlowType::kL3L4;
+        f.event_type = flow::kEventTrace;
+        f.is_reply = false;
+        f.node_name = s.Intern("worker-1");
+        ev.node_name = f.node_name;
+        ev.time = f.time;
+        out << flow::EventToJson(ev) << "\n";
+      }
+    }
+    return dir_ / name;
+  }
+
+  // Starts `tierwatch replay` on a free port; returns its address.
+  std::string StartRelay(const fs::path& capture, std::unique_ptr<Process>* proc) {
+    std::string name = capture.stem().string();
+    *proc = std::make_unique<Process>(
+        std::vector<std::string>{tw::testing::TierwatchBin(), "replay", "--capture",
+                                 capture.string(), "--listen", "127.0.0.1:0"},
+        dir_ / (name + "-relay.out"), dir_ / (name + "-relay.err"));
+    EXPECT_TRUE((*proc)->AwaitOut("listening on ")) << (*proc)->err();
+    std::string out = (*proc)->out();
+    size_t pos = out.find("listening on ");
+    if (pos == std::string::npos) return "";
+    std::string addr = out.substr(pos + 13);
+    return addr.substr(0, addr.find('\n'));
+  }
+
+  std::string Config(const std::string& relay, const std::string& mode,
+                     const std::string& extra = "") {
+    return absl::StrCat("relay:\n  address: \"", relay, "\"\n  backlog: all\nmode: ", mode,
+                        "\nlearn_for: 168h\nbaseline:\n  path: ", (dir_ / "baseline.twb").string(),
+                        "\n  save_interval: 1s\nlog:\n  level: info\n", extra);
+  }
+
+  std::unique_ptr<Process> StartDaemon(const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {tw::testing::TierwatchBin(), "run", "--config",
+                                     (dir_ / "tierwatch.yaml").string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return std::make_unique<Process>(args, dir_ / "run.out", dir_ / "run.err");
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(RunDaemonTest, SighupAppliesTheNewModeAndSigtermExitsCleanlyWithSummaryAndSnapshot) {
+  std::unique_ptr<Process> relay;
+  std::string addr = StartRelay(Capture("a.jsonl", 3, 1764300000), &relay);
+  ASSERT_FALSE(addr.empty());
+  WriteFile(dir_ / "tierwatch.yaml", Config(addr, "learn"));
+  auto daemon = StartDaemon({"-o", "json"});
+
+  // save_interval 1s: a periodic save that reports all three connections proves every flow
+  // was learned (no sleeping and hoping).
+  ASSERT_TRUE(daemon->AwaitErr("connections=3")) << daemon->err();
+  WriteFile(dir_ / "tierwatch.yaml", Config(addr, "watch"));
+  daemon->Signal(SIGHUP);
+  ASSERT_TRUE(daemon->AwaitErr("mode switched from=learn to=watch reason=\"config reload\""))
+      << daemon->err();
+  daemon->Signal(SIGTERM);
+  ASSERT_EQ(daemon->Wait(), 0) << daemon->err();
+
+  nlohmann::json report = nlohmann::json::parse(daemon->out());
+  EXPECT_EQ(report["mode"], "watch");
+  EXPECT_EQ(report["stop_reason"], "SIGTERM");
+  EXPECT_EQ(report["config_reloads"]["applied"], 1);
+  EXPECT_EQ(report["config_reloads"]["rejected"], 0);
+  EXPECT_EQ(report["summary"]["flows"], 6);
+  EXPECT_EQ(report["summary"]["by_verdict"]["FORWARDED"], 6);
+  EXPECT_EQ(report["summary"]["by_namespace"]["business"]["flows"], 6);
+  EXPECT_EQ(report["baseline"]["connections"], 3);
+  EXPECT_FALSE(report["drops"].is_null());  // watch mode reports classes
+  EXPECT_EQ(report["drops"]["events"], 0);
+
+  flow::SymbolTable s;
+  auto snapshot = baseline::LoadSnapshot((dir_ / "baseline.twb").string(), s);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_EQ(snapshot->size(), 3u);
+  relay->Signal(SIGTERM);
+  relay->Wait();
+}
+
+TEST_F(RunDaemonTest, AnInvalidConfigOnSighupIsLoggedAndTheRunningOneKept) {
+  std::unique_ptr<Process> relay;
+  std::string addr = StartRelay(Capture("a.jsonl", 2, 1764300000), &relay);
+  ASSERT_FALSE(addr.empty());
+  WriteFile(dir_ / "tierwatch.yaml", Config(addr, "learn"));
+  auto daemon = StartDaemon();
+  ASSERT_TRUE(daemon->AwaitErr("connections=2")) << daemon->err();
+
+  WriteFile(dir_ / "tierwatch.yaml", "relay:\n  address: x:1\nmode: sometimes\nlearn_for: 1x\n");
+  daemon->Signal(SIGHUP);
+  ASSERT_TRUE(daemon->AwaitErr("config reload rejected")) << daemon->err();
+  EXPECT_THAT(daemon->err(), HasSubstr("tierwatch.yaml:3: mode: expected one of learn, watch"));
+  EXPECT_THAT(daemon->err(), HasSubstr("tierwatch.yaml:4: learn_for:"));
+  EXPECT_THAT(daemon->err(), HasSubstr("baseline.path: required in learn mode"));
+
+  daemon->Signal(SIGINT);
+  ASSERT_EQ(daemon->Wait(), 0) << daemon->err();
+  std::string out = daemon->out();
+  EXPECT_THAT(out, HasSubstr("stopped: SIGINT"));
+  EXPECT_THAT(out, HasSubstr("mode: learn"));
+  EXPECT_THAT(out, HasSubstr("config reloads: 0 applied, 1 rejected"));
+  EXPECT_THAT(out, HasSubstr("baseline: 2 connections"));
+  EXPECT_THAT(out, HasSubstr("FORWARDED"));
+  relay->Signal(SIGTERM);
+  relay->Wait();
+}
+
+TEST_F(RunDaemonTest, AChangedRelayOnSighupReconnectsAndContinues) {
+  std::unique_ptr<Process> relay_a, relay_b;
+  std::string a = StartRelay(Capture("a.jsonl", 2, 1764300000), &relay_a);
+  // Relay B's traffic is newer: the reconnect resumes after the newest flow read from A.
+  std::string b = StartRelay(Capture("b.jsonl", 3, 1764300100), &relay_b);
+  ASSERT_FALSE(a.empty());
+  ASSERT_FALSE(b.empty());
+  WriteFile(dir_ / "tierwatch.yaml", Config(a, "learn"));
+  auto daemon = StartDaemon({"-o", "json"});
+  ASSERT_TRUE(daemon->AwaitErr("connections=2")) << daemon->err();
+
+  WriteFile(dir_ / "tierwatch.yaml", Config(b, "learn"));
+  daemon->Signal(SIGHUP);
+  ASSERT_TRUE(daemon->AwaitErr("relay settings changed, reconnecting")) << daemon->err();
+  ASSERT_TRUE(daemon->AwaitErr("connections=5")) << daemon->err();
+  daemon->Signal(SIGTERM);
+  ASSERT_EQ(daemon->Wait(), 0) << daemon->err();
+  nlohmann::json report = nlohmann::json::parse(daemon->out());
+  EXPECT_EQ(report["summary"]["flows"], 10);
+  EXPECT_EQ(report["source_stats"]["restarts_on_reload"], 1);
+  EXPECT_EQ(report["baseline"]["connections"], 5);
+  EXPECT_THAT(report["source"].get<std::string>(), HasSubstr(b));
+}
+
+TEST_F(RunDaemonTest, BadConfigExitsTwoWithEveryErrorAtItsLine) {
+  WriteFile(
+      dir_ / "tierwatch.yaml",
+      "relay:\n  adress: x:1\nmode: learn\nlearn_for: forever\npipeline: {overflow: spill}\n");
+  auto daemon = StartDaemon();
+  EXPECT_EQ(daemon->Wait(), 2);
+  std::string err = daemon->err();
+  EXPECT_THAT(err, HasSubstr("tierwatch.yaml:1: relay.address: required"));
+  EXPECT_THAT(err, HasSubstr("tierwatch.yaml:2: relay.adress: unknown key (did you mean"));
+  EXPECT_THAT(err, HasSubstr("tierwatch.yaml:4: learn_for: invalid"));
+  EXPECT_THAT(err, HasSubstr("tierwatch.yaml:5: pipeline.overflow: expected one of block, drop"));
+  EXPECT_THAT(err, HasSubstr("baseline.path: required in learn mode"));
+  EXPECT_EQ(daemon->out(), "");
+}
+
+TEST_F(RunDaemonTest, CheckValidatesWithoutStarting) {
+  WriteFile(dir_ / "tierwatch.yaml", Config("127.0.0.1:1", "learn"));
+  auto daemon = StartDaemon({"--check"});
+  EXPECT_EQ(daemon->Wait(), 0) << daemon->err();
+  EXPECT_THAT(daemon->out(), HasSubstr("config OK"));
+  EXPECT_FALSE(fs::exists(dir_ / "baseline.twb"));
+
+  auto example = std::make_unique<Process>(
+      std::vector<std::string>{tw::testing::TierwatchBin(), "run", "--config",
+                               tw::testing::SourceDir() + "/config/tierwatch.example.yaml",
+                               "--check"},
+      dir_ / "ex.out", dir_ / "ex.err");
+  EXPECT_EQ(example->Wait(), 0) << example->err();
+}
+
+TEST_F(RunDaemonTest, CapturesEndTheRunAndTheSummaryIsPrinted) {
+  fs::path capture = Capture("c.jsonl", 4, 1764300000);
+  WriteFile(dir_ / "tierwatch.yaml", "mode: learn\nbaseline: {path: b.twb}\n");
+  auto daemon = StartDaemon({"--capture", capture.string(), "--duration", "5m"});
+  ASSERT_EQ(daemon->Wait(), 0) << daemon->err();
+  std::string out = daemon->out();
+  EXPECT_THAT(out, HasSubstr("stopped: source ended"));
+  EXPECT_THAT(out, HasSubstr("baseline: 4 connections"));
+  EXPECT_THAT(out, HasSubstr("events 8: flows 8"));
+  EXPECT_TRUE(fs::exists(dir_ / "b.twb"));  // relative to the config file
+}
+
+TEST_F(RunDaemonTest, DurationStopsAFollowingRun) {
+  std::unique_ptr<Process> relay;
+  std::string addr = StartRelay(Capture("a.jsonl", 1, 1764300000), &relay);
+  ASSERT_FALSE(addr.empty());
+  WriteFile(dir_ / "tierwatch.yaml", Config(addr, "watch"));
+  auto daemon = StartDaemon({"--duration", "1s", "--log-level", "warn"});
+  ASSERT_EQ(daemon->Wait(), 0) << daemon->err();
+  EXPECT_THAT(daemon->out(), HasSubstr("stopped: duration"));
+  EXPECT_THAT(daemon->out(), HasSubstr("mode: watch"));
+  EXPECT_EQ(daemon->err(), "");  // --log-level warn wins over the config's info
+  relay->Signal(SIGTERM);
+  relay->Wait();
+}
+
+}  // namespace
+}  // namespace tw::run_daemon_test
