@@ -126,6 +126,15 @@ void Prepare(const EndpointView& v, Prepared& p) {
     p.labels.push_back(Label{"reserved", "world", ""});
   }
   if (!v.namespace_.empty()) p.ns = v.namespace_;
+  // A pod known only by namespace (trimmed labels, baselines) still carries the namespace
+  // label Cilium puts on every pod identity; selectors and scoping rely on it.
+  if (!p.ns.empty() && p.reserved == 0 && !p.world_like) {
+    bool has_ns_label = false;
+    for (const Label& l : p.labels) {
+      has_ns_label |= l.source == "k8s" && l.key == kNsKey;
+    }
+    if (!has_ns_label) p.labels.push_back(Label{"k8s", kNsKey, p.ns});
+  }
 }
 
 // Endpoints whose own policy Cilium enforces: pods, health, ingress, init. The host (no host

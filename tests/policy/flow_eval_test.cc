@@ -127,5 +127,26 @@ spec:
   EXPECT_NE(sv.undecided_reason.find("toServices"), std::string::npos);
 }
 
+TEST_F(FlowEval, NamespaceWithoutLabelsStillSelectsCnps) {
+  // Every pod identity carries k8s:io.kubernetes.pod.namespace; a flow endpoint that only
+  // records the namespace is treated the same way.
+  PolicySet set = MustParse(R"(
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: deny, namespace: a}
+spec:
+  endpointSelector: {}
+  ingress: [{}]
+)");
+  Evaluator eval(set);
+  flow::Endpoint bare;
+  bare.identity = 50000;
+  bare.namespace_ = symbols_.Intern("a");
+  flow::Flow f = MakeFlow(PodEp("b", "x"), bare, Protocol::kTCP, 80);
+  Verdict v = EvaluateFlow(eval, f);
+  EXPECT_EQ(v.decision, Decision::kDenied);
+  EXPECT_EQ(Names(v.ingress.default_deny_by), std::vector<std::string>{"deny"});
+}
+
 }  // namespace
 }  // namespace tw::policy::testing
