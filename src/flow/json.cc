@@ -225,9 +225,14 @@ const char* IntKindName(IntKind kind) {
 }
 
 // Field-name matching: the proto name, or also its lowerCamel json name.
-inline bool Is(absl::string_view key, absl::string_view proto) { return key == proto; }
-inline bool Is(absl::string_view key, absl::string_view proto, absl::string_view json) {
-  return key == proto || key == json;
+// Templates on the literal so the length is a constant and the compare is inlined.
+template <size_t N>
+inline bool Is(absl::string_view key, const char (&lit)[N]) {
+  return key.size() == N - 1 && std::memcmp(key.data(), lit, N - 1) == 0;
+}
+template <size_t N, size_t M>
+inline bool Is(absl::string_view key, const char (&proto)[N], const char (&json)[M]) {
+  return Is(key, proto) || Is(key, json);
 }
 
 #define TW_TRY(expr)           \
@@ -495,7 +500,7 @@ struct JsonDecoder::Impl {
       Path ep{&p, {}, i++};
       od::value ev;
       if (auto ec = el.get(ev)) return JsonError(ec, ep);
-      od::json_type et;
+      od::json_type et{};
       TW_TRY(Type(ev, ep, &et));
       if (et == od::json_type::null) continue;
       TW_TRY(fn(ev, et, ep));
@@ -547,7 +552,7 @@ struct JsonDecoder::Impl {
   bool DecodeEndpoint(od::value& v, od::json_type t, const Path& p, Endpoint* ep) {
     return Fields(v, t, p, [&](absl::string_view k, od::value& fv, const Path& fp) {
       if (!IsEndpointKey(k)) return true;
-      od::json_type ft;
+      od::json_type ft{};
       TW_TRY(Type(fv, fp, &ft));
       if (ft == od::json_type::null) return true;
       if (Is(k, "ID")) return U32(fv, ft, fp, &ep->id);
@@ -561,7 +566,7 @@ struct JsonDecoder::Impl {
         Workload w;
         TW_TRY(Fields(ev, et, ep2, [&](absl::string_view wk, od::value& wv, const Path& wp) {
           if (!Is(wk, "name") && !Is(wk, "kind")) return true;
-          od::json_type wt;
+          od::json_type wt{};
           TW_TRY(Type(wv, wp, &wt));
           if (wt == od::json_type::null) return true;
           return SymbolTo(wv, wt, wp, Is(wk, "name") ? &w.name : &w.kind);
@@ -586,7 +591,7 @@ struct JsonDecoder::Impl {
                   : Is(k, "encrypted")                     ? 5
                                                            : 0;
       if (which == 0) return true;
-      od::json_type ft;
+      od::json_type ft{};
       TW_TRY(Type(fv, fp, &ft));
       if (ft == od::json_type::null) return true;
       switch (which) {
@@ -613,7 +618,7 @@ struct JsonDecoder::Impl {
     return Fields(v, t, p, [&](absl::string_view k, od::value& fv, const Path& fp) {
       for (const auto& flag : kFlags) {
         if (k != flag.name) continue;
-        od::json_type ft;
+        od::json_type ft{};
         TW_TRY(Type(fv, fp, &ft));
         if (ft == od::json_type::null) return true;
         bool b;
@@ -645,7 +650,7 @@ struct JsonDecoder::Impl {
         proto = Protocol::kIGMP;
       else
         return true;
-      od::json_type ft;
+      od::json_type ft{};
       TW_TRY(Type(fv, fp, &ft));
       if (ft == od::json_type::null) return true;
       if (chosen) {
@@ -655,7 +660,7 @@ struct JsonDecoder::Impl {
       if (l4->protocol != proto) *l4 = L4();  // a later `l4` switching protocol replaces it
       l4->protocol = proto;
       return Fields(fv, ft, fp, [&](absl::string_view pk, od::value& pv, const Path& pp) {
-        od::json_type pt;
+        od::json_type pt{};
         bool ports = proto == Protocol::kTCP || proto == Protocol::kUDP || proto == Protocol::kSCTP;
         bool icmp = proto == Protocol::kICMPv4 || proto == Protocol::kICMPv6;
         int which = 0;
@@ -702,7 +707,7 @@ struct JsonDecoder::Impl {
                   : Is(k, "rrtypes")                                 ? 8
                                                                      : 0;
       if (which == 0) return true;
-      od::json_type ft;
+      od::json_type ft{};
       TW_TRY(Type(fv, fp, &ft));
       if (ft == od::json_type::null) return true;
       switch (which) {
@@ -734,7 +739,7 @@ struct JsonDecoder::Impl {
                   : Is(k, "protocol") ? 4
                                       : 0;
       if (which == 0) return true;
-      od::json_type ft;
+      od::json_type ft{};
       TW_TRY(Type(fv, fp, &ft));
       if (ft == od::json_type::null) return true;
       switch (which) {
@@ -760,7 +765,7 @@ struct JsonDecoder::Impl {
                   : Is(k, "kafka")                   ? 5
                                                      : 0;
       if (which == 0) return true;
-      od::json_type ft;
+      od::json_type ft{};
       TW_TRY(Type(fv, fp, &ft));
       if (ft == od::json_type::null) return true;
       switch (which) {
@@ -795,7 +800,7 @@ struct JsonDecoder::Impl {
     return Fields(v, t, p, [&](absl::string_view k, od::value& fv, const Path& fp) {
       bool name = Is(k, "name");
       if (!name && !Is(k, "namespace")) return true;
-      od::json_type ft;
+      od::json_type ft{};
       TW_TRY(Type(fv, fp, &ft));
       if (ft == od::json_type::null) return true;
       return SymbolTo(fv, ft, fp, name ? &s->name : &s->namespace_);
@@ -813,7 +818,7 @@ struct JsonDecoder::Impl {
                     : Is(k, "kind")      ? 5
                                          : 0;
         if (which == 0) return true;
-        od::json_type ft;
+        od::json_type ft{};
         TW_TRY(Type(fv, fp, &ft));
         if (ft == od::json_type::null) return true;
         switch (which) {
@@ -838,7 +843,7 @@ struct JsonDecoder::Impl {
     return Fields(v, t, p, [&](absl::string_view k, od::value& fv, const Path& fp) {
       bool type = Is(k, "type");
       if (!type && !Is(k, "sub_type", "subType")) return true;
-      od::json_type ft;
+      od::json_type ft{};
       TW_TRY(Type(fv, fp, &ft));
       if (ft == od::json_type::null) return true;
       return I32(fv, ft, fp, type ? &f->event_type : &f->event_sub_type);
@@ -849,7 +854,7 @@ struct JsonDecoder::Impl {
     return Fields(v, t, p, [&](absl::string_view k, od::value& fv, const Path& fp) {
       bool index = Is(k, "index");
       if (!index && !Is(k, "name")) return true;
-      od::json_type ft;
+      od::json_type ft{};
       TW_TRY(Type(fv, fp, &ft));
       if (ft == od::json_type::null) return true;
       if (index) return U32(fv, ft, fp, &f->interface_index);
@@ -975,7 +980,7 @@ struct JsonDecoder::Impl {
   // One Flow field. `reply` (deprecated) is collected separately: it only counts when
   // is_reply is absent, whatever the key order.
   bool DecodeFlowField(FlowKey key, od::value& v, const Path& p, Flow* f, bool* reply) {
-    od::json_type t;
+    od::json_type t{};
     TW_TRY(Type(v, p, &t));
     if (t == od::json_type::null) return true;
     switch (key) {
@@ -1082,7 +1087,7 @@ struct JsonDecoder::Impl {
                   : Is(k, "cpu")                              ? 3
                                                               : 0;
       if (which == 0) return true;
-      od::json_type ft;
+      od::json_type ft{};
       TW_TRY(Type(fv, fp, &ft));
       if (ft == od::json_type::null) return true;
       switch (which) {
@@ -1107,7 +1112,7 @@ struct JsonDecoder::Impl {
                   : Is(k, "message")                   ? 3
                                                        : 0;
       if (which == 0) return true;
-      od::json_type ft;
+      od::json_type ft{};
       TW_TRY(Type(fv, fp, &ft));
       if (ft == od::json_type::null) return true;
       switch (which) {
@@ -1126,7 +1131,7 @@ struct JsonDecoder::Impl {
   // no flow/lost_events/node_status key shows up.
   bool DecodeTop(od::object& obj, Event* ev) {
     const Path root{nullptr, {}, -1};
-    Flow bare;
+    std::optional<Flow> bare;  // only built when a Flow key shows up at the top level
     bool bare_reply = false;
     bool any_bare_key = false;
     bool have_time = false;
@@ -1149,9 +1154,10 @@ struct JsonDecoder::Impl {
         FlowKey key = ClassifyFlowKey(k);
         if (key == FlowKey::kNone) return true;
         any_bare_key = true;
-        return DecodeFlowField(key, fv, fp, &bare, &bare_reply);
+        if (!bare) bare.emplace();
+        return DecodeFlowField(key, fv, fp, &*bare, &bare_reply);
       }
-      od::json_type ft;
+      od::json_type ft{};
       TW_TRY(Type(fv, fp, &ft));
       if (ft == od::json_type::null) return true;
       if (which == kNodeName) {
@@ -1176,9 +1182,10 @@ struct JsonDecoder::Impl {
           "(hubble observe -o jsonpb), or a Flow object";
       return false;
     }
-    bare.time = ev->time;
-    bare.node_name = ev->node_name;
-    FinishFlow(&bare, bare_reply);
+    if (!bare) bare.emplace();
+    bare->time = ev->time;
+    bare->node_name = ev->node_name;
+    FinishFlow(&*bare, bare_reply);
     ev->flow = std::move(bare);
     return true;
   }
@@ -1200,7 +1207,7 @@ absl::StatusOr<Event> JsonDecoder::Impl::Decode(absl::string_view line) {
   }
   od::object obj;
   if (auto ec = doc.get_object().get(obj)) {
-    od::json_type t;
+    od::json_type t{};
     if (ec == simdjson::INCORRECT_TYPE && doc.type().get(t) == simdjson::SUCCESS) {
       // type() only peeks at the first byte ("nonsense" looks like null): read the scalar
       // to tell a wrong kind of JSON from text that is no JSON at all.
