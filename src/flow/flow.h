@@ -1,11 +1,12 @@
 // flow::Flow — tierwatch's protobuf-free flow, converted once at the edge from Hubble's
-// protobuf (from_proto.h) or jsonpb (from_json.h) and passed by value everywhere else.
+// protobuf (proto_convert.h) or jsonpb (json.h) and passed by value everywhere else.
 //
 //   tw::flow::SymbolTable symbols;
-//   absl::StatusOr<Event> ev = tw::flow::EventFromJsonLine(line, symbols);
+//   tw::flow::JsonDecoder decoder(symbols);
+//   absl::StatusOr<Event> ev = decoder.Decode(line);
 //   if (ev.ok() && ev->flow) {
 //     const Flow& f = *ev->flow;
-//     if (f.verdict == Verdict::kDropped && f.IsPolicyDrop()) ...
+//     if (f.verdict == Verdict::kDropped && f.IsPolicyVerdictDrop()) ...
 //   }
 //
 // Field names follow Hubble's flow.proto so a reader of both can map them; enums carry
