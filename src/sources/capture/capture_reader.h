@@ -6,7 +6,10 @@
 //
 // A malformed line is logged as "FILE:LINE: message" on the error stream and skipped;
 // with `strict` the first one ends Run() with InvalidArgument carrying FILE:LINE. Empty
-// lines are skipped silently. A missing file is NotFound naming the path.
+// lines are skipped silently. A missing file is NotFound naming the path, reported before
+// any event is delivered. Files are read in large chunks; stdin ("-", reported as
+// "<stdin>") line by line, so a live `hubble observe -f -o jsonpb | ...` flows through
+// (Stop() takes effect at the next line there).
 #pragma once
 
 #include <atomic>
