@@ -81,7 +81,11 @@ std::string RenderText(const SimulationResult& r, const RenderOptions& o) {
     }
   }
   if (r.breaks.size() > listed) {
-    absl::StrAppend(&out, "... ", r.breaks.size() - listed, " more (-o json lists all)\n");
+    absl::StrAppend(&out, "... ", r.breaks.size() - listed, " more (-o json lists them)\n");
+  }
+  if (r.breaks_not_kept > 0) {
+    absl::StrAppend(&out, "... and ", r.breaks_not_kept,
+                    " more counted above but not kept (too many to list)\n");
   }
   if (!r.undecided.empty()) {
     absl::StrAppend(&out, "\nUndecided (the policies depend on what a flow record cannot show):\n");
@@ -157,6 +161,7 @@ json RenderJson(const SimulationResult& r, const std::vector<DropClass>& fail_on
                       {"drop", classify::ClassificationJson(b.drop)}});
   }
   j["breaks"] = breaks;
+  j["breaks_not_listed"] = r.breaks_not_kept;
   json und = json::array();
   for (const Undecided& u : r.undecided) {
     und.push_back({{"connection", u.connection.ToString()}, {"reason", u.reason}});

@@ -200,6 +200,12 @@ Flow SyntheticFlow(const baseline::ConnectionRecord& rec, const Representative& 
   return f;
 }
 
+// Severity first, then class precedence.
+bool MoreImportant(const WouldBreak& a, const WouldBreak& b) {
+  if (a.drop.severity != b.drop.severity) return a.drop.severity < b.drop.severity;
+  return a.drop.drop_class < b.drop.drop_class;
+}
+
 }  // namespace
 
 SimulationResult Simulate(const ConnectionSet& set, const policy::Evaluator& policies,
@@ -261,7 +267,19 @@ SimulationResult Simulate(const ConnectionSet& set, const policy::Evaluator& pol
         ++pi.by_class[c->drop_class];
         if (policy_connections[name].insert(rec.key).second) ++pi.connections;
       }
-      r.breaks.push_back({rec.key, *std::move(c), dir, synthesized});
+      // Beyond the cap keep the most severe: a heap whose top is the least important kept.
+      WouldBreak wb{rec.key, *std::move(c), dir, synthesized};
+      if (r.breaks.size() < options.max_breaks_kept) {
+        r.breaks.push_back(std::move(wb));
+        std::push_heap(r.breaks.begin(), r.breaks.end(), MoreImportant);
+      } else if (!r.breaks.empty() && MoreImportant(wb, r.breaks.front())) {
+        std::pop_heap(r.breaks.begin(), r.breaks.end(), MoreImportant);
+        r.breaks.back() = std::move(wb);
+        std::push_heap(r.breaks.begin(), r.breaks.end(), MoreImportant);
+        ++r.breaks_not_kept;
+      } else {
+        ++r.breaks_not_kept;
+      }
     }
   });
 

@@ -116,6 +116,7 @@ struct SimulationResult {
   uint64_t undecided_count = 0;
   uint64_t synthesized = 0;        // connections evaluated with a synthesized endpoint
   std::vector<WouldBreak> breaks;  // by class precedence, then connection, then direction
+  uint64_t breaks_not_kept = 0;    // would-be drops beyond SimulateOptions::max_breaks_kept
   std::vector<Undecided> undecided;
   std::map<classify::DropClass, ClassCount> by_class;
   std::vector<PolicyImpact> by_policy;  // most drops first
@@ -134,6 +135,10 @@ absl::StatusOr<std::vector<classify::DropClass>> ParseFailOn(absl::string_view l
 struct SimulateOptions {
   // Stop collecting undecided connections after this many (the count goes on).
   size_t max_undecided_listed = 1000;
+  // Would-be drops kept with their full classification; beyond, only the counts (by class,
+  // by policy) go on. A million-connection baseline under a fresh default-deny would
+  // otherwise hold a classification per connection.
+  size_t max_breaks_kept = 100000;
 };
 
 SimulationResult Simulate(const ConnectionSet& set, const policy::Evaluator& policies,

@@ -169,6 +169,20 @@ TEST_F(ExampleSimulation, CorrectedSetWithAppPoliciesBreaksNothing) {
   EXPECT_FALSE(r.GateFailed());
 }
 
+TEST_F(ExampleSimulation, KeepsTheMostSevereBeyondTheCap) {
+  policies_ = Load({tw::testing::SourceDir() + "/tests/policy/testdata/story"});
+  evaluator_ = std::make_unique<policy::Evaluator>(policies_);
+  SimulateOptions o;
+  o.max_breaks_kept = 3;
+  SimulationResult r = Simulate(set_, *evaluator_, tiers_, o);
+  ASSERT_EQ(r.breaks.size(), 3u);
+  for (const WouldBreak& b : r.breaks) EXPECT_EQ(b.drop.severity, classify::Severity::kCritical);
+  uint64_t total = 0;
+  for (const auto& [c, n] : r.by_class) total += n.drops;
+  EXPECT_EQ(r.breaks_not_kept, total - 3);  // counts stay exact
+  EXPECT_EQ(r.by_class[DropClass::kTier0Violation].connections, 4u);
+}
+
 TEST_F(ExampleSimulation, JsonAndTextNameTheGate) {
   SimulationResult r = Run({tw::testing::SourceDir() + "/tests/policy/testdata/story"});
   nlohmann::json j = RenderJson(r);
