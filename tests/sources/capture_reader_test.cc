@@ -170,7 +170,7 @@ TEST_F(CaptureReaderTest, CountsLostEventsBySourceAndNodeStatus) {
 }
 
 TEST_F(CaptureReaderTest, SeveralFilesInOrderWithTheirOwnLineNumbers) {
-  std::string a = Write("a.jsonl", absl::StrCat(kFlowLine, "\r\n", "{bad}\r\n"));
+  std::string a = Write("a.jsonl", absl::StrCat("\xEF\xBB\xBF", kFlowLine, "\r\n", "{bad}\r\n"));
   std::string b =
       Write("b.jsonl", absl::StrCat("\n", R"({"flow":{"uuid":"b2"}})", "\n", "{bad}\n"));
   std::ostringstream errors;

@@ -9,6 +9,7 @@
 #include <ostream>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "flow/json.h"
 #include "spdlog/spdlog.h"
@@ -170,6 +171,8 @@ absl::Status CaptureReader::Run(const EventCallback& callback) {
     uint64_t lineno = 0;
     while (!stop_ && lines->Next(&line)) {
       ++lineno;
+      // A file saved by a Windows editor may start with a UTF-8 byte order mark.
+      if (lineno == 1 && absl::StartsWith(line, "\xEF\xBB\xBF")) line.remove_prefix(3);
       if (IsBlank(line)) continue;
       absl::StatusOr<flow::Event> ev = decoder.Decode(line);
       if (!ev.ok()) {
