@@ -1,11 +1,20 @@
 // The daemon's per-mode analysis seams: what runs on the pipeline worker in learn mode (a
 // Learner: the baseline of connections, saved periodically and on shutdown) and in watch
 // mode (a Watcher: classification of DROPPED/AUDIT flows). The Daemon talks only to these
-// interfaces; app/baseline_learner.h adapts the baseline module and the classifier
-// adapter plugs in the same way.
+// interfaces; app/baseline_learner.h adapts the baseline module, app/classifier_watcher.h
+// the classifier; tests plug in fakes through DaemonOptions.
 //
-// Threading: OnEvent, Save and the mode hooks are called on the pipeline worker only (or,
-// after the worker has stopped, on the thread shutting down), never concurrently.
+//   class CountingWatcher : public tw::app::Watcher {
+//     void OnEvent(const tw::flow::Event& ev) override { ++events; }
+//     int events = 0;
+//   };
+//   options.watcher_factory = [](const auto&, auto&, const tw::app::Learner*) {
+//     return absl::StatusOr<std::unique_ptr<tw::app::Watcher>>(
+//         std::make_unique<CountingWatcher>());
+//   };
+//
+// Threading: OnEvent, Save, OnTick and the mode hooks are called on the pipeline worker only
+// (or, after the worker has stopped, on the thread shutting down), never concurrently.
 #pragma once
 
 #include <cstddef>

@@ -11,6 +11,11 @@
 //   daemon.WaitForStop(absl::InfiniteDuration());                 // or --duration
 //   tw::app::RunReport report = daemon.Shutdown();
 //
+// Sinks, in order on the worker: the run summary (counts by verdict, namespace, drop
+// reason, ...), the recent drops ring, then the mode's analysis — the baseline learner in
+// learn mode, the drop classifier (tier model, baseline, policies) in watch mode. Both are
+// built at Start in either mode, so a bad snapshot, tier file or policy set fails the start.
+//
 // Threads: the source thread (reads the relay stream or captures and pushes into the
 // pipeline), the pipeline worker (runs every sink, the mode switch and baseline saves, in
 // event order), and a ticker that every `tick_interval` posts a tick to the worker. Tests
