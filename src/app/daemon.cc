@@ -34,36 +34,6 @@ class Daemon::Router final : public FlowSink {
 
 namespace {
 
-sources::RelayClientOptions RelayOptionsFrom(const LoadedConfig& cfg, uint64_t seed, absl::Time now,
-                                             std::optional<absl::Time> resume) {
-  const config::RelayConfig& r = cfg.config.relay;
-  sources::RelayClientOptions o;
-  o.address = r.address;
-  o.follow = true;
-  if (resume) {
-    o.since = *resume;
-  } else if (r.backlog.kind == config::Backlog::Kind::kAll) {
-    // Hubble treats a present `since` as a lower bound: the epoch reaches back to the oldest
-    // flow each agent's ring buffer still holds.
-    o.since = absl::UnixEpoch();
-  } else if (r.backlog.kind == config::Backlog::Kind::kDuration) {
-    o.since = now - r.backlog.duration;
-  }
-  o.whitelist = cfg.filters.whitelist;
-  o.blacklist = cfg.filters.blacklist;
-  o.tls.enabled = r.tls.enabled;
-  if (!r.tls.ca_file.empty()) o.tls.ca_files = {r.tls.ca_file};
-  o.tls.cert_file = r.tls.cert_file;
-  o.tls.key_file = r.tls.key_file;
-  o.tls.server_name = r.tls.server_name;
-  o.keepalive_time = r.keepalive;
-  o.backoff.initial = r.backoff.initial;
-  o.backoff.max = r.backoff.max;
-  o.resume_window = r.resume_window;
-  o.seed = seed;
-  return o;
-}
-
 void AddStats(const sources::SourceStats& s, sources::SourceStats* total) {
   total->events += s.events;
   total->flows += s.flows;
@@ -100,8 +70,15 @@ absl::StatusOr<std::unique_ptr<sources::FlowSource>> Daemon::MakeSource(
     return std::unique_ptr<sources::FlowSource>(
         std::make_unique<sources::CaptureReader>(options_.captures, symbols_));
   }
-  return std::unique_ptr<sources::FlowSource>(std::make_unique<sources::RelayClient>(
-      RelayOptionsFrom(cfg, options_.seed, clock_.Now(), resume), symbols_));
+  sources::RelayClientOptions relay =
+      RelayClientOptionsFor(cfg, clock_.Now(), resume, options_.seed);
+  // Unreadable certificate files are bad input, found now rather than by the stream thread.
+  if (auto creds = sources::MakeRelayCredentials(relay.tls); !creds.ok()) {
+    return absl::Status(creds.status().code(),
+                        absl::StrCat("relay.tls: ", creds.status().message()));
+  }
+  return std::unique_ptr<sources::FlowSource>(
+      std::make_unique<sources::RelayClient>(std::move(relay), symbols_));
 }
 
 absl::Status Daemon::Start() {

@@ -223,4 +223,34 @@ absl::StatusOr<LoadedConfig> ParseDaemonConfig(absl::string_view yaml, const std
   return Finish(config::Parse(yaml, file, options));
 }
 
+sources::RelayClientOptions RelayClientOptionsFor(const LoadedConfig& cfg, absl::Time now,
+                                                  std::optional<absl::Time> resume, uint64_t seed) {
+  const config::RelayConfig& r = cfg.config.relay;
+  sources::RelayClientOptions o;
+  o.address = r.address;
+  o.follow = true;
+  if (resume) {
+    o.since = *resume;
+  } else if (r.backlog.kind == config::Backlog::Kind::kAll) {
+    // Hubble treats a present `since` as a lower bound: the epoch reaches back to the oldest
+    // flow each agent's ring buffer still holds.
+    o.since = absl::UnixEpoch();
+  } else if (r.backlog.kind == config::Backlog::Kind::kDuration) {
+    o.since = now - r.backlog.duration;
+  }
+  o.whitelist = cfg.filters.whitelist;
+  o.blacklist = cfg.filters.blacklist;
+  o.tls.enabled = r.tls.enabled;
+  if (!r.tls.ca_file.empty()) o.tls.ca_files = {r.tls.ca_file};
+  o.tls.cert_file = r.tls.cert_file;
+  o.tls.key_file = r.tls.key_file;
+  o.tls.server_name = r.tls.server_name;
+  o.keepalive_time = r.keepalive;
+  o.backoff.initial = r.backoff.initial;
+  o.backoff.max = r.backoff.max;
+  o.resume_window = r.resume_window;
+  o.seed = seed;
+  return o;
+}
+
 }  // namespace tw::app

@@ -22,8 +22,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "config/config.h"
 #include "flow/flow.pb.h"
+#include "sources/relay/relay_client.h"
 
 namespace tw::app {
 
@@ -50,5 +52,12 @@ absl::StatusOr<LoadedConfig> LoadDaemonConfig(const std::string& path,
 // Same from text (tests).
 absl::StatusOr<LoadedConfig> ParseDaemonConfig(absl::string_view yaml, const std::string& file,
                                                const config::LoadOptions& options = {});
+
+// The relay client's options for a config: address, TLS, keepalive, backoff, resume window,
+// filters, follow. The stream starts at `resume` when given (a reconnect after a reload),
+// else per relay.backlog: none = no `since` (new flows only), all = the epoch (everything
+// the agents hold), a duration = `now` minus it.
+sources::RelayClientOptions RelayClientOptionsFor(const LoadedConfig& config, absl::Time now,
+                                                  std::optional<absl::Time> resume, uint64_t seed);
 
 }  // namespace tw::app

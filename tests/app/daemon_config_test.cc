@@ -102,3 +102,58 @@ TEST(DaemonConfigTest, DeployedConfigMapLoads) {
 
 }  // namespace
 }  // namespace tw::app
+
+namespace tw::app {
+namespace {
+
+TEST(DaemonConfigTest, RelayClientOptionsFollowTheConfig) {
+  auto cfg = ParseDaemonConfig(
+      "relay:\n"
+      "  address: relay.example:443\n"
+      "  backlog: 10m\n"
+      "  tls: {enabled: true, ca_file: /ca.pem, cert_file: /c.pem, key_file: /k.pem,"
+      " server_name: instance.hubble-relay.cilium.io}\n"
+      "  keepalive: 45s\n"
+      "  resume_window: 3s\n"
+      "  backoff: {initial: 1s, max: 1m}\n"
+      "  filters: {whitelist: [{verdict: [DROPPED]}], blacklist: [{source_pod: [kube-system/]}]}\n"
+      "mode: watch\n",
+      "r.yaml");
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  const absl::Time now = absl::FromUnixSeconds(1764300000);
+  sources::RelayClientOptions o = RelayClientOptionsFor(*cfg, now, std::nullopt, 7);
+  EXPECT_EQ(o.address, "relay.example:443");
+  EXPECT_TRUE(o.follow);
+  EXPECT_EQ(o.since, now - absl::Minutes(10));
+  EXPECT_TRUE(o.tls.enabled);
+  EXPECT_EQ(o.tls.ca_files, std::vector<std::string>{"/ca.pem"});
+  EXPECT_EQ(o.tls.cert_file, "/c.pem");
+  EXPECT_EQ(o.tls.key_file, "/k.pem");
+  EXPECT_EQ(o.tls.server_name, "instance.hubble-relay.cilium.io");
+  EXPECT_EQ(o.keepalive_time, absl::Seconds(45));
+  EXPECT_EQ(o.resume_window, absl::Seconds(3));
+  EXPECT_EQ(o.backoff.initial, absl::Seconds(1));
+  EXPECT_EQ(o.backoff.max, absl::Minutes(1));
+  EXPECT_EQ(o.seed, 7u);
+  ASSERT_EQ(o.whitelist.size(), 1u);
+  EXPECT_EQ(o.whitelist[0].verdict(0), ::flow::DROPPED);
+  ASSERT_EQ(o.blacklist.size(), 1u);
+  EXPECT_EQ(o.blacklist[0].source_pod(0), "kube-system/");
+
+  // A reconnect after a reload resumes where the stream was, whatever the backlog says.
+  EXPECT_EQ(RelayClientOptionsFor(*cfg, now, now - absl::Seconds(5), 0).since,
+            now - absl::Seconds(5));
+
+  auto plain = ParseDaemonConfig("relay: {address: a:1}\nmode: watch\n", "p.yaml");
+  ASSERT_TRUE(plain.ok());
+  sources::RelayClientOptions p = RelayClientOptionsFor(*plain, now, std::nullopt, 0);
+  EXPECT_FALSE(p.since.has_value());  // backlog none: new flows only
+  EXPECT_FALSE(p.tls.enabled);
+  EXPECT_TRUE(p.tls.ca_files.empty());
+  auto all = ParseDaemonConfig("relay: {address: a:1, backlog: all}\nmode: watch\n", "a.yaml");
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(RelayClientOptionsFor(*all, now, std::nullopt, 0).since, absl::UnixEpoch());
+}
+
+}  // namespace
+}  // namespace tw::app

@@ -391,6 +391,21 @@ TEST(DaemonTest, ABadTierFileStopsTheStart) {
   EXPECT_THAT(std::string(st.message()), HasSubstr("tiers.yaml:"));
 }
 
+TEST(DaemonTest, AMissingRelayCertificateStopsTheStart) {
+  TempDir dir;
+  ManualTimeSource clock(kT0);
+  DaemonOptions opts;
+  opts.tick_interval = absl::ZeroDuration();
+  std::string ca = (dir / "missing-ca.pem").string();
+  Daemon d(Config("relay: {address: a:1, tls: {enabled: true, ca_file: " + ca + "}}\nmode: watch\n",
+                  false),
+           opts, clock);
+  absl::Status st = d.Start();
+  ASSERT_FALSE(st.ok());
+  EXPECT_THAT(std::string(st.message()), HasSubstr("relay.tls:"));
+  EXPECT_THAT(std::string(st.message()), HasSubstr("missing-ca.pem"));
+}
+
 // ---- mode switch, periodic save, reload (fakes, fake clock) -------------------------------
 
 TEST(DaemonTest, SwitchesFromLearnToWatchAfterLearnForOnTheInjectedClock) {
