@@ -32,6 +32,7 @@ struct SourceArgs {
   std::string relay;
   std::vector<std::string> captures;
   absl::Duration duration = absl::ZeroDuration();
+  std::string since;
   bool strict = false;
   bool tls = false;
   std::vector<std::string> tls_ca_files;
@@ -45,6 +46,10 @@ void AddSourceOptions(CLI::App* cmd, SourceArgs* a, const std::string& duration_
       ->type_name("ADDR");
   AddCaptureOption(cmd, &a->captures);
   AddDurationOption(cmd, "--duration", &a->duration, duration_help);
+  cmd->add_option("--since", a->since,
+                  "With --relay: start with the flows the relay still holds from this time "
+                  "(RFC 3339, or a duration ago: 1h); default: only new flows")
+      ->type_name("TIME");
   cmd->add_flag("--strict", a->strict, "A malformed capture line is fatal (exit 2)");
   cmd->add_flag("--tls", a->tls, "Use TLS to the relay")->group("TLS");
   cmd->add_option("--tls-ca-cert-files", a->tls_ca_files,
@@ -108,6 +113,13 @@ absl::Status Learn(const SourceArgs& a, flow::SymbolTable& symbols, baseline::Le
     sources::RelayClientOptions o;
     o.address = a.relay;
     o.follow = true;
+    if (!a.since.empty()) {
+      absl::StatusOr<absl::Time> since = ParseTime(a.since, absl::Now());
+      if (!since.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("--since: ", since.status().message()));
+      }
+      o.since = *since;
+    }
     o.tls.enabled = a.tls || !a.tls_ca_files.empty() || !a.tls_cert.empty();
     o.tls.ca_files = a.tls_ca_files;
     o.tls.cert_file = a.tls_cert;
@@ -143,13 +155,16 @@ absl::Status Learn(const SourceArgs& a, flow::SymbolTable& symbols, baseline::Le
     for (const auto& [source, n] : reader.stats().lost_by_source) lost += n;
   }
   const baseline::LearnStats& s = learner.stats();
-  *summary = absl::StrCat(s.flows, " flows: ", s.learned, " learned into ", s.new_connections,
-                          " new connection(s), ", s.replies, " replies, ", s.skipped_verdict,
-                          " not learned for their verdict (DROPPED/ERROR), ", s.no_connection,
-                          " without a port");
+  std::vector<std::string> parts = {absl::StrCat(s.learned, " learned")};
+  if (s.replies > 0) parts.push_back(absl::StrCat(s.replies, " replies"));
+  if (s.skipped_verdict > 0) {
+    parts.push_back(absl::StrCat(s.skipped_verdict, " dropped or failed (not learned)"));
+  }
+  if (s.no_connection > 0) parts.push_back(absl::StrCat(s.no_connection, " without a port"));
+  *summary = absl::StrCat(s.flows, " flows (", absl::StrJoin(parts, ", "), ")");
   if (malformed > 0) absl::StrAppend(summary, "; ", malformed, " malformed line(s) skipped");
   if (lost > 0) {
-    absl::StrAppend(summary, "; ", lost, " event(s) lost by Hubble (the baseline may miss some)");
+    absl::StrAppend(summary, "; Hubble lost ", lost, " event(s): connections may be missing");
   }
   return absl::OkStatus();
 }
@@ -164,8 +179,8 @@ std::string CheckSource(const SourceArgs& a, bool duration_required) {
   if (a.relay.empty() == a.captures.empty()) {
     return "give either --relay ADDR or --capture FILE... (see --help)";
   }
-  if (!a.captures.empty() && a.duration > absl::ZeroDuration()) {
-    return "--duration applies to --relay only (captures are read to the end)";
+  if (!a.captures.empty() && (a.duration > absl::ZeroDuration() || !a.since.empty())) {
+    return "--duration and --since apply to --relay only (captures are read to the end)";
   }
   if (!a.relay.empty() && duration_required && a.duration <= absl::ZeroDuration()) {
     return "--relay needs --duration D (how long to watch the traffic, e.g. 10m)";
@@ -345,6 +360,8 @@ void RegisterBaseline(CLI::App& app, CommandContext& ctx) {
       "  tierwatch baseline learn --capture examples/zero-trust-rollout/before.jsonl \\\n"
       "      --out baseline.twb\n"
       "  tierwatch baseline learn --relay 127.0.0.1:4245 --duration 1h --out baseline.twb\n"
+      "  tierwatch baseline learn --relay 127.0.0.1:4245 --since 30m --duration 10m \\\n"
+      "      --out baseline.twb     # what the relay still holds, then 10 more minutes\n"
       "  tierwatch baseline learn --capture day2.jsonl --out baseline.twb --merge\n");
   AddSourceOptions(learn, &la->source,
                    "With --relay: learn for this long (30s, 10m, 168h); default until Ctrl-C");

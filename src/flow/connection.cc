@@ -230,7 +230,13 @@ absl::string_view ReplyBasisName(ReplyBasis b) {
 }
 
 ReplyInfo InferReply(const Flow& flow, const ServerPortIndex* servers) {
-  if (flow.is_reply.has_value()) {
+  // Hubble knows the reply status only from trace events (their trace reason). It fills
+  // is_reply=false into every policy-verdict event as a static assumption (the first packet
+  // of a connection) — wrong for the replies whose conntrack entry was lost, exactly the
+  // packets such an event reports — and leaves drops unknown. So "false" decides only on
+  // other events; "true" always does.
+  if (flow.is_reply.has_value() && (*flow.is_reply || (flow.event_type != kEventPolicyVerdict &&
+                                                       flow.event_type != kEventDrop))) {
     return {*flow.is_reply ? ReplyState::kReply : ReplyState::kOriginal, ReplyBasis::kIsReplyField};
   }
   const L4& l4 = flow.l4;

@@ -17,8 +17,10 @@
 //   // "(world) -> ingress-nginx/ingress-nginx:443/TCP"
 //
 // Replies are not connections. IsReply() says whether a flow is one: Hubble's is_reply when
-// set (the decoder already folded the deprecated `reply` into it), else inferred from TCP
-// flags, ICMP types, server ports learned from originals, and the ephemeral-port heuristic.
+// set (the decoder already folded the deprecated `reply` into it) — except a `false` on
+// policy-verdict and drop events, where Hubble does not know and writes false statically —
+// else inferred from TCP flags, ICMP types, server ports learned from originals, and the
+// ephemeral-port heuristic.
 //
 // Neither DnsNameCache nor ServerPortIndex is thread-safe: the pipeline worker owns them.
 #pragma once
@@ -190,7 +192,7 @@ absl::string_view ReplyStateName(ReplyState s);  // "original", "reply", "unknow
 // Why IsReply decided as it did (explanations and the classifier's reply rule use this).
 enum class ReplyBasis : uint8_t {
   kNone = 0,
-  kIsReplyField,     // Hubble's is_reply (or the deprecated reply) was set
+  kIsReplyField,     // Hubble's is_reply (or the deprecated reply) decided it
   kTcpFlags,         // SYN without ACK = original, SYN+ACK = reply
   kIcmpType,         // echo request/reply, ICMP errors
   kKnownServerPort,  // one side is a server port learned from originals

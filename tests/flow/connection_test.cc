@@ -318,49 +318,56 @@ struct ReplyCase {
   uint16_t flags;
   uint8_t icmp_type;
   std::optional<bool> is_reply;
-  bool with_servers;  // postgres:5432 and odoo:8069 known as servers
+  int32_t event_type;  // 0 = a trace event (kEventTrace)
+  bool with_servers;   // postgres:5432 and odoo:8069 known as servers
   ReplyState want;
   ReplyBasis basis;
 };
 
 TEST_F(ConnectionTest, ReplyInferenceTable) {
   const ReplyCase cases[] = {
-      {"syn", Protocol::kTCP, 45000, 5432, kSYN, 0, std::nullopt, false, ReplyState::kOriginal,
+      {"syn", Protocol::kTCP, 45000, 5432, kSYN, 0, std::nullopt, 0, false, ReplyState::kOriginal,
        ReplyBasis::kTcpFlags},
-      {"syn-ack", Protocol::kTCP, 5432, 45000, kSYN | kACK, 0, std::nullopt, false,
+      {"syn-ack", Protocol::kTCP, 5432, 45000, kSYN | kACK, 0, std::nullopt, 0, false,
        ReplyState::kReply, ReplyBasis::kTcpFlags},
       {"syn-ack even between low ports", Protocol::kTCP, 5432, 8069, kSYN | kACK, 0, std::nullopt,
-       false, ReplyState::kReply, ReplyBasis::kTcpFlags},
-      {"ack from server port to ephemeral", Protocol::kTCP, 5432, 45000, kACK, 0, std::nullopt,
+       0, false, ReplyState::kReply, ReplyBasis::kTcpFlags},
+      {"ack from server port to ephemeral", Protocol::kTCP, 5432, 45000, kACK, 0, std::nullopt, 0,
        false, ReplyState::kReply, ReplyBasis::kEphemeralPort},
       {"ack from ephemeral to server port", Protocol::kTCP, 45000, 5432, kACK | kPSH, 0,
-       std::nullopt, false, ReplyState::kOriginal, ReplyBasis::kEphemeralPort},
-      {"ack between low ports, nothing known", Protocol::kTCP, 5432, 8069, kACK, 0, std::nullopt,
+       std::nullopt, 0, false, ReplyState::kOriginal, ReplyBasis::kEphemeralPort},
+      {"ack between low ports, nothing known", Protocol::kTCP, 5432, 8069, kACK, 0, std::nullopt, 0,
        false, ReplyState::kUnknown, ReplyBasis::kNone},
-      {"ack from a known server port", Protocol::kTCP, 5432, 8070, kACK, 0, std::nullopt, true,
+      {"ack from a known server port", Protocol::kTCP, 5432, 8070, kACK, 0, std::nullopt, 0, true,
        ReplyState::kReply, ReplyBasis::kKnownServerPort},
-      {"ack to a known server port", Protocol::kTCP, 8070, 5432, kACK, 0, std::nullopt, true,
+      {"ack to a known server port", Protocol::kTCP, 8070, 5432, kACK, 0, std::nullopt, 0, true,
        ReplyState::kOriginal, ReplyBasis::kKnownServerPort},
       {"known server port beats the heuristic", Protocol::kTCP, 40000, 5432, kACK, 0, std::nullopt,
-       true, ReplyState::kOriginal, ReplyBasis::kKnownServerPort},
-      {"udp from 53 to ephemeral", Protocol::kUDP, 53, 40000, 0, 0, std::nullopt, false,
+       0, true, ReplyState::kOriginal, ReplyBasis::kKnownServerPort},
+      {"udp from 53 to ephemeral", Protocol::kUDP, 53, 40000, 0, 0, std::nullopt, 0, false,
        ReplyState::kReply, ReplyBasis::kEphemeralPort},
-      {"udp to 53", Protocol::kUDP, 40000, 53, 0, 0, std::nullopt, false, ReplyState::kOriginal,
+      {"udp to 53", Protocol::kUDP, 40000, 53, 0, 0, std::nullopt, 0, false, ReplyState::kOriginal,
        ReplyBasis::kEphemeralPort},
-      {"icmpv4 echo request", Protocol::kICMPv4, 0, 0, 0, 8, std::nullopt, false,
+      {"icmpv4 echo request", Protocol::kICMPv4, 0, 0, 0, 8, std::nullopt, 0, false,
        ReplyState::kOriginal, ReplyBasis::kIcmpType},
-      {"icmpv4 echo reply", Protocol::kICMPv4, 0, 0, 0, 0, std::nullopt, false, ReplyState::kReply,
-       ReplyBasis::kIcmpType},
-      {"icmpv4 unreachable", Protocol::kICMPv4, 0, 0, 0, 3, std::nullopt, false, ReplyState::kReply,
-       ReplyBasis::kIcmpType},
-      {"icmpv6 echo reply", Protocol::kICMPv6, 0, 0, 0, 129, std::nullopt, false,
+      {"icmpv4 echo reply", Protocol::kICMPv4, 0, 0, 0, 0, std::nullopt, 0, false,
        ReplyState::kReply, ReplyBasis::kIcmpType},
-      {"icmpv6 echo request", Protocol::kICMPv6, 0, 0, 0, 128, std::nullopt, false,
+      {"icmpv4 unreachable", Protocol::kICMPv4, 0, 0, 0, 3, std::nullopt, 0, false,
+       ReplyState::kReply, ReplyBasis::kIcmpType},
+      {"icmpv6 echo reply", Protocol::kICMPv6, 0, 0, 0, 129, std::nullopt, 0, false,
+       ReplyState::kReply, ReplyBasis::kIcmpType},
+      {"icmpv6 echo request", Protocol::kICMPv6, 0, 0, 0, 128, std::nullopt, 0, false,
        ReplyState::kOriginal, ReplyBasis::kIcmpType},
-      {"is_reply true wins over flags", Protocol::kTCP, 45000, 5432, kSYN, 0, true, false,
+      {"is_reply true wins over flags", Protocol::kTCP, 45000, 5432, kSYN, 0, true, 0, false,
        ReplyState::kReply, ReplyBasis::kIsReplyField},
-      {"is_reply false wins over ports", Protocol::kTCP, 5432, 45000, kACK, 0, false, false,
+      {"is_reply false wins over ports", Protocol::kTCP, 5432, 45000, kACK, 0, false, 0, false,
        ReplyState::kOriginal, ReplyBasis::kIsReplyField},
+      {"is_reply false on a policy verdict is Hubble's static guess", Protocol::kTCP, 5432, 45000,
+       kACK, 0, false, kEventPolicyVerdict, false, ReplyState::kReply, ReplyBasis::kEphemeralPort},
+      {"is_reply false on a drop is not knowledge either", Protocol::kTCP, 5432, 45000, kACK, 0,
+       false, kEventDrop, false, ReplyState::kReply, ReplyBasis::kEphemeralPort},
+      {"is_reply true on a policy verdict still counts", Protocol::kTCP, 45000, 5432, kACK, 0, true,
+       kEventPolicyVerdict, false, ReplyState::kReply, ReplyBasis::kIsReplyField},
   };
   ServerPortIndex servers;
   servers.Add(
@@ -377,6 +384,7 @@ TEST_F(ConnectionTest, ReplyInferenceTable) {
     f.l4.protocol = c.protocol;
     f.l4.icmp_type = c.icmp_type;
     f.is_reply = c.is_reply;
+    f.event_type = c.event_type == 0 ? kEventTrace : c.event_type;
     ReplyInfo info = InferReply(f, c.with_servers ? &servers : nullptr);
     EXPECT_EQ(ReplyStateName(info.state), ReplyStateName(c.want));
     EXPECT_EQ(ReplyBasisName(info.basis), ReplyBasisName(c.basis));

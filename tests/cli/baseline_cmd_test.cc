@@ -1,0 +1,244 @@
+// `tierwatch baseline learn|export|diff` and `tierwatch audit` end to end: the real binary on
+// the bundled example's captures, exit statuses checked (0 same, 1 differences, 2 bad input),
+// and learning over gRPC from a real `tierwatch replay` process.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "testing/paths.h"
+
+namespace tw {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using ::testing::HasSubstr;
+
+struct Result {
+  int status = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class BaselineCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(::testing::TempDir()) / ("tw_baseline_cli_" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    example_ = fs::path(testing::SourceDir()) / "examples" / "zero-trust-rollout";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  Result Run(const std::string& args) {
+    fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
+    std::string cmd = "cd " + dir_.string() + " && " + testing::TierwatchBin() + " " + args + " >" +
+                      out.string() + " 2>" + err.string() + " </dev/null";
+    int rc = std::system(cmd.c_str());
+    Result r;
+    r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    r.out = Slurp(out);
+    r.err = Slurp(err);
+    return r;
+  }
+  std::string Example(const char* name) { return (example_ / name).string(); }
+  // Learns before.jsonl into before.twb and exports before.yaml.
+  void LearnBefore() {
+    Result r = Run("baseline learn --capture " + Example("before.jsonl") + " --out before.twb");
+    ASSERT_EQ(r.status, 0) << r.out << r.err;
+    r = Run("baseline export before.twb --out before.yaml");
+    ASSERT_EQ(r.status, 0) << r.err;
+  }
+
+  fs::path dir_, example_;
+};
+
+TEST_F(BaselineCli, LearnExportIsStableAndMatchesTheExample) {
+  Result r = Run("baseline learn --capture " + Example("before.jsonl") + " --out before.twb");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("learned 48 connection(s) from 1053 flows"));
+  EXPECT_THAT(r.out, HasSubstr("replies"));
+  EXPECT_TRUE(fs::exists(dir_ / "before.twb"));
+  EXPECT_FALSE(fs::exists(dir_ / "before.twb.tmp"));
+
+  r = Run("baseline export before.twb");
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::string yaml = r.out;
+  EXPECT_THAT(yaml, HasSubstr("kind: TierwatchBaseline"));
+  EXPECT_THAT(yaml, HasSubstr("connections: 48"));
+  EXPECT_THAT(yaml, HasSubstr("destination: {fqdn: acme-v02.api.letsencrypt.org}"));
+  // Stable: the same bytes again, and from the document itself.
+  EXPECT_EQ(Run("baseline export before.twb").out, yaml);
+  ASSERT_EQ(Run("baseline export before.twb --out before.yaml").status, 0);
+  EXPECT_EQ(Slurp(dir_ / "before.yaml"), yaml);
+  EXPECT_EQ(Run("baseline export before.yaml").out, yaml);
+
+  r = Run("baseline export before.twb -o json");
+  ASSERT_EQ(r.status, 0);
+  json doc = json::parse(r.out);
+  std::ifstream want_file(Example("expected-classes.json"));
+  json want = json::parse(want_file);
+  ASSERT_EQ(doc["connections"].size(), want["before"]["baseline_connections"].size());
+  EXPECT_EQ(doc["metadata"]["connections"], 48);
+}
+
+TEST_F(BaselineCli, DiffExitStatuses) {
+  LearnBefore();
+  // Identical (snapshot vs its own document): 0.
+  Result same = Run("baseline diff before.twb before.yaml");
+  EXPECT_EQ(same.status, 0) << same.out << same.err;
+  EXPECT_THAT(same.out, HasSubstr("no differences"));
+
+  // The audit phase has connections the baseline does not: 1.
+  ASSERT_EQ(Run("baseline learn --capture " + Example("audit.jsonl") + " --out audit.twb").status,
+            0);
+  Result diff = Run("baseline diff before.yaml audit.twb");
+  EXPECT_EQ(diff.status, 1) << diff.err;
+  EXPECT_THAT(diff.out, HasSubstr("new in audit.twb"));
+  EXPECT_THAT(diff.out, HasSubstr("  + business/odoo -> business/n8n:5678/TCP"));
+  Result back = Run("baseline diff audit.twb before.yaml -o json");
+  EXPECT_EQ(back.status, 1);
+  json j = json::parse(back.out);
+  EXPECT_EQ(j["identical"], false);
+  EXPECT_TRUE(j["new"].empty());
+  EXPECT_FALSE(j["vanished"].empty());
+
+  // Bad input: 2, naming the file and the problem.
+  Result missing = Run("baseline diff before.yaml nope.twb");
+  EXPECT_EQ(missing.status, 2);
+  EXPECT_THAT(missing.err, HasSubstr("nope.twb"));
+  std::string bytes = Slurp(dir_ / "before.twb");
+  bytes[bytes.size() / 2] ^= 0x01;
+  std::ofstream(dir_ / "corrupt.twb", std::ios::binary) << bytes;
+  Result corrupt = Run("baseline diff before.yaml corrupt.twb");
+  EXPECT_EQ(corrupt.status, 2);
+  EXPECT_THAT(corrupt.err, HasSubstr("corrupt.twb: corrupt baseline snapshot"));
+  std::ofstream(dir_ / "foreign.yaml") << "apiVersion: v1\nkind: ConfigMap\n";
+  Result foreign = Run("baseline diff foreign.yaml before.yaml");
+  EXPECT_EQ(foreign.status, 2);
+  EXPECT_THAT(foreign.err, HasSubstr("foreign.yaml: not a tierwatch baseline document"));
+  EXPECT_EQ(Run("baseline diff before.yaml").status, 2);  // usage
+}
+
+TEST_F(BaselineCli, AuditAgainstTheDocumentedBaseline) {
+  LearnBefore();
+  Result same = Run("audit --baseline before.yaml --capture " + Example("before.jsonl"));
+  EXPECT_EQ(same.status, 0) << same.out << same.err;
+  EXPECT_THAT(same.out, HasSubstr("no differences"));
+
+  // After enforcement some documented connections no longer get through, and new ones show.
+  Result after = Run("audit --baseline before.yaml --capture " + Example("after.jsonl"));
+  EXPECT_EQ(after.status, 1) << after.err;
+  EXPECT_THAT(after.out, HasSubstr("new since the documented baseline"));
+  EXPECT_THAT(after.out, HasSubstr("  + business/debug-shell -> kube-system/coredns:53/UDP"));
+  EXPECT_THAT(after.out, HasSubstr("vanished (documented, not seen in this traffic)"));
+  EXPECT_THAT(after.out, HasSubstr("  - business/odoo -> business/postgres:5432/TCP"));
+
+  // The audit phase: everything documented still flows; new connections fail the audit
+  // even with --ignore-vanished. A dropped reply (postgres:5432 -> odoo, conntrack lost) is
+  // not a new connection.
+  Result audit = Run("audit --baseline before.yaml --capture " + Example("audit.jsonl") +
+                     " --ignore-vanished -o json");
+  EXPECT_EQ(audit.status, 1);
+  json j = json::parse(audit.out);
+  EXPECT_TRUE(j["vanished"].empty());
+  std::vector<std::string> sources;
+  for (const auto& c : j["new"]) {
+    sources.push_back(c["source"].value("workload", "") + ">" +
+                      c["destination"].value("workload", ""));
+  }
+  EXPECT_THAT(sources, ::testing::Contains("odoo>n8n"));
+  EXPECT_THAT(sources, ::testing::Not(::testing::Contains("postgres>odoo")));
+
+  // Usage errors: 2.
+  EXPECT_EQ(Run("audit --baseline before.yaml --relay 127.0.0.1:1").status, 2);
+  EXPECT_EQ(Run("audit --baseline before.yaml").status, 2);
+  EXPECT_EQ(Run("audit --baseline missing.yaml --capture " + Example("before.jsonl")).status, 2);
+}
+
+TEST_F(BaselineCli, LearnRefusesToOverwriteADocumentAndMerges) {
+  LearnBefore();
+  std::string doc = Slurp(dir_ / "before.yaml");
+  Result r = Run("baseline learn --capture " + Example("after.jsonl") + " --out before.yaml");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_THAT(r.err, HasSubstr("before.yaml exists and is not a baseline snapshot"));
+  EXPECT_EQ(Slurp(dir_ / "before.yaml"), doc);
+
+  ASSERT_EQ(Run("baseline learn --capture " + Example("audit.jsonl") + " --out before.twb --merge")
+                .status,
+            0);
+  // Merged: the documented connections plus the audit phase's new ones.
+  Result diff = Run("baseline diff before.yaml before.twb -o json");
+  EXPECT_EQ(diff.status, 1);
+  json j = json::parse(diff.out);
+  EXPECT_TRUE(j["vanished"].empty());
+  EXPECT_FALSE(j["new"].empty());
+}
+
+// Learning over gRPC from a real replay relay process.
+TEST_F(BaselineCli, LearnFromARelay) {
+  LearnBefore();
+  int out_pipe[2];
+  ASSERT_EQ(pipe(out_pipe), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    dup2(out_pipe[1], STDOUT_FILENO);
+    close(out_pipe[0]);
+    close(out_pipe[1]);
+    std::string bin = testing::TierwatchBin(), cap = Example("before.jsonl");
+    execl(bin.c_str(), bin.c_str(), "replay", "--capture", cap.c_str(), "--listen", "127.0.0.1:0",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(out_pipe[1]);
+  FILE* out = fdopen(out_pipe[0], "r");
+  char line[256] = {};
+  std::string addr;
+  while (fgets(line, sizeof(line), out) != nullptr) {
+    std::string l(line);
+    if (l.rfind("listening on ", 0) == 0) {
+      addr = l.substr(13);
+      while (!addr.empty() && (addr.back() == '\n' || addr.back() == '\r')) addr.pop_back();
+      break;
+    }
+  }
+  ASSERT_FALSE(addr.empty()) << "replay did not say where it listens";
+
+  // The replay holds the whole capture as backlog: --since before its first flow reads it.
+  Result r = Run("baseline learn --relay " + addr +
+                 " --since 2026-11-20T08:00:00Z --duration 8s --out relay.twb");
+  Result audit = Run("audit --baseline before.yaml --relay " + addr +
+                     " --since 2026-11-20T08:00:00Z --duration 8s");
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  fclose(out);
+
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("learned 48 connection(s)"));
+  Result diff = Run("baseline diff before.twb relay.twb");
+  EXPECT_EQ(diff.status, 0) << diff.out;
+  EXPECT_EQ(audit.status, 0) << audit.out << audit.err;
+  EXPECT_THAT(Run("baseline export relay.twb").out, HasSubstr("generatedFrom: \"relay:" + addr));
+}
+
+}  // namespace
+}  // namespace tw
