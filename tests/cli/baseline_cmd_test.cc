@@ -237,7 +237,7 @@ TEST_F(BaselineCli, LearnFromARelay) {
   Result diff = Run("baseline diff before.twb relay.twb");
   EXPECT_EQ(diff.status, 0) << diff.out;
   EXPECT_EQ(audit.status, 0) << audit.out << audit.err;
-  EXPECT_THAT(Run("baseline export relay.twb").out, HasSubstr("generatedFrom: \"relay:" + addr));
+  EXPECT_THAT(Run("baseline export relay.twb").out, HasSubstr("generatedFrom: relay:" + addr));
 }
 
 }  // namespace
