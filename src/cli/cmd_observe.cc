@@ -133,7 +133,7 @@ int RunObserve(const ObserveArgs& a) {
     o.tls.server_name = a.tls_server_name;
     o.resume_window = a.resume_window;
     o.connect_timeout = a.connect_timeout;
-    o.max_attempts = a.follow ? 0 : 3;
+    o.max_attempts = a.follow ? 0 : 2;
     o.seed = static_cast<uint64_t>(absl::ToUnixNanos(now));
 
     EventPrinter printer(stdout, stderr, format);
