@@ -123,6 +123,8 @@ phase watch watch "$EXAMPLE/after.jsonl" \
 
 banner "Done"
 echo "Every drop above has a class, a severity and an explanation; the README of"
-echo "examples/zero-trust-rollout says why each of them happens. Next:"
-echo "  $(basename "$TW") analyze $EXAMPLE/after.jsonl --baseline BASELINE   (offline, same classes)"
-echo "  $(basename "$TW") run --config config/tierwatch.example.yaml --check  (the daemon config)"
+echo "examples/zero-trust-rollout says why each of them happens. The same offline:"
+echo "  tierwatch baseline learn --capture examples/zero-trust-rollout/before.jsonl --out baseline.twb"
+echo "  tierwatch analyze examples/zero-trust-rollout/after.jsonl --baseline baseline.twb"
+echo "The daemon's config: config/tierwatch.example.yaml (docs/config.md); in a cluster:"
+echo "  kubectl apply -k deploy/tierwatch (docs/deploy.md)"
