@@ -331,28 +331,36 @@ int RunAudit(const AuditArgs& a) {
   return findings ? kExitFindings : kExitOk;
 }
 
+// A subcommand whose one-line summary shows in its parent's list, and whose details and
+// examples follow its options in its own --help.
+CLI::App* AddCommand(CLI::App* parent, const std::string& name, const std::string& summary,
+                     const std::string& details) {
+  CLI::App* cmd = parent->add_subcommand(name, summary);
+  cmd->footer(details);
+  return cmd;
+}
+
 }  // namespace
 
 void RegisterBaseline(CLI::App& app, CommandContext& ctx) {
-  CLI::App* baseline = app.add_subcommand(
-      "baseline",
-      "Learn, document and compare baselines: the connections seen while learning.\n\n"
-      "A connection is (source workload, destination workload | entity | FQDN, protocol,\n"
-      "port); replies are not connections. World destinations are named by DNS (the flow's\n"
-      "names, else the DNS answers seen in the traffic) and kept by IP only where no name is\n"
-      "known. Wherever a command takes a baseline FILE it may be the binary snapshot or the\n"
-      "exported document (YAML or JSON); tierwatch tells them apart by their header.\n\n"
+  CLI::App* baseline = AddCommand(
+      &app, "baseline", "Learn, export (document) and compare baselines of connections",
+      "A baseline is the set of connections seen while learning: (source workload,\n"
+      "destination workload | entity | FQDN, protocol, port); replies are not connections.\n"
+      "World destinations are named by DNS (the flow's names, else the DNS answers seen in\n"
+      "the traffic) and kept by IP only where no name is known. Wherever a command takes a\n"
+      "baseline FILE it may be the binary snapshot or the exported document (YAML or JSON);\n"
+      "tierwatch tells them apart by their header. See docs/baseline.md.\n\n"
       "Typical use:\n"
       "  tierwatch baseline learn --capture before.jsonl --out baseline.twb\n"
       "  tierwatch baseline export baseline.twb --out baseline.yaml   # review, commit\n"
-      "  tierwatch baseline diff baseline.yaml baseline-next.yaml\n"
+      "  tierwatch baseline diff baseline.yaml baseline-next.twb\n"
       "  tierwatch audit --baseline baseline.yaml --relay 127.0.0.1:4245 --duration 10m\n");
   baseline->require_subcommand(1);
 
   auto la = std::make_shared<LearnArgs>();
-  CLI::App* learn = baseline->add_subcommand(
-      "learn",
-      "Learn a baseline snapshot from captures or from a Hubble Relay.\n\n"
+  CLI::App* learn = AddCommand(
+      baseline, "learn", "Learn a baseline snapshot from captures or from a Hubble Relay",
       "Flows with verdict FORWARDED, AUDIT, REDIRECTED, TRANSLATED or TRACED are learned\n"
       "(traffic that works today); DROPPED and ERROR flows and replies are not. From a relay\n"
       "it learns for --duration, or until Ctrl-C, then writes the snapshot atomically.\n\n"
@@ -373,12 +381,12 @@ void RegisterBaseline(CLI::App& app, CommandContext& ctx) {
   learn->callback([la, &ctx] { ctx.run = [la] { return RunLearn(*la); }; });
 
   auto ea = std::make_shared<ExportArgs>();
-  CLI::App* exp = baseline->add_subcommand(
-      "export",
-      "Write the documented baseline: a stable, sorted YAML or JSON document of a baseline's\n"
-      "connections (source, destination, protocol, port, first/last seen, count, nodes,\n"
-      "verdicts, byIpOnly) to review and commit to Git. The same baseline always exports to\n"
-      "the same bytes.\n\n"
+  CLI::App* exp = AddCommand(
+      baseline, "export", "Write the documented baseline (YAML or JSON) to review and commit",
+      "A stable, sorted document of a baseline's connections (source, destination,\n"
+      "protocol, port, first/last seen, count, nodes, verdicts, byIpOnly) with a header\n"
+      "(kind: TierwatchBaseline, apiVersion: tierwatch.io/v1, where it was learned, the time\n"
+      "range). The same baseline always exports to the same bytes.\n\n"
       "Examples:\n"
       "  tierwatch baseline export baseline.twb > baseline.yaml\n"
       "  tierwatch baseline export baseline.twb -o json --out baseline.json\n");
@@ -391,15 +399,15 @@ void RegisterBaseline(CLI::App& app, CommandContext& ctx) {
   exp->callback([ea, &ctx] { ctx.run = [ea] { return RunExport(*ea); }; });
 
   auto da = std::make_shared<DiffArgs>();
-  CLI::App* diff = baseline->add_subcommand(
-      "diff",
-      "Compare two baselines (snapshots or documents): connections new in B, and\n"
-      "connections that vanished from A. Counts and times are not compared.\n"
+  CLI::App* diff = AddCommand(
+      baseline, "diff", "Compare two baselines: connections new in B, vanished from A",
+      "A and B are snapshots or documents. Only connections are compared; counts and times\n"
+      "always differ between learning periods.\n"
       "Exit status: 0 identical, 1 differences, 2 bad input.\n\n"
       "Examples:\n"
       "  tierwatch baseline diff baseline.yaml baseline-next.twb\n"
-      "  git show HEAD~1:baseline.yaml > old.yaml && tierwatch baseline diff old.yaml "
-      "baseline.yaml -o json\n");
+      "  git show HEAD~1:baseline.yaml > old.yaml\n"
+      "  tierwatch baseline diff old.yaml baseline.yaml -o json\n");
   diff->add_option("a", da->a, "The earlier baseline")->type_name("A")->required();
   diff->add_option("b", da->b, "The later baseline")->type_name("B")->required();
   AddOutputOption(diff, &da->output, {"text", "json"});
@@ -408,17 +416,17 @@ void RegisterBaseline(CLI::App& app, CommandContext& ctx) {
 
 void RegisterAudit(CLI::App& app, CommandContext& ctx) {
   auto a = std::make_shared<AuditArgs>();
-  CLI::App* cmd = app.add_subcommand(
-      "audit",
-      "Audit live or captured traffic against the documented baseline (story FR24).\n\n"
-      "Learns the traffic into a temporary baseline and reports connections that are new\n"
-      "since the documented baseline, and documented connections that were not seen.\n"
+  CLI::App* cmd = AddCommand(
+      &app, "audit", "Audit traffic against the documented baseline (new and vanished connections)",
+      "Learns the traffic (captures, or a relay for --duration) into a temporary baseline and\n"
+      "reports connections that are new since the documented baseline (story FR24), and\n"
+      "documented connections that were not seen.\n"
       "Exit status: 0 nothing found, 1 new or vanished connections, 2 bad input.\n\n"
       "Examples:\n"
       "  tierwatch audit --baseline baseline.yaml --capture today.jsonl\n"
       "  tierwatch audit --baseline baseline.yaml --relay 127.0.0.1:4245 --duration 10m\n"
-      "  tierwatch audit --baseline baseline.yaml --capture today.jsonl --ignore-vanished "
-      "-o json\n");
+      "  tierwatch audit --baseline baseline.yaml --capture today.jsonl --ignore-vanished -o "
+      "json\n");
   cmd->add_option("--baseline", a->baseline, "The documented baseline (document or snapshot)")
       ->type_name("FILE")
       ->required();
