@@ -236,20 +236,22 @@ void Daemon::OnTick(absl::Time now) {
   }
 }
 
-void Daemon::SaveBaseline(absl::Time now) {
-  if (!learner_) return;
+bool Daemon::SaveBaseline(absl::Time now) {
+  if (!learner_) return true;
   last_save_ = now;
   absl::Status st = learner_->Save(now);
   if (st.ok()) {
     ++saves_;
     spdlog::info("baseline saved path={} connections={}", learner_->path(),
                  learner_->connections());
+    return true;
   } else {
     ++save_errors_;
     // Survived: the previous snapshot is intact and the next interval tries again.
     spdlog::error("baseline save failed path={} error=\"{}\"", learner_->path(),
                   std::string(st.message()));
   }
+  return false;
 }
 
 void Daemon::SwitchToWatch(absl::Time now, const std::string& why) {
@@ -434,7 +436,8 @@ RunReport Daemon::Shutdown() {
 
   // The worker has stopped: its state is ours now.
   const absl::Time now = clock_.Now();
-  if (learner_ && worker_mode_ == config::Mode::kLearn) SaveBaseline(now);
+  const bool final_save_ok =
+      !(learner_ && worker_mode_ == config::Mode::kLearn) || SaveBaseline(now);
   if (watcher_) watcher_->Flush();
 
   RunReport r;
@@ -466,9 +469,10 @@ RunReport Daemon::Shutdown() {
     r.source_restarts = source_restarts_;
     r.stop_reason = stop_reason_;
     r.status = first_error_;
-    if (r.status.ok() && learner_ && worker_mode_ == config::Mode::kLearn && save_errors_ > 0 &&
-        saves_ == 0) {
-      r.status = absl::InternalError("the baseline could not be saved (see the log)");
+    if (r.status.ok() && !final_save_ok) {
+      r.status = absl::InternalError(
+          absl::StrCat("the final baseline save to ", learner_->path(),
+                       " failed (see the log); the previous snapshot is intact"));
     }
     report_ = r;
   }

@@ -152,7 +152,7 @@ class Daemon {
   void OnTick(absl::Time now);
   void SwitchToWatch(absl::Time now, const std::string& why);
   void SwitchToLearn(absl::Time now);
-  void SaveBaseline(absl::Time now);
+  bool SaveBaseline(absl::Time now);  // false when the save failed (logged, counted)
   void ApplyLogLevel(const std::string& level);
 
   const DaemonOptions options_;

@@ -80,6 +80,7 @@ class FakeLearner : public Learner {
     absl::Mutex mu;
     int events = 0;
     int saves = 0;
+    bool fail_saves = false;
     std::vector<absl::Time> started;
   };
   explicit FakeLearner(std::shared_ptr<State> st, std::optional<absl::Time> since = std::nullopt)
@@ -90,6 +91,7 @@ class FakeLearner : public Learner {
   }
   absl::Status Save(absl::Time) override {
     absl::MutexLock l(&st_->mu);
+    if (st_->fail_saves) return absl::UnavailableError("disk full");
     ++st_->saves;
     return absl::OkStatus();
   }
@@ -492,6 +494,26 @@ TEST(DaemonTest, SavesTheBaselineEverySaveInterval) {
   EXPECT_EQ(r.baseline->saves, 3u);
 }
 
+TEST(DaemonTest, AFailedSaveIsSurvivedButAFailedFinalSaveIsReported) {
+  auto learner = std::make_shared<FakeLearner::State>();
+  learner->fail_saves = true;
+  auto watched = std::make_shared<std::atomic<int>>(0);
+  SourceBox box;
+  ManualTimeSource clock(kT0);
+  Daemon d(Config(LearnYaml("/unused/b.twb", "relay: {address: a:1}\n"), false),
+           FakeOptions(learner, watched, &box), clock);
+  ASSERT_TRUE(d.Start().ok());
+  clock.Advance(absl::Minutes(5));
+  d.Tick();
+  d.Sync();
+  EXPECT_EQ(d.mode(), config::Mode::kLearn);  // still running
+  RunReport r = d.Shutdown();
+  EXPECT_EQ(r.baseline->saves, 0u);
+  EXPECT_EQ(r.baseline->save_errors, 2u);  // the periodic one and the final one
+  EXPECT_FALSE(r.status.ok());
+  EXPECT_THAT(std::string(r.status.message()), HasSubstr("final baseline save"));
+}
+
 TEST(DaemonTest, ReloadSwitchesModeAndReconnectsWhenTheRelayChanges) {
   auto learner = std::make_shared<FakeLearner::State>();
   auto watched = std::make_shared<std::atomic<int>>(0);
@@ -528,6 +550,9 @@ TEST(DaemonTest, ReloadSwitchesModeAndReconnectsWhenTheRelayChanges) {
                              false))
                   .ok());
   EXPECT_EQ(box.count(), 3u);
+  EXPECT_TRUE(second->stopped());
+  FedSource* third = box.last();
+  ASSERT_TRUE(Eventually([&] { return third->running(); }));
 
   // Back to learn: learning resumes, with a new period starting now.
   clock.Advance(absl::Minutes(10));
