@@ -43,13 +43,25 @@ if [[ "$line" != "listening on "* ]]; then
   exit 1
 fi
 
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+tck=$(getconf CLK_TCK)
+replay_before=$(cpu_ticks "$replay_pid")
 start=$(date +%s.%N)
 # SIGINT ends observe cleanly (it flushes and exits 0); wc counts what reached the pipe.
-lines=$({ timeout -s INT "$SECONDS_TO_RUN" "$BIN" observe --relay "$addr" -f -o "$FORMAT" \
-            2>"$work/observe.log" || true; } | wc -l)
+# `times` in the subshell reports the CPU time of its children (timeout, observe, wc).
+lines=$( { { timeout -s INT "$SECONDS_TO_RUN" "$BIN" observe --relay "$addr" -f -o "$FORMAT" \
+               2>"$work/observe.log" || true; } | wc -l; times >"$work/times"; } )
 end=$(date +%s.%N)
+replay_after=$(cpu_ticks "$replay_pid")
 
 elapsed=$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.2f", e - s }')
 rate=$(awk -v n="$lines" -v t="$elapsed" 'BEGIN { printf "%.0f", n / t }')
-echo "observe --relay -o $FORMAT: $lines flows in ${elapsed}s = $rate flows/s" \
-     "(capture $(basename "$CAPTURE"), $(nproc) cores shared by replay and observe)"
+# times prints "0m1.234s 0m0.567s" for the shell, then the same for its children.
+observe_cpu=$(tail -1 "$work/times" | awk '{
+  split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.2f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }')
+replay_cpu=$(awk -v a="$replay_after" -v b="$replay_before" -v t="$tck" 'BEGIN { printf "%.2f", (a - b) / t }')
+per_cpu=$(awk -v n="$lines" -v o="$observe_cpu" 'BEGIN { if (o > 0) printf "%.0f", n / o; else print "n/a" }')
+echo "observe --relay -o $FORMAT: $lines flows in ${elapsed}s = $rate flows/s wall" \
+     "(capture $(basename "$CAPTURE"); $(nproc) cores shared by replay and observe;" \
+     "load average $(cut -d' ' -f1 /proc/loadavg))"
+echo "cpu: observe ${observe_cpu}s ($per_cpu flows per observe cpu-second), replay ${replay_cpu}s"

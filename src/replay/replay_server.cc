@@ -61,9 +61,9 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, absl::string_view 
   return ss.str();
 }
 
-// Holds the message being built and writes it. Two scratch messages so that one can be
-// written while the next is built (kept from an experiment with gRPC's buffer hint: in the
-// sync API a hinted Write waits for a later flush, which stalled short streams).
+// Writes responses and owns the scratch messages rewritten events are built in. (gRPC's
+// buffer hint is not used: in the sync API a hinted Write waits for a later flush, which
+// stalls a stream whose last message was hinted.)
 class Sender {
  public:
   explicit Sender(grpc::ServerWriter<GetFlowsResponse>* w) : w_(w) {}
@@ -72,7 +72,6 @@ class Sender {
     if (ok_) ok_ = w_->Write(*m);
     if (m == &scratch_[cur_]) cur_ ^= 1;
   }
-  void Flush() {}
   bool ok() const { return ok_; }
 
  private:
@@ -223,7 +222,6 @@ class ReplayServer::Service final : public ::observer::Observer::Service {
         }
       }
     }
-    out.Flush();
     if (!out.ok()) return grpc::Status::OK;  // the client went away
     if (ended || !req->follow()) return grpc::Status::OK;
 
@@ -252,7 +250,6 @@ class ReplayServer::Service final : public ::observer::Observer::Service {
         for (; next < k && out.ok() && !ended; ++next) {
           if (!s_->events_[next % n].flow || passes(next)) emit(next);
         }
-        out.Flush();
         if (!out.ok() || ended) return grpc::Status::OK;
         continue;
       }
