@@ -506,8 +506,13 @@ std::string Explain(const Classification& c, bool l7, const tier::TierModel& tie
 
 }  // namespace
 
+std::string Explanation(const Classification& c, const tier::TierModel& tiers) {
+  return Explain(c, IsL7(c.flow), tiers);
+}
+
 std::optional<Classification> DropClassifier::Classify(const Flow& f, bool explain,
-                                                       const policy::Verdict* verdict) const {
+                                                       const policy::Verdict* verdict,
+                                                       bool with_explanation) const {
   if (!IsClassifiable(f)) return std::nullopt;
   const tier::TierModel& tiers = *context_.tiers;
   flow::SymbolTable& symbols = *context_.symbols;
@@ -539,7 +544,16 @@ std::optional<Classification> DropClassifier::Classify(const Flow& f, bool expla
   c.source = facts(f.source, f.source_ip, f.source_names, flow::PeerRole::kSource);
   c.destination =
       facts(f.destination, f.destination_ip, f.destination_names, flow::PeerRole::kDestination);
-  c.connection = flow::KeyAsSeen(f, symbols, &dns_);
+  // The key as seen (flow::KeyAsSeen), from the peers just computed rather than again.
+  {
+    const Protocol p = f.l4.protocol;
+    const bool icmp_like = IsIcmp(p) || p == Protocol::kVRRP || p == Protocol::kIGMP;
+    if ((HasPorts(p) && f.l4.destination_port != 0) || icmp_like) {
+      c.connection = flow::ConnectionKey{
+          c.source.peer, c.destination.peer, p,
+          static_cast<uint16_t>(HasPorts(p) ? f.l4.destination_port : f.l4.icmp_type)};
+    }
+  }
   if (c.connection && context_.baseline != nullptr) {
     if (auto rec = context_.baseline->Find(*c.connection)) {
       c.in_baseline = true;
@@ -547,9 +561,10 @@ std::optional<Classification> DropClassifier::Classify(const Flow& f, bool expla
       c.baseline_count = rec->count;
     }
   }
-  note(absl::StrCat("connection ", c.ConnectionText(), "; verdict ", flow::VerdictName(f.verdict),
-                    c.predicted ? " (AUDIT: would be dropped)" : "", l7 ? "; L7 flow" : "",
-                    "; event type ", f.event_type));
+  if (why)
+    note(absl::StrCat("connection ", c.ConnectionText(), "; verdict ", flow::VerdictName(f.verdict),
+                      c.predicted ? " (AUDIT: would be dropped)" : "", l7 ? "; L7 flow" : "",
+                      "; event type ", f.event_type));
 
   // Rule 1 needs the reason; rule 2 the reply inference. Only policy drops go to the engine.
   const bool infra = reason != 0 && !IsPolicyReason(reason);
@@ -578,12 +593,13 @@ std::optional<Classification> DropClassifier::Classify(const Flow& f, bool expla
     c.enforcing_side = Side::kSource;
     c.side_basis = SideBasis::kAssumedSource;
   }
-  note(absl::StrCat("enforcing side: ", SideName(c.enforcing_side), " (",
-                    PeerName(c.enforcing().peer), ", ", c.enforcing().tier.ToString(), ") from ",
-                    SideBasisName(c.side_basis),
-                    f.traffic_direction != flow::TrafficDirection::kUnknown
-                        ? absl::StrCat(" ", flow::TrafficDirectionName(f.traffic_direction))
-                        : ""));
+  if (why)
+    note(absl::StrCat("enforcing side: ", SideName(c.enforcing_side), " (",
+                      PeerName(c.enforcing().peer), ", ", c.enforcing().tier.ToString(), ") from ",
+                      SideBasisName(c.side_basis),
+                      f.traffic_direction != flow::TrafficDirection::kUnknown
+                          ? absl::StrCat(" ", flow::TrafficDirectionName(f.traffic_direction))
+                          : ""));
 
   // Attribution.
   Attribution& a = c.attribution;
@@ -611,42 +627,46 @@ std::optional<Classification> DropClassifier::Classify(const Flow& f, bool expla
       }
     }
     std::vector<const PolicyRefInfo*> resp = a.Responsible();
-    note(absl::StrCat("policy engine: ", policy::DecisionName(engine->decision), " overall, ",
-                      policy::DecisionName(side.decision), " at the ",
-                      DirectionWord(c.enforcing_side),
-                      resp.empty() ? "" : absl::StrCat("; responsible: ", JoinNames(resp))));
+    if (why)
+      note(absl::StrCat("policy engine: ", policy::DecisionName(engine->decision), " overall, ",
+                        policy::DecisionName(side.decision), " at the ",
+                        DirectionWord(c.enforcing_side),
+                        resp.empty() ? "" : absl::StrCat("; responsible: ", JoinNames(resp))));
   } else if (context_.policies == nullptr) {
-    note("no policies loaded: no policy attribution beyond what Hubble reports");
+    if (why) note("no policies loaded: no policy attribution beyond what Hubble reports");
   }
   if (!a.hubble_denied_by.empty()) {
     std::vector<const PolicyRefInfo*> refs;
     for (const auto& r : a.hubble_denied_by) refs.push_back(&r);
-    note(absl::StrCat("Hubble names ", JoinNames(refs), " as denying it"));
+    if (why) note(absl::StrCat("Hubble names ", JoinNames(refs), " as denying it"));
   }
 
   // The rules, first match wins.
   const EndpointFacts& enf = c.enforcing();
   auto decide = [&](DropClass cls) { c.drop_class = cls; };
   if (infra) {
-    note(absl::StrCat("1 infra_drop: yes, drop reason ", flow::DropReasonName(reason), " (", reason,
-                      ") is not a policy reason"));
+    if (why)
+      note(absl::StrCat("1 infra_drop: yes, drop reason ", flow::DropReasonName(reason), " (",
+                        reason, ") is not a policy reason"));
     decide(DropClass::kInfraDrop);
   } else {
-    note(absl::StrCat("1 infra_drop: no, ",
-                      reason == 0
-                          ? (l7 || c.predicted ? "AUDIT/L7 verdicts carry no drop reason"
-                                               : "no drop reason known")
-                          : absl::StrCat(flow::DropReasonName(reason), " is a policy reason")));
+    if (why)
+      note(absl::StrCat("1 infra_drop: no, ",
+                        reason == 0
+                            ? (l7 || c.predicted ? "AUDIT/L7 verdicts carry no drop reason"
+                                                 : "no drop reason known")
+                            : absl::StrCat(flow::DropReasonName(reason), " is a policy reason")));
     if (reply.reply) {
       c.reply_to = reply.original;
       c.reply_basis = reply.basis;
-      note(absl::StrCat("2 reply_drop: yes, ", reply.why));
+      if (why) note(absl::StrCat("2 reply_drop: yes, ", reply.why));
       decide(DropClass::kReplyDrop);
     } else {
-      note(absl::StrCat("2 reply_drop: no, ", reply.why));
+      if (why) note(absl::StrCat("2 reply_drop: no, ", reply.why));
       const bool dns = c.destination.dns_service;
-      note(absl::StrCat("3 dns_blocked: ", dns ? "yes" : "no", ", destination ",
-                        dns ? "is" : "is not", " the DNS service on ", PortText(f)));
+      if (why)
+        note(absl::StrCat("3 dns_blocked: ", dns ? "yes" : "no", ", destination ",
+                          dns ? "is" : "is not", " the DNS service on ", PortText(f)));
       const bool tier0 = enf.tier.is_tier(0) || enf.tier.kind == tier::TierKind::kCiliumReserved;
       const bool metrics =
           c.source.scraper && HasPorts(f.l4.protocol) && tiers.IsMetricsPort(f.l4.destination_port);
@@ -655,36 +675,41 @@ std::optional<Classification> DropClassifier::Classify(const Flow& f, bool expla
       if (dns) {
         decide(DropClass::kDnsBlocked);
       } else {
-        note(absl::StrCat("4 tier0_violation: ", tier0 ? "yes" : "no",
-                          ", the enforcing endpoint is ", enf.tier.ToString()));
+        if (why)
+          note(absl::StrCat("4 tier0_violation: ", tier0 ? "yes" : "no",
+                            ", the enforcing endpoint is ", enf.tier.ToString()));
         if (tier0) {
           decide(DropClass::kTier0Violation);
         } else {
-          note(absl::StrCat("5 metrics_scrape_blocked: ", metrics ? "yes" : "no", ", source ",
-                            c.source.scraper ? "is" : "is not", " a scraper, port ", PortText(f),
-                            tiers.IsMetricsPort(f.l4.destination_port) ? " is" : " is not",
-                            " a metrics port"));
+          if (why)
+            note(absl::StrCat("5 metrics_scrape_blocked: ", metrics ? "yes" : "no", ", source ",
+                              c.source.scraper ? "is" : "is not", " a scraper, port ", PortText(f),
+                              tiers.IsMetricsPort(f.l4.destination_port) ? " is" : " is not",
+                              " a metrics port"));
           if (metrics) {
             decide(DropClass::kMetricsScrapeBlocked);
           } else {
-            note(absl::StrCat("6 bypass_ineffective: ", bypass ? "yes" : "no",
-                              ", the enforcing endpoint ", bypass ? "carries" : "does not carry",
-                              " ", tiers.options().debug_bypass_label.ToString()));
+            if (why)
+              note(absl::StrCat("6 bypass_ineffective: ", bypass ? "yes" : "no",
+                                ", the enforcing endpoint ", bypass ? "carries" : "does not carry",
+                                " ", tiers.options().debug_bypass_label.ToString()));
             if (bypass) {
               decide(DropClass::kBypassIneffective);
             } else {
-              note(absl::StrCat("7 platform_blocked: ", tier1 ? "yes" : "no",
-                                ", the enforcing endpoint is ", enf.tier.ToString()));
+              if (why)
+                note(absl::StrCat("7 platform_blocked: ", tier1 ? "yes" : "no",
+                                  ", the enforcing endpoint is ", enf.tier.ToString()));
               if (tier1) {
                 decide(DropClass::kPlatformBlocked);
               } else if (c.in_baseline) {
-                note(absl::StrCat("8 baseline_regression: yes, ", BaselineText(c)));
+                if (why) note(absl::StrCat("8 baseline_regression: yes, ", BaselineText(c)));
                 decide(DropClass::kBaselineRegression);
               } else {
-                note(absl::StrCat("8 baseline_regression: no, ", context_.baseline == nullptr
-                                                                     ? "no baseline loaded"
-                                                                     : "not in the baseline"));
-                note("9 expected_deny: default-deny doing its job");
+                if (why)
+                  note(absl::StrCat("8 baseline_regression: no, ", context_.baseline == nullptr
+                                                                       ? "no baseline loaded"
+                                                                       : "not in the baseline"));
+                if (why) note("9 expected_deny: default-deny doing its job");
                 decide(DropClass::kExpectedDeny);
               }
             }
@@ -694,7 +719,7 @@ std::optional<Classification> DropClassifier::Classify(const Flow& f, bool expla
     }
   }
   c.severity = SeverityOf(c.drop_class);
-  c.explanation = Explain(c, l7, tiers);
+  if (with_explanation) c.explanation = Explain(c, l7, tiers);
   return c;
 }
 

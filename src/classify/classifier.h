@@ -212,6 +212,9 @@ struct ClassifierOptions {
   flow::DnsNameCacheOptions dns;
 };
 
+// The one-sentence explanation of a classification (what Classify puts in `explanation`).
+std::string Explanation(const Classification& c, const tier::TierModel& tiers);
+
 // Whether a flow is one the classifier classifies: DROPPED or AUDIT.
 bool IsClassifiable(const flow::Flow& f);
 // Stable id for a counted event (see Classification::id).
@@ -229,8 +232,11 @@ class DropClassifier {
   // result's `reasoning` lists every rule checked. `verdict`, when given, is the policy
   // engine's verdict for this flow (the simulator has it already); otherwise the engine is
   // asked when policies are loaded.
+  // `with_explanation` false leaves `explanation` empty (bulk callers that only count, like
+  // the simulator, fill it later with Explanation()).
   std::optional<Classification> Classify(const flow::Flow& f, bool explain = false,
-                                         const policy::Verdict* verdict = nullptr) const;
+                                         const policy::Verdict* verdict = nullptr,
+                                         bool with_explanation = true) const;
 
   const ClassifierContext& context() const { return context_; }
   const flow::DnsNameCache& dns() const { return dns_; }

@@ -1,6 +1,7 @@
 #include "simulate/simulate.h"
 
 #include <algorithm>
+#include <memory>
 #include <set>
 #include <utility>
 
@@ -215,17 +216,22 @@ SimulationResult Simulate(const ConnectionSet& set, const policy::Evaluator& pol
   copts.max_stream_connections = 0;  // every connection here is an original
   classify::DropClassifier classifier({&tiers, &set.connections(), &policies, &set.symbols()},
                                       copts);
-  std::map<DropClass, absl::flat_hash_set<flow::ConnectionKey>> class_connections;
-  std::map<std::string, absl::flat_hash_set<flow::ConnectionKey>> policy_connections;
   std::map<std::string, PolicyImpact> impacts;
 
+  // One representative per distinct peer (there are far fewer peers than connections).
+  absl::flat_hash_map<Peer, std::unique_ptr<Representative>> reps;
+  auto representative = [&](const Peer& p) -> const Representative& {
+    auto& slot = reps[p];
+    if (!slot) slot = std::make_unique<Representative>(set.RepresentativeOf(p, tiers));
+    return *slot;
+  };
   set.connections().ForEach([&](const baseline::ConnectionRecord& rec) {
     ++r.connections;
-    Representative src = set.RepresentativeOf(rec.key.source, tiers);
-    Representative dst = set.RepresentativeOf(rec.key.destination, tiers);
+    const Representative& src = representative(rec.key.source);
+    const Representative& dst = representative(rec.key.destination);
     const bool synthesized = src.synthesized || dst.synthesized;
     if (synthesized) ++r.synthesized;
-    Flow f = SyntheticFlow(rec, src, dst);
+    Flow f = SyntheticFlow(rec, src, dst);  // reused for both sides
     policy::Verdict v = policy::EvaluateFlow(policies, f);
     if (v.decision == policy::Decision::kAllowed) {
       ++r.allowed;
@@ -239,19 +245,27 @@ SimulationResult Simulate(const ConnectionSet& set, const policy::Evaluator& pol
       return;
     }
     ++r.broken;
+    // ForEach visits each connection once, so distinct connections per class and per policy
+    // need only be told apart across this connection's two sides.
+    std::vector<DropClass> classes_here;
+    std::set<std::string> policies_here;
     for (policy::Direction dir : {policy::Direction::kEgress, policy::Direction::kIngress}) {
       const policy::DirectionVerdict& side =
           dir == policy::Direction::kEgress ? v.egress : v.ingress;
       if (side.decision != policy::Decision::kDenied) continue;
-      Flow g = f;
-      g.traffic_direction = dir == policy::Direction::kEgress ? flow::TrafficDirection::kEgress
+      f.traffic_direction = dir == policy::Direction::kEgress ? flow::TrafficDirection::kEgress
                                                               : flow::TrafficDirection::kIngress;
-      g.uuid = absl::StrCat("simulate:", rec.key.ToString(), ":", policy::DirectionName(dir));
-      std::optional<Classification> c = classifier.Classify(g, false, &v);
+      f.uuid = absl::StrCat("simulate:", rec.key.ToString(), ":", policy::DirectionName(dir));
+      std::optional<Classification> c =
+          classifier.Classify(f, false, &v, /*with_explanation=*/false);
       if (!c) continue;
       ClassCount& cc = r.by_class[c->drop_class];
       ++cc.drops;
-      if (class_connections[c->drop_class].insert(rec.key).second) ++cc.connections;
+      if (std::find(classes_here.begin(), classes_here.end(), c->drop_class) ==
+          classes_here.end()) {
+        classes_here.push_back(c->drop_class);
+        ++cc.connections;
+      }
       std::set<std::string> seen;
       for (const classify::PolicyRefInfo* p : c->attribution.Responsible()) {
         std::string name = p->DisplayName();
@@ -265,7 +279,7 @@ SimulationResult Simulate(const ConnectionSet& set, const policy::Evaluator& pol
         }
         ++pi.drops;
         ++pi.by_class[c->drop_class];
-        if (policy_connections[name].insert(rec.key).second) ++pi.connections;
+        if (policies_here.insert(name).second) ++pi.connections;
       }
       // Beyond the cap keep the most severe: a heap whose top is the least important kept.
       WouldBreak wb{rec.key, *std::move(c), dir, synthesized};
@@ -283,6 +297,8 @@ SimulationResult Simulate(const ConnectionSet& set, const policy::Evaluator& pol
     }
   });
 
+  // Explanations only for what is kept: building sentences is most of a break's cost.
+  for (WouldBreak& b : r.breaks) b.drop.explanation = classify::Explanation(b.drop, tiers);
   std::sort(r.breaks.begin(), r.breaks.end(), [](const WouldBreak& a, const WouldBreak& b) {
     if (a.drop.drop_class != b.drop.drop_class) return a.drop.drop_class < b.drop.drop_class;
     if (a.connection != b.connection) return a.connection < b.connection;

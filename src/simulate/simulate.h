@@ -138,7 +138,7 @@ struct SimulateOptions {
   // Would-be drops kept with their full classification; beyond, only the counts (by class,
   // by policy) go on. A million-connection baseline under a fresh default-deny would
   // otherwise hold a classification per connection.
-  size_t max_breaks_kept = 100000;
+  size_t max_breaks_kept = 10000;
 };
 
 SimulationResult Simulate(const ConnectionSet& set, const policy::Evaluator& policies,

@@ -69,6 +69,8 @@ TEST_P(ClassTable, FirstMatchWins) {
   EXPECT_EQ(SideName(c.enforcing_side), SideName(tc.want_side));
   EXPECT_FALSE(c.explanation.empty());
   EXPECT_FALSE(c.id.empty());
+  // The connection is the flow model's key as seen on the wire.
+  EXPECT_EQ(c.connection, flow::KeyAsSeen(f, b_.symbols, nullptr));
 }
 
 std::vector<ClassCase> Cases() {
