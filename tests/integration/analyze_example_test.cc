@@ -113,7 +113,9 @@ class ExampleCli : public ::testing::Test {
                      d["enforcing_side"].get<std::string>());
       // AUDIT verdicts are predicted, and carry no drop reason.
       EXPECT_EQ(d["predicted"].get<bool>(), d["verdict"] == "AUDIT") << d.dump();
-      if (d["predicted"].get<bool>()) EXPECT_TRUE(d["drop_reason"].is_null()) << d.dump();
+      if (d["predicted"].get<bool>()) {
+        EXPECT_TRUE(d["drop_reason"].is_null()) << d.dump();
+      }
     }
     EXPECT_EQ(drops.size(), phase["counted_events"].get<uint64_t>());
     for (const auto& [cls, want] : phase["classes"].items()) {
