@@ -85,7 +85,8 @@ void Enrich(Flow& drop, const Flow& verdict) {
 void DropStream::OnFlow(const Flow& f) {
   ++stats_.flows;
   const int64_t t = absl::ToUnixNanos(f.time);
-  if (t > now_ns_) now_ns_ = t;
+  latest_ns_ = t;
+  have_latest_ = true;
   if (IsClassifiable(f)) {
     ++stats_.candidates;
     Kind kind = Kind::kOther;
@@ -130,8 +131,8 @@ void DropStream::OnFlow(const Flow& f) {
 }
 
 void DropStream::AdvanceTo(absl::Time now) {
-  const int64_t t = absl::ToUnixNanos(now);
-  if (t > now_ns_) now_ns_ = t;
+  latest_ns_ = absl::ToUnixNanos(now);
+  have_latest_ = true;
   Release(false);
 }
 
@@ -169,8 +170,9 @@ void DropStream::Release(bool all) {
   const int64_t window = absl::ToInt64Nanoseconds(options_.twin_window);
   while (!pending_.empty()) {
     const Entry& front = pending_.front();
-    bool ready =
-        all || front.matched || front.kind == Kind::kOther || front.time_ns + window < now_ns_;
+    bool ready = all || front.matched || front.kind == Kind::kOther ||
+                 (have_latest_ &&
+                  (latest_ns_ > front.time_ns + window || latest_ns_ < front.time_ns - window));
     if (!ready && pending_.size() > options_.max_pending) {
       ready = true;
       ++stats_.released_early;

@@ -11,8 +11,10 @@
 // (type 129) have no twin and count as they come.
 //
 // Output keeps input order (a merged pair takes the place of its first event), so `analyze
-// -o json` lists drops as the capture has them. Time advances with the flows; a live caller
-// with a quiet stream calls AdvanceTo(clock) now and then, and Flush() at the end.
+// -o json` lists drops as the capture has them. Time advances with the flows: a held drop
+// is released once the latest flow is more than the window away from it, either way (a
+// second capture file may start earlier). A live caller with a quiet stream calls
+// AdvanceTo(clock) or Flush() now and then, and Flush() at the end.
 //
 //   tw::classify::DropStream stream(classifier, {}, [&](tw::classify::Classification&& c) {
 //     aggregator.Add(c);
@@ -98,7 +100,11 @@ class DropStream {
   std::deque<Entry> pending_;
   uint64_t front_seq_ = 0;  // sequence number of pending_.front()
   absl::flat_hash_map<std::string, std::vector<uint64_t>> unmatched_;  // key -> seqs
-  int64_t now_ns_ = INT64_MIN;
+  // Time of the latest flow (or AdvanceTo). Not the maximum: captures of several nodes read
+  // one after another start over in time, and a twin is always close to its drop in the
+  // input, so an entry is done once the latest flow is further than the window either way.
+  int64_t latest_ns_ = 0;
+  bool have_latest_ = false;
   DropStreamStats stats_;
 };
 

@@ -135,6 +135,24 @@ TEST_F(DropStreamTest, InputOrderIsKept) {
   EXPECT_EQ(stats_.audit, 1u);
 }
 
+TEST_F(DropStreamTest, CapturesThatStartOverInTimeStillPair) {
+  // Two per-node capture files read one after the other: the second starts earlier.
+  Flow late = SynTo("n8n", 5678, absl::Seconds(60));
+  Flow early = SynTo("postgres", 5432);
+  std::vector<Classification> out;
+  DropStream s(classifier_, {}, [&](Classification&& c) { out.push_back(std::move(c)); });
+  s.OnFlow(b_.VerdictTwin(late));
+  s.OnFlow(late);
+  s.OnFlow(b_.VerdictTwin(early));
+  EXPECT_EQ(s.pending(), 1u);  // the early verdict still waits for its drop event
+  s.OnFlow(early);
+  s.Flush();
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(s.stats().twins, 2u);
+  EXPECT_EQ(out[0].flow.uuid, late.uuid);
+  EXPECT_EQ(out[1].flow.uuid, early.uuid);
+}
+
 TEST_F(DropStreamTest, HeldUntilTheWindowPassesInFlowTime) {
   std::vector<Classification> out;
   DropStream s(classifier_, {}, [&](Classification&& c) { out.push_back(std::move(c)); });
