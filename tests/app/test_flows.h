@@ -32,7 +32,7 @@ struct FlowSpec {
   int32_t event_type = flow::kEventTrace;
   std::string node = "worker-1";
   int64_t unix_seconds = 1764300000;
-  std::string uuid;
+  std::string uuid = {};
   bool world_destination = false;  // destination is reserved:world (dst_ns/app ignored)
 };
 

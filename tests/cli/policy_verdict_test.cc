@@ -221,7 +221,9 @@ TEST_F(PolicyVerdictCli, RealCorpusEveryFlowGetsOneLine) {
     EXPECT_TRUE(v == "ALLOWED" || v == "DENIED" || v == "UNDECIDED") << v;
     if (v == "UNDECIDED")
       replies += l["undecided_reason"] == "reply: policy is not applied to replies";
-    if (v == "DENIED") EXPECT_TRUE(l["reason"] == "POLICY_DENIED" || l["reason"] == "POLICY_DENY");
+    if (v == "DENIED") {
+      EXPECT_TRUE(l["reason"] == "POLICY_DENIED" || l["reason"] == "POLICY_DENY");
+    }
   }
   EXPECT_GT(replies, 0);
 }

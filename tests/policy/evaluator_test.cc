@@ -70,8 +70,11 @@ void RunTable(const std::string& citation, const std::string& yaml, const std::v
     EXPECT_EQ(DecisionName(v.decision), DecisionName(c.want))
         << "egress=" << DecisionName(v.egress.decision)
         << " ingress=" << DecisionName(v.ingress.decision) << " reason=" << v.undecided_reason;
-    if (c.want == Decision::kDenied) EXPECT_EQ(v.drop_reason, c.reason);
-    if (c.want != Decision::kDenied) EXPECT_EQ(v.drop_reason, 0u);
+    if (c.want == Decision::kDenied) {
+      EXPECT_EQ(v.drop_reason, c.reason);
+    } else {
+      EXPECT_EQ(v.drop_reason, 0u);
+    }
   }
 }
 
