@@ -465,21 +465,25 @@ std::string Explain(const Classification& c, bool l7, const tier::TierModel& tie
     }
     case DropClass::kBypassIneffective: {
       const auto& bl = tiers.options().debug_bypass_label;
-      std::string fix;
-      std::vector<const PolicyRefInfo*> resp = c.attribution.Responsible();
-      if (!c.attribution.default_deny_by.empty()) {
-        fix = absl::StrCat(JoinNames(resp), " still put", resp.size() == 1 ? "s" : "",
-                           " it into default-deny: exclude the bypass label from its selector "
-                           "or set enableDefaultDeny: false on it");
-      } else if (!c.attribution.denied_by.empty()) {
-        fix = "a deny rule still matches it: deny rules win over the bypass";
-      } else {
-        fix =
-            "a policy other than the default-deny one still selects it and imposes "
-            "default-deny: set enableDefaultDeny: false on it or exclude the bypass label";
+      const Attribution& a = c.attribution;
+      std::string lead = absl::StrCat(enforcer, " carries the debug-bypass label ", bl.ToString(),
+                                      " yet ", what, " ", verb, " ", where, l7rule);
+      if (!a.denied_by.empty()) {
+        return absl::StrCat(lead, by, ": deny rules win over the bypass; remove or narrow it.");
       }
-      return absl::StrCat(enforcer, " carries the debug-bypass label ", bl.ToString(), " yet ",
-                          what, " ", verb, " ", where, by, l7rule, "; ", fix, ".");
+      if (!a.default_deny_by.empty()) {
+        std::vector<const PolicyRefInfo*> refs;
+        for (const auto& r : a.default_deny_by) refs.push_back(&r);
+        const bool one = refs.size() == 1;
+        return absl::StrCat(lead, ": ", JoinNames(refs), " still put", one ? "s" : "",
+                            " it into default-deny for ", DirectionWord(c.enforcing_side),
+                            "; exclude the bypass label from ",
+                            one ? "its selector" : "their selectors",
+                            " or set enableDefaultDeny: false on ", one ? "it" : "them", ".");
+      }
+      return absl::StrCat(lead, by,
+                          ": a policy still selects it and imposes default-deny; exclude the "
+                          "bypass label from its selector or set enableDefaultDeny: false on it.");
     }
     case DropClass::kPlatformBlocked: {
       std::string base = BaselineText(c);
