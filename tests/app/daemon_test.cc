@@ -118,11 +118,13 @@ class FakeWatcher : public Watcher {
   std::shared_ptr<std::atomic<int>> events_;
 };
 
-// A relay-like source: delivers what the test feeds it, until stopped.
-class FedSource : public sources::FlowSource {
+// A relay-like source: delivers what the test feeds it, until stopped. Its state outlives
+// the source object (the daemon destroys replaced sources), so a test can still ask a
+// replaced source whether it was stopped.
+class FedState {
  public:
-  explicit FedSource(std::string name) : name_(std::move(name)) {}
-  absl::Status Run(const sources::EventCallback& cb) override {
+  explicit FedState(std::string name) : name_(std::move(name)) {}
+  absl::Status Run(const sources::EventCallback& cb) {
     {
       absl::MutexLock l(&mu_);
       running_ = true;
@@ -143,11 +145,11 @@ class FedSource : public sources::FlowSource {
       ++delivered_;
     }
   }
-  void Stop() override {
+  void Stop() {
     absl::MutexLock l(&mu_);
     stop_ = true;
   }
-  sources::SourceStats stats() const override {
+  sources::SourceStats stats() const {
     absl::MutexLock l(&mu_);
     sources::SourceStats s;
     s.events = delivered_;
@@ -172,7 +174,7 @@ class FedSource : public sources::FlowSource {
   const std::string& name() const { return name_; }
 
  private:
-  std::string name_;
+  const std::string name_;
   mutable absl::Mutex mu_;
   std::vector<flow::Event> queue_;
   bool stop_ = false;
@@ -180,14 +182,24 @@ class FedSource : public sources::FlowSource {
   int delivered_ = 0;
 };
 
-// Hands out FedSources and remembers them (they live in shared_ptrs the daemon co-owns).
+class FedSource : public sources::FlowSource {
+ public:
+  explicit FedSource(std::shared_ptr<FedState> st) : st_(std::move(st)) {}
+  absl::Status Run(const sources::EventCallback& cb) override { return st_->Run(cb); }
+  void Stop() override { st_->Stop(); }
+  sources::SourceStats stats() const override { return st_->stats(); }
+
+ private:
+  std::shared_ptr<FedState> st_;
+};
+
+// Hands out FedSources and keeps their states.
 struct SourceBox {
   absl::Mutex mu;
-  std::vector<FedSource*> made;
-  std::vector<std::string> addresses;
-  FedSource* last() {
+  std::vector<std::shared_ptr<FedState>> made;
+  FedState* last() {
     absl::MutexLock l(&mu);
-    return made.empty() ? nullptr : made.back();
+    return made.empty() ? nullptr : made.back().get();
   }
   size_t count() {
     absl::MutexLock l(&mu);
@@ -210,11 +222,10 @@ DaemonOptions FakeOptions(std::shared_ptr<FakeLearner::State> learner,
   o.source_factory =
       [box](const LoadedConfig& cfg,
             flow::SymbolTable&) -> absl::StatusOr<std::unique_ptr<sources::FlowSource>> {
-    auto src = std::make_unique<FedSource>(cfg.config.relay.address);
+    auto state = std::make_shared<FedState>(cfg.config.relay.address);
     absl::MutexLock l(&box->mu);
-    box->made.push_back(src.get());
-    box->addresses.push_back(cfg.config.relay.address);
-    return std::unique_ptr<sources::FlowSource>(std::move(src));
+    box->made.push_back(state);
+    return std::unique_ptr<sources::FlowSource>(std::make_unique<FedSource>(state));
   };
   return o;
 }
@@ -524,7 +535,7 @@ TEST(DaemonTest, ReloadSwitchesModeAndReconnectsWhenTheRelayChanges) {
            FakeOptions(learner, watched, &box), clock);
   ASSERT_TRUE(d.Start().ok());
   ASSERT_TRUE(Eventually([&] { return box.last()->running(); }));
-  FedSource* first = box.last();
+  FedState* first = box.last();
 
   // Same relay, mode changed: switch without reconnecting.
   std::string watch = "mode: watch\nlearn_for: 1h\nbaseline: {path: /unused/b.twb}\n";
@@ -537,7 +548,7 @@ TEST(DaemonTest, ReloadSwitchesModeAndReconnectsWhenTheRelayChanges) {
   ASSERT_TRUE(d.Apply(Config(watch + "relay: {address: relay-b:4245}\n", false)).ok());
   ASSERT_EQ(box.count(), 2u);
   EXPECT_TRUE(first->stopped());
-  FedSource* second = box.last();
+  FedState* second = box.last();
   EXPECT_EQ(second->name(), "relay-b:4245");
   ASSERT_TRUE(Eventually([&] { return second->running(); }));
   flow::SymbolTable s;
@@ -551,7 +562,7 @@ TEST(DaemonTest, ReloadSwitchesModeAndReconnectsWhenTheRelayChanges) {
                   .ok());
   EXPECT_EQ(box.count(), 3u);
   EXPECT_TRUE(second->stopped());
-  FedSource* third = box.last();
+  FedState* third = box.last();
   ASSERT_TRUE(Eventually([&] { return third->running(); }));
 
   // Back to learn: learning resumes, with a new period starting now.
