@@ -245,8 +245,12 @@ absl::Status RelayClient::Run(const EventCallback& callback) {
                options_.number, options_.first);
 
   Backoff backoff(options_.backoff, options_.seed);
-  FlowDeduper dedupe(options_.resume_window, options_.dedupe_capacity);
-  std::optional<absl::Time> newest;  // newest flow time delivered: the resume point
+  std::shared_ptr<RelayResumeState> resume =
+      options_.resume ? options_.resume
+                      : std::make_shared<RelayResumeState>(options_.resume_window,
+                                                           options_.dedupe_capacity);
+  FlowDeduper& dedupe = resume->dedupe;
+  std::optional<absl::Time>& newest = resume->newest;  // the resume point
   int failures = 0;
   bool connected_before = false;
   std::string last_error;
@@ -330,6 +334,7 @@ absl::Status RelayClient::Run(const EventCallback& callback) {
         SetCall(&ctx);
         std::unique_ptr<grpc::ClientReader<::observer::GetFlowsResponse>> reader =
             stub->GetFlows(&ctx, req);
+        connected_ = true;
         ::observer::GetFlowsResponse resp;
         bool keep_going = true;
         while (keep_going && reader->Read(&resp)) {
@@ -373,6 +378,7 @@ absl::Status RelayClient::Run(const EventCallback& callback) {
           }
           keep_going = callback(std::move(ev));
         }
+        connected_ = false;
         if (!keep_going) {
           ctx.TryCancel();
           reader->Finish();

@@ -69,6 +69,8 @@ struct RelayTlsOptions {
                             // (Hubble: *.hubble-relay.cilium.io)
 };
 
+struct RelayResumeState;
+
 struct RelayClientOptions {
   // HOST:PORT. A "tls://" prefix turns TLS on, as in the hubble CLI.
   std::string address = "127.0.0.1:4245";
@@ -100,6 +102,11 @@ struct RelayClientOptions {
   int max_attempts = 0;
   const TimeSource* time_source = nullptr;  // nullptr = real clock
   uint64_t seed = 0;                        // backoff jitter
+  // Where the stream stands (newest flow delivered, recent flows for de-duplication).
+  // nullptr: the client keeps its own. Shared: a client replacing another (a config reload)
+  // continues its stream as a reconnect would — from the newest flow minus resume_window,
+  // dropping what was already delivered. Only one client may Run with it at a time.
+  std::shared_ptr<RelayResumeState> resume;
 };
 
 // What the relay said in ServerStatus at the last (re)connection.
@@ -134,6 +141,14 @@ class FlowDeduper {
   absl::flat_hash_set<std::string> set_;
 };
 
+// A stream's position, carried across reconnects and, through RelayClientOptions::resume,
+// from one RelayClient to the one replacing it.
+struct RelayResumeState {
+  RelayResumeState(absl::Duration window, size_t capacity) : dedupe(window, capacity) {}
+  FlowDeduper dedupe;
+  std::optional<absl::Time> newest;  // newest flow time delivered: the resume point
+};
+
 // The GetFlowsRequest for the first connection (resume_from unset) or a resumption.
 ::observer::GetFlowsRequest BuildGetFlowsRequest(const RelayClientOptions& options,
                                                  std::optional<absl::Time> resume_from);
@@ -153,6 +168,8 @@ class RelayClient final : public FlowSource {
   void Stop() override;
   SourceStats stats() const override;
   std::optional<RelayStatus> last_status() const;
+  // True while a GetFlows stream is open (between a successful connect and its end).
+  bool connected() const { return connected_.load(); }
 
  private:
   void SetCall(grpc::ClientContext* ctx);
@@ -163,6 +180,7 @@ class RelayClient final : public FlowSource {
   RealTimeSource real_clock_;
   const TimeSource* clock_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> connected_{false};
 
   mutable absl::Mutex mu_;
   absl::CondVar wake_;
