@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "common/time_format.h"
 #include "yaml-cpp/yaml.h"
 
@@ -469,7 +470,7 @@ class Reader {
     Entries top;
     if (!Map(root, "",
              {"relay", "mode", "learn_for", "baseline", "tiers", "policies", "pipeline",
-              "recent_drops", "log"},
+              "recent_drops", "http", "metrics", "log"},
              &top)) {
       return;
     }
@@ -505,6 +506,30 @@ class Reader {
       }
     }
     Int(top, "recent_drops", "recent_drops", &cfg->recent_drops, 0, int64_t{1} << 24);
+    if (const Entry* h = Find(top, "http")) {
+      Entries he;
+      if (Map(h->value, "http", {"listen"}, &he)) {
+        if (const Entry* l = Find(he, "listen")) {
+          std::string v;
+          if (Scalar(*l, "http.listen", &v)) {
+            std::string host, error;
+            int port = 0;
+            if (!v.empty() && !ParseListenAddress(v, &host, &port, &error)) {
+              Error(l->value, "http.listen", error);
+            } else {
+              cfg->http.listen = v;
+            }
+          }
+        }
+      }
+    }
+    if (const Entry* m = Find(top, "metrics")) {
+      Entries me;
+      if (Map(m->value, "metrics", {"max_namespaces"}, &me)) {
+        Int(me, "max_namespaces", "metrics.max_namespaces", &cfg->metrics.max_namespaces, 1,
+            100000);
+      }
+    }
     if (const Entry* l = Find(top, "log")) {
       Entries le;
       if (Map(l->value, "log", {"level", "json"}, &le)) {
@@ -528,6 +553,36 @@ class Reader {
 };
 
 }  // namespace
+
+bool ParseListenAddress(absl::string_view listen, std::string* host, int* port,
+                        std::string* error) {
+  const std::string example = "expected HOST:PORT such as \":9977\", \"0.0.0.0:9977\" or "
+                              "\"127.0.0.1:9977\" (\"\" turns the HTTP server off)";
+  size_t colon = listen.rfind(':');
+  if (colon == absl::string_view::npos) {
+    *error = absl::StrCat(example, ", got \"", listen, "\" (no port)");
+    return false;
+  }
+  absl::string_view h = listen.substr(0, colon);
+  absl::string_view p = listen.substr(colon + 1);
+  if (absl::ConsumePrefix(&h, "[")) {
+    if (!absl::ConsumeSuffix(&h, "]")) {
+      *error = absl::StrCat(example, ", got \"", listen, "\" (unbalanced [ ])");
+      return false;
+    }
+  } else if (h.find(':') != absl::string_view::npos) {
+    *error = absl::StrCat(example, ", got \"", listen, "\" (write IPv6 hosts as [::1]:9977)");
+    return false;
+  }
+  int n = 0;
+  if (p.empty() || !absl::SimpleAtoi(p, &n) || n < 0 || n > 65535) {
+    *error = absl::StrCat(example, ", got \"", listen, "\" (port \"", p, "\")");
+    return false;
+  }
+  *host = std::string(h);
+  *port = n;
+  return true;
+}
 
 LoadResult Parse(absl::string_view yaml, const std::string& file, const LoadOptions& options) {
   LoadResult result;

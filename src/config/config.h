@@ -133,6 +133,20 @@ struct PipelineConfig {
   Overflow overflow = Overflow::kBlock;
 };
 
+// The HTTP server: /metrics, /healthz, /readyz and the JSON API (docs/api.md).
+struct HttpConfig {
+  // HOST:PORT; ":9977" = every interface; "" = no HTTP server. Port 0 picks a free port
+  // (tests), which the daemon logs.
+  std::string listen = ":9977";
+};
+
+// Prometheus series limits (docs/metrics.md).
+struct MetricsConfig {
+  // Most distinct values of the namespace label of tierwatch_drops_total; drops of further
+  // namespaces count under namespace="_other".
+  int64_t max_namespaces = 200;
+};
+
 struct LogConfig {
   std::string level = "info";  // trace, debug, info, warn, error, off
   bool json = false;
@@ -148,8 +162,15 @@ struct DaemonConfig {
   std::vector<std::string> policies;  // policy files/directories; empty = none
   PipelineConfig pipeline;
   int64_t recent_drops = 1000;  // size of the ring of recent drops kept for the API
+  HttpConfig http;
+  MetricsConfig metrics;
   LogConfig log;
 };
+
+// Splits an http.listen value into host ("" = every interface) and port. False (with
+// `error` saying why) when it is not HOST:PORT, [IPv6]:PORT or :PORT with a port 0-65535.
+bool ParseListenAddress(absl::string_view listen, std::string* host, int* port,
+                        std::string* error);
 
 struct LoadOptions {
   // `tierwatch run --capture` reads files instead of a relay: then relay.address may be
