@@ -1,0 +1,21 @@
+// The client side of the API for the on-call commands (`tierwatch drops`,
+// `tierwatch explain`): GET a JSON document from a running daemon and turn every failure
+// into a Status that says which URL and why.
+//
+//   absl::StatusOr<nlohmann::json> drops =
+//       tw::api::GetJson("http://127.0.0.1:9977", "/api/v1/drops?limit=20");
+//   // Unavailable: "cannot reach tierwatch at http://127.0.0.1:9977/...: connection failed"
+//   // InvalidArgument / NotFound: the daemon's own error message (400 / 404)
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "nlohmann/json.hpp"
+
+namespace tw::api {
+
+absl::StatusOr<nlohmann::json> GetJson(const std::string& server,
+                                       const std::string& path_and_query);
+
+}  // namespace tw::api

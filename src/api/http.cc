@@ -1,0 +1,181 @@
+// cpp-httplib is used here only (see http.h). Its exceptions never escape: handlers catch
+// everything and answer 500.
+#include "api/http.h"
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "config/config.h"
+#include "httplib.h"
+#include "spdlog/spdlog.h"
+
+namespace tw::api {
+
+struct HttpServer::Impl {
+  httplib::Server server;
+};
+
+HttpServer::HttpServer(RequestHandler handler, HttpServerOptions options)
+    : impl_(std::make_unique<Impl>()) {
+  httplib::Server& s = impl_->server;
+  const size_t threads = static_cast<size_t>(std::max(1, options.threads));
+  s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  s.set_read_timeout(std::chrono::microseconds(absl::ToInt64Microseconds(options.read_timeout)));
+  s.set_payload_max_length(64 * 1024);  // GET only: nothing big ever comes in
+  auto serve = [handler](const httplib::Request& req, httplib::Response& res) {
+    Request r;
+    r.method = req.method;
+    r.path = req.path;
+    for (const auto& [k, v] : req.params) r.params.emplace_back(k, v);
+    Response out;
+    try {
+      out = handler(r);
+    } catch (const std::exception& e) {
+      spdlog::error("http handler failed method={} path={} error=\"{}\"", req.method, req.path,
+                    e.what());
+      out = Response{500, "application/json",
+                     "{\"error\":\"internal error (see the daemon's log)\",\"status\":500}\n"};
+    }
+    res.status = out.status;
+    res.set_content(std::move(out.body), out.content_type.c_str());
+    spdlog::debug("http request method={} path={} status={}", req.method, req.path, res.status);
+  };
+  // Every method reaches the routes, which answer 405 for anything but GET/HEAD.
+  s.Get(".*", serve);
+  s.Post(".*", serve);
+  s.Put(".*", serve);
+  s.Patch(".*", serve);
+  s.Delete(".*", serve);
+  s.Options(".*", serve);
+}
+
+HttpServer::~HttpServer() { Stop(); }
+
+absl::Status HttpServer::Start(const std::string& listen) {
+  std::string host, error;
+  int port = 0;
+  if (!config::ParseListenAddress(listen, &host, &port, &error)) {
+    return absl::InvalidArgumentError(absl::StrCat("http.listen: ", error));
+  }
+  const std::string bind_host = host.empty() ? "0.0.0.0" : host;
+  errno = 0;
+  int bound = 0;
+  if (port == 0) {
+    bound = impl_->server.bind_to_any_port(bind_host);
+    if (bound <= 0) bound = 0;
+  } else if (impl_->server.bind_to_port(bind_host, port)) {
+    bound = port;
+  }
+  if (bound == 0) {
+    const int err = errno;
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", listen, " (http.listen): ",
+        err != 0 ? std::strerror(err) : "address in use, not available or not permitted",
+        "; choose another http.listen, or \"\" to run without the HTTP server"));
+  }
+  port_ = bound;
+  address_ = absl::StrCat(
+      absl::StrContains(bind_host, ':') ? absl::StrCat("[", bind_host, "]") : bind_host, ":",
+      bound);
+  thread_ = std::thread([this] { impl_->server.listen_after_bind(); });
+  return absl::OkStatus();
+}
+
+void HttpServer::Stop() {
+  if (!thread_.joinable()) return;
+  impl_->server.stop();
+  thread_.join();
+}
+
+namespace {
+
+std::string Describe(httplib::Error e) {
+  switch (e) {
+    case httplib::Error::Connection:
+      return "connection failed (nothing listening there, or unreachable)";
+    case httplib::Error::ConnectionTimeout:
+      return "timed out connecting";
+    case httplib::Error::Read:
+      return "connection closed or timed out while reading the response";
+    case httplib::Error::Write:
+      return "connection closed while sending the request";
+    case httplib::Error::SSLConnection:
+    case httplib::Error::SSLServerVerification:
+    case httplib::Error::SSLLoadingCerts:
+      return absl::StrCat("TLS failed (", httplib::to_string(e), ")");
+    default:
+      return httplib::to_string(e);
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<Response> HttpGet(const std::string& base_url, const std::string& path_and_query,
+                                 HttpGetOptions options) {
+  // Split "scheme://host:port/prefix" into what httplib's client takes and a path prefix.
+  absl::string_view rest = base_url;
+  std::string scheme = "http";
+  if (size_t p = rest.find("://"); p != absl::string_view::npos) {
+    scheme = std::string(rest.substr(0, p));
+    rest.remove_prefix(p + 3);
+  }
+  if (scheme != "http" && scheme != "https") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad server URL \"", base_url, "\": expected http://HOST:PORT"));
+  }
+  std::string prefix;
+  if (size_t p = rest.find('/'); p != absl::string_view::npos) {
+    prefix = std::string(absl::StripSuffix(rest.substr(p), "/"));
+    rest = rest.substr(0, p);
+  }
+  if (rest.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad server URL \"", base_url, "\": no host (expected http://HOST:PORT)"));
+  }
+  std::string host_port(rest);
+  if (host_port.find(':') == std::string::npos || absl::EndsWith(host_port, "]")) {
+    host_port += scheme == "https" ? ":443" : ":9977";  // tierwatch's port by default
+  }
+  try {
+    httplib::Client client(absl::StrCat(scheme, "://", host_port));
+    if (!client.is_valid()) {
+      return absl::InvalidArgumentError(absl::StrCat("bad server URL \"", base_url, "\""));
+    }
+    client.set_connection_timeout(
+        std::chrono::microseconds(absl::ToInt64Microseconds(options.connect_timeout)));
+    client.set_read_timeout(
+        std::chrono::microseconds(absl::ToInt64Microseconds(options.read_timeout)));
+    const std::string url = absl::StrCat(scheme, "://", host_port, prefix, path_and_query);
+    httplib::Result res = client.Get(absl::StrCat(prefix, path_and_query));
+    if (!res) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot reach tierwatch at ", url, ": ", Describe(res.error())));
+    }
+    Response out;
+    out.status = res->status;
+    out.content_type = res->get_header_value("Content-Type");
+    out.body = std::move(res->body);
+    return out;
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot reach tierwatch at ", base_url, ": ", e.what()));
+  }
+}
+
+std::string UrlEncode(const std::string& value) {
+  std::string out;
+  for (unsigned char c : value) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      absl::StrAppend(&out, "%", absl::Hex(c, absl::kZeroPad2));
+    }
+  }
+  return out;
+}
+
+}  // namespace tw::api
