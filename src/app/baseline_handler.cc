@@ -1,5 +1,6 @@
-#include "app/baseline_learner.h"
+#include "app/baseline_handler.h"
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -42,9 +43,9 @@ std::optional<absl::Time> ReadLearningStart(const std::string& path) {
   return *t;
 }
 
-class BaselineLearnerImpl final : public BaselineLearner {
+class BaselineHandlerImpl final : public BaselineHandler {
  public:
-  BaselineLearnerImpl(const config::BaselineConfig& options, flow::SymbolTable& symbols,
+  BaselineHandlerImpl(const config::BaselineConfig& options, flow::SymbolTable& symbols,
                       const TimeSource& clock)
       : saver_(baseline::SaverOptions{options.path, options.save_interval, false}, clock),
         baseline_(symbols),
@@ -57,10 +58,14 @@ class BaselineLearnerImpl final : public BaselineLearner {
     learner_ = std::make_unique<baseline::Learner>(baseline_, &dns_);
     if (existed) learning_started_ = ReadLearningStart(LearningStartPath(saver_.path()));
     if (baseline_.source().empty()) baseline_.set_source("tierwatch run");
+    connections_.store(baseline_.size(), std::memory_order_relaxed);
     return absl::OkStatus();
   }
 
-  void OnEvent(const flow::Event& event) override { learner_->Observe(event); }
+  void OnEvent(const flow::Event& event) override {
+    learner_->Observe(event);
+    connections_.store(baseline_.size(), std::memory_order_relaxed);
+  }
 
   absl::Status Save(absl::Time /*now*/) override {
     TW_RETURN_IF_ERROR(saver_.Save(baseline_));
@@ -74,10 +79,9 @@ class BaselineLearnerImpl final : public BaselineLearner {
 
   std::optional<absl::Time> learning_started() const override { return learning_started_; }
   void StartLearning(absl::Time now) override { learning_started_ = now; }
-  size_t connections() const override { return baseline_.size(); }
+  size_t connections() const override { return connections_.load(std::memory_order_relaxed); }
   std::string path() const override { return saver_.path(); }
-  const baseline::Baseline& baseline() const override { return baseline_; }
-  const baseline::LearnStats& learn_stats() const override { return learner_->stats(); }
+  const baseline::Baseline* baseline() const override { return &baseline_; }
 
  private:
   baseline::Saver saver_;
@@ -85,15 +89,16 @@ class BaselineLearnerImpl final : public BaselineLearner {
   flow::DnsNameCache dns_;
   std::unique_ptr<baseline::Learner> learner_;
   std::optional<absl::Time> learning_started_;
+  std::atomic<size_t> connections_{0};
 };
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<BaselineLearner>> MakeBaselineLearner(
+absl::StatusOr<std::unique_ptr<BaselineHandler>> MakeBaselineHandler(
     const config::BaselineConfig& options, flow::SymbolTable& symbols, const TimeSource& clock) {
-  auto learner = std::make_unique<BaselineLearnerImpl>(options, symbols, clock);
+  auto learner = std::make_unique<BaselineHandlerImpl>(options, symbols, clock);
   TW_RETURN_IF_ERROR(learner->Init(symbols));
-  return std::unique_ptr<BaselineLearner>(std::move(learner));
+  return std::unique_ptr<BaselineHandler>(std::move(learner));
 }
 
 }  // namespace tw::app

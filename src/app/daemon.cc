@@ -1,205 +1,180 @@
 #include "app/daemon.h"
 
-#include <limits>
+#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
-#include "app/baseline_learner.h"
-#include "app/classifier_watcher.h"
 #include "common/status_macros.h"
 #include "common/time_format.h"
-#include "sources/capture/capture_reader.h"
-#include "sources/relay/relay_client.h"
 #include "spdlog/spdlog.h"
+
+#ifndef TIERWATCH_VERSION
+#define TIERWATCH_VERSION "unknown"
+#endif
 
 namespace tw::app {
 
-// Routes each event to the analysis of the current mode. Lives on the worker, like the
-// learner and watcher it points to.
-class Daemon::Router final : public FlowSink {
- public:
-  explicit Router(Daemon& d) : d_(d) {}
-  void OnEvent(const flow::Event& ev) override {
-    if (d_.worker_mode_ == config::Mode::kLearn) {
-      if (d_.learner_) d_.learner_->OnEvent(ev);
-    } else if (d_.watcher_) {
-      d_.watcher_->OnEvent(ev);
-    }
-  }
-
- private:
-  Daemon& d_;
-};
-
-namespace {
-
-void AddStats(const sources::SourceStats& s, sources::SourceStats* total) {
-  total->events += s.events;
-  total->flows += s.flows;
-  total->node_status_events += s.node_status_events;
-  total->malformed += s.malformed;
-  total->duplicates += s.duplicates;
-  total->reconnects += s.reconnects;
-  for (const auto& [k, v] : s.lost_by_source) total->lost_by_source[k] += v;
-}
-
-std::string DescribeSource(const LoadedConfig& cfg, const std::vector<std::string>& captures) {
-  if (!captures.empty()) return absl::StrCat("capture ", absl::StrJoin(captures, " "));
-  return absl::StrCat("relay ", cfg.config.relay.address,
-                      cfg.config.relay.tls.enabled ? " (TLS)" : "");
-}
-
-}  // namespace
+const char* Version() { return TIERWATCH_VERSION; }
 
 Daemon::Daemon(LoadedConfig config, DaemonOptions options, const TimeSource& clock)
     : options_(std::move(options)),
       clock_(clock),
+      reloads_applied_(scope_.Counter("tierwatch_config_reloads_total",
+                                      "Config reloads (SIGHUP), by result: applied, or rejected "
+                                      "(invalid file; the running config stays).",
+                                      {{"result", "applied"}})),
+      reloads_rejected_(scope_.Counter("tierwatch_config_reloads_total",
+                                       "Config reloads (SIGHUP), by result: applied, or "
+                                       "rejected (invalid file; the running config stays).",
+                                       {{"result", "rejected"}})),
       config_(std::move(config)),
       summary_(symbols_),
-      recent_(static_cast<size_t>(config_.config.recent_drops)) {}
-
-Daemon::~Daemon() {
-  if (started_) Shutdown();
+      flow_metrics_(scope_, clock_),
+      ring_(static_cast<size_t>(std::max<int64_t>(0, config_.config.recent_drops))) {
+  scope_
+      .Gauge("tierwatch_build_info", "Always 1; the version of tierwatch as a label.",
+             {{"version", Version()}})
+      .Set(1);
 }
 
-absl::StatusOr<std::unique_ptr<sources::FlowSource>> Daemon::MakeSource(
-    const LoadedConfig& cfg, std::optional<absl::Time> resume) {
-  if (options_.source_factory) return options_.source_factory(cfg, symbols_);
-  if (!options_.captures.empty()) {
-    return std::unique_ptr<sources::FlowSource>(
-        std::make_unique<sources::CaptureReader>(options_.captures, symbols_));
+Daemon::~Daemon() {
+  bool started;
+  {
+    absl::MutexLock lock(&mu_);
+    started = started_;
   }
-  sources::RelayClientOptions relay =
-      RelayClientOptionsFor(cfg, clock_.Now(), resume, options_.seed);
-  // Unreadable certificate files are bad input, found now rather than by the stream thread.
-  if (auto creds = sources::MakeRelayCredentials(relay.tls); !creds.ok()) {
-    return absl::Status(creds.status().code(),
-                        absl::StrCat("relay.tls: ", creds.status().message()));
-  }
-  return std::unique_ptr<sources::FlowSource>(
-      std::make_unique<sources::RelayClient>(std::move(relay), symbols_));
+  if (started) Shutdown();
 }
 
 absl::Status Daemon::Start() {
   LoadedConfig cfg;
   {
     absl::MutexLock lock(&mu_);
+    if (started_ || starting_) return absl::FailedPreconditionError("already started");
+    starting_ = true;
     cfg = config_;
   }
+  // Whatever happens below, a reload arriving meanwhile waits for the outcome.
+  auto fail = [this](absl::Status st) {
+    absl::MutexLock lock(&mu_);
+    starting_ = false;
+    return st;
+  };
   const config::DaemonConfig& c = cfg.config;
   started_at_ = clock_.Now();
-  worker_mode_ = c.mode;
-  mode_ = c.mode;
-  learn_for_ = c.learn_for;
-  save_interval_ = c.baseline.save_interval;
+
+  // Watch mode compares drops against the baseline: a path that names no file is a typo or
+  // a lost volume, and classifying against nothing would hide every baseline_regression.
+  if (c.mode == config::Mode::kWatch && !c.baseline.path.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::exists(c.baseline.path, ec)) {
+      return fail(absl::FailedPreconditionError(absl::StrCat(
+          c.file.empty() ? "" : absl::StrCat(c.file, ": "), "baseline.path: no baseline at ",
+          c.baseline.path,
+          "; watch mode compares drops against a learned baseline. Learn one first (mode: "
+          "learn, or `tierwatch baseline learn --out ",
+          c.baseline.path, "`), fix the path, or remove baseline.path to watch without one")));
+    }
+  }
+  if (c.mode == config::Mode::kWatch && c.baseline.path.empty()) {
+    spdlog::warn(
+        "watch mode WITHOUT a baseline: baseline.path is not set, so no drop can be a "
+        "baseline_regression (tierwatch_baseline_loaded 0); set baseline.path to a learned "
+        "snapshot");
+  }
 
   // The learner exists whenever a baseline path is configured: in learn mode it learns, in
   // watch mode it is the baseline the classifier consults (and learning can resume on a
   // reload to mode: learn).
   if (!c.baseline.path.empty()) {
-    LearnerFactory make = options_.learner_factory;
-    if (!make) {
-      make = [](const config::BaselineConfig& o, flow::SymbolTable& s,
-                const TimeSource& clk) -> absl::StatusOr<std::unique_ptr<Learner>> {
-        TW_ASSIGN_OR_RETURN(auto l, MakeBaselineLearner(o, s, clk));
-        return std::unique_ptr<Learner>(std::move(l));
-      };
-    }
+    BaselineFactory make =
+        options_.learner_factory ? options_.learner_factory : MakeBaselineHandler;
     auto learner = make(c.baseline, symbols_, clock_);
-    if (!learner.ok()) return learner.status();
+    if (!learner.ok()) return fail(learner.status());
     learner_ = *std::move(learner);
-    const absl::Time now = clock_.Now();
-    if (auto since = learner_->learning_started()) {
-      learning_started_ = *since;
-    } else {
-      learning_started_ = now;
-      if (worker_mode_ == config::Mode::kLearn) learner_->StartLearning(now);
+    spdlog::info("baseline loaded path={} connections={}", learner_->path(),
+                 learner_->connections());
+    if (c.mode == config::Mode::kWatch && learner_->connections() == 0) {
+      spdlog::warn(
+          "watch mode with an EMPTY baseline path={}: every drop of a connection that "
+          "used to work will look like expected_deny",
+          learner_->path());
     }
-    last_save_ = now;
-    spdlog::info("baseline loaded path={} connections={} learning_started={}", learner_->path(),
-                 learner_->connections(), FormatRfc3339(learning_started_));
   }
-  // Built in both modes so that a bad tier file or policy set fails the start, not the
-  // switch to watch a week later.
-  WatcherFactory make_watcher = options_.watcher_factory;
-  if (!make_watcher) {
-    make_watcher = [](const config::DaemonConfig& cfg, flow::SymbolTable& s,
-                      const Learner* learner) -> absl::StatusOr<std::unique_ptr<Watcher>> {
-      const auto* bl = dynamic_cast<const BaselineLearner*>(learner);
-      TW_ASSIGN_OR_RETURN(auto w, MakeClassifierWatcher(cfg, s, bl ? &bl->baseline() : nullptr));
-      return std::unique_ptr<Watcher>(std::move(w));
-    };
-  }
-  auto watcher = make_watcher(c, symbols_, learner_.get());
-  if (!watcher.ok()) return watcher.status();
-  watcher_ = *std::move(watcher);
 
-  auto source = MakeSource(cfg, std::nullopt);
-  if (!source.ok()) return source.status();
+  drop_metrics_ = std::make_unique<DropMetricsHandler>(
+      scope_, DropMetricsOptions{static_cast<size_t>(c.metrics.max_namespaces)});
+  ClassifierFactory make_classifier =
+      options_.watcher_factory ? options_.watcher_factory : MakeClassifierHandler;
+  auto classifier = make_classifier(c, symbols_, learner_ ? learner_->baseline() : nullptr, scope_,
+                                    {&ring_, drop_metrics_.get()});
+  if (!classifier.ok()) return fail(classifier.status());
+  classifier_ = *std::move(classifier);
 
-  router_ = std::make_unique<Router>(*this);
-  pipeline_ = std::make_unique<Pipeline>(PipelineOptions{
+  SupervisorOptions so;
+  so.captures = options_.captures;
+  so.seed = options_.seed;
+  so.factory = options_.source_factory;
+  sources_ = std::make_unique<SourceSupervisor>(so, symbols_, clock_, scope_);
+  if (absl::Status st = sources_->Prepare(cfg); !st.ok()) return fail(st);
+
+  observer_ = std::make_unique<Observer>(PipelineOptions{
       static_cast<size_t>(c.pipeline.queue_capacity),
-      c.pipeline.overflow == config::Overflow::kDrop ? Overflow::kDrop : Overflow::kBlock});
-  pipeline_->AddSink(&summary_);
-  pipeline_->AddSink(&recent_);
-  pipeline_->AddSink(router_.get());
-  pipeline_->Start();
-  {
-    absl::MutexLock lock(&mu_);
-    source_ = *std::move(source);
-  }
-  started_ = true;
+      c.pipeline.overflow == config::Overflow::kDrop ? Overflow::kDrop : Overflow::kBlock,
+      &scope_});
+  controller_ = std::make_unique<ModeController>(
+      *observer_, learner_.get(), scope_,
+      ModeOptions{c.mode, c.learn_for, c.baseline.save_interval}, started_at_);
+  observer_->AddHandler(&summary_, Activity::kAlways);
+  observer_->AddHandler(&flow_metrics_, Activity::kAlways);
+  if (learner_) observer_->AddHandler(learner_.get(), Activity::kLearn);
+  observer_->AddHandler(classifier_.get(), Activity::kWatch);
+  observer_->AddHandler(controller_.get(), Activity::kAlways);
+  observer_->Start(controller_->initial_mode());
+
+  sources_->Start([this](flow::Event&& ev) { return observer_->Push(std::move(ev)); },
+                  [this](const absl::Status& st) { OnSourceEnd(st); });
+  built_ = true;
+  running_ = true;
   spdlog::info("daemon started mode={} source=\"{}\" learn_for={} queue_capacity={} overflow={}",
-               std::string(config::ModeName(c.mode)), DescribeSource(cfg, options_.captures),
+               std::string(config::ModeName(observer_->mode())), sources_->description(),
                tw::FormatDuration(c.learn_for), c.pipeline.queue_capacity,
                std::string(config::OverflowName(c.pipeline.overflow)));
-  source_thread_ = std::thread([this] { SourceLoop(); });
   if (options_.tick_interval > absl::ZeroDuration()) {
     ticker_thread_ = std::thread([this] { TickerLoop(); });
   }
   // A learning period that already ran out while the daemon was down ends now.
   Tick();
+
+  bool reload = false;
+  std::optional<LoadedConfig> apply;
+  {
+    absl::MutexLock lock(&mu_);
+    starting_ = false;
+    started_ = true;
+    reload = pending_reload_;
+    apply = std::move(pending_apply_);
+    pending_reload_ = false;
+    pending_apply_.reset();
+  }
+  // Reloads that arrived while starting, in the order they can be told apart: a config
+  // handed in directly, then the file (newer than any in-memory config).
+  if (apply) Apply(*std::move(apply)).IgnoreError();
+  if (reload) Reload().IgnoreError();
   return absl::OkStatus();
 }
 
-void Daemon::SourceLoop() {
-  for (;;) {
-    std::shared_ptr<sources::FlowSource> src;
-    {
-      absl::MutexLock lock(&mu_);
-      if (shutting_down_) break;
-      src = source_;
-    }
-    absl::Status st = src->Run([this](flow::Event&& ev) {
-      if (ev.flow) {
-        const int64_t t = absl::ToUnixNanos(ev.flow->time);
-        if (t > last_flow_ns_.load(std::memory_order_relaxed)) {
-          last_flow_ns_.store(t, std::memory_order_relaxed);
-        }
-      }
-      return pipeline_->Push(std::move(ev));
-    });
-    absl::MutexLock lock(&mu_);
-    if (next_source_ && !shutting_down_) {
-      // A reload replaced the source: it was stopped on purpose; carry on with the new one.
-      AddStats(src->stats(), &retired_stats_);
-      source_ = std::move(next_source_);
-      ++source_restarts_;
-      continue;
-    }
-    if (!shutting_down_) {
-      source_done_ = true;
-      if (stop_reason_.empty()) stop_reason_ = st.ok() ? "source ended" : "source failed";
-      if (!st.ok()) {
-        spdlog::error("flow source failed: {}", st.ToString());
-        if (first_error_.ok()) first_error_ = st;
-      } else {
-        spdlog::info("flow source ended");
-      }
-    }
-    break;
+void Daemon::OnSourceEnd(const absl::Status& st) {
+  absl::MutexLock lock(&mu_);
+  if (shutting_down_) return;
+  source_done_ = true;
+  if (stop_reason_.empty()) stop_reason_ = st.ok() ? "source ended" : "source failed";
+  if (!st.ok()) {
+    spdlog::error("flow source failed: {}", st.ToString());
+    if (first_error_.ok()) first_error_ = st;
+  } else {
+    spdlog::info("flow source ended");
   }
 }
 
@@ -215,65 +190,19 @@ void Daemon::TickerLoop() {
 }
 
 void Daemon::Tick() {
-  if (!pipeline_) return;
-  const absl::Time now = clock_.Now();
-  pipeline_->Post([this, now] { OnTick(now); });
+  if (!running_) return;
+  observer_->Tick(clock_.Now());
 }
 
 void Daemon::Sync() {
-  if (!pipeline_) return;
-  absl::Notification done;
-  if (pipeline_->Post([&done] { done.Notify(); })) done.WaitForNotification();
+  if (!running_) return;
+  observer_->Sync();
 }
 
-void Daemon::OnTick(absl::Time now) {
-  if (worker_mode_ == config::Mode::kWatch && watcher_) watcher_->OnTick(now);
-  if (worker_mode_ != config::Mode::kLearn || !learner_) return;
-  if (now - learning_started_ >= learn_for_) {
-    SwitchToWatch(now, absl::StrCat("learned for ", tw::FormatDuration(learn_for_)));
-  } else if (now - last_save_ >= save_interval_) {
-    SaveBaseline(now);
-  }
-}
-
-bool Daemon::SaveBaseline(absl::Time now) {
-  if (!learner_) return true;
-  last_save_ = now;
-  absl::Status st = learner_->Save(now);
-  if (st.ok()) {
-    ++saves_;
-    spdlog::info("baseline saved path={} connections={}", learner_->path(),
-                 learner_->connections());
-    return true;
-  } else {
-    ++save_errors_;
-    // Survived: the previous snapshot is intact and the next interval tries again.
-    spdlog::error("baseline save failed path={} error=\"{}\"", learner_->path(),
-                  std::string(st.message()));
-  }
-  return false;
-}
-
-void Daemon::SwitchToWatch(absl::Time now, const std::string& why) {
-  if (worker_mode_ == config::Mode::kWatch) return;
-  // The baseline as learned is what watch mode compares against: persist it first.
-  SaveBaseline(now);
-  worker_mode_ = config::Mode::kWatch;
-  mode_ = config::Mode::kWatch;
-  switched_to_watch_at_ = now;
-  spdlog::info("mode switched from=learn to=watch reason=\"{}\" connections={}", why,
-               learner_ ? learner_->connections() : 0);
-}
-
-void Daemon::SwitchToLearn(absl::Time now) {
-  if (worker_mode_ == config::Mode::kLearn) return;
-  worker_mode_ = config::Mode::kLearn;
-  mode_ = config::Mode::kLearn;
-  learning_started_ = now;
-  last_save_ = now;
-  if (learner_) learner_->StartLearning(now);
-  spdlog::info("mode switched from=watch to=learn reason=reload learn_for={}",
-               tw::FormatDuration(learn_for_));
+config::Mode Daemon::mode() const {
+  if (built_) return observer_->mode();
+  absl::MutexLock lock(&mu_);
+  return config_.config.mode;
 }
 
 bool Daemon::WaitForStop(absl::Duration timeout) {
@@ -302,14 +231,22 @@ absl::Status Daemon::Reload() {
   if (options_.config_path.empty()) {
     return absl::FailedPreconditionError("no config file to reload");
   }
+  {
+    absl::MutexLock lock(&mu_);
+    if (shutting_down_) return absl::CancelledError("shutting down");
+    if (!started_) {
+      // SIGHUP can arrive while Start is still building things (the signal thread exists
+      // first): never race it; re-read the file once Start is done.
+      pending_reload_ = true;
+      spdlog::info("config reload requested before the daemon started; applying it once started");
+      return absl::OkStatus();
+    }
+  }
   config::LoadOptions lo;
   lo.require_relay_address = options_.captures.empty();
   auto next = LoadDaemonConfig(options_.config_path, lo);
   if (!next.ok()) {
-    {
-      absl::MutexLock lock(&mu_);
-      ++reload_errors_;
-    }
+    reloads_rejected_.Increment();
     spdlog::error("config reload rejected, keeping the running config file={} errors:\n{}",
                   options_.config_path, std::string(next.status().message()));
     return next.status();
@@ -322,6 +259,10 @@ absl::Status Daemon::Apply(LoadedConfig next) {
   {
     absl::MutexLock lock(&mu_);
     if (shutting_down_) return absl::CancelledError("shutting down");
+    if (!started_) {
+      pending_apply_ = std::move(next);
+      return absl::OkStatus();
+    }
     prev = config_;
   }
   const config::DaemonConfig& p = prev.config;
@@ -336,37 +277,25 @@ absl::Status Daemon::Apply(LoadedConfig next) {
     restart_needed.push_back("pipeline");
   }
   if (p.recent_drops != n.recent_drops) restart_needed.push_back("recent_drops");
+  if (p.http.listen != n.http.listen) restart_needed.push_back("http.listen");
+  if (p.metrics.max_namespaces != n.metrics.max_namespaces) {
+    restart_needed.push_back("metrics.max_namespaces");
+  }
   if (p.log.json != n.log.json) restart_needed.push_back("log.json");
   if (!restart_needed.empty()) {
     spdlog::warn("config reload: changed keys take effect at the next restart keys={}",
                  absl::StrJoin(restart_needed, ","));
   }
-  if (n.mode == config::Mode::kLearn && !learner_) {
-    // Learning needs a baseline to learn into; the path cannot change live.
-    spdlog::error("config reload: mode learn needs baseline.path set at start; keeping mode");
-  }
   if (p.log.level != n.log.level) ApplyLogLevel(n.log.level);
 
-  // Relay: a new source, swapped in by the source thread when the old one returns.
-  bool reconnect = options_.captures.empty() && p.relay != n.relay;
-  std::shared_ptr<sources::FlowSource> old;
-  if (reconnect) {
-    // The new connection continues at the newest flow already read (flows sharing that
-    // timestamp may repeat once) rather than at the configured backlog.
-    std::optional<absl::Time> resume;
-    const int64_t last = last_flow_ns_.load();
-    if (last > std::numeric_limits<int64_t>::min()) resume = absl::FromUnixNanos(last);
-    auto src = MakeSource(next, resume);
-    if (!src.ok()) {
-      spdlog::error("config reload: cannot build the new relay source, keeping the old one: {}",
-                    src.status().ToString());
-      reconnect = false;
+  // Relay: a new source, run once the old one has stopped, continuing its stream.
+  if (options_.captures.empty() && p.relay != n.relay) {
+    if (absl::Status st = sources_->Replace(next); !st.ok()) {
+      spdlog::error("config reload: cannot replace the relay source, keeping the old one: {}",
+                    st.ToString());
     } else {
-      absl::MutexLock lock(&mu_);
-      if (!shutting_down_ && !source_done_) {
-        next_source_ = *std::move(src);
-        old = source_;
-      }
+      spdlog::info("config reload: relay settings changed, reconnecting address={}",
+                   n.relay.address);
     }
   }
 
@@ -376,104 +305,145 @@ absl::Status Daemon::Apply(LoadedConfig next) {
   const absl::Duration learn_for = n.learn_for;
   const absl::Duration save_interval = n.baseline.save_interval;
   const absl::Time now = clock_.Now();
-  if (pipeline_) {
-    pipeline_->Post([this, mode_changed, new_mode, learn_for, save_interval, now] {
-      learn_for_ = learn_for;
-      save_interval_ = save_interval;
-      if (mode_changed) {
-        if (new_mode == config::Mode::kWatch) {
-          SwitchToWatch(now, "config reload");
-        } else if (learner_) {
-          SwitchToLearn(now);
-        }
-      }
-      OnTick(now);  // a shorter learn_for may already be over
-    });
-  }
+  observer_->Post([this, mode_changed, new_mode, learn_for, save_interval, now] {
+    controller_->Apply(mode_changed, new_mode, learn_for, save_interval, now);
+  });
   {
     absl::MutexLock lock(&mu_);
     config_ = std::move(next);
-    ++reloads_;
   }
-  if (old) {
-    spdlog::info("config reload: relay settings changed, reconnecting address={}", n.relay.address);
-    old->Stop();
-  }
+  reloads_applied_.Increment();
   spdlog::info("config reloaded file={} mode={} learn_for={} log_level={}", n.file,
                std::string(config::ModeName(n.mode)), tw::FormatDuration(n.learn_for), n.log.level);
   return absl::OkStatus();
 }
 
+RunReport Daemon::BuildReport() const {
+  RunReport r;
+  if (!built_) {
+    absl::MutexLock lock(&mu_);
+    r.mode = config_.config.mode;
+    r.stop_reason = stop_reason_;
+    return r;
+  }
+  r.pipeline = observer_->pipeline_stats();
+  observer_->Report(&r);
+  r.recent_drops_total = ring_.total();
+  // The classes only mean something once the daemon has watched.
+  if (r.watch && !(r.mode == config::Mode::kWatch || r.switched_to_watch_at)) r.watch.reset();
+  if (r.watch) r.watch->recent_total = r.recent_drops_total;
+  r.source = sources_->stats();
+  r.source_restarts = sources_->restarts();
+  r.source_description = sources_->description();
+  r.reloads = static_cast<uint64_t>(reloads_applied_.Value());
+  r.reload_errors = static_cast<uint64_t>(reloads_rejected_.Value());
+  r.uptime = clock_.Now() - started_at_;
+  absl::MutexLock lock(&mu_);
+  r.stop_reason = stop_reason_;
+  r.status = first_error_;
+  return r;
+}
+
+RunReport Daemon::Status() const {
+  {
+    absl::MutexLock lock(&mu_);
+    if (report_) return *report_;
+  }
+  return BuildReport();
+}
+
+api::Health Daemon::Liveness() const {
+  if (!running_) {
+    absl::MutexLock lock(&mu_);
+    if (shutting_down_) return {true, "shutting down"};
+    return {true, "starting"};
+  }
+  // The worker runs a tick about every second; when none ran for stall_timeout it is stuck
+  // (a restart is the remedy the kubelet can offer).
+  const absl::Time now = clock_.Now();
+  const absl::Time last = std::max(observer_->last_tick(), started_at_);
+  if (options_.tick_interval > absl::ZeroDuration() && now - last > options_.stall_timeout) {
+    return {false, absl::StrCat("the analysis worker has not run a tick for ",
+                                tw::FormatDuration(now - last), " (queue depth ",
+                                observer_->pipeline_stats().depth, ")")};
+  }
+  return {true, ""};
+}
+
+api::Health Daemon::Readiness() const {
+  if (!running_) {
+    absl::MutexLock lock(&mu_);
+    return {false, shutting_down_ ? "shutting down" : "starting (loading the baseline)"};
+  }
+  if (!sources_->ready()) {
+    return {false,
+            absl::StrCat("waiting for the first response from the ", sources_->description())};
+  }
+  return {true, ""};
+}
+
+absl::StatusOr<std::string> Daemon::BaselineDocument(baseline::DocumentFormat format,
+                                                     absl::Duration timeout) const {
+  if (!running_) return absl::UnavailableError("the daemon is not running");
+  if (!learner_) {
+    return absl::NotFoundError("no baseline: baseline.path is not set in the daemon's config");
+  }
+  // The baseline belongs to the worker (learn mode writes it): export it there. The state
+  // is shared so that a late answer after a timeout writes into something still alive.
+  struct Pending {
+    absl::Notification done;
+    absl::StatusOr<std::string> doc = absl::UnavailableError("not produced");
+  };
+  auto pending = std::make_shared<Pending>();
+  BaselineHandler* learner = learner_.get();
+  const bool posted = observer_->Post([pending, learner, format] {
+    const baseline::Baseline* b = learner->baseline();
+    pending->doc = b ? absl::StatusOr<std::string>(baseline::ExportBaselineDocument(*b, format))
+                     : absl::StatusOr<std::string>(
+                           absl::NotFoundError("this daemon keeps no exportable baseline"));
+    pending->done.Notify();
+  });
+  if (!posted) return absl::UnavailableError("the daemon is shutting down");
+  if (!pending->done.WaitForNotificationWithTimeout(timeout)) {
+    return absl::UnavailableError(
+        absl::StrCat("the analysis worker did not export the baseline within ",
+                     tw::FormatDuration(timeout), " (it is busy; try again)"));
+  }
+  return pending->doc;
+}
+
 RunReport Daemon::Shutdown() {
-  std::shared_ptr<sources::FlowSource> src;
   {
     absl::MutexLock lock(&mu_);
     if (report_) return *report_;
     shutting_down_ = true;
     if (stop_reason_.empty()) stop_reason_ = "shutdown";
-    src = source_;
+    if (!started_) {
+      RunReport r;
+      r.stop_reason = "not started";
+      report_ = r;
+      return r;
+    }
   }
-  if (!started_) {
-    RunReport r;
-    r.stop_reason = "not started";
-    absl::MutexLock lock(&mu_);
-    report_ = r;
-    return r;
-  }
+  running_ = false;
   spdlog::info("shutting down: stopping the flow source");
   if (ticker_thread_.joinable()) ticker_thread_.join();
-  if (src) src->Stop();
-  {
-    // A reload may have swapped sources concurrently; stop whatever is current too.
-    absl::MutexLock lock(&mu_);
-    if (source_ && source_ != src) source_->Stop();
-    if (next_source_) next_source_->Stop();
-  }
-  if (source_thread_.joinable()) source_thread_.join();
-  spdlog::info("shutting down: draining the pipeline depth={}", pipeline_->stats().depth);
-  pipeline_->Close();
-  pipeline_->Join();
+  sources_->Stop();
+  spdlog::info("shutting down: draining the pipeline depth={}", observer_->pipeline_stats().depth);
+  observer_->Stop();  // drains, then flushes the active handlers
 
   // The worker has stopped: its state is ours now.
   const absl::Time now = clock_.Now();
-  const bool final_save_ok =
-      !(learner_ && worker_mode_ == config::Mode::kLearn) || SaveBaseline(now);
-  if (watcher_) watcher_->Flush();
+  const bool final_save_ok = controller_->FinalSave(now);
 
-  RunReport r;
-  r.summary = summary_.Snapshot();
-  r.pipeline = pipeline_->stats();
-  r.mode = worker_mode_;
-  r.switched_to_watch_at = switched_to_watch_at_;
-  r.recent_drops_total = recent_.total();
-  if (watcher_ && (worker_mode_ == config::Mode::kWatch || switched_to_watch_at_)) {
-    r.watch = watcher_->Report();
-  }
-  r.uptime = now - started_at_;
-  if (learner_) {
-    BaselineReport b;
-    b.path = learner_->path();
-    b.connections = learner_->connections();
-    b.saves = saves_;
-    b.save_errors = save_errors_;
-    b.learning_started = learning_started_;
-    r.baseline = b;
+  RunReport r = BuildReport();
+  if (r.status.ok() && !final_save_ok) {
+    r.status =
+        absl::InternalError(absl::StrCat("the final baseline save to ", learner_->path(),
+                                         " failed (see the log); the previous snapshot is intact"));
   }
   {
     absl::MutexLock lock(&mu_);
-    r.source = retired_stats_;
-    if (source_) AddStats(source_->stats(), &r.source);
-    r.source_description = DescribeSource(config_, options_.captures);
-    r.reloads = reloads_;
-    r.reload_errors = reload_errors_;
-    r.source_restarts = source_restarts_;
-    r.stop_reason = stop_reason_;
-    r.status = first_error_;
-    if (r.status.ok() && !final_save_ok) {
-      r.status = absl::InternalError(
-          absl::StrCat("the final baseline save to ", learner_->path(),
-                       " failed (see the log); the previous snapshot is intact"));
-    }
     report_ = r;
   }
   spdlog::info(
@@ -482,6 +452,25 @@ RunReport Daemon::Shutdown() {
       r.stop_reason, std::string(config::ModeName(r.mode)), r.summary.events, r.summary.flows,
       r.summary.lost_events, r.pipeline.dropped, r.baseline ? r.baseline->connections : 0);
   return r;
+}
+
+// --- the API's view --------------------------------------------------------------------
+
+nlohmann::json DaemonApiState::Status() const {
+  RunReport r = daemon_.Status();
+  nlohmann::json j = RenderRunJson(r);
+  api::Health ready = daemon_.Readiness();
+  j["version"] = Version();
+  j["ready"] = ready.ok;
+  if (!ready.ok) j["not_ready_reason"] = ready.reason;
+  j["now"] = FormatRfc3339(daemon_.clock().Now());
+  return j;
+}
+
+std::optional<classify::AggregateSnapshot> DaemonApiState::Connections() const {
+  RunReport r = daemon_.Status();
+  if (!r.watch) return std::nullopt;
+  return std::move(r.watch->counts);
 }
 
 }  // namespace tw::app

@@ -1,8 +1,9 @@
 // Pipeline: a bounded queue between the source thread (relay stream or capture reader) and
 // one worker thread that hands each event to the sinks, in order.
 //
-//   tw::app::Pipeline pipeline({.queue_capacity = 65536, .overflow = Overflow::kBlock});
-//   pipeline.AddSink(&summary);
+//   tw::app::Pipeline pipeline({.queue_capacity = 65536, .overflow = Overflow::kBlock,
+//                               .scope = &scope});
+//   pipeline.AddSink(&observer);
 //   pipeline.Start();
 //   source.Run([&](tw::flow::Event&& ev) { return pipeline.Push(std::move(ev)); });
 //   pipeline.Post([&] { learner.Save(); });   // runs on the worker, after queued events
@@ -24,18 +25,24 @@
 //
 // Control tasks (Post) travel in the same queue, so they observe every event queued before
 // them; they never count against the capacity and are never dropped.
+//
+// Counts live in the stats scope (metrics/scope.h), so /metrics and the run summary read
+// the same numbers: tierwatch_pipeline_{received,processed,shed,blocked}_total and the
+// gauges tierwatch_pipeline_queue_{depth,max_depth,capacity} (refreshed when read).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <thread>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
-#include "app/sink.h"
+#include "app/handler.h"
 #include "flow/flow.h"
+#include "metrics/scope.h"
 
 namespace tw::app {
 
@@ -44,8 +51,11 @@ enum class Overflow : uint8_t { kBlock, kDrop };
 struct PipelineOptions {
   size_t queue_capacity = 65536;  // events (>= 1)
   Overflow overflow = Overflow::kBlock;
+  // Where the counts go; nullptr = a scope of the pipeline's own (tests).
+  metrics::Scope* scope = nullptr;
 };
 
+// A view of the pipeline's counters (read from the stats scope, plus two internals).
 struct PipelineStats {
   uint64_t received = 0;   // events offered by the source (Push calls)
   uint64_t processed = 0;  // events delivered to the sinks
@@ -66,7 +76,7 @@ class Pipeline {
   Pipeline& operator=(const Pipeline&) = delete;
 
   // Before Start(). Sinks are not owned and must outlive the pipeline's worker.
-  void AddSink(FlowSink* sink);
+  void AddSink(FlowHandler* sink);
   void Start();
 
   // From the source thread. Returns false once the pipeline is closed: the source should
@@ -92,14 +102,25 @@ class Pipeline {
   void Work();
 
   PipelineOptions options_;
-  std::vector<FlowSink*> sinks_;
+  std::unique_ptr<metrics::Scope> own_scope_;
+  metrics::Scope& scope_;
+  prometheus::Counter& received_;
+  prometheus::Counter& processed_;
+  prometheus::Counter& shed_;
+  prometheus::Counter& blocked_;
+  prometheus::Gauge& depth_gauge_;
+  prometheus::Gauge& max_depth_gauge_;
+  std::vector<FlowHandler*> sinks_;
   std::thread worker_;
 
   mutable absl::Mutex mu_;
   std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
   size_t queued_events_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t max_depth_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t rejected_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t tasks_ ABSL_GUARDED_BY(mu_) = 0;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
-  PipelineStats stats_ ABSL_GUARDED_BY(mu_);
+  metrics::Scope::Hook hook_;  // last: removed before the members it reads
 };
 
 }  // namespace tw::app

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "app/report.h"
 #include "common/time_format.h"
 #include "flow/connection.h"
 
@@ -32,15 +33,16 @@ std::string EventTypeName(int32_t type) {
   }
 }
 
-namespace {
-
-// The namespace an operator would file an endpoint under; reserved entities by name.
-std::string SideName(const flow::Endpoint& ep) {
+std::string NamespaceOrEntity(const flow::Endpoint& ep) {
   if (!ep.namespace_.empty()) return ep.namespace_.str();
   absl::string_view entity = flow::ReservedEntityName(ep.reserved);
   if (!entity.empty()) return absl::StrCat("(", entity, ")");
   return "(unknown)";
 }
+
+namespace {
+
+std::string SideName(const flow::Endpoint& ep) { return NamespaceOrEntity(ep); }
 
 std::string ReasonName(uint32_t code) {
   if (code == 0) return "UNKNOWN";
@@ -50,10 +52,10 @@ std::string ReasonName(uint32_t code) {
 
 }  // namespace
 
-SummarySink::SummarySink(flow::SymbolTable& symbols, SummaryOptions options)
+SummaryHandler::SummaryHandler(flow::SymbolTable& symbols, SummaryOptions options)
     : symbols_(symbols), options_(options) {}
 
-void SummarySink::OnEvent(const flow::Event& ev) {
+void SummaryHandler::OnEvent(const flow::Event& ev) {
   // Built outside the lock: the key costs more than the counting.
   std::string denied_key;
   if (ev.flow &&
@@ -64,21 +66,10 @@ void SummarySink::OnEvent(const flow::Event& ev) {
                                     SideName(ev.flow->destination), " (no port)");
   }
 
-  absl::MutexLock lock(&mu_);
-  ++s_.events;
-  if (ev.lost) {
-    ++s_.lost_event_messages;
-    s_.lost_events += ev.lost->num_events_lost;
-    s_.lost_by_source[std::string(flow::LostEventSourceName(ev.lost->source))] +=
-        ev.lost->num_events_lost;
-  }
-  if (ev.node_status) ++s_.node_status_events;
   if (!ev.flow) return;
-
+  absl::MutexLock lock(&mu_);
   const flow::Flow& f = *ev.flow;
-  ++s_.flows;
   std::string verdict(flow::VerdictName(f.verdict));
-  ++s_.by_verdict[verdict];
   ++s_.by_event_type[EventTypeName(f.event_type)];
   if (!f.node_name.empty()) ++s_.by_node[f.node_name.str()];
   if (!s_.first_flow_time || f.time < *s_.first_flow_time) s_.first_flow_time = f.time;
@@ -115,7 +106,20 @@ void SummarySink::OnEvent(const flow::Event& ev) {
   }
 }
 
-Summary SummarySink::Snapshot() const {
+void SummaryHandler::Report(RunReport* report) const {
+  Summary mine = Snapshot();
+  Summary& out = report->summary;
+  out.by_event_type = std::move(mine.by_event_type);
+  out.by_node = std::move(mine.by_node);
+  out.by_namespace = std::move(mine.by_namespace);
+  out.drop_reasons = std::move(mine.drop_reasons);
+  out.top_denied = std::move(mine.top_denied);
+  out.denied_connections = mine.denied_connections;
+  out.first_flow_time = mine.first_flow_time;
+  out.last_flow_time = mine.last_flow_time;
+}
+
+Summary SummaryHandler::Snapshot() const {
   absl::MutexLock lock(&mu_);
   Summary out = s_;
   out.denied_connections = denied_.size();

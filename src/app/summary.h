@@ -1,12 +1,18 @@
 // The run summary: what the daemon saw, counted by verdict, namespace, drop reason, event
 // type, node and lost events, plus the most frequent denied connections. `tierwatch run`
-// prints it at shutdown (text or JSON) and `make demo` shows it.
+// prints it at shutdown (text or JSON), /api/v1/status serves it live and `make demo`
+// shows it.
 //
-//   tw::app::SummarySink summary(symbols);
-//   pipeline.AddSink(&summary);
+//   tw::app::SummaryHandler summary(symbols);
+//   observer.AddHandler(&summary, tw::app::Activity::kAlways);
 //   ...
 //   tw::app::Summary s = summary.Snapshot();      // any thread
 //   std::cout << tw::app::FormatSummaryText(s);
+//
+// The counts that are also metrics (events, flows by verdict, node status events, lost
+// events) belong to FlowMetricsHandler (app/flow_metrics.h), which fills them into the
+// same Summary from the stats scope: one number, one owner. This handler keeps what would
+// be too many series for Prometheus (namespaces, nodes, denied connections).
 //
 // Counts are of Hubble events, not packets: a denied packet shows up as a drop event (type
 // 1) and a policy-verdict event (type 5), and retransmits repeat it. The classifier counts
@@ -21,7 +27,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "app/sink.h"
+#include "app/handler.h"
 #include "flow/flow.h"
 #include "flow/symbol.h"
 
@@ -62,6 +68,11 @@ struct Summary {
   std::optional<absl::Time> last_flow_time;
 };
 
+// The namespace an operator would file an endpoint under; reserved entities as "(world)",
+// "(host)", ..., "(unknown)" when nothing names it. The summary's by_namespace keys and the
+// namespace label of tierwatch_drops_total.
+std::string NamespaceOrEntity(const flow::Endpoint& endpoint);
+
 // Hubble's name for a monitor event type ("drop", "trace", "policy-verdict", "l7", ...).
 std::string EventTypeName(int32_t type);
 
@@ -72,12 +83,14 @@ struct SummaryOptions {
   size_t max_denied_tracked = 10000;
 };
 
-class SummarySink final : public FlowSink {
+class SummaryHandler final : public FlowHandler {
  public:
-  explicit SummarySink(flow::SymbolTable& symbols, SummaryOptions options = {});
+  explicit SummaryHandler(flow::SymbolTable& symbols, SummaryOptions options = {});
   void OnEvent(const flow::Event& event) override;
-  // A consistent copy; safe from any thread.
+  // A consistent copy of this handler's fields; safe from any thread.
   Summary Snapshot() const;
+  // Copies this handler's fields into report->summary (leaves the metric-backed ones).
+  void Report(RunReport* report) const override;
 
  private:
   flow::SymbolTable& symbols_;

@@ -225,9 +225,8 @@ std::string RenderReport(const AggregateSnapshot& counts,
     if (sev != Severity::kCritical && sev != Severity::kHigh) continue;
     for (const ConnectionCount* cc : counts.Top(c)) {
       if (!header) {
-        absl::StrAppend(&out, "\nCritical and high (",
-                        "per connection; `--explain ID` for the full "
-                        "reasoning):\n");
+        absl::StrAppend(&out, "\nCritical and high (per connection; ", options.explain_hint,
+                        " for the full reasoning):\n");
         header = true;
       }
       absl::StrAppend(

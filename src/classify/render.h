@@ -37,6 +37,9 @@ struct ReportOptions {
   size_t top_connections = 5;  // per class in the summary
   std::string title;           // first line, e.g. "after.jsonl: 1194 flows"
   std::string bypass_label;    // "policy.cilium.io/enforce=false" for the bypass heading
+  // How the reader gets the full reasoning of one drop id (analyze: its own flag; the
+  // daemon's summary: `tierwatch explain` against its API).
+  std::string explain_hint = "`--explain ID`";
 };
 
 // Summary table (class x severity x events x distinct connections), top connections per

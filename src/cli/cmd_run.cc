@@ -1,6 +1,7 @@
 // `tierwatch run`: the daemon. Reads Hubble Relay (or captures), learns the baseline, then
-// watches and classifies drops; SIGTERM/SIGINT shut it down in order, SIGHUP reloads the
-// config. On exit it prints what it saw.
+// watches and classifies drops; serves /metrics, the probes and the JSON API on
+// http.listen; SIGTERM/SIGINT shut it down in order, SIGHUP reloads the config. On exit it
+// prints what it saw.
 #include <cstdlib>
 #include <iostream>
 #include <memory>
@@ -10,10 +11,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "api/http.h"
+#include "api/routes.h"
 #include "app/daemon.h"
 #include "app/daemon_config.h"
+#include "app/report.h"
 #include "app/signals.h"
-#include "classify/render.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "common/logging.h"
@@ -35,162 +38,21 @@ struct RunArgs {
   std::string log_level;
 };
 
-std::string Seconds(absl::Duration d) { return absl::StrFormat("%.1fs", absl::ToDoubleSeconds(d)); }
-
-std::string RenderText(const app::RunReport& r, const config::DaemonConfig& cfg) {
-  std::string out;
-  absl::StrAppend(&out, "tierwatch run: ", r.source_description, ", ", Seconds(r.uptime),
-                  ", stopped: ", r.stop_reason, "\n");
-  if (r.mode == config::Mode::kLearn) {
-    absl::StrAppend(&out, "mode: learn");
-    if (r.baseline && r.baseline->learning_started) {
-      absl::StrAppend(&out, " (learning since ", FormatRfc3339(*r.baseline->learning_started),
-                      "; switches to watch after ", tw::FormatDuration(cfg.learn_for), ")");
-    }
-    absl::StrAppend(&out, "\n");
-  } else {
-    absl::StrAppend(
-        &out, "mode: watch",
-        r.switched_to_watch_at
-            ? absl::StrCat(" (switched from learn at ", FormatRfc3339(*r.switched_to_watch_at), ")")
-            : "",
-        "\n");
+// How the summary's reader gets the full reasoning of one drop id: the same captures
+// through `tierwatch analyze` (which prints what the API prints), or the API of a daemon
+// that still runs.
+std::string ExplainHint(const RunArgs& args, const config::DaemonConfig& c,
+                        const std::string& http_address) {
+  if (!args.captures.empty()) {
+    std::string cmd = absl::StrCat("tierwatch analyze ", absl::StrJoin(args.captures, " "));
+    if (!c.baseline.path.empty()) absl::StrAppend(&cmd, " --baseline ", c.baseline.path);
+    if (!c.tiers.empty()) absl::StrAppend(&cmd, " --tiers ", c.tiers);
+    if (!c.policies.empty()) absl::StrAppend(&cmd, " --policies ", absl::StrJoin(c.policies, " "));
+    return absl::StrCat("`", cmd, " --explain ID`");
   }
-  if (r.baseline) {
-    absl::StrAppend(&out, "baseline: ", r.baseline->connections, " connections in ",
-                    r.baseline->path);
-    if (r.baseline->saves == 0 && r.baseline->save_errors == 0 && r.mode == config::Mode::kWatch) {
-      absl::StrAppend(&out, " (fixed while watching)\n");
-    } else {
-      absl::StrAppend(
-          &out, " (saved ", r.baseline->saves, " time", r.baseline->saves == 1 ? "" : "s",
-          r.baseline->save_errors ? absl::StrCat(", ", r.baseline->save_errors, " failed saves")
-                                  : "",
-          ")\n");
-    }
-  }
-  absl::StrAppend(&out, "pipeline: ", r.pipeline.processed, " events processed, ",
-                  r.pipeline.dropped, " dropped on overflow, queue high-water ",
-                  r.pipeline.max_depth, "\n");
-  if (r.source.reconnects || r.source.duplicates || r.source.malformed || r.source_restarts) {
-    absl::StrAppend(&out, "source: ", r.source.reconnects, " reconnects, ", r.source.duplicates,
-                    " duplicates dropped, ", r.source.malformed, " malformed lines, ",
-                    r.source_restarts, " restarts on reload\n");
-  }
-  if (r.reloads || r.reload_errors) {
-    absl::StrAppend(&out, "config reloads: ", r.reloads, " applied, ", r.reload_errors,
-                    " rejected\n");
-  }
-  // With classes, the raw "top denied" list only repeats them less well.
-  app::Summary summary = r.summary;
-  if (r.watch) summary.top_denied.clear();
-  absl::StrAppend(&out, "\n", app::FormatSummaryText(summary));
-  if (r.watch) {
-    classify::ReportOptions ro;
-    ro.title = "classified drops (watch mode)";
-    ro.bypass_label = r.watch->bypass_label;
-    absl::StrAppend(
-        &out, "\n",
-        classify::RenderReport(r.watch->counts, r.watch->bypassed, r.watch->latest_flow_time, ro));
-  }
-  return out;
-}
-
-nlohmann::json OptTime(const std::optional<absl::Time>& t) {
-  return t ? nlohmann::json(FormatRfc3339(*t)) : nlohmann::json(nullptr);
-}
-
-nlohmann::json RenderJson(const app::RunReport& r) {
-  using nlohmann::json;
-  const app::Summary& s = r.summary;
-  json ns = json::object();
-  for (const auto& [name, c] : s.by_namespace) {
-    ns[name] = {
-        {"flows", c.flows}, {"forwarded", c.forwarded}, {"dropped", c.dropped}, {"audit", c.audit}};
-  }
-  json denied = json::array();
-  for (const auto& d : s.top_denied) {
-    denied.push_back({{"connection", d.connection},
-                      {"verdict", d.verdict},
-                      {"drop_reason", d.drop_reason.empty() ? json(nullptr) : json(d.drop_reason)},
-                      {"events", d.events}});
-  }
-  json out = {
-      {"source", r.source_description},
-      {"stop_reason", r.stop_reason},
-      {"uptime_seconds", absl::ToDoubleSeconds(r.uptime)},
-      {"mode", std::string(config::ModeName(r.mode))},
-      {"switched_to_watch_at", OptTime(r.switched_to_watch_at)},
-      {"pipeline",
-       {{"received", r.pipeline.received},
-        {"processed", r.pipeline.processed},
-        {"dropped_on_overflow", r.pipeline.dropped},
-        {"blocked", r.pipeline.blocked},
-        {"max_depth", r.pipeline.max_depth}}},
-      {"source_stats",
-       {{"events", r.source.events},
-        {"flows", r.source.flows},
-        {"reconnects", r.source.reconnects},
-        {"duplicates", r.source.duplicates},
-        {"malformed", r.source.malformed},
-        {"restarts_on_reload", r.source_restarts}}},
-      {"config_reloads", {{"applied", r.reloads}, {"rejected", r.reload_errors}}},
-      {"summary",
-       {{"events", s.events},
-        {"flows", s.flows},
-        {"node_status_events", s.node_status_events},
-        {"lost_events", s.lost_events},
-        {"lost_by_source", s.lost_by_source},
-        {"by_verdict", s.by_verdict},
-        {"by_event_type", s.by_event_type},
-        {"by_node", s.by_node},
-        {"by_namespace", ns},
-        {"drop_reasons", s.drop_reasons},
-        {"top_denied", denied},
-        {"first_flow_time", OptTime(s.first_flow_time)},
-        {"last_flow_time", OptTime(s.last_flow_time)}}},
-  };
-  if (r.baseline) {
-    out["baseline"] = {{"path", r.baseline->path},
-                       {"connections", r.baseline->connections},
-                       {"saves", r.baseline->saves},
-                       {"save_errors", r.baseline->save_errors},
-                       {"learning_started", OptTime(r.baseline->learning_started)}};
-  } else {
-    out["baseline"] = nullptr;
-  }
-  if (r.watch) {
-    json classes = json::array();
-    for (classify::DropClass c : classify::AllDropClasses()) {
-      const classify::ClassTotals& t = r.watch->counts.of(c);
-      json top = json::array();
-      for (const classify::ConnectionCount* cc : r.watch->counts.Top(c, 5)) {
-        top.push_back({{"connection", cc->connection},
-                       {"events", cc->events},
-                       {"in_baseline", cc->in_baseline}});
-      }
-      classes.push_back({{"class", std::string(classify::DropClassName(c))},
-                         {"severity", std::string(classify::SeverityName(classify::SeverityOf(c)))},
-                         {"events", t.events},
-                         {"predicted_events", t.predicted_events},
-                         {"connections", t.connections},
-                         {"top_connections", top}});
-    }
-    json bypassed = json::array();
-    for (const auto& b : r.watch->bypassed) {
-      bypassed.push_back({{"endpoint", b.Name()},
-                          {"since", FormatRfc3339(b.first_seen)},
-                          {"flows", b.flows},
-                          {"drops", b.drops}});
-    }
-    out["drops"] = {{"events", r.watch->counts.events},
-                    {"predicted_events", r.watch->counts.predicted_events},
-                    {"classes", classes},
-                    {"bypassed", bypassed}};
-  } else {
-    out["drops"] = nullptr;
-  }
-  return out;
+  return absl::StrCat("`tierwatch explain --server http://",
+                      http_address.empty() ? "HOST:9977" : http_address,
+                      " ID` while a daemon runs, or `tierwatch analyze CAPTURE --explain ID`");
 }
 
 int RunDaemon(const RunArgs& args) {
@@ -249,13 +111,32 @@ int RunDaemon(const RunArgs& args) {
     std::cerr << "tierwatch run: " << st.message() << "\n";
     return kExitUsage;
   }
+  // After Start: the routes read the daemon's handlers, which exist from then on.
+  app::DaemonApiState api_state(daemon);
+  std::unique_ptr<api::HttpServer> http;
+  std::string explain_hint = ExplainHint(args, cfg->config, "");
+  if (!cfg->config.http.listen.empty()) {
+    http = std::make_unique<api::HttpServer>(
+        [&api_state](const api::Request& r) { return api::Handle(r, api_state); });
+    if (absl::Status st = http->Start(cfg->config.http.listen); !st.ok()) {
+      std::cerr << "tierwatch run: " << st.message() << "\n";
+      daemon.RequestStop("http.listen unusable");
+      daemon.Shutdown();
+      return kExitUsage;
+    }
+    spdlog::info("http listening addr={} endpoints=/metrics,/healthz,/readyz,/api/v1/",
+                 http->address());
+    explain_hint = ExplainHint(args, cfg->config, http->address());
+  }
   if (!daemon.WaitForStop(args.duration)) daemon.RequestStop("duration");
   app::RunReport report = daemon.Shutdown();
+  // Last: scrapes and on-call queries keep working until the summary is final.
+  if (http) http->Stop();
 
   if (args.output == "json") {
-    std::cout << RenderJson(report).dump(2) << "\n";
+    std::cout << app::RenderRunJson(report).dump(2) << "\n";
   } else {
-    std::cout << RenderText(report, cfg->config);
+    std::cout << app::RenderRunText(report, cfg->config.learn_for, explain_hint);
   }
   std::cout.flush();
   if (!report.status.ok()) {
@@ -278,6 +159,9 @@ void RegisterRun(CLI::App& app, CommandContext& ctx) {
       "mode (learn|watch), how long to learn (learn_for, then it watches by itself), the\n"
       "baseline file, the tier model and the policies. Every config error is reported at\n"
       "once as FILE:LINE.\n\n"
+      "HTTP (http.listen, default :9977; docs/api.md): /metrics (Prometheus), /healthz,\n"
+      "/readyz, and the read-only JSON API under /api/v1/ (status, drops, drops/{id},\n"
+      "connections, baseline) that `tierwatch drops` and `tierwatch explain` query.\n\n"
       "Signals: SIGTERM/SIGINT stop it in order (stop the stream, drain the queue, save the\n"
       "baseline, print the summary); a second one exits at once. SIGHUP re-reads the config:\n"
       "mode, learn_for, log level and the relay section apply live (a changed relay\n"

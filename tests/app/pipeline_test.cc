@@ -23,7 +23,7 @@ flow::Event Numbered(int i) {
 }
 
 // Records the uuids it sees; optionally waits on a gate before each event.
-class RecordingSink : public FlowSink {
+class RecordingSink : public FlowHandler {
  public:
   void OnEvent(const flow::Event& ev) override {
     if (gate_) gate_->WaitForNotification();

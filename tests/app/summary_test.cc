@@ -1,8 +1,12 @@
 // The run summary counts what arrived by verdict, namespace, drop reason, event type, node
-// and lost events, and lists the most frequent denied connections.
+// and lost events, and lists the most frequent denied connections. The counts that are
+// also metrics come from FlowMetricsHandler, the rest from SummaryHandler: both fill one
+// Summary.
 #include "app/summary.h"
 
-#include "app/recent_drops.h"
+#include "app/flow_metrics.h"
+#include "app/report.h"
+#include "common/time_source.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "test_flows.h"
@@ -14,9 +18,33 @@ using testing::FlowEvent;
 using testing::FlowSpec;
 using ::testing::HasSubstr;
 
+// The summary as the daemon assembles it: both handlers see every event and report into
+// one RunReport.
+class Both {
+ public:
+  explicit Both(flow::SymbolTable& s) : summary_(s), metrics_(scope_, clock_) {}
+  void OnEvent(const flow::Event& ev) {
+    summary_.OnEvent(ev);
+    metrics_.OnEvent(ev);
+  }
+  Summary Snapshot() const {
+    RunReport r;
+    summary_.Report(&r);
+    metrics_.Report(&r);
+    return r.summary;
+  }
+  metrics::Scope& scope() { return scope_; }
+
+ private:
+  ManualTimeSource clock_{absl::FromUnixSeconds(1764300010)};
+  metrics::Scope scope_;
+  SummaryHandler summary_;
+  FlowMetricsHandler metrics_;
+};
+
 TEST(SummaryTest, CountsByVerdictNamespaceReasonTypeNodeAndLost) {
   flow::SymbolTable s;
-  SummarySink sink(s);
+  Both sink(s);
   sink.OnEvent(FlowEvent(s, {}));  // business/odoo -> business/postgres FORWARDED
   sink.OnEvent(FlowEvent(s, {.src_ns = "observability",
                              .src_app = "vmagent",
@@ -81,6 +109,17 @@ TEST(SummaryTest, CountsByVerdictNamespaceReasonTypeNodeAndLost) {
   ASSERT_TRUE(sum.first_flow_time.has_value());
   EXPECT_EQ(*sum.last_flow_time - *sum.first_flow_time, absl::Seconds(5));
 
+  // The same numbers on /metrics.
+  auto families = sink.scope().Collect();
+  EXPECT_EQ(metrics::SumOf(families, "tierwatch_events_total"), 7);
+  EXPECT_EQ(metrics::SumOf(families, "tierwatch_flows_total"), 5);
+  EXPECT_EQ(metrics::SumOf(families, "tierwatch_flows_total", {{"verdict", "DROPPED"}}), 2);
+  EXPECT_EQ(metrics::SumOf(families, "tierwatch_relay_lost_events_total",
+                           {{"source", "PERF_EVENT_RING_BUFFER"}}),
+            7);
+  // Every flow observed once in the lag histogram.
+  EXPECT_EQ(metrics::SumOf(families, "tierwatch_flow_lag_seconds"), 5);
+
   std::string text = FormatSummaryText(sum);
   EXPECT_THAT(text, HasSubstr("events 7: flows 5, lost events 7, node status 1"));
   EXPECT_THAT(text, HasSubstr("by verdict"));
@@ -91,7 +130,7 @@ TEST(SummaryTest, CountsByVerdictNamespaceReasonTypeNodeAndLost) {
 
 TEST(SummaryTest, DeniedConnectionsAreCapped) {
   flow::SymbolTable s;
-  SummarySink sink(s, {.top_denied = 3, .max_denied_tracked = 5});
+  SummaryHandler sink(s, {.top_denied = 3, .max_denied_tracked = 5});
   for (int i = 0; i < 20; ++i) {
     sink.OnEvent(FlowEvent(s, {.port = static_cast<uint16_t>(1000 + i),
                                .verdict = flow::Verdict::kDropped,
@@ -107,23 +146,6 @@ TEST(SummaryTest, DeniedConnectionsAreCapped) {
 TEST(SummaryTest, EmptySummaryPrintsTheHeadlineOnly) {
   std::string text = FormatSummaryText(Summary{});
   EXPECT_EQ(text, "events 0: flows 0, lost events 0, node status 0\n");
-}
-
-TEST(RecentDropsTest, KeepsTheNewestDropsUpToCapacity) {
-  flow::SymbolTable s;
-  RecentDrops recent(3);
-  for (int i = 0; i < 10; ++i) {
-    FlowSpec spec{.port = static_cast<uint16_t>(i),
-                  .verdict = i % 2 ? flow::Verdict::kDropped : flow::Verdict::kForwarded};
-    recent.OnEvent(FlowEvent(s, spec));
-  }
-  recent.OnEvent(FlowEvent(s, {.port = 99, .verdict = flow::Verdict::kAudit}));
-  std::vector<flow::Flow> last = recent.Snapshot();
-  ASSERT_EQ(last.size(), 3u);
-  EXPECT_EQ(last[0].l4.destination_port, 7);
-  EXPECT_EQ(last[1].l4.destination_port, 9);
-  EXPECT_EQ(last[2].l4.destination_port, 99);
-  EXPECT_EQ(recent.total(), 6u);
 }
 
 }  // namespace
