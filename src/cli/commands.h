@@ -33,6 +33,8 @@ void RegisterAudit(CLI::App& app, CommandContext& ctx);     // cmd_baseline.cc
 void RegisterAnalyze(CLI::App& app, CommandContext& ctx);   // cmd_analyze.cc
 void RegisterPolicy(CLI::App& app, CommandContext& ctx);    // cmd_policy.cc (verdict/lint)
 void RegisterSimulate(CLI::App& app, CommandContext& ctx);  // cmd_simulate.cc
+void RegisterDrops(CLI::App& app, CommandContext& ctx);     // cmd_drops.cc (a daemon's API)
+void RegisterExplain(CLI::App& app, CommandContext& ctx);   // cmd_explain.cc (a daemon's API)
 
 int Main(int argc, char** argv);
 

@@ -13,7 +13,8 @@ int Main(int argc, char** argv) {
       "flow against the tier model, the baseline and your Cilium policies, and test policy\n"
       "changes offline before they merge.\n\n"
       "Start here:\n"
-      "  tierwatch replay --capture examples/zero-trust-rollout/before.jsonl --listen 127.0.0.1:4245\n"
+      "  tierwatch replay --capture examples/zero-trust-rollout/before.jsonl --listen "
+      "127.0.0.1:4245\n"
       "  tierwatch observe --relay 127.0.0.1:4245 --last 20\n"
       "  tierwatch observe --capture flows.jsonl --verdict DROPPED\n",
       "tierwatch"};
@@ -33,6 +34,8 @@ int Main(int argc, char** argv) {
   RegisterAnalyze(app, ctx);
   RegisterPolicy(app, ctx);
   RegisterSimulate(app, ctx);
+  RegisterDrops(app, ctx);
+  RegisterExplain(app, ctx);
 
   try {
     app.parse(argc, argv);
