@@ -26,6 +26,12 @@ HttpServer::HttpServer(RequestHandler handler, HttpServerOptions options)
   s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   s.set_read_timeout(std::chrono::microseconds(absl::ToInt64Microseconds(options.read_timeout)));
   s.set_payload_max_length(64 * 1024);  // GET only: nothing big ever comes in
+  // httplib's default adds SO_REUSEPORT, which lets a second daemon bind the same port and
+  // silently share the scrapes; SO_REUSEADDR alone still allows a quick restart.
+  s.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<void*>(&yes), sizeof(yes));
+  });
   auto serve = [handler](const httplib::Request& req, httplib::Response& res) {
     Request r;
     r.method = req.method;

@@ -5,10 +5,11 @@
 
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -121,33 +122,37 @@ int RunDrops(const DropsArgs& a) {
   std::cout.flush();
   if (!a.follow) return kExitOk;
 
-  // Follow: ask for everything since the newest drop printed; drops at that very time may
-  // come again, so remember their ids.
-  std::string since = drops.empty() ? FormatRfc3339(absl::Now()) : Str(drops.front(), "time");
-  absl::flat_hash_set<std::string> at_since;
-  for (const json& d : drops) {
-    if (Str(d, "time") == since) at_since.insert(Str(d, "id"));
-  }
-  if (drops.empty() && !a.since.empty()) since = a.since;
+  // Follow: poll for drops since shortly before the newest one printed. Flow time, not the
+  // local clock (a replayed capture is far from it), and "shortly before" because the
+  // daemon releases a drop only after its twin window, so drops need not arrive in time
+  // order. What was printed is remembered (by id) as long as it is inside that window.
+  constexpr absl::Duration kReorderWindow = absl::Seconds(10);
+  absl::flat_hash_map<std::string, absl::Time> printed;
+  std::optional<absl::Time> newest;
+  auto remember = [&](const json& d) {
+    auto t = ParseTime(Str(d, "time"));
+    if (!t.ok()) return;
+    printed[Str(d, "id")] = *t;
+    if (!newest || *t > *newest) newest = *t;
+  };
+  for (const json& d : drops) remember(d);
   for (;;) {
     absl::SleepFor(a.interval);
+    std::string since = newest ? FormatRfc3339(*newest - kReorderWindow) : a.since;
     absl::StatusOr<json> next = api::GetJson(a.server, Query(a, api::kMaxLimit, since));
     if (!next.ok()) return Fail(next.status());
     const json& more = (*next)["drops"];
-    std::string newest = since;
     for (auto it = more.rbegin(); it != more.rend(); ++it) {
-      const std::string t = Str(*it, "time"), id = Str(*it, "id");
-      if (t == since && at_since.count(id)) continue;
+      if (printed.contains(Str(*it, "id"))) continue;
       Print(a, *it);
+      remember(*it);
     }
     std::cout.flush();
-    if (!more.empty()) {
-      newest = Str(more.front(), "time");
-      if (newest != since) at_since.clear();
-      for (const json& d : more) {
-        if (Str(d, "time") == newest) at_since.insert(Str(d, "id"));
+    if (newest) {
+      const absl::Time horizon = *newest - 2 * kReorderWindow;
+      for (auto it = printed.begin(); it != printed.end();) {
+        it->second < horizon ? printed.erase(it++) : void(++it);
       }
-      since = newest;
     }
   }
 }

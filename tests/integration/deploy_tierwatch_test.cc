@@ -119,7 +119,12 @@ TEST(DeployTierwatchTest, KustomizeRendersTheDeployment) {
   EXPECT_TRUE(c["securityContext"]["readOnlyRootFilesystem"].as<bool>());
   EXPECT_FALSE(c["securityContext"]["allowPrivilegeEscalation"].as<bool>());
   EXPECT_EQ(c["ports"][0]["containerPort"].as<int>(), 9977);
-  EXPECT_FALSE(c["livenessProbe"].IsDefined());  // nothing listens on 9977 yet
+  // The probes hit the daemon's HTTP server on the named port.
+  EXPECT_EQ(c["ports"][0]["name"].as<std::string>(), "http");
+  EXPECT_EQ(c["livenessProbe"]["httpGet"]["path"].as<std::string>(), "/healthz");
+  EXPECT_EQ(c["livenessProbe"]["httpGet"]["port"].as<std::string>(), "http");
+  EXPECT_EQ(c["readinessProbe"]["httpGet"]["path"].as<std::string>(), "/readyz");
+  EXPECT_EQ(c["startupProbe"]["httpGet"]["path"].as<std::string>(), "/healthz");
   // The generated ConfigMap (name with content hash) is the one mounted, and it is the
   // config checked by the app tests.
   std::string cm = by_kind["ConfigMap"]["metadata"]["name"].as<std::string>();

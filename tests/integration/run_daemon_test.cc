@@ -1,7 +1,7 @@
 // `tierwatch run` as a real process against a real `tierwatch replay` relay process: SIGHUP
 // reloads (applied, rejected, reconnecting to another relay), SIGTERM shuts down with exit
 // status 0, a summary on stdout and a baseline snapshot on disk; bad configs exit 2 with
-// FILE:LINE.
+// FILE:LINE; watch mode with a baseline.path that names no file exits 2.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -21,6 +21,7 @@
 #include "flow/json.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "integration/process.h"
 #include "nlohmann/json.hpp"
 #include "testing/paths.h"
 
@@ -29,13 +30,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
-
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 void WriteFile(const fs::path& p, const std::string& text) {
   // Written beside and renamed, as a config management tool would: the daemon never reads
@@ -46,77 +40,7 @@ void WriteFile(const fs::path& p, const std::string& text) {
   fs::rename(tmp, p);
 }
 
-// A child process with stdout and stderr in files.
-class Process {
- public:
-  Process(std::vector<std::string> args, const fs::path& out, const fs::path& err)
-      : out_(out), err_(err) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(o, 1);
-      dup2(e, 2);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-  }
-  ~Process() {
-    if (pid_ > 0 && !reaped_) {
-      kill(pid_, SIGKILL);
-      Wait();
-    }
-  }
-  void Signal(int sig) { kill(pid_, sig); }
-  // Exit status, or 128 + signal; -1 when it did not exit within `timeout` (then killed).
-  int Wait(absl::Duration timeout = absl::Seconds(60)) {
-    absl::Time deadline = absl::Now() + timeout;
-    int status = 0;
-    for (;;) {
-      pid_t r = waitpid(pid_, &status, WNOHANG);
-      if (r == pid_) break;
-      if (absl::Now() > deadline) {
-        kill(pid_, SIGKILL);
-        waitpid(pid_, &status, 0);
-        reaped_ = true;
-        return -1;
-      }
-      absl::SleepFor(absl::Milliseconds(10));
-    }
-    reaped_ = true;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  std::string out() const { return ReadFile(out_); }
-  std::string err() const { return ReadFile(err_); }
-  // Waits until stderr contains `text` (the deadline only turns a hang into a failure).
-  bool AwaitErr(const std::string& text, int occurrences = 1) const {
-    absl::Time deadline = absl::Now() + absl::Seconds(30);
-    while (absl::Now() < deadline) {
-      std::string e = err();
-      int n = 0;
-      for (size_t pos = e.find(text); pos != std::string::npos; pos = e.find(text, pos + 1)) ++n;
-      if (n >= occurrences) return true;
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-    return false;
-  }
-  bool AwaitOut(const std::string& text) const {
-    absl::Time deadline = absl::Now() + absl::Seconds(30);
-    while (absl::Now() < deadline) {
-      if (absl::StrContains(out(), text)) return true;
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-    return false;
-  }
-
- private:
-  pid_t pid_ = -1;
-  bool reaped_ = false;
-  fs::path out_, err_;
-};
+using tw::testing::Process;
 
 class RunDaemonTest : public ::testing::Test {
  protected:
@@ -181,9 +105,10 @@ class RunDaemonTest : public ::testing::Test {
 
   std::string Config(const std::string& relay, const std::string& mode,
                      const std::string& extra = "") {
-    return absl::StrCat("relay:\n  address: \"", relay, "\"\n  backlog: all\nmode: ", mode,
-                        "\nlearn_for: 168h\nbaseline:\n  path: ", (dir_ / "baseline.twb").string(),
-                        "\n  save_interval: 1s\nlog:\n  level: info\n", extra);
+    return absl::StrCat(
+        "relay:\n  address: \"", relay, "\"\n  backlog: all\nmode: ", mode,
+        "\nlearn_for: 168h\nbaseline:\n  path: ", (dir_ / "baseline.twb").string(),
+        "\n  save_interval: 1s\nhttp:\n  listen: \"127.0.0.1:0\"\nlog:\n  level: info\n", extra);
   }
 
   std::unique_ptr<Process> StartDaemon(const std::vector<std::string>& extra = {}) {
@@ -316,7 +241,8 @@ TEST_F(RunDaemonTest, CheckValidatesWithoutStarting) {
 
 TEST_F(RunDaemonTest, CapturesEndTheRunAndTheSummaryIsPrinted) {
   fs::path capture = Capture("c.jsonl", 4, 1764300000);
-  WriteFile(dir_ / "tierwatch.yaml", "mode: learn\nbaseline: {path: b.twb}\n");
+  WriteFile(dir_ / "tierwatch.yaml",
+            "mode: learn\nbaseline: {path: b.twb}\nhttp: {listen: \"127.0.0.1:0\"}\n");
   auto daemon = StartDaemon({"--capture", capture.string(), "--duration", "5m"});
   ASSERT_EQ(daemon->Wait(), 0) << daemon->err();
   std::string out = daemon->out();
@@ -328,8 +254,14 @@ TEST_F(RunDaemonTest, CapturesEndTheRunAndTheSummaryIsPrinted) {
 
 TEST_F(RunDaemonTest, DurationStopsAFollowingRun) {
   std::unique_ptr<Process> relay;
-  std::string addr = StartRelay(Capture("a.jsonl", 1, 1764300000), &relay);
+  fs::path capture = Capture("a.jsonl", 1, 1764300000);
+  std::string addr = StartRelay(capture, &relay);
   ASSERT_FALSE(addr.empty());
+  // Watch mode needs the baseline it compares against.
+  Process learn({tw::testing::TierwatchBin(), "baseline", "learn", "--capture", capture.string(),
+                 "--out", (dir_ / "baseline.twb").string()},
+                dir_ / "learn.out", dir_ / "learn.err");
+  ASSERT_EQ(learn.Wait(), 0) << learn.err();
   WriteFile(dir_ / "tierwatch.yaml", Config(addr, "watch"));
   auto daemon = StartDaemon({"--duration", "1s", "--log-level", "warn"});
   ASSERT_EQ(daemon->Wait(), 0) << daemon->err();
@@ -338,6 +270,27 @@ TEST_F(RunDaemonTest, DurationStopsAFollowingRun) {
   EXPECT_EQ(daemon->err(), "");  // --log-level warn wins over the config's info
   relay->Signal(SIGTERM);
   relay->Wait();
+}
+
+// issue 10: a mistyped baseline.path in watch mode used to run on with connections=0, so
+// baseline_regression could never fire.
+TEST_F(RunDaemonTest, WatchWithABaselinePathThatNamesNoFileExitsTwo) {
+  WriteFile(dir_ / "tierwatch.yaml", Config("127.0.0.1:1", "watch"));
+  auto daemon = StartDaemon({"--duration", "30s"});
+  EXPECT_EQ(daemon->Wait(), 2) << daemon->err();
+  EXPECT_THAT(daemon->err(), HasSubstr("baseline.path: no baseline at"));
+  EXPECT_THAT(daemon->err(), HasSubstr((dir_ / "baseline.twb").string()));
+  EXPECT_EQ(daemon->out(), "");
+  EXPECT_FALSE(fs::exists(dir_ / "baseline.twb"));  // nothing was created in its place
+}
+
+TEST_F(RunDaemonTest, WatchWithoutABaselineRunsButSaysSoLoudly) {
+  fs::path capture = Capture("c.jsonl", 2, 1764300000);
+  WriteFile(dir_ / "tierwatch.yaml", "mode: watch\nhttp: {listen: \"\"}\n");
+  auto daemon = StartDaemon({"--capture", capture.string(), "--log-level", "warn"});
+  ASSERT_EQ(daemon->Wait(), 0) << daemon->err();
+  EXPECT_THAT(daemon->err(), HasSubstr("watch mode WITHOUT a baseline"));
+  EXPECT_THAT(daemon->out(), HasSubstr("baseline: none (baseline.path is not set)"));
 }
 
 }  // namespace
