@@ -2,6 +2,7 @@
 // everything and answer 500.
 #include "api/http.h"
 
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -9,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "config/config.h"
 #include "httplib.h"
 #include "spdlog/spdlog.h"
@@ -17,6 +19,7 @@ namespace tw::api {
 
 struct HttpServer::Impl {
   httplib::Server server;
+  std::atomic<bool> ended{false};  // listen_after_bind returned
 };
 
 HttpServer::HttpServer(RequestHandler handler, HttpServerOptions options)
@@ -87,7 +90,21 @@ absl::Status HttpServer::Start(const std::string& listen) {
   address_ = absl::StrCat(
       absl::StrContains(bind_host, ':') ? absl::StrCat("[", bind_host, "]") : bind_host, ":",
       bound);
-  thread_ = std::thread([this] { impl_->server.listen_after_bind(); });
+  thread_ = std::thread([this] {
+    impl_->server.listen_after_bind();
+    impl_->ended = true;
+  });
+  // httplib's stop() does nothing until the listening loop runs: wait for it, so that a
+  // Stop() right after Start() cannot leave the thread listening forever.
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (!impl_->server.is_running() && !impl_->ended && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  if (!impl_->server.is_running()) {
+    impl_->server.stop();
+    thread_.detach();  // nothing listens; the thread has returned or never will matter
+    return absl::InternalError(absl::StrCat("the HTTP server on ", address_, " did not start"));
+  }
   return absl::OkStatus();
 }
 

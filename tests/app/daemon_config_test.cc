@@ -2,6 +2,7 @@
 // join the config's other errors in one status, each with its line.
 #include "app/daemon_config.h"
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/paths.h"
@@ -83,6 +84,38 @@ TEST(DaemonConfigTest, FilterErrorsJoinTheOtherErrorsWithLines) {
                              "expected true or false"));
   // One line per error, in file order.
   EXPECT_EQ(std::count(msg.begin(), msg.end(), '\n'), 5) << msg;
+}
+
+TEST(DaemonConfigTest, HttpListenAndTheNamespaceCap) {
+  auto cfg = ParseDaemonConfig("relay: {address: r:80}\nmode: watch\n", "f.yaml");
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->config.http.listen, ":9977");  // the default: every interface
+  EXPECT_EQ(cfg->config.metrics.max_namespaces, 200);
+
+  for (const char* ok :
+       {"\":9977\"", "0.0.0.0:9977", "\"[::]:9977\"", "127.0.0.1:0", "localhost:9000", "\"\""}) {
+    auto c =
+        ParseDaemonConfig(absl::StrCat("relay: {address: r:80}\nmode: watch\nhttp: {listen: ", ok,
+                                       "}\nmetrics: {max_namespaces: 50}\n"),
+                          "f.yaml");
+    ASSERT_TRUE(c.ok()) << ok << ": " << c.status();
+    EXPECT_EQ(c->config.metrics.max_namespaces, 50);
+  }
+  auto bad = ParseDaemonConfig(
+      "relay: {address: r:80}\nmode: watch\nhttp:\n  listen: 9977\n  port: 1\n"
+      "metrics: {max_namespaces: 0}\n",
+      "f.yaml");
+  ASSERT_FALSE(bad.ok());
+  std::string msg(bad.status().message());
+  EXPECT_THAT(msg, HasSubstr("f.yaml:4: http.listen: expected HOST:PORT such as \":9977\""));
+  EXPECT_THAT(msg, HasSubstr("f.yaml:5: http.port: unknown key"));
+  EXPECT_THAT(msg, HasSubstr("f.yaml:6: metrics.max_namespaces: must be between 1 and 100000"));
+  for (const char* wrong : {"\"host:port\"", "\"::1:9977\"", "\":70000\"", "\"[::1:9977\""}) {
+    auto c = ParseDaemonConfig(
+        absl::StrCat("relay: {address: r:80}\nmode: watch\nhttp: {listen: ", wrong, "}\n"),
+        "f.yaml");
+    EXPECT_FALSE(c.ok()) << wrong;
+  }
 }
 
 TEST(DaemonConfigTest, DocumentedExampleLoads) {

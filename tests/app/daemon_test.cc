@@ -5,16 +5,19 @@
 
 #include <filesystem>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "app/baseline_handler.h"
 #include "baseline/persist.h"
 #include "classify/aggregate.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "metrics/scope.h"
 #include "replay/replay_server.h"
 #include "test_flows.h"
 
@@ -121,6 +124,9 @@ class FakeWatcher : public FlowHandler {
 // A relay-like source: delivers what the test feeds it, until stopped. Its state outlives
 // the source object (the daemon destroys replaced sources), so a test can still ask a
 // replaced source whether it was stopped.
+// Orders events across sources: when each Run started and returned.
+inline std::atomic<int> g_source_clock{0};
+
 class FedState {
  public:
   explicit FedState(std::string name) : name_(std::move(name)) {}
@@ -128,7 +134,15 @@ class FedState {
     {
       absl::MutexLock l(&mu_);
       running_ = true;
+      started_at_ = ++g_source_clock;
     }
+    struct Returned {
+      FedState* s;
+      ~Returned() {
+        absl::MutexLock l(&s->mu_);
+        s->returned_at_ = ++g_source_clock;
+      }
+    } returned{this};
     for (;;) {
       flow::Event ev;
       {
@@ -172,10 +186,20 @@ class FedState {
     return stop_;
   }
   const std::string& name() const { return name_; }
+  int started_at() const {
+    absl::MutexLock l(&mu_);
+    return started_at_;
+  }
+  int returned_at() const {
+    absl::MutexLock l(&mu_);
+    return returned_at_;
+  }
 
  private:
   const std::string name_;
   mutable absl::Mutex mu_;
+  int started_at_ = 0;
+  int returned_at_ = 0;
   std::vector<flow::Event> queue_;
   bool stop_ = false;
   bool running_ = false;
@@ -554,6 +578,9 @@ TEST(DaemonTest, ReloadSwitchesModeAndReconnectsWhenTheRelayChanges) {
   FedState* second = box.last();
   EXPECT_EQ(second->name(), "relay-b:4245");
   ASSERT_TRUE(Eventually([&] { return second->running(); }));
+  // The old stream had returned before the new one could deliver anything.
+  EXPECT_GT(first->returned_at(), 0);
+  EXPECT_LT(first->returned_at(), second->started_at());
   flow::SymbolTable s;
   second->Feed(SmallTraffic(s));
   ASSERT_TRUE(Eventually([&] { return second->delivered() == 7; }));
@@ -691,6 +718,245 @@ TEST(DaemonTest, LearnsThroughARelayOverLoopback) {
   auto loaded = baseline::LoadSnapshot(snapshot, s2);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ(loaded->size(), 3u);
+}
+
+// ---- regressions: reload races and resumes; watch without a baseline ----------------------
+
+// SIGHUP can arrive while Start is still loading the baseline (the signal thread exists
+// first). It used to run concurrently with Start: the mode change was lost (no pipeline
+// yet to post it to) while the file's new mode was recorded, so the daemon learned on.
+TEST(DaemonTest, AReloadDuringStartIsAppliedOnceStartHasFinished) {
+  TempDir dir;
+  auto learner = std::make_shared<FakeLearner::State>();
+  auto watched = std::make_shared<std::atomic<int>>(0);
+  SourceBox box;
+  ManualTimeSource clock(kT0);
+  std::filesystem::path path = dir / "tierwatch.yaml";
+  testing::WriteText(path, LearnYaml("/unused/b.twb", "relay: {address: a:1}\n"));
+  DaemonOptions opts = FakeOptions(learner, watched, &box);
+  opts.config_path = path.string();
+  absl::Notification entered, unblock;
+  BaselineFactory fake = opts.learner_factory;
+  opts.learner_factory = [&, fake](const config::BaselineConfig& c, flow::SymbolTable& s,
+                                   const TimeSource& t) {
+    entered.Notify();
+    unblock.WaitForNotification();  // a slow baseline load
+    return fake(c, s, t);
+  };
+  auto cfg = LoadDaemonConfig(path.string());
+  ASSERT_TRUE(cfg.ok());
+  Daemon d(*cfg, opts, clock);
+  absl::Status started;
+  std::thread starter([&] { started = d.Start(); });
+  entered.WaitForNotification();
+  testing::WriteText(path, "relay: {address: a:1}\nmode: watch\nbaseline: {path: /unused/b.twb}\n");
+  EXPECT_TRUE(d.Reload().ok());  // accepted, deferred
+  unblock.Notify();
+  starter.join();
+  ASSERT_TRUE(started.ok()) << started;
+  d.Sync();
+  EXPECT_EQ(d.mode(), config::Mode::kWatch);
+  RunReport r = d.Shutdown();
+  EXPECT_EQ(r.reloads, 1u);
+  EXPECT_EQ(r.mode, config::Mode::kWatch);
+}
+
+// A reload that changes the relay section used to resume the new stream at exactly the
+// newest flow time already read (flows at that time came twice; flows of other nodes the
+// relay still had to sort in were skipped) and with no de-duplication. The new client now
+// continues the old one's stream as a reconnect would: since = newest - resume_window, and
+// what was delivered before is dropped by uuid.
+TEST(DaemonTest, AReloadedRelayResumesWithTheWindowAndDeliversNothingTwice) {
+  TempDir dir;
+  flow::SymbolTable s;
+  std::vector<flow::Event> flows;
+  for (int i = 0; i < 10; ++i) {
+    flows.push_back(FlowEvent(s, {.port = static_cast<uint16_t>(1000 + i),
+                                  .unix_seconds = 1764300000 + i,
+                                  .uuid = absl::StrCat("uuid-", i)}));
+  }
+  replay::ReplayOptions ro;
+  ro.listen = "127.0.0.1:0";
+  replay::ReplayServer server(flows, ro);
+  ASSERT_TRUE(server.Start().ok());
+  RealTimeSource clock;
+  DaemonOptions opts;
+  opts.tick_interval = absl::ZeroDuration();
+  const std::string snapshot = (dir / "baseline.twb").string();
+  auto relay = [&](const std::string& extra) {
+    return absl::StrCat("relay: {address: \"", server.address(), "\", backlog: all", extra, "}\n");
+  };
+  Daemon d(Config(LearnYaml(snapshot, relay("")), false), opts, clock);
+  ASSERT_TRUE(d.Start().ok());
+  ASSERT_TRUE(Eventually([&] { return d.Status().summary.flows == 10; }));
+
+  ASSERT_TRUE(d.Apply(Config(LearnYaml(snapshot, relay(", keepalive: 20s")), false)).ok());
+  // The replacement re-reads the last 2 s (flows 7, 8, 9) and drops them as seen.
+  ASSERT_TRUE(Eventually([&] {
+    RunReport r = d.Status();
+    return r.source_restarts == 1 && r.source.duplicates >= 3;
+  })) << d.Status().source.duplicates;
+  d.Sync();
+  RunReport r = d.Shutdown();
+  server.Shutdown();
+  EXPECT_EQ(r.summary.flows, 10u);  // nothing twice
+  EXPECT_EQ(r.source.duplicates, 3u);
+  EXPECT_EQ(r.source.flows, 10u);
+  ASSERT_TRUE(r.baseline.has_value());
+  EXPECT_EQ(r.baseline->connections, 10u);
+}
+
+TEST(DaemonTest, WatchModeRefusesABaselinePathThatNamesNoFile) {
+  TempDir dir;
+  ManualTimeSource clock(kT0);
+  DaemonOptions opts;
+  opts.tick_interval = absl::ZeroDuration();
+  opts.captures = {testing::WriteCapture(dir / "c.jsonl", {})};
+  const std::string missing = (dir / "typo.twb").string();
+  Daemon d(Config("mode: watch\nbaseline: {path: " + missing + "}\n"), opts, clock);
+  absl::Status st = d.Start();
+  ASSERT_FALSE(st.ok());
+  EXPECT_THAT(std::string(st.message()), HasSubstr("baseline.path: no baseline at " + missing));
+  EXPECT_FALSE(std::filesystem::exists(missing));  // not created either
+}
+
+TEST(DaemonTest, WatchModeWithoutABaselineRunsAndSaysSoInTheMetrics) {
+  TempDir dir;
+  flow::SymbolTable s;
+  ManualTimeSource clock(kT0);
+  DaemonOptions opts;
+  opts.tick_interval = absl::ZeroDuration();
+  opts.captures = {testing::WriteCapture(dir / "c.jsonl", SmallTraffic(s))};
+  Daemon d(Config("mode: watch\n"), opts, clock);
+  ASSERT_TRUE(d.Start().ok());
+  d.WaitForStop(absl::Seconds(60));
+  auto families = d.metrics().Collect();
+  EXPECT_EQ(metrics::SumOf(families, "tierwatch_baseline_loaded"), 0);
+  EXPECT_EQ(metrics::SumOf(families, "tierwatch_baseline_connections"), 0);
+  RunReport r = d.Shutdown();
+  EXPECT_FALSE(r.baseline.has_value());
+  ASSERT_TRUE(r.watch.has_value());
+  EXPECT_EQ(r.watch->counts.events, 1u);  // the one drop, as expected_deny
+}
+
+// ---- the daemon's face: status, metrics, ring, probes, baseline document ----------------
+
+TEST(DaemonTest, StatusMetricsAndTheRingReadTheSameNumbers) {
+  TempDir dir;
+  flow::SymbolTable s;
+  std::string snapshot = (dir / "baseline.twb").string();
+  DaemonOptions opts;
+  opts.tick_interval = absl::ZeroDuration();
+  ManualTimeSource clock(kT0);
+  {
+    opts.captures = {testing::WriteCapture(dir / "before.jsonl", SmallTraffic(s))};
+    Daemon learn(Config(LearnYaml(snapshot)), opts, clock);
+    ASSERT_TRUE(learn.Start().ok());
+    learn.WaitForStop(absl::Seconds(60));
+    learn.Shutdown();
+  }
+  auto drop = [&](FlowSpec spec, int64_t at, const std::string& uuid) {
+    spec.verdict = flow::Verdict::kDropped;
+    spec.drop_reason = flow::kDropPolicyDenied;
+    spec.event_type = flow::kEventDrop;
+    spec.unix_seconds = at;
+    spec.uuid = uuid;
+    return FlowEvent(s, spec);
+  };
+  std::vector<flow::Event> after = {
+      drop({}, 1764400000, "u1"),
+      drop({.dst_app = "redis", .port = 6379}, 1764400002, "u2"),
+      drop({.dst_app = "redis", .port = 6379}, 1764400004, "u3"),
+      testing::LostEvent(4),
+  };
+  opts.captures = {testing::WriteCapture(dir / "after.jsonl", after)};
+  Daemon d(Config("mode: watch\nrecent_drops: 2\nbaseline: {path: " + snapshot + "}\n"), opts,
+           clock);
+  ASSERT_TRUE(d.Start().ok());
+  d.WaitForStop(absl::Seconds(60));
+  RunReport r = d.Shutdown();
+  auto families = d.metrics().Collect();
+  using metrics::SumOf;
+  EXPECT_EQ(SumOf(families, "tierwatch_drops_total"), 3);
+  EXPECT_EQ(SumOf(families, "tierwatch_drops_total", {{"class", "baseline_regression"}}),
+            r.watch->counts.of(classify::DropClass::kBaselineRegression).events);
+  EXPECT_EQ(SumOf(families, "tierwatch_drops_total", {{"class", "expected_deny"}}), 2);
+  EXPECT_EQ(SumOf(families, "tierwatch_dropped_connections", {{"class", "expected_deny"}}),
+            r.watch->counts.of(classify::DropClass::kExpectedDeny).connections);
+  EXPECT_EQ(SumOf(families, "tierwatch_flows_total"), r.summary.flows);
+  EXPECT_EQ(SumOf(families, "tierwatch_relay_lost_events_total"), r.summary.lost_events);
+  EXPECT_EQ(SumOf(families, "tierwatch_pipeline_processed_total"), r.pipeline.processed);
+  EXPECT_EQ(SumOf(families, "tierwatch_baseline_connections"), 3);
+  EXPECT_EQ(SumOf(families, "tierwatch_mode", {{"mode", "watch"}}), 1);
+  EXPECT_EQ(SumOf(families, "tierwatch_build_info"), 1);
+  EXPECT_EQ(r.summary.lost_events, 4u);
+  // The ring: the newest two of three, with the reasoning `analyze --explain` prints.
+  EXPECT_EQ(r.recent_drops_total, 3u);
+  auto ring = d.recent_drops().Snapshot();
+  ASSERT_EQ(ring.size(), 2u);
+  EXPECT_EQ(ring[1]->flow.uuid, "u3");
+  EXPECT_FALSE(ring[1]->reasoning.empty());
+  EXPECT_EQ(d.recent_drops().Find(ring[0]->id), ring[0]);
+  EXPECT_EQ(d.recent_drops().Find(classify::DropId(after[0].flow.value())), nullptr);
+}
+
+TEST(DaemonTest, ProbesAndTheBaselineDocument) {
+  auto learner = std::make_shared<FakeLearner::State>();
+  auto watched = std::make_shared<std::atomic<int>>(0);
+  SourceBox box;
+  ManualTimeSource clock(kT0);
+  DaemonOptions opts = FakeOptions(learner, watched, &box);
+  opts.tick_interval = absl::Hours(1);  // a ticker that (for this test) never fires
+  Daemon d(Config(LearnYaml("/unused/b.twb", "relay: {address: a:1}\n"), false), opts, clock);
+  EXPECT_FALSE(d.Readiness().ok);
+  EXPECT_THAT(d.Readiness().reason, HasSubstr("starting"));
+  ASSERT_TRUE(d.Start().ok());
+  d.Sync();
+  // Not ready until the relay delivered something.
+  EXPECT_FALSE(d.Readiness().ok);
+  EXPECT_THAT(d.Readiness().reason, HasSubstr("waiting for the first response from the relay a:1"));
+  flow::SymbolTable s;
+  box.last()->Feed({FlowEvent(s, {})});
+  ASSERT_TRUE(Eventually([&] { return d.Readiness().ok; }));
+  EXPECT_TRUE(d.Liveness().ok);
+  // No tick for longer than stall_timeout: the worker counts as stuck.
+  clock.Advance(absl::Minutes(6));
+  EXPECT_FALSE(d.Liveness().ok);
+  EXPECT_THAT(d.Liveness().reason, HasSubstr("has not run a tick for 6m"));
+  d.Tick();
+  d.Sync();
+  EXPECT_TRUE(d.Liveness().ok);
+  // The fake learner keeps no exportable baseline.
+  auto doc = d.BaselineDocument(baseline::DocumentFormat::kJson, absl::Seconds(30));
+  EXPECT_TRUE(absl::IsNotFound(doc.status())) << doc.status();
+  d.Shutdown();
+  EXPECT_FALSE(d.Readiness().ok);
+}
+
+TEST(DaemonTest, TheBaselineDocumentIsExportedOnTheWorker) {
+  TempDir dir;
+  flow::SymbolTable s;
+  ManualTimeSource clock(kT0);
+  DaemonOptions opts;
+  opts.tick_interval = absl::ZeroDuration();
+  opts.captures = {testing::WriteCapture(dir / "c.jsonl", SmallTraffic(s))};
+  Daemon d(Config(LearnYaml((dir / "b.twb").string())), opts, clock);
+  ASSERT_TRUE(d.Start().ok());
+  d.WaitForStop(absl::Seconds(60));
+  auto json = d.BaselineDocument(baseline::DocumentFormat::kJson, absl::Seconds(30));
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_THAT(*json, HasSubstr("\"TierwatchBaseline\""));
+  EXPECT_THAT(*json, HasSubstr("postgres"));
+  auto yaml = d.BaselineDocument(baseline::DocumentFormat::kYaml, absl::Seconds(30));
+  ASSERT_TRUE(yaml.ok());
+  EXPECT_THAT(*yaml, HasSubstr("kind: TierwatchBaseline"));
+  d.Shutdown();
+
+  Daemon none(Config("mode: watch\n"), opts, clock);
+  ASSERT_TRUE(none.Start().ok());
+  EXPECT_TRUE(absl::IsNotFound(
+      none.BaselineDocument(baseline::DocumentFormat::kJson, absl::Seconds(30)).status()));
+  none.Shutdown();
 }
 
 }  // namespace
