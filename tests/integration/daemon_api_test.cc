@@ -190,6 +190,14 @@ TEST_F(DaemonApiTest, TheExampleAfterPhaseAgreesWithAnalyzeAndTheApiServesIt) {
   RecordProperty("series", series);
   std::cout << "series on the example's after phase: " << series << "\n";
 
+  // Every metric served is documented in docs/metrics.md (the dashboards are built from it).
+  const std::string doc = tw::testing::ReadFile(tw::testing::SourceDir() + "/docs/metrics.md");
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    if (!absl::ConsumePrefix(&line, "# TYPE ")) continue;
+    std::string name(line.substr(0, line.find(' ')));
+    EXPECT_THAT(doc, HasSubstr(absl::StrCat("`", name, "`"))) << name << " is not in docs/metrics.md";
+  }
+
   // promtool's own lint of the exposition (names, types, help).
   if (system("command -v promtool >/dev/null 2>&1") != 0) {
     std::cout << "promtool absent (Debian package prometheus): the exposition lint is skipped\n";
