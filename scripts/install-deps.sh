@@ -9,6 +9,8 @@ PACKAGES=(
   libabsl-dev libspdlog-dev libfmt-dev prometheus-cpp-dev libyaml-cpp-dev nlohmann-json3-dev
   libcpp-httplib-dev libcli11-dev libsimdjson-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # promtool: the tests lint a real /metrics scrape with `promtool check metrics`.
+  prometheus
 )
 
 missing=()
