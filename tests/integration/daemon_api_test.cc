@@ -195,7 +195,8 @@ TEST_F(DaemonApiTest, TheExampleAfterPhaseAgreesWithAnalyzeAndTheApiServesIt) {
   for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
     if (!absl::ConsumePrefix(&line, "# TYPE ")) continue;
     std::string name(line.substr(0, line.find(' ')));
-    EXPECT_THAT(doc, HasSubstr(absl::StrCat("`", name, "`"))) << name << " is not in docs/metrics.md";
+    EXPECT_THAT(doc, HasSubstr(absl::StrCat("`", name, "`")))
+        << name << " is not in docs/metrics.md";
   }
 
   // promtool's own lint of the exposition (names, types, help).

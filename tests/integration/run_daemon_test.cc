@@ -293,5 +293,33 @@ TEST_F(RunDaemonTest, WatchWithoutABaselineRunsButSaysSoLoudly) {
   EXPECT_THAT(daemon->out(), HasSubstr("baseline: none (baseline.path is not set)"));
 }
 
+// issue 10: the summary pointed at `--explain ID`, which `run` does not have. It now names
+// a command that works: for a run over captures, the exact `tierwatch analyze` line.
+TEST_F(RunDaemonTest, TheSummaryPointsAtACommandThatExplainsADrop) {
+  const std::string example = tw::testing::SourceDir() + "/examples/zero-trust-rollout/";
+  const std::string baseline = (dir_ / "b.twb").string();
+  Process learn({tw::testing::TierwatchBin(), "baseline", "learn", "--capture",
+                 example + "before.jsonl", "--out", baseline},
+                dir_ / "learn.out", dir_ / "learn.err");
+  ASSERT_EQ(learn.Wait(), 0) << learn.err();
+  WriteFile(dir_ / "tierwatch.yaml",
+            absl::StrCat("mode: watch\nbaseline: {path: ", baseline, "}\nhttp: {listen: \"\"}\n"));
+  auto daemon = StartDaemon({"--capture", example + "after.jsonl"});
+  ASSERT_EQ(daemon->Wait(), 0) << daemon->err();
+  const std::string out = daemon->out();
+  const std::string hint = absl::StrCat("`tierwatch analyze ", example, "after.jsonl --baseline ",
+                                        baseline, " --explain ID`");
+  EXPECT_THAT(out, HasSubstr(hint));
+  // The hinted command works with an id the summary prints.
+  size_t at = out.find("(id ");
+  ASSERT_NE(at, std::string::npos) << out;
+  std::string id = out.substr(at + 4, 12);
+  Process explain({tw::testing::TierwatchBin(), "analyze", example + "after.jsonl", "--baseline",
+                   baseline, "--explain", id},
+                  dir_ / "explain.out", dir_ / "explain.err");
+  EXPECT_EQ(explain.Wait(), 0) << explain.err();
+  EXPECT_THAT(explain.out(), HasSubstr(absl::StrCat("drop ", id, ":")));
+}
+
 }  // namespace
 }  // namespace tw::run_daemon_test
