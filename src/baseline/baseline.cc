@@ -20,7 +20,56 @@ struct Entry {
   VerdictSet verdicts;
 };
 
+// A workload's labels: an interned label set and the identity they were last confirmed by
+// (Hubble identities are label sets, so the same identity again teaches nothing).
+struct WorkloadEntry {
+  uint32_t labels = 0;
+  uint32_t identity = 0;
+};
+
+// "k8s:app=x" -> "app"; "app=x" -> "app".
+absl::string_view LabelKey(absl::string_view label) {
+  size_t eq = label.find('=');
+  absl::string_view head = label.substr(0, eq);
+  size_t colon = head.find(':');
+  if (colon != absl::string_view::npos) head.remove_prefix(colon + 1);
+  return head;
+}
+
+bool SortedHas(absl::Span<const flow::Symbol> sorted, flow::Symbol s) {
+  return std::binary_search(sorted.begin(), sorted.end(), s);
+}
+
 }  // namespace
+
+bool IsPerPodLabel(absl::string_view label) {
+  // Cilium's default label filter leaves these out of identities; a capture from an agent
+  // with a custom filter may still carry them, and they change with every rollout or pod.
+  static constexpr absl::string_view kPerPod[] = {
+      "pod-template-hash",
+      "controller-revision-hash",
+      "pod-template-generation",
+      "statefulset.kubernetes.io/pod-name",
+      "apps.kubernetes.io/pod-index",
+      "controller-uid",
+      "batch.kubernetes.io/controller-uid",
+  };
+  absl::string_view key = LabelKey(label);
+  for (absl::string_view k : kPerPod) {
+    if (key == k) return true;
+  }
+  return false;
+}
+
+absl::string_view ServiceAccountOf(absl::Span<const flow::Symbol> labels) {
+  for (flow::Symbol l : labels) {
+    absl::string_view v = l.view();
+    if (LabelKey(v) != "io.cilium.k8s.policy.serviceaccount") continue;
+    size_t eq = v.find('=');
+    return eq == absl::string_view::npos ? absl::string_view() : v.substr(eq + 1);
+  }
+  return {};
+}
 
 // Connections live densely in `entries` (insertion order); the hash set holds only 4-byte
 // indexes into it and looks them up by key (transparent hashing). Compared with a
@@ -50,12 +99,18 @@ struct Baseline::Store {
     }
   };
 
-  Store() : index(0, Hash{&entries}, Eq{&entries}) { node_sets.emplace_back(); }
+  Store() : index(0, Hash{&entries}, Eq{&entries}) {
+    node_sets.emplace_back();
+    label_sets.emplace_back();
+  }
   Store(const Store& o)
       : entries(o.entries),
         index(0, Hash{&entries}, Eq{&entries}),
         node_sets(o.node_sets),
         node_set_ids(o.node_set_ids),
+        workloads(o.workloads),
+        label_sets(o.label_sets),
+        label_set_ids(o.label_set_ids),
         first_ns(o.first_ns),
         last_ns(o.last_ns) {
     index.reserve(entries.size());
@@ -67,6 +122,10 @@ struct Baseline::Store {
   // Node sets: id -> sorted names; id 0 is the empty set.
   std::vector<std::vector<flow::Symbol>> node_sets;
   absl::flat_hash_map<std::vector<flow::Symbol>, NodeSetId> node_set_ids;
+  // Workload labels: peer -> interned label set (id 0 is the empty set).
+  absl::flat_hash_map<flow::Peer, WorkloadEntry> workloads;
+  std::vector<std::vector<flow::Symbol>> label_sets;
+  absl::flat_hash_map<std::vector<flow::Symbol>, uint32_t> label_set_ids;
   int64_t first_ns = std::numeric_limits<int64_t>::max();
   int64_t last_ns = std::numeric_limits<int64_t>::min();
 
@@ -74,7 +133,41 @@ struct Baseline::Store {
     auto it = index.find(key);
     return it == index.end() ? nullptr : &entries[*it];
   }
+
+  // `labels` sorted and unique.
+  uint32_t InternLabels(std::vector<flow::Symbol> labels) {
+    if (labels.empty()) return 0;
+    auto it = label_set_ids.find(labels);
+    if (it != label_set_ids.end()) return it->second;
+    uint32_t id = static_cast<uint32_t>(label_sets.size());
+    label_sets.push_back(labels);
+    label_set_ids.emplace(std::move(labels), id);
+    return id;
+  }
+
+  // Keeps in the workload's set only what `labels` (sorted) also has.
+  void Narrow(WorkloadEntry& w, absl::Span<const flow::Symbol> labels) {
+    const std::vector<flow::Symbol>& have = label_sets[w.labels];
+    std::vector<flow::Symbol> both;
+    both.reserve(have.size());
+    for (flow::Symbol l : have) {
+      if (SortedHas(labels, l)) both.push_back(l);
+    }
+    if (both.size() != have.size()) w.labels = InternLabels(std::move(both));
+  }
 };
+
+namespace {
+// Sorted, unique, without per-pod labels and empty symbols.
+std::vector<flow::Symbol> CleanLabels(std::vector<flow::Symbol> labels) {
+  labels.erase(std::remove_if(labels.begin(), labels.end(),
+                              [](flow::Symbol s) { return s.empty() || IsPerPodLabel(s.view()); }),
+               labels.end());
+  std::sort(labels.begin(), labels.end());
+  labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
+  return labels;
+}
+}  // namespace
 
 std::vector<absl::string_view> VerdictNames(VerdictSet set) {
   std::vector<absl::string_view> out;
@@ -182,7 +275,65 @@ bool Baseline::Insert(const flow::ConnectionKey& key, const ConnectionStats& sta
   return true;
 }
 
+void Baseline::ObserveLabels(const flow::Peer& peer, const flow::Endpoint& endpoint) {
+  if (!peer.is_workload() || endpoint.labels.empty()) return;
+  Store& s = *store_;
+  auto [it, inserted] = s.workloads.try_emplace(peer);
+  WorkloadEntry& w = it->second;
+  if (!inserted) {
+    if (endpoint.identity != 0 && endpoint.identity == w.identity) return;
+    // Usually another pod of the same workload carries every label already kept: check
+    // without allocating.
+    const std::vector<flow::Symbol>& have = s.label_sets[w.labels];
+    bool covered = std::all_of(have.begin(), have.end(), [&](flow::Symbol l) {
+      return std::find(endpoint.labels.begin(), endpoint.labels.end(), l) != endpoint.labels.end();
+    });
+    w.identity = endpoint.identity;
+    if (covered) return;
+    s.Narrow(w, CleanLabels(endpoint.labels));
+    return;
+  }
+  w.identity = endpoint.identity;
+  w.labels = s.InternLabels(CleanLabels(endpoint.labels));
+}
+
+void Baseline::SetLabels(const flow::Peer& peer, std::vector<flow::Symbol> labels) {
+  if (!peer.is_workload()) return;
+  WorkloadEntry& w = store_->workloads[peer];
+  w.identity = 0;
+  w.labels = store_->InternLabels(CleanLabels(std::move(labels)));
+}
+
+std::optional<absl::Span<const flow::Symbol>> Baseline::Labels(const flow::Peer& peer) const {
+  auto it = store_->workloads.find(peer);
+  if (it == store_->workloads.end()) return std::nullopt;
+  return absl::Span<const flow::Symbol>(store_->label_sets[it->second.labels]);
+}
+
+std::vector<std::pair<flow::Peer, absl::Span<const flow::Symbol>>> Baseline::LabelledWorkloads()
+    const {
+  std::vector<std::pair<flow::Peer, absl::Span<const flow::Symbol>>> out;
+  out.reserve(store_->workloads.size());
+  for (const auto& [peer, w] : store_->workloads) {
+    out.emplace_back(peer, absl::Span<const flow::Symbol>(store_->label_sets[w.labels]));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  return out;
+}
+
+size_t Baseline::labelled_workloads() const { return store_->workloads.size(); }
+
 void Baseline::Merge(const Baseline& other) {
+  for (const auto& [peer, w] : other.store_->workloads) {
+    const std::vector<flow::Symbol>& labels = other.store_->label_sets[w.labels];
+    auto it = store_->workloads.find(peer);
+    if (it == store_->workloads.end()) {
+      store_->workloads[peer] = WorkloadEntry{store_->InternLabels(labels), 0};
+    } else {
+      store_->Narrow(it->second, labels);
+      it->second.identity = 0;
+    }
+  }
   other.ForEach([this](const ConnectionRecord& r) {
     ConnectionStats st;
     st.first_seen = r.first_seen;
@@ -242,6 +393,14 @@ absl::Time Baseline::last_seen() const {
 
 bool operator==(const Baseline& a, const Baseline& b) {
   if (a.size() != b.size() || a.source_ != b.source_) return false;
+  if (a.labelled_workloads() != b.labelled_workloads()) return false;
+  for (const auto& [peer, w] : a.store_->workloads) {
+    auto other = b.Labels(peer);
+    const std::vector<flow::Symbol>& mine = a.store_->label_sets[w.labels];
+    if (!other || !std::equal(mine.begin(), mine.end(), other->begin(), other->end())) {
+      return false;
+    }
+  }
   for (const Entry& e : a.store_->entries) {
     const Entry* o = b.store_->Find(e.key);
     if (o == nullptr || o->first_ns != e.first_ns || o->last_ns != e.last_ns ||
@@ -272,7 +431,9 @@ LearnResult Learner::Observe(const flow::Flow& f) {
   ++stats_.flows;
   // DNS answers come as replies, so learn them before replies are set aside.
   if (dns_ != nullptr && dns_->Observe(f)) ++stats_.dns_answers;
-  if ((options_.verdicts & VerdictBit(f.verdict)) == 0) {
+  if ((options_.verdicts & VerdictBit(f.verdict)) == 0 ||
+      (f.verdict == flow::Verdict::kDropped && options_.only_policy_drops &&
+       !f.IsPolicyVerdictDrop())) {
     ++stats_.skipped_verdict;
     return LearnResult::kSkippedVerdict;
   }
@@ -288,6 +449,8 @@ LearnResult Learner::Observe(const flow::Flow& f) {
     return LearnResult::kNoConnection;
   }
   ++stats_.learned;
+  baseline_.ObserveLabels(key->source, f.source);
+  baseline_.ObserveLabels(key->destination, f.destination);
   if (baseline_.Record(*key, f.time, f.node_name, f.verdict)) {
     ++stats_.new_connections;
     return LearnResult::kNewConnection;

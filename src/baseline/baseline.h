@@ -14,9 +14,19 @@
 //   }
 //   tw::baseline::SaveSnapshot(baseline, "baseline.twb");   // persist.h
 //
+// Workload labels: per workload peer (not per connection) the baseline keeps the identity
+// labels every pod of that workload was seen with — Hubble's identity-relevant labels minus
+// the per-revision ones (pod-template-hash, controller-revision-hash, ...) — interned as a
+// set. Policy selectors are written and evaluated against them (simulate, suggest):
+//
+//   if (auto labels = baseline.Labels(flow::Peer::Workload(ns, name))) {
+//     for (flow::Symbol l : *labels) ...;        // "k8s:app.kubernetes.io/name=odoo", ...
+//     ServiceAccountOf(*labels);                  // "odoo"
+//   }
+//
 // Memory: about 100 bytes per connection (a 56-byte key of interned symbols, 32 bytes of
-// statistics, a 4-byte index slot; node sets are interned). bench/baseline_bench.cc measures
-// it at one million connections.
+// statistics, a 4-byte index slot; node sets and label sets are interned, labels are kept
+// per workload). bench/baseline_bench.cc measures it at one million connections.
 //
 // Not thread-safe: one owner (the pipeline worker) mutates it; copy it to hand it elsewhere.
 #pragma once
@@ -26,6 +36,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -61,6 +72,12 @@ struct ConnectionRecord {
   bool saw(flow::Verdict v) const { return (verdicts & VerdictBit(v)) != 0; }
 };
 
+// Labels that differ between pods (or revisions) of one workload: never part of a
+// workload's label set, never used by a selector. `label` is "source:key=value" or "key=value".
+bool IsPerPodLabel(absl::string_view label);
+// The service account in a label set (io.cilium.k8s.policy.serviceaccount), "" if none.
+absl::string_view ServiceAccountOf(absl::Span<const flow::Symbol> labels);
+
 // What a loader knows about a connection.
 struct ConnectionStats {
   absl::Time first_seen;
@@ -87,8 +104,24 @@ class Baseline {
   // Adds a connection with its statistics, merging (min first, max last, sum counts, union
   // of nodes and verdicts) when it is already present. Returns true when it was new.
   bool Insert(const flow::ConnectionKey& key, const ConnectionStats& stats);
-  // Merges every connection of `other` into this one.
+  // Merges every connection of `other` into this one, and its workload labels (a workload
+  // known to both keeps the labels both sets share).
   void Merge(const Baseline& other);
+
+  // --- Workload labels (see the file comment) ---
+  // Learns the labels of `endpoint`, seen as `peer` (only workload peers keep labels). The
+  // first sighting sets the workload's labels; a pod with another identity narrows them to
+  // the labels both carry. Endpoints without labels teach nothing.
+  void ObserveLabels(const flow::Peer& peer, const flow::Endpoint& endpoint);
+  // Sets a workload's labels as given (loaders); per-pod labels are dropped, the rest
+  // sorted and de-duplicated.
+  void SetLabels(const flow::Peer& peer, std::vector<flow::Symbol> labels);
+  // The sorted labels of a workload peer; nullopt when none were seen. Valid until the
+  // baseline is modified.
+  std::optional<absl::Span<const flow::Symbol>> Labels(const flow::Peer& peer) const;
+  // Every workload with labels, sorted by namespace and name.
+  std::vector<std::pair<flow::Peer, absl::Span<const flow::Symbol>>> LabelledWorkloads() const;
+  size_t labelled_workloads() const;
 
   size_t size() const;
   bool empty() const { return size() == 0; }
@@ -112,7 +145,7 @@ class Baseline {
   const flow::ServerPortIndex& server_ports() const { return server_ports_; }
   flow::SymbolTable& symbols() const { return *symbols_; }
 
-  // Same connections with the same statistics, and the same source.
+  // Same connections with the same statistics, the same workload labels and the same source.
   friend bool operator==(const Baseline& a, const Baseline& b);
   friend bool operator!=(const Baseline& a, const Baseline& b) { return !(a == b); }
 
@@ -138,6 +171,10 @@ struct LearnOptions {
   VerdictSet verdicts = VerdictBit(flow::Verdict::kForwarded) | VerdictBit(flow::Verdict::kAudit) |
                         VerdictBit(flow::Verdict::kRedirected) |
                         VerdictBit(flow::Verdict::kTranslated) | VerdictBit(flow::Verdict::kTraced);
+  // When DROPPED is among `verdicts` (collecting what policy denied, as `tierwatch suggest
+  // --only-dropped` does): only drops by policy (Flow::IsPolicyVerdictDrop) are learned,
+  // never conntrack or other infrastructure drops.
+  bool only_policy_drops = true;
 };
 
 enum class LearnResult : uint8_t {

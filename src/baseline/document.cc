@@ -102,6 +102,27 @@ std::string ExportYaml(const Baseline& baseline, const std::vector<ConnectionRec
     }
     out << YAML::EndSeq;
   }
+  auto workloads = baseline.LabelledWorkloads();
+  if (!workloads.empty()) {
+    out << YAML::Key << "workloads" << YAML::Value << YAML::BeginSeq;
+    for (const auto& [peer, labels] : workloads) {
+      out << YAML::BeginMap;
+      out << YAML::Key << "namespace" << YAML::Value;
+      EmitString(out, peer.namespace_.view());
+      out << YAML::Key << "workload" << YAML::Value;
+      EmitString(out, peer.name.view());
+      absl::string_view sa = ServiceAccountOf(labels);
+      if (!sa.empty()) {
+        out << YAML::Key << "serviceAccount" << YAML::Value;
+        EmitString(out, sa);
+      }
+      out << YAML::Key << "labels" << YAML::Value << YAML::BeginSeq;
+      for (flow::Symbol l : labels) EmitString(out, l.view());
+      out << YAML::EndSeq;
+      out << YAML::EndMap;
+    }
+    out << YAML::EndSeq;
+  }
   out << YAML::EndMap;
   return absl::StrCat(
       "# tierwatch documented baseline: the connections seen while learning.\n"
@@ -340,6 +361,77 @@ class DocParser {
     baseline->Insert(key, st);
   }
 
+  // workloads[i]: {namespace, workload, serviceAccount?, labels?}.
+  void Workload(const YAML::Node& n, size_t i, Baseline* baseline,
+                std::map<flow::Peer, int>* lines) {
+    std::string at = absl::StrCat("workloads[", i, "]");
+    if (!Keys(n, at, {"namespace", "workload", "serviceAccount", "labels"})) return;
+    std::string ns, name, sa;
+    bool ok = true;
+    for (const char* req : {"namespace", "workload"}) {
+      if (!n[req]) {
+        Error(n, absl::StrCat(at, ": missing ", req));
+        ok = false;
+      }
+    }
+    if (!ok) return;
+    ok &= Str(n["namespace"], at + ".namespace", &ns);
+    ok &= Str(n["workload"], at + ".workload", &name);
+    if (ok && ns.empty()) {
+      Error(n["namespace"], at + ".namespace: must not be empty");
+      ok = false;
+    }
+    std::vector<flow::Symbol> labels;
+    if (const YAML::Node& ls = n["labels"]) {
+      if (!ls.IsSequence()) {
+        Error(ls, at + ".labels: expected a list of labels (\"k8s:app=odoo\")");
+        ok = false;
+      } else {
+        for (const auto& x : ls) {
+          std::string l;
+          if (!Str(x, at + ".labels[]", &l)) {
+            ok = false;
+          } else if (l.empty() || l.find('=') == std::string::npos) {
+            if (l.rfind("reserved:", 0) == 0) {
+              Error(x, absl::StrCat(at, ".labels: \"", l,
+                                    "\" is a reserved label; workloads carry pod labels"));
+            } else {
+              Error(x, absl::StrCat(at, ".labels: \"", l,
+                                    "\" is not a label (source:key=value, e.g. k8s:app=odoo)"));
+            }
+            ok = false;
+          } else {
+            labels.push_back(symbols_.Intern(l));
+          }
+        }
+      }
+    }
+    if (n["serviceAccount"]) {
+      if (!Str(n["serviceAccount"], at + ".serviceAccount", &sa)) {
+        ok = false;
+      } else {
+        absl::string_view in_labels = ServiceAccountOf(labels);
+        if (in_labels.empty()) {
+          labels.push_back(symbols_.Intern("k8s:io.cilium.k8s.policy.serviceaccount=" + sa));
+        } else if (in_labels != sa) {
+          Error(n["serviceAccount"], absl::StrCat(at, ".serviceAccount: \"", sa,
+                                                  "\", but the labels say \"", in_labels, "\""));
+          ok = false;
+        }
+      }
+    }
+    if (!ok) return;
+    flow::Peer peer = flow::Peer::Workload(symbols_.Intern(ns), symbols_.Intern(name));
+    int line = n.Mark().is_null() ? 0 : n.Mark().line + 1;
+    auto [it, inserted] = lines->emplace(peer, line);
+    if (!inserted) {
+      Error(n, absl::StrCat(at, ": ", peer.ToString(), " is listed twice (first at line ",
+                            it->second, ")"));
+      return;
+    }
+    baseline->SetLabels(peer, std::move(labels));
+  }
+
  private:
   absl::string_view name_;
   flow::SymbolTable& symbols_;
@@ -404,6 +496,22 @@ std::string ExportBaselineDocument(const Baseline& baseline, DocumentFormat form
   nlohmann::ordered_json conns = nlohmann::ordered_json::array();
   for (const ConnectionRecord& r : records) conns.push_back(ConnectionJson(r));
   doc["connections"] = std::move(conns);
+  auto workloads = baseline.LabelledWorkloads();
+  if (!workloads.empty()) {
+    nlohmann::ordered_json ws = nlohmann::ordered_json::array();
+    for (const auto& [peer, labels] : workloads) {
+      nlohmann::ordered_json w;
+      w["namespace"] = peer.namespace_.str();
+      w["workload"] = peer.name.str();
+      absl::string_view sa = ServiceAccountOf(labels);
+      if (!sa.empty()) w["serviceAccount"] = std::string(sa);
+      nlohmann::ordered_json ls = nlohmann::ordered_json::array();
+      for (flow::Symbol l : labels) ls.push_back(l.str());
+      w["labels"] = std::move(ls);
+      ws.push_back(std::move(w));
+    }
+    doc["workloads"] = std::move(ws);
+  }
   return doc.dump(2) + "\n";
 }
 
@@ -437,7 +545,7 @@ absl::StatusOr<Baseline> ParseBaselineDocument(absl::string_view text, absl::str
                                                         got, "; this tierwatch reads ",
                                                         kDocumentApiVersion));
     }
-    p.Keys(root, "document", {"apiVersion", "kind", "metadata", "connections"});
+    p.Keys(root, "document", {"apiVersion", "kind", "metadata", "connections", "workloads"});
     if (const YAML::Node& meta = root["metadata"]) {
       if (p.Keys(meta, "metadata", {"generatedFrom", "timeRange", "connections"})) {
         std::string source;
@@ -455,6 +563,14 @@ absl::StatusOr<Baseline> ParseBaselineDocument(absl::string_view text, absl::str
     } else {
       std::map<flow::ConnectionKey, int> lines;
       for (size_t i = 0; i < conns.size(); ++i) p.Connection(conns[i], i, &baseline, &lines);
+    }
+    if (const YAML::Node& ws = root["workloads"]) {
+      if (!ws.IsSequence()) {
+        p.Error(ws, "workloads: expected a list");
+      } else {
+        std::map<flow::Peer, int> lines;
+        for (size_t i = 0; i < ws.size(); ++i) p.Workload(ws[i], i, &baseline, &lines);
+      }
     }
   } catch (const YAML::Exception& e) {
     p.Error(root, e.msg);

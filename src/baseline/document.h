@@ -27,11 +27,17 @@
 //     - source: {namespace: cert-manager, workload: cert-manager}
 //       destination: {fqdn: acme-v02.api.letsencrypt.org}     # or {entity: world}, {ip: ...}
 //       ...
+//   workloads:                         # the labels policies select workloads by
+//     - namespace: business
+//       workload: odoo
+//       serviceAccount: odoo
+//       labels: [k8s:app.kubernetes.io/name=odoo, k8s:io.kubernetes.pod.namespace=business, ...]
 //
 // Connections are sorted by source, destination, protocol, port; the document carries no
 // export time, so exporting the same baseline twice gives the same bytes. When parsing, only
 // source, destination, protocol and port are required (hand-written entries are fine);
-// every problem is reported with file:line.
+// every problem is reported with file:line. `workloads` is optional (documents exported before
+// tierwatch kept labels have none; their workloads then have no known labels).
 #pragma once
 
 #include <string>

@@ -204,6 +204,15 @@ std::string EncodeSnapshot(const Baseline& baseline) {
     PutVar(&body, r.node_set);
     PutVar(&body, r.verdicts);
   });
+  // Version 2: workload labels, sorted so that equal baselines encode to equal bytes.
+  auto workloads = baseline.LabelledWorkloads();
+  PutVar(&body, workloads.size());
+  for (const auto& [peer, labels] : workloads) {
+    PutVar(&body, strings.Id(peer.namespace_.view()));
+    PutVar(&body, strings.Id(peer.name.view()));
+    PutVar(&body, labels.size());
+    for (flow::Symbol l : labels) PutVar(&body, strings.Id(l.view()));
+  }
 
   std::string payload;
   strings.Write(&payload);
@@ -243,10 +252,11 @@ absl::StatusOr<Baseline> DecodeSnapshot(absl::string_view bytes, absl::string_vi
   // The version comes before anything else: another version may lay out the rest
   // differently.
   uint16_t version = static_cast<uint16_t>(GetLE(bytes, 6, 2));
-  if (version != kSnapshotVersion) {
+  if (version < kOldestSnapshotVersion || version > kSnapshotVersion) {
     return absl::FailedPreconditionError(absl::StrCat(
-        name, ": baseline snapshot format version ", version, "; this tierwatch reads version ",
-        kSnapshotVersion, " (", version > kSnapshotVersion ? "written by a newer" : "an older",
+        name, ": baseline snapshot format version ", version, "; this tierwatch reads versions ",
+        kOldestSnapshotVersion, " to ", kSnapshotVersion, " (",
+        version > kSnapshotVersion ? "written by a newer" : "an older",
         " tierwatch): export it with the tierwatch that wrote it and load the document instead"));
   }
   if (bytes.size() < kSnapshotHeaderSize) {
@@ -352,6 +362,20 @@ absl::StatusOr<Baseline> DecodeSnapshot(absl::string_view bytes, absl::string_vi
     baseline.Insert(key, st);
   }
   if (!r.ok()) return fail();
+  if (version >= 2) {
+    uint64_t nworkloads = r.Var("workload count");
+    if (r.ok() && nworkloads > payload.size()) r.Fail("workload count", "too large");
+    for (uint64_t i = 0; i < nworkloads && r.ok(); ++i) {
+      flow::Symbol ns = str("workload namespace");
+      flow::Symbol name = str("workload name");
+      uint64_t n = r.Var("label count");
+      if (r.ok() && n > strings.size()) r.Fail("label count", "more labels than strings");
+      std::vector<flow::Symbol> labels;
+      for (uint64_t j = 0; j < n && r.ok(); ++j) labels.push_back(str("label"));
+      if (r.ok()) baseline.SetLabels(flow::Peer::Workload(ns, name), std::move(labels));
+    }
+    if (!r.ok()) return fail();
+  }
   if (!r.done()) {
     r.Fail("end", "unexpected bytes after the last connection");
     return fail();
@@ -518,7 +542,11 @@ absl::Status Saver::Save(const Baseline& baseline) {
     char head[8] = {};
     in.read(head, sizeof(head));
     absl::string_view h(head, static_cast<size_t>(in.gcount()));
-    if (h.size() < 8 || h.substr(0, 6) != kSnapshotMagic || GetLE(h, 6, 2) != kSnapshotVersion) {
+    // Start() loaded it, so an older version this build reads is replaced by the current
+    // one (an upgrade); anything else is not ours to replace.
+    uint64_t v = h.size() >= 8 ? GetLE(h, 6, 2) : 0;
+    if (h.size() < 8 || h.substr(0, 6) != kSnapshotMagic || v < kOldestSnapshotVersion ||
+        v > kSnapshotVersion) {
       return absl::FailedPreconditionError(absl::StrCat(
           "refusing to replace ", options_.path,
           ": it is no longer a baseline snapshot this tierwatch wrote (it starts with \"",

@@ -2,8 +2,8 @@
 //
 // The snapshot is tierwatch's own binary file: a 24-byte header (magic "TWBASE", format
 // version, payload length, payload CRC-32, header CRC-32) and a compact payload (string
-// table, node sets, connections). It is written atomically: a temporary file next to the
-// target, fsync, rename over the target, fsync of the directory — a crash (or kill -9) at
+// table, node sets, connections, workload labels). It is written atomically: a temporary file next
+// to the target, fsync, rename over the target, fsync of the directory — a crash (or kill -9) at
 // any moment leaves either the previous snapshot or the new one, never a mix.
 //
 //   TW_RETURN_IF_ERROR(tw::baseline::SaveSnapshot(baseline, "/var/lib/tierwatch/baseline.twb"));
@@ -30,7 +30,10 @@
 namespace tw::baseline {
 
 inline constexpr absl::string_view kSnapshotMagic = "TWBASE";
-inline constexpr uint16_t kSnapshotVersion = 1;
+// Version 2 adds the workload labels after the connections; version 1 files still load
+// (their workloads have no labels). Saving always writes the current version.
+inline constexpr uint16_t kSnapshotVersion = 2;
+inline constexpr uint16_t kOldestSnapshotVersion = 1;
 inline constexpr size_t kSnapshotHeaderSize = 24;
 
 // CRC-32 (IEEE 802.3; zlib's crc32), continuing from `crc`.

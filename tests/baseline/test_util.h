@@ -58,6 +58,12 @@ inline Baseline Synthetic(flow::SymbolTable& s, size_t n, uint64_t seed = 1) {
     k.port = static_cast<uint16_t>(1 + i % 30000);
     absl::Time t = kT0 + absl::Milliseconds(static_cast<int64_t>(rng() % 1'000'000));
     b.Record(k, t, nodes[rng() % 3], flow::Verdict::kForwarded);
+    if (i % 5 == 0) {  // some workloads with labels, as learning keeps them
+      std::string app(k.source.name.view()), ns(k.source.namespace_.view());
+      b.SetLabels(k.source,
+                  {s.Intern("k8s:app=" + app), s.Intern("k8s:io.kubernetes.pod.namespace=" + ns),
+                   s.Intern("k8s:io.cilium.k8s.policy.serviceaccount=" + app)});
+    }
     if (i % 3 == 0) {
       b.Record(k, t + absl::Seconds(5), nodes[rng() % 3],
                i % 6 == 0 ? flow::Verdict::kAudit : flow::Verdict::kForwarded);
