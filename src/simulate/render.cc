@@ -29,8 +29,9 @@ std::string RenderText(const SimulationResult& r, const RenderOptions& o) {
                   " would break, ", r.undecided_count, " undecided\n");
   if (r.synthesized > 0) {
     absl::StrAppend(&out, "note: ", r.synthesized,
-                    " connections were judged with labels made up from workload names (no "
-                    "flow showed their endpoints); pass --capture for the real labels\n");
+                    " connections were judged with labels made up from workload names (the "
+                    "baseline does not know their labels: it predates label keeping); relearn "
+                    "it, or pass --capture for the real labels\n");
   }
 
   absl::StrAppendFormat(&out, "\n%-24s %-9s %8s %12s\n", "CLASS", "SEVERITY", "DROPS",

@@ -99,26 +99,56 @@ Representative ConnectionSet::Synthesize(const Peer& peer, const tier::TierModel
       e.identity = 0;
       break;
     }
+    // Entities and the world are what their name says: nothing is made up.
     case flow::PeerKind::kEntity:
       e.labels.push_back(symbols.Intern(absl::StrCat("reserved:", peer.name.view())));
       e.identity = EntityIdentity(peer.name.view());
+      r.synthesized = false;
       break;
     case flow::PeerKind::kFqdn:
       e.labels.push_back(symbols.Intern("reserved:world"));
       e.identity = 2;
+      r.synthesized = false;
       break;
     case flow::PeerKind::kIp:
       e.labels.push_back(symbols.Intern("reserved:world"));
       e.identity = 2;
       r.ip = peer.name.str();
+      r.synthesized = false;
       break;
   }
   e.reserved = flow::ComputeReserved(e);
   return r;
 }
 
+Representative ConnectionSet::FromLabels(const Peer& peer, absl::Span<const flow::Symbol> labels) {
+  Representative r;
+  flow::Endpoint& e = r.endpoint;
+  e.namespace_ = peer.namespace_;
+  e.labels.assign(labels.begin(), labels.end());
+  if (!peer.name.empty()) e.workloads.push_back({peer.name, flow::Symbol()});
+  e.reserved = flow::ComputeReserved(e);
+  return r;
+}
+
+Representative RepresentativeFor(const baseline::Baseline& b, const Peer& peer,
+                                 const tier::TierModel& tiers, flow::SymbolTable& symbols) {
+  // A workload's labels as the baseline keeps them: the labels all its pods carry.
+  if (peer.is_workload()) {
+    if (auto labels = b.Labels(peer); labels && !labels->empty()) {
+      return ConnectionSet::FromLabels(peer, *labels);
+    }
+  }
+  return ConnectionSet::Synthesize(peer, tiers, symbols);
+}
+
 Representative ConnectionSet::RepresentativeOf(const Peer& peer,
                                                const tier::TierModel& tiers) const {
+  if (peer.is_workload()) {
+    if (auto labels = connections_.Labels(peer); labels && !labels->empty()) {
+      return FromLabels(peer, *labels);
+    }
+  }
   auto it = endpoints_.find(peer);
   if (it != endpoints_.end()) {
     Representative r = it->second;
@@ -173,12 +203,8 @@ absl::StatusOr<std::vector<DropClass>> ParseFailOn(absl::string_view list) {
   return out;
 }
 
-namespace {
-
-// The connection as a flow the evaluator and the classifier understand: an original
-// (TCP SYN; no source port, so it can never look like a reply), verdict AUDIT = predicted.
-Flow SyntheticFlow(const baseline::ConnectionRecord& rec, const Representative& src,
-                   const Representative& dst) {
+Flow ConnectionFlow(const baseline::ConnectionRecord& rec, const Representative& src,
+                    const Representative& dst) {
   const flow::ConnectionKey& key = rec.key;
   Flow f;
   f.time = rec.last_seen;
@@ -200,6 +226,8 @@ Flow SyntheticFlow(const baseline::ConnectionRecord& rec, const Representative& 
   if (!rec.nodes.empty()) f.node_name = rec.nodes.front();
   return f;
 }
+
+namespace {
 
 // Severity first, then class precedence.
 bool MoreImportant(const WouldBreak& a, const WouldBreak& b) {
@@ -231,7 +259,7 @@ SimulationResult Simulate(const ConnectionSet& set, const policy::Evaluator& pol
     const Representative& dst = representative(rec.key.destination);
     const bool synthesized = src.synthesized || dst.synthesized;
     if (synthesized) ++r.synthesized;
-    Flow f = SyntheticFlow(rec, src, dst);  // reused for both sides
+    Flow f = ConnectionFlow(rec, src, dst);  // reused for both sides
     policy::Verdict v = policy::EvaluateFlow(policies, f);
     if (v.decision == policy::Decision::kAllowed) {
       ++r.allowed;

@@ -11,11 +11,12 @@
 //       tw::simulate::Simulate(set, evaluator, tiers, {});
 //   if (r.GateFailed()) return 1;                       // something critical or high breaks
 //
-// Endpoint labels: policies select by labels, and a baseline connection key only names
-// namespace/workload. ConnectionSet keeps, per peer, the labels of an endpoint seen in the
-// flows (the one with most labels); a peer known only from a baseline gets synthesized
-// labels (namespace, app.kubernetes.io/name=<workload>, and the DNS service's labels for
-// the DNS workloads), and results built on them are marked `labels_synthesized`.
+// Endpoint labels: policies select by labels. A workload stands for itself with the labels
+// the baseline keeps for it (the labels all its pods were seen with; learned from captures
+// or loaded with the baseline). Entities and world peers are their reserved labels. Only a
+// workload whose labels are unknown (a baseline written before tierwatch kept labels) gets
+// synthesized ones (namespace, app.kubernetes.io/name=<workload>, and the DNS service's
+// labels for the DNS workloads), and results built on them are marked `labels_synthesized`.
 #pragma once
 
 #include <cstdint>
@@ -54,7 +55,7 @@ class ConnectionSet {
   // as the baseline learner does) and the labels of both endpoints.
   void Observe(const flow::Event& event);
   void Observe(const flow::Flow& f);
-  // Adds every connection of a baseline (labels come from flows observed, else synthesized).
+  // Adds every connection of a baseline with its workload labels.
   void AddBaseline(const baseline::Baseline& b);
 
   const baseline::Baseline& connections() const { return connections_; }
@@ -64,6 +65,8 @@ class ConnectionSet {
 
   // The endpoint that stands for `peer` (observed, else synthesized by Synthesize).
   Representative RepresentativeOf(const flow::Peer& peer, const tier::TierModel& tiers) const;
+  // A workload peer with the given labels.
+  static Representative FromLabels(const flow::Peer& peer, absl::Span<const flow::Symbol> labels);
   // Labels made up from a peer's name, for peers no flow showed.
   static Representative Synthesize(const flow::Peer& peer, const tier::TierModel& tiers,
                                    flow::SymbolTable& symbols);
@@ -79,6 +82,18 @@ class ConnectionSet {
   baseline::Learner learner_;
   absl::flat_hash_map<flow::Peer, Representative> endpoints_;
 };
+
+// The endpoint standing for `peer` when only a baseline is known: a workload with the labels
+// the baseline keeps for it, an entity or world peer with its reserved labels, else (a
+// workload whose labels are unknown) synthesized labels. `symbols` interns made-up labels.
+Representative RepresentativeFor(const baseline::Baseline& b, const flow::Peer& peer,
+                                 const tier::TierModel& tiers, flow::SymbolTable& symbols);
+
+// A connection as a flow the evaluator and the classifier understand: an original (TCP SYN,
+// no source port, so it can never look like a reply), verdict AUDIT (predicted), the FQDN
+// as destination_names, the ICMP type from the key's port, the first node.
+flow::Flow ConnectionFlow(const baseline::ConnectionRecord& rec, const Representative& src,
+                          const Representative& dst);
 
 // One side of one connection that the policy set would deny.
 struct WouldBreak {
