@@ -35,6 +35,7 @@ void RegisterPolicy(CLI::App& app, CommandContext& ctx);    // cmd_policy.cc (ve
 void RegisterSimulate(CLI::App& app, CommandContext& ctx);  // cmd_simulate.cc
 void RegisterDrops(CLI::App& app, CommandContext& ctx);     // cmd_drops.cc (a daemon's API)
 void RegisterExplain(CLI::App& app, CommandContext& ctx);   // cmd_explain.cc (a daemon's API)
+void RegisterSuggest(CLI::App& app, CommandContext& ctx);   // cmd_suggest.cc
 
 int Main(int argc, char** argv);
 

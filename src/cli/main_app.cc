@@ -36,6 +36,7 @@ int Main(int argc, char** argv) {
   RegisterSimulate(app, ctx);
   RegisterDrops(app, ctx);
   RegisterExplain(app, ctx);
+  RegisterSuggest(app, ctx);
 
   try {
     app.parse(argc, argv);
