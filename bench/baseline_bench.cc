@@ -41,8 +41,34 @@ struct Names {
       ips.push_back(s.Intern(absl::StrCat("203.0.113.", i)));
     }
     for (int i = 0; i < 6; ++i) nodes.push_back(s.Intern(absl::StrCat("worker-", i)));
+    // Each workload's pods as Hubble shows them: identity labels (app, instance, version,
+    // service account, namespace and its labels, cluster) plus a per-revision hash the
+    // baseline drops.
+    auto pod = [&s](flow::Symbol ns, flow::Symbol name, uint32_t identity) {
+      flow::Endpoint ep;
+      ep.identity = identity;
+      ep.namespace_ = ns;
+      std::string n(name.view()), nsn(ns.view());
+      for (std::string l :
+           {"k8s:app.kubernetes.io/name=" + n, "k8s:app.kubernetes.io/instance=" + n + "-prod",
+            "k8s:app.kubernetes.io/version=1.4.2", "k8s:io.cilium.k8s.policy.serviceaccount=" + n,
+            "k8s:io.kubernetes.pod.namespace=" + nsn,
+            "k8s:io.cilium.k8s.namespace.labels.kubernetes.io/metadata.name=" + nsn,
+            "k8s:io.cilium.k8s.namespace.labels.team=" + nsn,
+            "k8s:io.cilium.k8s.policy.cluster=prod", "k8s:pod-template-hash=5d8f9c7b6"}) {
+        ep.labels.push_back(s.Intern(l));
+      }
+      return ep;
+    };
+    for (int i = 0; i < 5000; ++i) {
+      client_pods.push_back(pod(namespaces[i % 100], workloads[i], 1000 + i));
+    }
+    for (int i = 0; i < 200; ++i) {
+      server_pods.push_back(pod(namespaces[i % 100], services[i], 10000 + i));
+    }
   }
   std::vector<flow::Symbol> namespaces, workloads, services, fqdns, ips, nodes;
+  std::vector<flow::Endpoint> client_pods, server_pods;
 };
 
 // Connection i of n: 5,000 clients x 200 destinations (workloads, FQDNs, IPs), each
@@ -78,6 +104,11 @@ void BM_MemoryPerConnection(benchmark::State& state) {
       b->Record(k, kT0 + absl::Seconds(i % 3600), names.nodes[i % 6], flow::Verdict::kForwarded);
       b->Record(k, kT0 + absl::Seconds(i % 7200), names.nodes[(i + 1) % 6],
                 flow::Verdict::kForwarded);
+      // Labels are kept per workload: every flow shows them, the baseline stores them once.
+      b->ObserveLabels(k.source, names.client_pods[i % 5000]);
+      if (k.destination.is_workload()) {
+        b->ObserveLabels(k.destination, names.server_pods[(i / 5000) % 200]);
+      }
     }
     state.PauseTiming();
     size_t after = HeapInUse();
@@ -85,6 +116,7 @@ void BM_MemoryPerConnection(benchmark::State& state) {
     state.counters["bytes_per_connection"] =
         static_cast<double>(after - before) / static_cast<double>(b->size());
     state.counters["node_sets"] = static_cast<double>(b->node_set_count());
+    state.counters["labelled_workloads"] = static_cast<double>(b->labelled_workloads());
     state.counters["server_ports"] = static_cast<double>(b->server_ports().size());
     std::string snapshot = EncodeSnapshot(*b);
     state.counters["snapshot_bytes_per_connection"] =
@@ -94,7 +126,11 @@ void BM_MemoryPerConnection(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n) * 2);
 }
-BENCHMARK(BM_MemoryPerConnection)->Arg(100'000)->Arg(1'000'000)->Unit(benchmark::kMillisecond)->Iterations(1);
+BENCHMARK(BM_MemoryPerConnection)
+    ->Arg(100'000)
+    ->Arg(1'000'000)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);
 
 // Learn throughput: flows of 10,000 connections (SYN, reply, ACK, DNS answer mix) through
 // Learner::Observe, the daemon's per-flow learning cost.
@@ -113,8 +149,8 @@ void BM_LearnThroughput(benchmark::State& state) {
                        symbols.Intern("k8s:pod-template-hash=5d8f9c7b6")};
     f.destination.identity = 40000 + i % 97;
     f.destination.namespace_ = symbols.Intern(absl::StrCat("team-", i % 37));
-    f.destination.workloads = {{symbols.Intern(absl::StrCat("svc-", i % 97)),
-                                symbols.Intern("Deployment")}};
+    f.destination.workloads = {
+        {symbols.Intern(absl::StrCat("svc-", i % 97)), symbols.Intern("Deployment")}};
     f.source_ip = "10.0.0.1";
     f.destination_ip = "10.0.0.2";
     f.l4.protocol = flow::Protocol::kTCP;
