@@ -112,7 +112,10 @@ absl::Status Collect(const SuggestArgs& a, baseline::Baseline& b, std::string* s
     }
     malformed = reader.stats().malformed;
     for (const auto& [source, n] : reader.stats().lost_by_source) lost += n;
-    b.set_source(absl::StrCat("capture:", absl::StrJoin(a.captures, ",")));
+    // The files' header names it: a long list of captures is summarised.
+    b.set_source(a.captures.size() <= 2 ? absl::StrCat("capture:", absl::StrJoin(a.captures, ","))
+                                        : absl::StrCat("capture:", a.captures.front(), " and ",
+                                                       a.captures.size() - 1, " more files"));
   }
   const baseline::LearnStats& s = learner.stats();
   *summary = absl::StrCat(b.size(), " connections from ", s.flows, " flows (", s.replies,

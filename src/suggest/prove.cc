@@ -187,6 +187,14 @@ class Prover {
         *which = r.widening;
         continue;
       }
+      // Entities overlap in Cilium's identities: an API server on another node is both
+      // (kube-apiserver) and (remote-node), so a rule for one reaches the other.
+      const Peer& varied = dir == Direction::kEgress ? key.destination : key.source;
+      if (r.kind == RuleKind::kEntity && varied.is_entity() && varied.name != r.entity) {
+        *which = absl::StrCat("Cilium's identity for ", varied.ToString(), " also carries (",
+                              r.entity, "): a rule for one reaches the other");
+        continue;
+      }
       std::pair<Protocol, uint16_t> port(key.protocol, key.port);
       if (std::find(r.extra_ports.begin(), r.extra_ports.end(), port) != r.extra_ports.end()) {
         *which = r.port_widening;

@@ -153,7 +153,13 @@ void Rule(std::string& out, const SuggestedRule& r, bool egress, size_t max_evid
   // Evidence first: what this rule allows, as seen.
   size_t shown = 0;
   uint64_t more_flows = 0;
+  size_t added = 0;
   for (const Evidence& e : r.evidence) {
+    if (e.added) {
+      ++added;
+      Comment(out, 4, absl::StrCat("not seen, added: ", e.key.ToString()));
+      continue;
+    }
     if (shown < max_evidence) {
       // One line per connection, however long: grep-able, never wrapped.
       absl::StrAppend(&out, "    # ", OneLine(EvidenceLine(e)), "\n");
@@ -162,10 +168,10 @@ void Rule(std::string& out, const SuggestedRule& r, bool egress, size_t max_evid
       more_flows += e.count;
     }
   }
-  if (r.evidence.size() > shown) {
+  if (r.evidence.size() > shown + added) {
     Comment(out, 4,
-            absl::StrCat("... and ", r.evidence.size() - shown, " more connections (", more_flows,
-                         " flows)"));
+            absl::StrCat("... and ", r.evidence.size() - shown - added, " more connections (",
+                         more_flows, " flows)"));
   }
   for (const std::string& n : r.notes) Comment(out, 4, n);
   if (!r.widening.empty()) Comment(out, 4, absl::StrCat("widening: ", r.widening));

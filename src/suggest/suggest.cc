@@ -49,6 +49,7 @@ struct SubjectAgg {
   std::set<std::string> caused_by;
   std::map<Peer, std::vector<Evidence>> egress;   // peer = destination
   std::map<Peer, std::vector<Evidence>> ingress;  // peer = source
+  bool needs_dns_rule = false;                    // egress to the DNS service carries the DNS rule
 };
 
 Evidence EvidenceOf(const baseline::ConnectionRecord& r) {
@@ -89,13 +90,15 @@ class RuleBuilder {
   // `is_dns` tells the DNS service's workloads; `dns_ports` are the service's ports.
   RuleBuilder(const SubjectAgg& agg, const SelectorChooser& chooser, const SuggestOptions& opts,
               std::function<bool(const Peer&)> is_dns,
-              std::vector<std::pair<Protocol, uint16_t>> dns_ports,
-              std::vector<Unresolved>& unresolved)
+              std::vector<std::pair<Protocol, uint16_t>> dns_ports, Peer dns_peer,
+              std::vector<MatchLabel> dns_labels, std::vector<Unresolved>& unresolved)
       : agg_(agg),
         chooser_(chooser),
         opts_(opts),
         is_dns_(std::move(is_dns)),
         dns_ports_(std::move(dns_ports)),
+        dns_peer_(dns_peer),
+        dns_labels_(std::move(dns_labels)),
         unresolved_(unresolved) {}
 
   std::vector<SuggestedRule> Build(bool egress) {
@@ -106,11 +109,13 @@ class RuleBuilder {
              std::vector<std::pair<std::string, const std::vector<Evidence>*>>, SpanLess>
         fqdn_groups;
     for (const auto& [peer, evidence] : peers) {
-      std::vector<std::pair<Protocol, uint16_t>> l4, icmp;
+      std::vector<std::pair<Protocol, uint16_t>> l4, icmp, l4_added;
       std::vector<Evidence> l4_ev, icmp_ev;
+      std::string added_reason;
       for (const Evidence& e : evidence) {
         if (HasPorts(e.key.protocol)) {
-          l4.emplace_back(e.key.protocol, e.key.port);
+          (e.added ? l4_added : l4).emplace_back(e.key.protocol, e.key.port);
+          if (e.added && added_reason.empty()) added_reason = e.reason;
           l4_ev.push_back(e);
         } else if (IsIcmp(e.key.protocol)) {
           icmp.emplace_back(e.key.protocol, e.key.port);
@@ -135,9 +140,25 @@ class RuleBuilder {
       }
       SuggestedRule base;
       if (!Peer_(peer, egress, &base, evidence)) continue;
-      if (!l4.empty()) {
+      if (!l4.empty() || !l4_added.empty()) {
         SuggestedRule r = base;
-        if (egress && is_dns_(peer)) DnsFallback(l4, &r);
+        // Ports only added connections need are declared, port by port.
+        std::vector<std::string> why;
+        for (const auto& p : l4_added) {
+          if (std::find(l4.begin(), l4.end(), p) != l4.end()) continue;
+          l4.push_back(p);
+          r.extra_ports.push_back(p);
+        }
+        if (!r.extra_ports.empty()) why.push_back(added_reason);
+        if (egress && is_dns_(peer)) {
+          std::string fallback = DnsFallback(l4, &r);
+          if (!fallback.empty()) why.push_back(fallback);
+        }
+        r.port_widening = absl::StrJoin(why, "; ");
+        if (egress && agg_.needs_dns_rule && peer == dns_peer_) {
+          r.dns_rule = true;
+          r.dns_port = dns_ports_.front().second;
+        }
         r.ports = MergePorts(l4);
         r.evidence = l4_ev;
         rules.push_back(std::move(r));
@@ -165,12 +186,12 @@ class RuleBuilder {
  private:
   // DNS to the DNS service on one transport gets the service's other DNS transport too: an
   // answer that does not fit in UDP is retried over TCP (lint TW005).
-  void DnsFallback(std::vector<std::pair<Protocol, uint16_t>>& l4, SuggestedRule* r) {
+  std::string DnsFallback(std::vector<std::pair<Protocol, uint16_t>>& l4, SuggestedRule* r) {
     auto has = [&](const std::pair<Protocol, uint16_t>& p) {
       return std::find(l4.begin(), l4.end(), p) != l4.end();
     };
     bool dns_seen = std::any_of(dns_ports_.begin(), dns_ports_.end(), has);
-    if (!dns_seen) return;
+    if (!dns_seen) return "";
     std::vector<std::string> added;
     for (const auto& p : dns_ports_) {
       if (has(p)) continue;
@@ -178,12 +199,10 @@ class RuleBuilder {
       r->extra_ports.push_back(p);
       added.push_back(absl::StrCat(p.second, "/", flow::ProtocolName(p.first)));
     }
-    if (!added.empty()) {
-      r->port_widening = absl::StrCat(
-          absl::StrJoin(added, ", "),
-          " added: DNS retries over TCP when an answer does not fit in UDP (lint TW005); "
-          "only the other transport was seen");
-    }
+    if (added.empty()) return "";
+    return absl::StrCat(absl::StrJoin(added, ", "),
+                        " added: DNS retries over TCP when an answer does not fit in UDP (lint "
+                        "TW005); only the other transport was seen");
   }
 
   struct SpanLess {
@@ -209,6 +228,7 @@ class RuleBuilder {
                              " has no stable name or label: a selector cannot single it out");
           c.reset();
         }
+        if (!c && peer == dns_peer_) c = SelectorChoice{dns_labels_, true, {}};  // the tier model's
         if (!c) {
           for (const Evidence& e : ev) unresolved_.push_back({e.key, why});
           return false;
@@ -310,6 +330,8 @@ class RuleBuilder {
   const SuggestOptions& opts_;
   std::function<bool(const Peer&)> is_dns_;
   std::vector<std::pair<Protocol, uint16_t>> dns_ports_;
+  Peer dns_peer_;
+  std::vector<MatchLabel> dns_labels_;
   std::vector<Unresolved>& unresolved_;
 };
 
@@ -549,8 +571,8 @@ absl::StatusOr<SuggestionSet> Suggest(const baseline::Baseline& connections,
       break;
     }
   }
-  std::vector<MatchLabel> dns_selector = {{std::string(kNamespaceKey), dns_spec.namespace_}};
-  for (const auto& l : dns_spec.labels) dns_selector.push_back({l.key, l.value});
+  std::vector<MatchLabel> dns_labels;  // the tier model's, for a DNS service never seen
+  for (const auto& l : dns_spec.labels) dns_labels.push_back({l.key, l.value});
   simulate::Representative dns_rep = simulate::ConnectionSet::Synthesize(dns_peer, tiers, symbols);
   if (auto labels = connections.Labels(dns_peer); labels && !labels->empty()) {
     dns_rep = simulate::ConnectionSet::FromLabels(dns_peer, *labels);
@@ -561,6 +583,61 @@ absl::StatusOr<SuggestionSet> Suggest(const baseline::Baseline& connections,
     if (!labels || labels->empty()) return peer == dns_peer;
     return serves_dns(simulate::ConnectionSet::FromLabels(peer, *labels));
   };
+
+  // toFQDNs learns addresses only from lookups Cilium's DNS proxy saw: a workload given
+  // toFQDNs needs an egress DNS rule to the DNS service, and its lookups must complete. Where
+  // the policies in force give no DNS rule, the lookups are added as connections (declared
+  // when they were not seen): both sides, like any other.
+  std::vector<Peer> fqdn_subjects;
+  for (const auto& [subject, agg] : subjects) {
+    bool has_fqdn = std::any_of(agg.egress.begin(), agg.egress.end(), [](const auto& kv) {
+      return kv.first.kind == flow::PeerKind::kFqdn;
+    });
+    if (has_fqdn && subject.is_workload() &&
+        !HasDnsVisibility(eval, rep(subject), dns_rep, dns_port)) {
+      fqdn_subjects.push_back(subject);
+    }
+  }
+  for (const Peer& subject : fqdn_subjects) {
+    subjects[subject].needs_dns_rule = true;
+    // The lookups as seen; when none was, every DNS port as "not seen, added".
+    std::vector<std::pair<Evidence, baseline::ConnectionRecord>> lookups;
+    for (const auto& [proto, port] : dns_ports) {
+      flow::ConnectionKey key{subject, dns_peer, proto, port};
+      if (std::optional<baseline::ConnectionRecord> rec = connections.Find(key)) {
+        lookups.emplace_back(EvidenceOf(*rec), *rec);
+      }
+    }
+    if (lookups.empty()) {
+      for (const auto& [proto, port] : dns_ports) {
+        Evidence e;
+        e.key = flow::ConnectionKey{subject, dns_peer, proto, port};
+        e.added = true;
+        e.reason = absl::StrCat(subject.ToString(),
+                                "'s DNS lookups, not seen, added so that its toFQDNs works: the "
+                                "DNS rule sends them through Cilium's DNS proxy, where toFQDNs "
+                                "learns addresses");
+        baseline::ConnectionRecord rec;
+        rec.key = e.key;
+        lookups.emplace_back(std::move(e), std::move(rec));
+      }
+    }
+    for (const auto& [e, lookup] : lookups) {
+      auto add = [&e = e](std::vector<Evidence>& v) {
+        for (const Evidence& x : v) {
+          if (x.key == e.key) return;
+        }
+        v.push_back(e);
+      };
+      // The egress element carries the DNS rule even where the lookups are allowed already.
+      add(subjects[subject].egress[dns_peer]);
+      policy::Verdict v =
+          policy::EvaluateFlow(eval, simulate::ConnectionFlow(lookup, rep(subject), dns_rep));
+      if (v.ingress.decision != policy::Decision::kAllowed && v.ingress.denied_by.empty()) {
+        add(side(dns_peer, v.ingress)->ingress[subject]);
+      }
+    }
+  }
 
   std::set<std::string> used_paths;
   for (auto& [subject, agg] : subjects) {
@@ -577,6 +654,7 @@ absl::StatusOr<SuggestionSet> Suggest(const baseline::Baseline& connections,
         why = absl::StrCat(subject.ToString(),
                            " has no stable name or label: a selector cannot single it out");
       }
+      if (!c && subject == dns_peer) c = SelectorChoice{dns_labels, true, {}};
       if (!c) {
         for (const auto* m : {&agg.egress, &agg.ingress}) {
           for (const auto& [peer, ev] : *m) {
@@ -619,56 +697,11 @@ absl::StatusOr<SuggestionSet> Suggest(const baseline::Baseline& connections,
     }
     if (p.subject_selector.empty()) continue;
 
-    RuleBuilder builder(agg, chooser, options, is_dns, dns_ports, out.unresolved);
+    RuleBuilder builder(agg, chooser, options, is_dns, dns_ports, dns_peer, dns_labels,
+                        out.unresolved);
     p.egress = builder.Build(true);
     p.ingress = builder.Build(false);
 
-    // toFQDNs learns addresses only from lookups Cilium's DNS proxy saw.
-    bool has_fqdn = std::any_of(p.egress.begin(), p.egress.end(),
-                                [](const SuggestedRule& r) { return r.kind == RuleKind::kFqdn; });
-    if (has_fqdn && subject.is_workload() &&
-        !HasDnsVisibility(eval, rep(subject), dns_rep, dns_port)) {
-      SuggestedRule* dns_rule = nullptr;
-      for (SuggestedRule& r : p.egress) {
-        if (r.kind != RuleKind::kEndpoints || r.peer != dns_peer) continue;
-        for (const PortSpan& s : r.ports) {
-          if (HasPorts(s.protocol) && s.port <= dns_port && dns_port <= s.end_port) dns_rule = &r;
-        }
-      }
-      if (dns_rule == nullptr) {
-        SuggestedRule r;
-        r.kind = RuleKind::kEndpoints;
-        r.peer = dns_peer;
-        r.selector = dns_selector;
-        if (!p.clusterwide && subject.namespace_ == dns_spec.namespace_)
-          r.selector.erase(r.selector.begin());
-        std::vector<std::pair<Protocol, uint16_t>> ports = dns_ports;
-        bool seen = false;
-        for (const auto& [proto, port] : dns_ports) {
-          flow::ConnectionKey k{subject, dns_peer, proto, port};
-          if (auto rec = connections.Find(k)) {
-            r.evidence.push_back(EvidenceOf(*rec));
-            seen = true;
-          }
-        }
-        r.ports = MergePorts(ports);
-        r.dns_rule = true;
-        r.dns_port = dns_port;
-        if (!seen) {
-          r.widening =
-              absl::StrCat("added so that toFQDNs works: the DNS rule sends ", subject.ToString(),
-                           "'s lookups through Cilium's DNS proxy, where toFQDNs learns addresses; "
-                           "the lookups themselves were not among the connections");
-        }
-        p.egress.push_back(std::move(r));
-        std::stable_sort(
-            p.egress.begin(), p.egress.end(),
-            [](const SuggestedRule& a, const SuggestedRule& b) { return a.peer < b.peer; });
-      } else {
-        dns_rule->dns_rule = true;
-        dns_rule->dns_port = dns_port;
-      }
-    }
     if (p.egress.empty() && p.ingress.empty()) continue;
     out.policies.push_back(std::move(p));
   }

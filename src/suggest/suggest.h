@@ -93,6 +93,10 @@ struct Evidence {
   absl::Time last_seen;
   std::vector<flow::Symbol> nodes;
   baseline::VerdictSet verdicts = 0;
+  // Not seen: a connection the suggestions need for another to work (the DNS lookups
+  // toFQDNs depends on), and why. Its ports are declared widenings.
+  bool added = false;
+  std::string reason;
 };
 
 enum class RuleKind : uint8_t {

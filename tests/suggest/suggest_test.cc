@@ -208,10 +208,13 @@ TEST_F(PeerKinds, FqdnsGetMatchNameAndTheDnsRuleThatMakesThemWork) {
   // One element for the names that share their ports.
   EXPECT_THAT(web, HasSubstr("    - toFQDNs:\n        - matchName: api.stripe.com\n"
                              "        - matchName: hooks.stripe.com\n      toPorts:\n"));
-  // web's lookups were not among the connections: the DNS rule is added and says why.
-  EXPECT_THAT(web, HasSubstr("widening: added so that toFQDNs works"));
-  EXPECT_THAT(web, HasSubstr("            k8s:io.kubernetes.pod.namespace: kube-system\n"
-                             "            k8s-app: kube-dns\n"));
+  // web's lookups were not among the connections: they are added, with the DNS rule, and
+  // the file says why.
+  EXPECT_THAT(web, HasSubstr("not seen, added: shop/web -> kube-system/coredns:53/UDP"));
+  EXPECT_THAT(web, HasSubstr("widening: shop/web's DNS lookups, not seen, added so that its "
+                             "toFQDNs works"));
+  EXPECT_THAT(web, HasSubstr("            k8s-app: kube-dns\n"
+                             "            k8s:io.kubernetes.pod.namespace: kube-system\n"));
   EXPECT_THAT(web, HasSubstr("          rules:\n            dns:\n"
                              "              - matchPattern: \"*\"\n"));
   // db's lookups were seen: the rule to coredns carries the DNS rule, plus 53/TCP.
@@ -221,7 +224,7 @@ TEST_F(PeerKinds, FqdnsGetMatchNameAndTheDnsRuleThatMakesThemWork) {
   EXPECT_THAT(db, HasSubstr("            - port: \"53\"\n              protocol: TCP\n"
                             "            - port: \"53\"\n              protocol: UDP\n"
                             "          rules:\n"));
-  EXPECT_THAT(db, Not(HasSubstr("added so that toFQDNs works")));
+  EXPECT_THAT(db, Not(HasSubstr("not seen")));
   EXPECT_TRUE(run->proof.ok()) << ProofText(run->proof);
   // The proof lists the added 53/TCP and the DNS rule as declared, never as violations.
   EXPECT_FALSE(run->proof.declared.empty());
@@ -301,7 +304,10 @@ TEST_F(PeerKinds, FqdnPatternsRespectCiliumsOneLabelStar) {
   // Without the flag: names only.
   auto plain = Go();
   EXPECT_THAT(plain->Text("shop/web/networkpolicy.yaml"), Not(HasSubstr("matchPattern: \"*.")));
-  EXPECT_THAT(plain->proof.declared, IsEmpty());
+  for (const ProofItem& d : plain->proof.declared) {
+    // Only the DNS lookups added for toFQDNs remain declared.
+    EXPECT_EQ(d.key.destination.kind, flow::PeerKind::kWorkload) << ProofText(plain->proof);
+  }
 }
 
 // --- Where suggestions go ----------------------------------------------------------------
