@@ -37,6 +37,7 @@ struct SuggestArgs {
   std::string out;
   bool strict = false;
   size_t max_listed = 20;
+  size_t max_lint_policies = suggest::SuggestOptions().max_lint_policies;
 };
 
 // Stops a relay read after a wall-clock duration.
@@ -163,6 +164,7 @@ int RunSuggest(const SuggestArgs& args) {
   suggest::SuggestOptions opts;
   opts.only_dropped = args.only_dropped;
   opts.fqdn_patterns = args.fqdn_patterns;
+  opts.max_lint_policies = args.max_lint_policies;
   policy::PolicySet none;
   const policy::PolicySet& existing = loaded->policies ? loaded->policies->policies : none;
   auto set = suggest::Suggest(connections, existing, *loaded->tiers, opts);
@@ -301,6 +303,10 @@ void RegisterSuggest(CLI::App& app, CommandContext& ctx) {
       ->type_name("DIR")
       ->required();
   cmd->add_option("--max-listed", args->max_listed, "Items listed per section of the report")
+      ->capture_default_str();
+  cmd->add_option("--max-lint-policies", args->max_lint_policies,
+                  "Lint existing + suggested only up to this many policies (0 = always; the "
+                  "linter's cost grows with the square of the selectors)")
       ->capture_default_str();
   cmd->add_flag("--strict", args->strict, "Stop at the first malformed flow line (exit 2)");
   cmd->callback([args, &ctx] { ctx.run = [args] { return RunSuggest(*args); }; });

@@ -382,6 +382,11 @@ class Prover {
 
   void Lint(const std::string& prefix) {
     (void)prefix;
+    report_.lint_policies = combined_->policies.size();
+    if (options_.max_lint_policies > 0 && combined_->policies.size() > options_.max_lint_policies) {
+      report_.lint_skipped = true;
+      return;
+    }
     policy::LintOptions lopts = LintOptionsFor(tiers_);
     // What the existing policies already have is not the suggestions' doing.
     std::set<std::tuple<std::string, std::string, int, std::string>> before;

@@ -57,6 +57,8 @@ struct ProofReport {
   std::vector<policy::LintFinding> lint_errors;           // new errors (suggestions' doing)
   std::vector<policy::LintFinding> lint_errors_existing;  // the existing set had them already
   size_t lint_warnings = 0;
+  bool lint_skipped = false;  // more policies than SuggestOptions::max_lint_policies
+  size_t lint_policies = 0;   // policies linted (or that would have been)
 
   bool closure_ok() const { return still_denied_count == 0; }
   bool ok() const {

@@ -150,7 +150,8 @@ class RuleBuilder {
           r.extra_ports.push_back(p);
         }
         if (!r.extra_ports.empty()) why.push_back(added_reason);
-        if (egress && is_dns_(peer)) {
+        // DNS to the DNS service, from either side of it.
+        if (egress ? is_dns_(peer) : is_dns_(agg_.subject)) {
           std::string fallback = DnsFallback(l4, &r);
           if (!fallback.empty()) why.push_back(fallback);
         }

@@ -60,6 +60,11 @@ struct SuggestOptions {
   size_t max_evidence_lines = 6;
   // Negative connections tried per rule by the least-privilege proof (per kind).
   size_t max_negative_peers = 4;
+  // The lint proof runs when existing + suggested hold at most this many policies: the
+  // linter's symbolic model grows with the square of the selectors (made for a repository,
+  // not for thousands of policies at once). Closure already proves every suggested allow
+  // completes on both sides, which is what the linter's one-way rule checks. 0 = always.
+  size_t max_lint_policies = 600;
 };
 
 // A label requirement key: value as written in matchLabels.
