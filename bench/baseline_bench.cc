@@ -49,13 +49,14 @@ struct Names {
       ep.identity = identity;
       ep.namespace_ = ns;
       std::string n(name.view()), nsn(ns.view());
-      for (std::string l :
-           {"k8s:app.kubernetes.io/name=" + n, "k8s:app.kubernetes.io/instance=" + n + "-prod",
-            "k8s:app.kubernetes.io/version=1.4.2", "k8s:io.cilium.k8s.policy.serviceaccount=" + n,
-            "k8s:io.kubernetes.pod.namespace=" + nsn,
-            "k8s:io.cilium.k8s.namespace.labels.kubernetes.io/metadata.name=" + nsn,
-            "k8s:io.cilium.k8s.namespace.labels.team=" + nsn,
-            "k8s:io.cilium.k8s.policy.cluster=prod", "k8s:pod-template-hash=5d8f9c7b6"}) {
+      for (const std::string& l : std::vector<std::string>{
+               "k8s:app.kubernetes.io/name=" + n, "k8s:app.kubernetes.io/instance=" + n + "-prod",
+               "k8s:app.kubernetes.io/version=1.4.2",
+               "k8s:io.cilium.k8s.policy.serviceaccount=" + n,
+               "k8s:io.kubernetes.pod.namespace=" + nsn,
+               "k8s:io.cilium.k8s.namespace.labels.kubernetes.io/metadata.name=" + nsn,
+               "k8s:io.cilium.k8s.namespace.labels.team=" + nsn,
+               "k8s:io.cilium.k8s.policy.cluster=prod", "k8s:pod-template-hash=5d8f9c7b6"}) {
         ep.labels.push_back(s.Intern(l));
       }
       return ep;
