@@ -10,6 +10,9 @@
 #   2. watch: the relay serves the traffic after the story's policies were applied
 #      (after.jsonl); the daemon, with the learned baseline, classifies every drop and prints
 #      the on-call summary.
+#   3. suggest: `tierwatch suggest` writes the allow rules the after phase's policies need
+#      for the learned baseline to keep working, proves them, and `tierwatch simulate` (the
+#      CI gate) shows the closure: zero connections dropped.
 # A further phase is one more `phase` call (see the bottom of this file).
 #
 # Everything lives in a temporary directory, removed at exit; every child process is
@@ -119,12 +122,45 @@ phase watch watch "$EXAMPLE/after.jsonl" \
   "Phase 2: watch the traffic after the story's policies, with the learned baseline"
 
 # More phases go here, e.g. the same policies in audit mode (AUDIT verdicts: predicted drops):
-#   phase audit watch "$EXAMPLE/audit.jsonl" "Phase 3: policy-audit-mode"
+#   phase audit watch "$EXAMPLE/audit.jsonl" "Phase 4: policy-audit-mode"
+
+banner "Phase 3: suggest the allow rules the after phase needs, and prove them"
+echo "tierwatch suggest --baseline baseline.twb --policies story-policies --out suggestions"
+echo
+rc=0
+timeout 60 "$TW" suggest --baseline "$WORK/baseline.twb" --policies "$EXAMPLE/story-policies" \
+  --out "$WORK/suggestions" >"$WORK/suggest.out" 2>"$WORK/suggest.err" || rc=$?
+# Paths in the temporary directory would mean nothing to the reader.
+sed -e "s|$WORK/||g" -e "s|$EXAMPLE/||g" "$WORK/suggest.out"
+if ((rc != 0)); then
+  echo "demo: tierwatch suggest exited with status $rc:" >&2
+  cat "$WORK/suggest.err" >&2
+  exit 1
+fi
+echo
+echo "One of them, suggestions/business/odoo/networkpolicy.yaml:"
+echo
+sed -n '/^apiVersion/,$p' "$WORK/suggestions/business/odoo/networkpolicy.yaml"
+echo
+echo "The closure check as CI runs it: the story's policies plus the suggestions, on the baseline:"
+echo "tierwatch simulate --policies story-policies suggestions --baseline baseline.twb"
+echo
+rc=0
+timeout 60 "$TW" simulate --policies "$EXAMPLE/story-policies" "$WORK/suggestions" \
+  --baseline "$WORK/baseline.twb" >"$WORK/simulate.out" 2>"$WORK/simulate.err" || rc=$?
+sed -e "s|$WORK/||g" -e "s|$EXAMPLE/||g" "$WORK/simulate.out" | head -3
+if ((rc != 0)) || ! grep -q " 0 would break" "$WORK/simulate.out"; then
+  echo "demo: the closure check did not pass (status $rc):" >&2
+  cat "$WORK/simulate.out" "$WORK/simulate.err" >&2
+  exit 1
+fi
+echo "closure: ok (exit status $rc, nothing would break)"
 
 banner "Done"
 echo "Every drop above has a class, a severity and an explanation; the README of"
 echo "examples/zero-trust-rollout says why each of them happens. The same offline:"
 echo "  tierwatch baseline learn --capture examples/zero-trust-rollout/before.jsonl --out baseline.twb"
 echo "  tierwatch analyze examples/zero-trust-rollout/after.jsonl --baseline baseline.twb"
+echo "  tierwatch suggest --baseline baseline.twb --policies examples/zero-trust-rollout/story-policies --out suggestions"
 echo "The daemon's config: config/tierwatch.example.yaml (docs/config.md); in a cluster:"
 echo "  kubectl apply -k deploy/tierwatch (docs/deploy.md)"
