@@ -91,6 +91,8 @@ learn_for: 168h
 baseline:
   path: $WORK/baseline.twb
   save_interval: 5m
+http:
+  listen: "127.0.0.1:0"   # any free port: the demo must not need :9977
 log:
   level: info
 EOF
