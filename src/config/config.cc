@@ -470,7 +470,7 @@ class Reader {
     Entries top;
     if (!Map(root, "",
              {"relay", "mode", "learn_for", "baseline", "tiers", "policies", "pipeline",
-              "recent_drops", "http", "metrics", "log"},
+              "recent_drops", "http", "metrics", "suggestions", "log"},
              &top)) {
       return;
     }
@@ -528,6 +528,15 @@ class Reader {
       if (Map(m->value, "metrics", {"max_namespaces"}, &me)) {
         Int(me, "max_namespaces", "metrics.max_namespaces", &cfg->metrics.max_namespaces, 1,
             100000);
+      }
+    }
+    if (const Entry* sg = Find(top, "suggestions")) {
+      Entries se;
+      if (Map(sg->value, "suggestions", {"max_connections", "interval"}, &se)) {
+        Int(se, "max_connections", "suggestions.max_connections", &cfg->suggestions.max_connections,
+            0, int64_t{1} << 24);
+        Duration(se, "interval", "suggestions.interval", &cfg->suggestions.interval,
+                 /*allow_zero=*/false);
       }
     }
     if (const Entry* l = Find(top, "log")) {

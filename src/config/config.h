@@ -147,6 +147,23 @@ struct MetricsConfig {
   int64_t max_namespaces = 200;
 };
 
+// The suggested allow rules the daemon keeps for its drops (docs/suggest.md "Live").
+struct SuggestionsConfig {
+  // Most distinct connections kept (drops classified baseline_regression, platform_blocked,
+  // metrics_scrape_blocked, dns_blocked); drops of further connections are counted, not
+  // kept. 0 turns live suggestions off.
+  int64_t max_connections = 10000;
+  // Least time between two computations of the suggestion set (each also waits ten times
+  // as long as the previous one took).
+  absl::Duration interval = absl::Seconds(10);
+  friend bool operator==(const SuggestionsConfig& a, const SuggestionsConfig& b) {
+    return a.max_connections == b.max_connections && a.interval == b.interval;
+  }
+  friend bool operator!=(const SuggestionsConfig& a, const SuggestionsConfig& b) {
+    return !(a == b);
+  }
+};
+
 struct LogConfig {
   std::string level = "info";  // trace, debug, info, warn, error, off
   bool json = false;
@@ -164,6 +181,7 @@ struct DaemonConfig {
   int64_t recent_drops = 1000;  // size of the ring of recent drops kept for the API
   HttpConfig http;
   MetricsConfig metrics;
+  SuggestionsConfig suggestions;
   LogConfig log;
 };
 

@@ -76,8 +76,27 @@ TEST(ConfigTest, DocumentedExampleIsValid) {
   EXPECT_EQ(c.pipeline.queue_capacity, 65536);
   EXPECT_EQ(c.pipeline.overflow, Overflow::kBlock);
   EXPECT_EQ(c.recent_drops, 1000);
+  EXPECT_EQ(c.suggestions.max_connections, 10000);
+  EXPECT_EQ(c.suggestions.interval, absl::Seconds(10));
   EXPECT_EQ(c.log.level, "info");
   EXPECT_FALSE(c.log.json);
+}
+
+TEST(ConfigTest, Suggestions) {
+  LoadResult r = Parse("relay: {address: a:1}\nmode: watch\n", "s.yaml");
+  EXPECT_EQ(r.config.suggestions, SuggestionsConfig{});
+  r = Parse("relay: {address: a:1}\nmode: watch\nsuggestions: {max_connections: 0, interval: 1m}\n",
+            "s.yaml");
+  ASSERT_TRUE(r.ok()) << Messages(r);
+  EXPECT_EQ(r.config.suggestions.max_connections, 0);
+  EXPECT_EQ(r.config.suggestions.interval, absl::Minutes(1));
+  r = Parse(
+      "relay: {address: a:1}\nmode: watch\n"
+      "suggestions:\n  max_connections: -1\n  interval: 0s\n  cap: 3\n",
+      "s.yaml");
+  EXPECT_THAT(ErrorAt(r, 4), HasSubstr("suggestions.max_connections: must be between 0 and"));
+  EXPECT_THAT(ErrorAt(r, 5), HasSubstr("suggestions.interval: must be longer than zero"));
+  EXPECT_THAT(ErrorAt(r, 6), HasSubstr("cap"));
 }
 
 TEST(ConfigTest, MinimalWatchConfigTakesDefaults) {
