@@ -293,11 +293,217 @@ Response Baseline(const Request& req, const StateView& state) {
                                                         : "application/json");
 }
 
+// --- /api/v1/suggestions ------------------------------------------------------------------
+
+// Why the served set holds no file ("" when it holds some).
+std::string NothingToSuggest(const SuggestionsView& v) {
+  const std::string classes = absl::StrJoin(v.classes, ", ");
+  if (!v.enabled) return v.reason;
+  const SuggestionResult* r = v.result.get();
+  if (r == nullptr) {
+    if (v.drops == 0) {
+      return absl::StrCat("no drop classified ", classes, " since the daemon started",
+                          v.note.empty() ? "" : absl::StrCat(" (", v.note, ")"));
+    }
+    return absl::StrCat(v.drops, " drops kept; the first computation is due at the next tick");
+  }
+  if (!r->files.empty()) return "";
+  if (r->connections == 0) {
+    return absl::StrCat("no connection to allow among the ", r->drops, " drops classified ",
+                        classes, " (", v.drops_skipped,
+                        " were not policy drops or had no port to key a connection by)");
+  }
+  if (r->unresolved_count > 0) {
+    return absl::StrCat(r->unresolved_count,
+                        " connections need an allow, but no allow rule can close them "
+                        "(listed above)");
+  }
+  return absl::StrCat("the ", r->stats.considered,
+                      " connections of the kept drops are all allowed "
+                      "by the policies in force already (the cluster may run other policies than "
+                      "the daemon loaded)");
+}
+
+std::string ProofState(const SuggestionResult& r) {
+  if (!r.proofs_run) return "none run (nothing suggested)";
+  return r.proof.ok() ? "ok" : "FAILED: do not apply these suggestions as they are";
+}
+
+// The header of the YAML body: what the set is for, how current, what it was proven
+// against. Every line a comment, so the body stays a valid multi-document YAML and
+// suggest::SplitBundle ignores it.
+std::string SuggestionsHeader(const SuggestionsView& v, absl::string_view nothing) {
+  std::vector<std::string> lines;
+  lines.push_back(
+      absl::StrCat("tierwatch live suggestions: allow rules for the connections of the "
+                   "drops classified ",
+                   absl::StrJoin(v.classes, ", ")));
+  if (!nothing.empty()) lines.push_back(absl::StrCat("nothing to suggest: ", nothing));
+  if (v.enabled) {
+    lines.push_back(absl::StrCat(
+        "kept: ", v.connections, " connections of ", v.drops, " drops (max_connections ",
+        v.max_connections, ")",
+        v.pending ? "; newer drops are waiting for the next computation" : "; up to date"));
+    if (v.drops_left_out > 0) {
+      lines.push_back(absl::StrCat("left out: ", v.drops_left_out,
+                                   " drops of further connections (suggestions.max_connections "
+                                   "reached): the set does not cover them"));
+    }
+  }
+  if (const SuggestionResult* r = v.result.get()) {
+    lines.push_back(
+        absl::StrCat("computed: ", FormatRfc3339(r->computed_at), " from ", r->connections,
+                     " connections of ", r->drops, " drops, in ",
+                     absl::FormatDuration(absl::Trunc(r->took, absl::Milliseconds(1)))));
+    if (!r->error.empty()) lines.push_back(absl::StrCat("error: ", r->error));
+    lines.push_back(
+        r->assumed_target
+            ? std::string("policies in force: none loaded by the daemon: the tier model's target "
+                          "state (Tier 1 and Tier 2 in default-deny) is assumed, "
+                          "cluster-wide/target-default-deny.yaml")
+            : absl::StrCat("policies in force: ", r->policies_in_force,
+                           " loaded by the daemon from ", r->policies_from));
+    if (r->error.empty()) {
+      lines.push_back(
+          absl::StrCat(r->stats.considered, " connections: ", r->stats.already_allowed,
+                       " allowed already, ", r->stats.needing_allow, " need an allow -> ", r->rules,
+                       " rules in ", r->app_policies + r->clusterwide_policies, " policies (",
+                       r->app_policies, " app, ", r->clusterwide_policies, " cluster-wide)"));
+      lines.push_back(absl::StrCat("proofs: ", ProofState(*r)));
+      if (r->proofs_run) {
+        for (absl::string_view l :
+             absl::StrSplit(suggest::RenderProof(r->proof, 10), '\n', absl::SkipEmpty())) {
+          lines.push_back(absl::StrCat("  ", l));
+        }
+      }
+      if (r->unresolved_count > 0) {
+        lines.push_back(absl::StrCat("unresolved: ", r->unresolved_count,
+                                     " connections no allow rule can close"));
+        for (const suggest::Unresolved& u : r->unresolved) {
+          lines.push_back(absl::StrCat("  ", u.key.ToString(), ": ", u.reason));
+        }
+        if (r->unresolved_count > r->unresolved.size()) {
+          lines.push_back(
+              absl::StrCat("  ... and ", r->unresolved_count - r->unresolved.size(), " more"));
+        }
+      }
+    }
+  }
+  std::string out;
+  for (const std::string& l : lines) absl::StrAppend(&out, "# ", l, "\n");
+  return out;
+}
+
+json ProofJson(const SuggestionResult& r) {
+  auto items = [](const std::vector<suggest::ProofItem>& list) {
+    json a = json::array();
+    for (const auto& i : list) a.push_back({{"connection", i.key.ToString()}, {"what", i.what}});
+    return a;
+  };
+  auto lint = [](const std::vector<policy::LintFinding>& list) {
+    json a = json::array();
+    for (const auto& f : list) a.push_back(f.ToString());
+    return a;
+  };
+  json parse = json::array();
+  for (const auto& d : r.proof.parse_errors) parse.push_back(d.ToString());
+  const suggest::ProofReport& p = r.proof;
+  return {{"run", r.proofs_run},
+          {"ok", r.proven()},
+          {"reparse", {{"files", p.files_parsed}, {"errors", parse}}},
+          {"closure",
+           {{"ok", p.closure_ok()},
+            {"checked", p.closure_checked},
+            {"allowed", p.closure_allowed},
+            {"still_denied", p.still_denied_count},
+            {"still_denied_first", items(p.still_denied)},
+            {"undecided", items(p.undecided)}}},
+          {"least_privilege",
+           {{"ok", p.violations.empty()},
+            {"negatives_checked", p.negatives_checked},
+            {"violations", items(p.violations)},
+            {"declared_widenings", items(p.declared)}}},
+          {"lint",
+           {{"ok", p.lint_errors.empty()},
+            {"skipped", p.lint_skipped},
+            {"policies", p.lint_policies},
+            {"errors", lint(p.lint_errors)},
+            {"errors_existing", p.lint_errors_existing.size()},
+            {"warnings", p.lint_warnings}}},
+          {"text", r.proofs_run ? suggest::RenderProof(p) : std::string()}};
+}
+
+Response Suggestions(const Request& req, const StateView& state) {
+  Query q(req, "/api/v1/suggestions", {"format"});
+  if (std::string error = q.Check(); !error.empty()) return Error(400, error);
+  bool yaml = true;
+  if (const std::string* f = q.Get("format")) {
+    if (*f == "json") {
+      yaml = false;
+    } else if (*f != "yaml") {
+      return Error(400, absl::StrCat("format: expected yaml or json, got \"", *f, "\""));
+    }
+  }
+  SuggestionsView v = state.Suggestions();
+  static const std::vector<suggest::OutputFile> kNoFiles;
+  const std::vector<suggest::OutputFile>& files = v.result ? v.result->files : kNoFiles;
+  const std::string nothing = NothingToSuggest(v);
+  if (yaml) {
+    return Text(200, absl::StrCat(SuggestionsHeader(v, nothing), suggest::Bundle(files)),
+                "application/yaml; charset=utf-8");
+  }
+  json body{{"enabled", v.enabled},
+            {"classes", v.classes},
+            {"drops", v.drops},
+            {"drops_skipped", v.drops_skipped},
+            {"drops_left_out", v.drops_left_out},
+            {"connections", v.connections},
+            {"max_connections", v.max_connections},
+            {"pending", v.pending},
+            {"count", files.size()}};
+  if (!nothing.empty()) body["nothing_to_suggest"] = nothing;
+  if (!v.note.empty()) body["note"] = v.note;
+  if (const SuggestionResult* r = v.result.get()) {
+    json unresolved = json::array();
+    for (const suggest::Unresolved& u : r->unresolved) {
+      unresolved.push_back({{"connection", u.key.ToString()}, {"reason", u.reason}});
+    }
+    const suggest::SuggestStats& st = r->stats;
+    body["computed"] = {
+        {"at", FormatRfc3339(r->computed_at)},
+        {"took_seconds", absl::ToDoubleSeconds(r->took)},
+        {"drops", r->drops},
+        {"connections", r->connections},
+        {"assumed_target", r->assumed_target},
+        {"policies_in_force", r->policies_in_force},
+        {"policies_from", r->policies_from},
+        {"error", r->error},
+        {"stats",
+         {{"considered", st.considered},
+          {"already_allowed", st.already_allowed},
+          {"needing_allow", st.needing_allow},
+          {"egress_sides", st.egress_sides},
+          {"ingress_sides", st.ingress_sides}}},
+        {"rules", r->rules},
+        {"policies", {{"app", r->app_policies}, {"cluster_wide", r->clusterwide_policies}}},
+        {"unresolved", unresolved},
+        {"unresolved_count", r->unresolved_count},
+        {"proofs", ProofJson(*r)}};
+  }
+  json out = json::array();
+  for (const suggest::OutputFile& f : files) {
+    out.push_back({{"path", f.path}, {"content", f.content}});
+  }
+  body["files"] = std::move(out);
+  return Json(200, body);
+}
+
 Response Index() {
   return Json(200, json{{"service", "tierwatch"},
                         {"endpoints",
                          {"/metrics", "/healthz", "/readyz", "/api/v1/status", "/api/v1/drops",
-                          "/api/v1/drops/{id}", "/api/v1/connections", "/api/v1/baseline"}},
+                          "/api/v1/drops/{id}", "/api/v1/connections", "/api/v1/baseline",
+                          "/api/v1/suggestions"}},
                         {"docs", "docs/api.md"}});
 }
 
@@ -337,10 +543,11 @@ Response Handle(const Request& req, const StateView& state) {
   }
   if (path == "/api/v1/connections") return Connections(req, state);
   if (path == "/api/v1/baseline") return Baseline(req, state);
+  if (path == "/api/v1/suggestions") return Suggestions(req, state);
   return Error(404, absl::StrCat("no such endpoint: ", req.path,
                                  " (known: /metrics, /healthz, /readyz, /api/v1/status, "
                                  "/api/v1/drops, /api/v1/drops/{id}, /api/v1/connections, "
-                                 "/api/v1/baseline)"));
+                                 "/api/v1/baseline, /api/v1/suggestions)"));
 }
 
 }  // namespace tw::api

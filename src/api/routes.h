@@ -9,7 +9,8 @@
 //
 // Endpoints (docs/api.md): /metrics, /healthz, /readyz, /api/v1/status,
 // /api/v1/drops?class=&namespace=&severity=&since=&limit=, /api/v1/drops/{id},
-// /api/v1/connections?class=&severity=&limit=, /api/v1/baseline?format=json|yaml.
+// /api/v1/connections?class=&severity=&limit=, /api/v1/baseline?format=json|yaml,
+// /api/v1/suggestions?format=yaml|json (a suggest::Bundle, 200 even when empty).
 // Errors: 400 for a bad or unknown parameter, 404 for an unknown path or id, 405 for a
 // method other than GET/HEAD, 503 when not ready or not available now; always with a JSON
 // body {"error": "...", "status": N} (except /metrics, /healthz, /readyz: text).

@@ -6,10 +6,13 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "classify/render.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "suggest/render.h"
 
 namespace tw::api {
 namespace {
@@ -18,6 +21,7 @@ using classify::Classification;
 using classify::DropClass;
 using nlohmann::json;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 const absl::Time kNow = absl::FromUnixSeconds(1764300600);
 
@@ -41,6 +45,7 @@ class FakeState : public StateView {
     return f == baseline::DocumentFormat::kYaml ? std::string("kind: TierwatchBaseline\n")
                                                 : std::string("{\"kind\":\"TierwatchBaseline\"}");
   }
+  SuggestionsView Suggestions() const override { return suggestions; }
   absl::Time Now() const override { return kNow; }
 
   // Adds a drop `age` before kNow.
@@ -65,6 +70,17 @@ class FakeState : public StateView {
   flow::SymbolTable symbols;
   std::vector<std::shared_ptr<const Classification>> drops;
   std::optional<classify::AggregateSnapshot> snapshot;
+  SuggestionsView suggestions = EnabledSuggestions();
+
+  static SuggestionsView EnabledSuggestions() {
+    SuggestionsView v;
+    v.enabled = true;
+    v.reason = "";
+    v.classes = {"baseline_regression", "platform_blocked", "metrics_scrape_blocked",
+                 "dns_blocked"};
+    v.max_connections = 10000;
+    return v;
+  }
 };
 
 Response Get(const StateView& s, const std::string& path,
@@ -228,6 +244,156 @@ TEST_F(RoutesTest, ProbesMetricsStatusAndUnknownPaths) {
   r = Handle(Request{"POST", "/api/v1/drops", {}}, state);
   EXPECT_EQ(r.status, 405);
   EXPECT_EQ(Body(r)["status"], 405);
+}
+
+// --- /api/v1/suggestions ---------------------------------------------------------------
+
+std::shared_ptr<SuggestionResult> TwoFiles() {
+  auto r = std::make_shared<SuggestionResult>();
+  r->computed_at = kNow - absl::Minutes(1);
+  r->took = absl::Milliseconds(12);
+  r->drops = 7;
+  r->connections = 2;
+  r->policies_in_force = 8;
+  r->policies_from = "story-policies";
+  r->stats.considered = 2;
+  r->stats.needing_allow = 2;
+  r->rules = 2;
+  r->app_policies = 2;
+  r->proofs_run = true;
+  r->proof.closure_checked = 2;
+  r->proof.closure_allowed = 2;
+  r->files = {
+      {"business/kustomization.yaml", "# tierwatch suggest: k\nkind: Kustomization\n"},
+      {"business/odoo/networkpolicy.yaml",
+       "# tierwatch suggest from x\napiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\n"}};
+  return r;
+}
+
+TEST_F(RoutesTest, SuggestionsWhenEmptyAreATwoHundredBundleSayingWhy) {
+  Response r = Get(state, "/api/v1/suggestions");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "application/yaml; charset=utf-8");
+  EXPECT_TRUE(absl::StartsWith(r.body,
+                               "# tierwatch live suggestions: allow rules for the "
+                               "connections of the drops classified baseline_regression, "
+                               "platform_blocked, metrics_scrape_blocked, dns_blocked\n"))
+      << r.body;
+  EXPECT_THAT(r.body, HasSubstr("# nothing to suggest: no drop classified baseline_regression, "
+                                "platform_blocked, metrics_scrape_blocked, dns_blocked since the "
+                                "daemon started\n"));
+  auto files = suggest::SplitBundle(r.body);
+  ASSERT_TRUE(files.ok()) << files.status();
+  EXPECT_TRUE(files->empty());
+  json b = Body(Get(state, "/api/v1/suggestions", {{"format", "json"}}));
+  EXPECT_EQ(b["count"], 0);
+  EXPECT_EQ(b["files"], json::array());
+  EXPECT_THAT(b["nothing_to_suggest"].get<std::string>(), HasSubstr("since the daemon started"));
+
+  // Drops kept, not computed yet.
+  state.suggestions.drops = 3;
+  state.suggestions.connections = 1;
+  state.suggestions.pending = true;
+  r = Get(state, "/api/v1/suggestions");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_THAT(r.body,
+              HasSubstr("# nothing to suggest: 3 drops kept; the first computation is due"));
+  EXPECT_THAT(r.body, HasSubstr("# kept: 1 connections of 3 drops (max_connections 10000); newer "
+                                "drops are waiting for the next computation\n"));
+
+  // Computed, and the daemon's policies allow it all already.
+  auto computed = std::make_shared<SuggestionResult>();
+  computed->drops = 3;
+  computed->connections = 1;
+  computed->policies_in_force = 1;
+  computed->stats.considered = 1;
+  computed->stats.already_allowed = 1;
+  state.suggestions.pending = false;
+  state.suggestions.result = computed;
+  r = Get(state, "/api/v1/suggestions");
+  EXPECT_THAT(r.body, HasSubstr("# nothing to suggest: the 1 connections of the kept drops are all "
+                                "allowed by the policies in force already"));
+  EXPECT_THAT(r.body, HasSubstr("# proofs: none run (nothing suggested)\n"));
+
+  // Off.
+  state.suggestions = SuggestionsView{};
+  state.suggestions.reason = "live suggestions are off (suggestions.max_connections: 0)";
+  r = Get(state, "/api/v1/suggestions");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_THAT(r.body, HasSubstr("# nothing to suggest: live suggestions are off "
+                                "(suggestions.max_connections: 0)\n"));
+  EXPECT_EQ(Body(Get(state, "/api/v1/suggestions", {{"format", "json"}}))["enabled"], false);
+}
+
+TEST_F(RoutesTest, SuggestionsServeTheBundleWithAHeaderAndJsonListsTheFiles) {
+  state.suggestions.drops = 7;
+  state.suggestions.connections = 2;
+  auto result = TwoFiles();
+  state.suggestions.result = result;
+  Response r = Get(state, "/api/v1/suggestions");
+  ASSERT_EQ(r.status, 200);
+  auto files = suggest::SplitBundle(r.body);
+  ASSERT_TRUE(files.ok()) << files.status();
+  EXPECT_EQ(*files, result->files);
+  // The header: comments only, before the first document.
+  const std::string header = r.body.substr(0, r.body.find("---\n"));
+  for (absl::string_view line : absl::StrSplit(header, '\n', absl::SkipEmpty())) {
+    EXPECT_TRUE(absl::StartsWith(line, "# ")) << line;
+  }
+  EXPECT_THAT(header, Not(HasSubstr("nothing to suggest")));
+  EXPECT_THAT(header, HasSubstr("# kept: 2 connections of 7 drops (max_connections 10000); up to "
+                                "date\n"));
+  EXPECT_THAT(header, HasSubstr("# computed: 2025-11-28T03:29:00Z from 2 connections of 7 drops, "
+                                "in 12ms\n"));
+  EXPECT_THAT(header,
+              HasSubstr("# policies in force: 8 loaded by the daemon from story-policies\n"));
+  EXPECT_THAT(header, HasSubstr("# 2 connections: 0 allowed already, 2 need an allow -> 2 rules "
+                                "in 2 policies (2 app, 0 cluster-wide)\n"));
+  EXPECT_THAT(header, HasSubstr("# proofs: ok\n"));
+  EXPECT_THAT(header, HasSubstr("#   closure: the policies in force plus the suggestions allow 2 "
+                                "of 2 connections: ok\n"));
+
+  json b = Body(Get(state, "/api/v1/suggestions", {{"format", "json"}}));
+  EXPECT_EQ(b["count"], 2);
+  ASSERT_EQ(b["files"].size(), 2u);
+  EXPECT_EQ(b["files"][1]["path"], "business/odoo/networkpolicy.yaml");
+  EXPECT_EQ(b["files"][1]["content"], result->files[1].content);
+  EXPECT_EQ(b["computed"]["proofs"]["ok"], true);
+  EXPECT_EQ(b["computed"]["proofs"]["closure"]["checked"], 2);
+  EXPECT_EQ(b["computed"]["policies"]["app"], 2);
+  EXPECT_EQ(b["computed"]["at"], "2025-11-28T03:29:00Z");
+  EXPECT_FALSE(b.contains("nothing_to_suggest"));
+
+  // A failed proof and a connection no allow can close are said loudly.
+  result->proof.still_denied_count = 1;
+  result->proof.closure_allowed = 1;
+  result->proof.still_denied = {
+      {flow::ConnectionKey{
+           flow::Peer::Workload(state.symbols.Intern("business"), state.symbols.Intern("odoo")),
+           flow::Peer::Workload(state.symbols.Intern("business"), state.symbols.Intern("postgres")),
+           flow::Protocol::kTCP, 5432},
+       "egress denied"}};
+  result->unresolved_count = 1;
+  result->unresolved = {{result->proof.still_denied[0].key, "egress is denied by deny-db"}};
+  r = Get(state, "/api/v1/suggestions");
+  EXPECT_THAT(r.body, HasSubstr("# proofs: FAILED: do not apply these suggestions as they are\n"));
+  EXPECT_THAT(r.body, HasSubstr("# unresolved: 1 connections no allow rule can close\n"
+                                "#   business/odoo -> business/postgres:5432/TCP: egress is denied "
+                                "by deny-db\n"));
+  b = Body(Get(state, "/api/v1/suggestions", {{"format", "json"}}));
+  EXPECT_EQ(b["computed"]["proofs"]["ok"], false);
+  EXPECT_EQ(b["computed"]["proofs"]["closure"]["still_denied"], 1);
+  EXPECT_EQ(b["computed"]["unresolved"][0]["reason"], "egress is denied by deny-db");
+}
+
+TEST_F(RoutesTest, SuggestionsRejectBadParameters) {
+  Response r = Get(state, "/api/v1/suggestions", {{"format", "xml"}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(Body(r)["error"].get<std::string>(), HasSubstr("format: expected yaml or json"));
+  r = Get(state, "/api/v1/suggestions", {{"limit", "3"}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(Body(r)["error"].get<std::string>(), HasSubstr("unknown parameter \"limit\""));
+  EXPECT_THAT(Get(state, "/").body, HasSubstr("/api/v1/suggestions"));
 }
 
 }  // namespace
