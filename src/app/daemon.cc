@@ -105,10 +105,14 @@ absl::Status Daemon::Start() {
 
   drop_metrics_ = std::make_unique<DropMetricsHandler>(
       scope_, DropMetricsOptions{static_cast<size_t>(c.metrics.max_namespaces)});
+  auto suggestions =
+      MakeSuggestionHandler(c, symbols_, learner_ ? learner_->baseline() : nullptr, scope_);
+  if (!suggestions.ok()) return fail(suggestions.status());
+  suggestions_ = *std::move(suggestions);
   ClassifierFactory make_classifier =
       options_.watcher_factory ? options_.watcher_factory : MakeClassifierHandler;
   auto classifier = make_classifier(c, symbols_, learner_ ? learner_->baseline() : nullptr, scope_,
-                                    {&ring_, drop_metrics_.get()});
+                                    {&ring_, drop_metrics_.get(), suggestions_.get()});
   if (!classifier.ok()) return fail(classifier.status());
   classifier_ = *std::move(classifier);
 
@@ -130,6 +134,7 @@ absl::Status Daemon::Start() {
   observer_->AddHandler(&flow_metrics_, Activity::kAlways);
   if (learner_) observer_->AddHandler(learner_.get(), Activity::kLearn);
   observer_->AddHandler(classifier_.get(), Activity::kWatch);
+  observer_->AddHandler(suggestions_.get(), Activity::kAlways);
   observer_->AddHandler(controller_.get(), Activity::kAlways);
   observer_->Start(controller_->initial_mode());
 
@@ -281,6 +286,7 @@ absl::Status Daemon::Apply(LoadedConfig next) {
   if (p.metrics.max_namespaces != n.metrics.max_namespaces) {
     restart_needed.push_back("metrics.max_namespaces");
   }
+  if (p.suggestions != n.suggestions) restart_needed.push_back("suggestions");
   if (p.log.json != n.log.json) restart_needed.push_back("log.json");
   if (!restart_needed.empty()) {
     spdlog::warn("config reload: changed keys take effect at the next restart keys={}",
@@ -465,6 +471,22 @@ nlohmann::json DaemonApiState::Status() const {
   if (!ready.ok) j["not_ready_reason"] = ready.reason;
   j["now"] = FormatRfc3339(daemon_.clock().Now());
   return j;
+}
+
+api::SuggestionsView DaemonApiState::Suggestions() const {
+  const SuggestionHandler* s = daemon_.suggestions();
+  if (s == nullptr) {
+    api::SuggestionsView v;
+    v.reason = "the daemon is starting";
+    return v;
+  }
+  api::SuggestionsView v = s->View();
+  if (daemon_.mode() == config::Mode::kLearn) {
+    v.note =
+        "learn mode: drops are classified, and their connections kept for suggestions, in "
+        "watch mode only";
+  }
+  return v;
 }
 
 std::optional<classify::AggregateSnapshot> DaemonApiState::Connections() const {

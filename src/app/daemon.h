@@ -59,6 +59,7 @@
 #include "app/observer.h"
 #include "app/report.h"
 #include "app/source_supervisor.h"
+#include "app/suggestion_handler.h"
 #include "app/summary.h"
 #include "baseline/document.h"
 #include "common/time_source.h"
@@ -127,6 +128,8 @@ class Daemon {
   Summary summary() const { return Status().summary; }
   metrics::Scope& metrics() { return scope_; }
   const DropRing& recent_drops() const { return ring_; }
+  // The live suggestion set (nullptr until Start succeeded).
+  const SuggestionHandler* suggestions() const { return built_ ? suggestions_.get() : nullptr; }
   // The baseline as the exported document, made on the worker (it owns the baseline);
   // NotFound without a baseline, Unavailable when the worker does not answer in `timeout`.
   absl::StatusOr<std::string> BaselineDocument(baseline::DocumentFormat format,
@@ -166,6 +169,7 @@ class Daemon {
   FlowMetricsHandler flow_metrics_;
   DropRing ring_;
   std::unique_ptr<DropMetricsHandler> drop_metrics_;
+  std::unique_ptr<SuggestionHandler> suggestions_;
   std::unique_ptr<BaselineHandler> learner_;
   std::unique_ptr<FlowHandler> classifier_;
   std::unique_ptr<Observer> observer_;
@@ -196,6 +200,7 @@ class DaemonApiState final : public api::StateView {
   absl::StatusOr<std::string> BaselineDocument(baseline::DocumentFormat format) const override {
     return daemon_.BaselineDocument(format, baseline_timeout_);
   }
+  api::SuggestionsView Suggestions() const override;
   absl::Time Now() const override { return daemon_.clock().Now(); }
 
  private:
