@@ -8,9 +8,12 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "api/http.h"
 #include "baseline/baseline.h"
 #include "baseline/persist.h"
 #include "classify/inputs.h"
@@ -29,6 +32,7 @@ struct SuggestArgs {
   std::string baseline;
   std::vector<std::string> captures;
   std::string relay;
+  std::string server;
   absl::Duration duration = absl::ZeroDuration();
   std::vector<std::string> policies;
   std::string tiers;
@@ -127,12 +131,81 @@ absl::Status Collect(const SuggestArgs& a, baseline::Baseline& b, std::string* s
   return absl::OkStatus();
 }
 
+// `--server URL`: the daemon's live set (GET /api/v1/suggestions), written as the offline
+// command writes its own: the same files, the same refusal to replace what tierwatch
+// suggest did not write. The daemon ran the proofs; its header says how they went.
+int RunFromServer(const SuggestArgs& args) {
+  if (!args.policies.empty() || !args.tiers.empty() || args.only_dropped || args.fqdn_patterns) {
+    return Usage(
+        "--server takes the daemon's set as it is (its policies, tier model and the drops it "
+        "kept): --policies, --tiers, --only-dropped and --fqdn-patterns do not apply");
+  }
+  std::string dir = args.out;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  const std::string prefix = dir + "/";
+  absl::StatusOr<api::Response> r = api::HttpGet(args.server, "/api/v1/suggestions");
+  if (!r.ok()) return Usage(r.status().message());
+  const std::string url = absl::StrCat(args.server, "/api/v1/suggestions");
+  if (r->status != 200) {
+    return Usage(absl::StrCat(url, " answered ", r->status, ": ", r->body.substr(0, 300)));
+  }
+  if (!absl::StartsWith(r->body, "# tierwatch live suggestions")) {
+    return Usage(absl::StrCat(url,
+                              " did not answer a suggestion bundle (is it tierwatch's HTTP port, "
+                              "and a tierwatch that serves suggestions?)"));
+  }
+  auto files = suggest::SplitBundle(r->body);
+  if (!files.ok()) return Usage(absl::StrCat(url, ": ", files.status().message()));
+
+  // The header: comment lines before the first document.
+  bool failed = false, unresolved = false, error = false;
+  std::cout << "tierwatch suggest: the live set of " << args.server << "\n";
+  for (absl::string_view line : absl::StrSplit(r->body, '\n')) {
+    if (line == "---") break;
+    if (!absl::ConsumePrefix(&line, "# ")) continue;
+    if (absl::StartsWith(line, "tierwatch suggest bundle:")) continue;
+    failed |= absl::StartsWith(line, "proofs: FAILED");
+    unresolved |= absl::StartsWith(line, "unresolved: ");
+    error |= absl::StartsWith(line, "error: ");
+    std::cout << line << "\n";
+  }
+  if (error) {
+    std::cerr << "tierwatch suggest: the daemon could not compute its suggestions (above)\n";
+    return kExitUsage;
+  }
+  if (files->empty()) {
+    std::cout << "\nnothing written to " << prefix << "\n";
+  } else {
+    auto written = suggest::WriteFiles(dir, *files);
+    if (!written.ok()) return Usage(written.status().message());
+    std::cout << "\nwrote " << prefix << " (" << written->written.size() << " written, "
+              << written->unchanged.size() << " unchanged):\n";
+    for (const suggest::OutputFile& f : *files) std::cout << "  " << f.path << "\n";
+    for (const std::string& st : written->stale) {
+      std::cout << "  note: " << st
+                << " is from an earlier run and no longer suggested: remove it if unwanted\n";
+    }
+  }
+  std::cout.flush();
+  if (failed) {
+    std::cerr << "tierwatch suggest: the daemon's proofs FAILED (above): do not apply these "
+                 "suggestions as they are\n";
+    return kExitFindings;
+  }
+  if (unresolved) {
+    std::cerr << "tierwatch suggest: some connections cannot be closed by an allow (above)\n";
+    return kExitFindings;
+  }
+  return kExitOk;
+}
+
 int RunSuggest(const SuggestArgs& args) {
-  int inputs = (!args.baseline.empty()) + (!args.captures.empty()) + (!args.relay.empty());
+  int inputs = (!args.baseline.empty()) + (!args.captures.empty()) + (!args.relay.empty()) +
+               (!args.server.empty());
   if (inputs != 1) {
     return Usage(
-        "give the connections to allow: exactly one of --baseline FILE, --capture FILE... or "
-        "--relay ADDR --duration D");
+        "give the connections to allow: exactly one of --baseline FILE, --capture FILE..., "
+        "--relay ADDR --duration D, or --server URL (a running daemon's set)");
   }
   if (!args.relay.empty() && args.duration <= absl::ZeroDuration()) {
     return Usage("--relay needs --duration D (how long to watch the traffic, e.g. 10m)");
@@ -141,6 +214,7 @@ int RunSuggest(const SuggestArgs& args) {
     return Usage("--duration applies to --relay only");
   }
   if (args.out.empty() || args.out == "-") return Usage("--out DIR is required (a directory)");
+  if (!args.server.empty()) return RunFromServer(args);
 
   flow::SymbolTable symbols;
   auto loaded = classify::LoadInputs({args.tiers, "", args.policies}, symbols);
@@ -272,15 +346,21 @@ void RegisterSuggest(CLI::App& app, CommandContext& ctx) {
       "+ suggested allow every input connection, as `tierwatch simulate` would report);\n"
       "least privilege (generated negative connections: other ports, workloads, namespaces,\n"
       "names stay denied); `policy lint` reports no error from the suggestions.\n\n"
+      "With --server URL, the set a running daemon (tierwatch run) keeps for the drops it\n"
+      "classified baseline_regression, platform_blocked, metrics_scrape_blocked or dns_blocked\n"
+      "(GET /api/v1/suggestions): computed and proven by the daemon against its policies and\n"
+      "written here as the offline command writes its own.\n\n"
       "Exit 0 when every connection is closed and the proofs hold; 1 when a proof fails or a\n"
-      "connection cannot be closed by an allow (a deny rule, unknown labels); 2 on bad input.\n"
-      "Files under DIR that tierwatch suggest did not write are never replaced.\n\n"
+      "connection cannot be closed by an allow (a deny rule, unknown labels); 2 on bad input\n"
+      "or an unreachable server. Files under DIR that tierwatch suggest did not write are never\n"
+      "replaced.\n\n"
       "Examples:\n"
       "  tierwatch suggest --baseline baseline.twb --out suggestions\n"
       "  tierwatch suggest --baseline baseline.yaml --policies deploy/network-policies --out s\n"
       "  tierwatch suggest --capture after.jsonl --policies deploy/network-policies \\\n"
       "    --only-dropped --out s\n"
       "  tierwatch suggest --relay 127.0.0.1:4245 --duration 10m --only-dropped --out s\n"
+      "  tierwatch suggest --server http://127.0.0.1:9977 --out s\n"
       "  tierwatch simulate --policies deploy/network-policies s --baseline baseline.yaml");
   cmd->add_option("--baseline", args->baseline,
                   "Connections to allow: a baseline snapshot or exported document")
@@ -289,6 +369,9 @@ void RegisterSuggest(CLI::App& app, CommandContext& ctx) {
   AddCaptureOption(cmd, &args->captures)->allow_extra_args(true);
   cmd->add_option("--relay", args->relay, "Hubble Relay address HOST:PORT to read from")
       ->type_name("ADDR");
+  cmd->add_option("--server", args->server,
+                  "A running daemon's HTTP address: write its live suggestion set")
+      ->type_name("URL");
   AddDurationOption(cmd, "--duration", &args->duration,
                     "With --relay: how long to read (30s, 10m)");
   AddPoliciesOption(cmd, &args->policies);
