@@ -16,9 +16,9 @@
 // Handlers, in order on the worker: the run summary and the flow metrics (always), the
 // baseline learner (learn mode), the drop classifier feeding the ring, the drop metrics and
 // the live suggestions (watch mode), the suggestion handler's labels and ticks (always; it
-// computes on a thread of its own), the mode controller (always). Learner and classifier are both built at
-// Start, so a bad snapshot, tier file or policy set fails the start, not the switch to
-// watch a week later. Watch mode with a baseline.path that names no file is a start error
+// computes on a thread of its own), the mode controller (always). Learner and classifier are
+// both built at Start, so a bad snapshot, tier file or policy set fails the start, not the
+// switch to watch a week later. Watch mode with a baseline.path that names no file is a start error
 // (a typo must not silently classify against nothing); watch mode without baseline.path
 // runs, loudly, with tierwatch_baseline_loaded 0.
 //
