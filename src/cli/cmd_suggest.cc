@@ -204,8 +204,8 @@ int RunSuggest(const SuggestArgs& args) {
                (!args.server.empty());
   if (inputs != 1) {
     return Usage(
-        "give the connections to allow: exactly one of --baseline FILE, --capture FILE..., "
-        "--relay ADDR --duration D, or --server URL (a running daemon's set)");
+        "give the connections to allow: exactly one of --baseline FILE, --capture FILE... or "
+        "--relay ADDR --duration D (or --server URL: a running daemon's set)");
   }
   if (!args.relay.empty() && args.duration <= absl::ZeroDuration()) {
     return Usage("--relay needs --duration D (how long to watch the traffic, e.g. 10m)");
