@@ -1530,9 +1530,17 @@ absl::StatusOr<LoadResult> LoadPolicies(const std::vector<std::string>& paths) {
       std::vector<std::string> found;
       fs::recursive_directory_iterator it(p, fs::directory_options::skip_permission_denied, ec);
       if (ec) return absl::PermissionDeniedError(absl::StrCat(p, ": ", ec.message()));
-      for (const auto& entry : it) {
-        if (entry.is_regular_file(ec) && IsYamlFile(entry.path())) {
-          found.push_back(entry.path().string());
+      // Hidden entries are skipped, directories included: a Kubernetes ConfigMap volume
+      // holds every file twice (the visible symlink and, under `..<timestamp>/`, its
+      // target), and reading both would load every policy twice.
+      for (auto end = fs::recursive_directory_iterator(); it != end; it.increment(ec)) {
+        if (ec) return absl::PermissionDeniedError(absl::StrCat(p, ": ", ec.message()));
+        if (absl::StartsWith(it->path().filename().string(), ".")) {
+          it.disable_recursion_pending();
+          continue;
+        }
+        if (it->is_regular_file(ec) && IsYamlFile(it->path())) {
+          found.push_back(it->path().string());
         }
       }
       std::sort(found.begin(), found.end());
