@@ -129,7 +129,8 @@ TEST(DaemonConfigTest, DeployedConfigMapLoads) {
   // deploy/tierwatch/tierwatch.yaml is what the ConfigMap carries.
   auto cfg = LoadDaemonConfig(tw::testing::SourceDir() + "/deploy/tierwatch/tierwatch.yaml");
   ASSERT_TRUE(cfg.ok()) << cfg.status();
-  EXPECT_EQ(cfg->config.relay.address, "hubble-relay.kube-system.svc.cluster.local:80");
+  // The story's cluster runs Cilium in the `cilium` namespace.
+  EXPECT_EQ(cfg->config.relay.address, "hubble-relay.cilium.svc:80");
   EXPECT_EQ(cfg->config.baseline.path, "/var/lib/tierwatch/baseline.twb");
 }
 
