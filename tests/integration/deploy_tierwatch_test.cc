@@ -347,6 +347,7 @@ TEST_F(DeployRenderTest, TierwatchBaseRendersWhatTheDocsPromise) {
                                                {"Service", 1},
                                                {"Deployment", 1},
                                                {"VMServiceScrape", 1},
+                                               {"VMRule", 1},
                                                {"CiliumNetworkPolicy", 1}}))
       << "a PodDisruptionBudget makes no sense for one replica (kustomization.yaml says why)";
   EXPECT_FALSE(r.OfKind("ServiceAccount")[0]["automountServiceAccountToken"].as<bool>());
@@ -450,6 +451,7 @@ TEST_F(DeployRenderTest, PrometheusOperatorComponentSwapsTheScrapeObject) {
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.OfKind("ServiceMonitor").size(), 1u);
   EXPECT_EQ(r.OfKind("VMServiceScrape").size(), 0u) << "both would scrape tierwatch twice";
+  EXPECT_EQ(r.OfKind("VMRule").size(), 0u) << "both would fire every alert twice";
   EXPECT_EQ(r.OfKind("ServiceMonitor")[0]["spec"]["endpoints"][0]["port"].as<std::string>(),
             "http");
   ExpectRestrictedPod(r.OfKind("Deployment")[0]);
