@@ -7,6 +7,7 @@
 #include "absl/synchronization/notification.h"
 #include "common/status_macros.h"
 #include "common/time_format.h"
+#include "sources/relay/node_lister.h"
 #include "spdlog/spdlog.h"
 
 #ifndef TIERWATCH_VERSION
@@ -93,8 +94,14 @@ absl::Status Daemon::Start() {
     auto learner = make(c.baseline, symbols_, clock_);
     if (!learner.ok()) return fail(learner.status());
     learner_ = *std::move(learner);
-    spdlog::info("baseline loaded path={} connections={}", learner_->path(),
-                 learner_->connections());
+    if (learner_->read_only() && c.mode == config::Mode::kLearn) {
+      return fail(absl::FailedPreconditionError(absl::StrCat(
+          c.file.empty() ? "" : absl::StrCat(c.file, ": "), "baseline.path: ", c.baseline.path,
+          " is a documented baseline (YAML/JSON), which is read, never written: use mode: "
+          "watch with it, or learn into a snapshot path (.twb)")));
+    }
+    spdlog::info("baseline loaded path={} connections={}{}", learner_->path(),
+                 learner_->connections(), learner_->read_only() ? " read_only=true" : "");
     if (c.mode == config::Mode::kWatch && learner_->connections() == 0) {
       spdlog::warn(
           "watch mode with an EMPTY baseline path={}: every drop of a connection that "
@@ -121,7 +128,39 @@ absl::Status Daemon::Start() {
   so.seed = options_.seed;
   so.factory = options_.source_factory;
   sources_ = std::make_unique<SourceSupervisor>(so, symbols_, clock_, scope_);
-  if (absl::Status st = sources_->Prepare(cfg); !st.ok()) return fail(st);
+  if (options_.shard && options_.captures.empty()) {
+    // Sharded: ask the relay for its nodes, read only this shard's (app/shard.h).
+    scope_.SetConstantLabels({{"shard", std::to_string(options_.shard->index)}});
+    ShardOptions sh;
+    sh.spec = *options_.shard;
+    sh.refresh = options_.shard_refresh;
+    sh.list_nodes = [this]() -> absl::StatusOr<std::vector<std::string>> {
+      LoadedConfig current;
+      {
+        absl::MutexLock lock(&mu_);
+        current = config_;
+      }
+      sources::RelayClientOptions ro = RelayClientOptionsFor(current, clock_.Now(), {}, 0);
+      auto nodes = sources::ListRelayNodes(ro, ro.connect_timeout);
+      if (!nodes.ok()) return nodes.status();
+      std::vector<std::string> names;
+      for (const auto& n : *nodes) names.push_back(n.name);
+      return names;
+    };
+    sh.apply = [this](const std::vector<std::string>&) {
+      LoadedConfig current;
+      {
+        absl::MutexLock lock(&mu_);
+        current = config_;
+      }
+      if (absl::Status st = sources_->Replace(ForSource(current)); !st.ok()) {
+        spdlog::error("shard: cannot resubscribe with the new node list: {}", st.ToString());
+      }
+    };
+    shards_ = std::make_unique<ShardController>(std::move(sh), scope_);
+    shards_->Init();
+  }
+  if (absl::Status st = sources_->Prepare(ForSource(cfg)); !st.ok()) return fail(st);
 
   observer_ = std::make_unique<Observer>(PipelineOptions{
       static_cast<size_t>(c.pipeline.queue_capacity),
@@ -138,8 +177,15 @@ absl::Status Daemon::Start() {
   observer_->AddHandler(controller_.get(), Activity::kAlways);
   observer_->Start(controller_->initial_mode());
 
-  sources_->Start([this](flow::Event&& ev) { return observer_->Push(std::move(ev)); },
-                  [this](const absl::Status& st) { OnSourceEnd(st); });
+  sources_->Start(
+      [this](flow::Event&& ev) {
+        // Sharded: events of other shards' nodes (lost events and node status bypass the
+        // relay's node_name filter) are counted by their own shard.
+        if (shards_ && !shards_->Keep(ev)) return true;
+        return observer_->Push(std::move(ev));
+      },
+      [this](const absl::Status& st) { OnSourceEnd(st); });
+  if (shards_) shards_->Start();
   built_ = true;
   running_ = true;
   spdlog::info("daemon started mode={} source=\"{}\" learn_for={} queue_capacity={} overflow={}",
@@ -168,6 +214,13 @@ absl::Status Daemon::Start() {
   if (apply) Apply(*std::move(apply)).IgnoreError();
   if (reload) Reload().IgnoreError();
   return absl::OkStatus();
+}
+
+LoadedConfig Daemon::ForSource(const LoadedConfig& config) {
+  if (!shards_) return config;
+  LoadedConfig sharded = config;
+  sharded.filters.whitelist = ShardWhitelist(config.filters.whitelist, shards_->nodes(), symbols_);
+  return sharded;
 }
 
 void Daemon::OnSourceEnd(const absl::Status& st) {
@@ -296,7 +349,7 @@ absl::Status Daemon::Apply(LoadedConfig next) {
 
   // Relay: a new source, run once the old one has stopped, continuing its stream.
   if (options_.captures.empty() && p.relay != n.relay) {
-    if (absl::Status st = sources_->Replace(next); !st.ok()) {
+    if (absl::Status st = sources_->Replace(ForSource(next)); !st.ok()) {
       spdlog::error("config reload: cannot replace the relay source, keeping the old one: {}",
                     st.ToString());
     } else {
@@ -434,6 +487,7 @@ RunReport Daemon::Shutdown() {
   running_ = false;
   spdlog::info("shutting down: stopping the flow source");
   if (ticker_thread_.joinable()) ticker_thread_.join();
+  if (shards_) shards_->Stop();  // no resubscription while the source stops
   sources_->Stop();
   spdlog::info("shutting down: draining the pipeline depth={}", observer_->pipeline_stats().depth);
   observer_->Stop();  // drains, then flushes the active handlers

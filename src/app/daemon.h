@@ -59,6 +59,7 @@
 #include "app/mode_controller.h"
 #include "app/observer.h"
 #include "app/report.h"
+#include "app/shard.h"
 #include "app/source_supervisor.h"
 #include "app/suggestion_handler.h"
 #include "app/summary.h"
@@ -84,6 +85,10 @@ struct DaemonOptions {
   uint64_t seed = 0;  // relay reconnect jitter
   // The worker counts as stalled (unhealthy) when no tick ran for this long.
   absl::Duration stall_timeout = absl::Minutes(5);
+  // Sharded by node (`tierwatch run --shard`): read and count only the nodes that hash to
+  // this shard (app/shard.h); every series carries a `shard` label. Relay sources only.
+  std::optional<ShardSpec> shard;
+  absl::Duration shard_refresh = absl::Seconds(30);  // node list refresh
   // Seams (nullptr = the production implementation).
   SourceFactory source_factory;
   BaselineFactory learner_factory;
@@ -142,6 +147,8 @@ class Daemon {
   void OnSourceEnd(const absl::Status& st);
   void ApplyLogLevel(const std::string& level);
   RunReport BuildReport() const;
+  // The config the flow source gets: sharded, the whitelist restricted to this shard's nodes.
+  LoadedConfig ForSource(const LoadedConfig& config);
 
   const DaemonOptions options_;
   const TimeSource& clock_;
@@ -176,8 +183,9 @@ class Daemon {
   std::unique_ptr<Observer> observer_;
   std::unique_ptr<ModeController> controller_;
   std::unique_ptr<SourceSupervisor> sources_;
-  std::atomic<bool> built_{false};    // Start succeeded: the pointers above are set for good
-  std::atomic<bool> running_{false};  // Start succeeded and Shutdown has not begun
+  std::unique_ptr<ShardController> shards_;  // sharded only
+  std::atomic<bool> built_{false};           // Start succeeded: the pointers above are set for good
+  std::atomic<bool> running_{false};         // Start succeeded and Shutdown has not begun
   std::thread ticker_thread_;
 };
 

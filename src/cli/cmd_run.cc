@@ -2,9 +2,12 @@
 // watches and classifies drops; serves /metrics, the probes and the JSON API on
 // http.listen; SIGTERM/SIGINT shut it down in order, SIGHUP reloads the config. On exit it
 // prints what it saw.
+#include <unistd.h>
+
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +35,7 @@ struct RunArgs {
   absl::Duration duration = absl::InfiniteDuration();
   std::string output = "text";
   bool check = false;
+  std::string shard;  // "I/N" or "ordinal/N"; "" = not sharded
   // From the global flags: given on the command line, they win over the config's log keys.
   bool log_level_given = false;
   bool log_json_given = false;
@@ -84,8 +88,26 @@ int RunDaemon(const RunArgs& args) {
     return kExitUsage;
   }
 
+  std::optional<app::ShardSpec> shard;
+  if (!args.shard.empty()) {
+    if (!args.captures.empty()) {
+      std::cerr << "tierwatch run: --shard divides a relay's nodes among daemons; it does not "
+                   "combine with --capture\n";
+      return kExitUsage;
+    }
+    char host[256] = {};
+    gethostname(host, sizeof(host) - 1);
+    auto spec = app::ParseShardSpec(args.shard, host);
+    if (!spec.ok()) {
+      std::cerr << "tierwatch run: " << spec.status().message() << "\n";
+      return kExitUsage;
+    }
+    shard = *spec;
+  }
+
   RealTimeSource clock;
   app::DaemonOptions opts;
+  opts.shard = shard;
   opts.config_path = args.config;
   opts.captures = args.captures;
   opts.log_level_from_command_line = args.log_level_given;
@@ -168,11 +190,15 @@ void RegisterRun(CLI::App& app, CommandContext& ctx) {
       "reconnects); an invalid file is logged and the running config kept.\n\n"
       "Exit: 0 clean shutdown; 1 a runtime failure (relay unusable, final save failed);\n"
       "2 bad config, baseline, tier file or policies.\n\n"
+      "Sharding (--shard): N daemons read one relay, each the flows of its nodes (rendezvous\n"
+      "hash of the node name; GetNodes, refreshed on node changes), so their counters sum\n"
+      "to one daemon's. Give them the same documented baseline (mode: watch).\n\n"
       "Examples:\n"
       "  tierwatch run --config /etc/tierwatch/tierwatch.yaml\n"
       "  tierwatch run --config tw.yaml --check                 # validate and exit\n"
       "  tierwatch run --config tw.yaml --duration 10m -o json  # a bounded run\n"
       "  tierwatch run --config tw.yaml --capture before.jsonl  # captures instead of a relay\n"
+      "  tierwatch run --config tw.yaml --shard ordinal/3       # a StatefulSet pod: its nodes\n"
       "  kill -HUP $(pidof tierwatch)                           # reload the config");
   cmd->add_option("--config", args->config, "Daemon config (YAML)")->type_name("FILE")->required();
   AddCaptureOption(cmd, &args->captures)
@@ -183,6 +209,11 @@ void RegisterRun(CLI::App& app, CommandContext& ctx) {
                     "Stop after this long (30s, 10m, 24h), as if sent SIGTERM");
   AddOutputOption(cmd, &args->output, {"text", "json"});
   cmd->add_flag("--check", args->check, "Validate the config (all errors, FILE:LINE) and exit");
+  cmd->add_option("--shard", args->shard,
+                  "Read only the nodes that hash to shard I of N (I/N, or ordinal/N: I from the "
+                  "host name's -<n>, as in a StatefulSet); series get a shard label. "
+                  "docs/deploy.md#sharding")
+      ->type_name("I/N");
   cmd->callback([args, &ctx, &app] {
     if (CLI::Option* o = app.get_option_no_throw("--log-level"); o && o->count() > 0) {
       args->log_level_given = true;

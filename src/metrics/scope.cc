@@ -94,10 +94,23 @@ void Scope::Refresh() {
   RunHooksLocked();
 }
 
+void Scope::SetConstantLabels(prometheus::Labels labels) {
+  absl::MutexLock lock(&read_mu_);
+  constant_labels_ = std::move(labels);
+}
+
 std::vector<prometheus::MetricFamily> Scope::Collect() {
   absl::MutexLock lock(&read_mu_);
   RunHooksLocked();
-  return registry_->Collect();
+  std::vector<prometheus::MetricFamily> families = registry_->Collect();
+  if (!constant_labels_.empty()) {
+    for (prometheus::MetricFamily& f : families) {
+      for (prometheus::ClientMetric& m : f.metric) {
+        for (const auto& [name, value] : constant_labels_) m.label.push_back({name, value});
+      }
+    }
+  }
+  return families;
 }
 
 std::string Scope::Render() {

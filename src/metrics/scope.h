@@ -81,6 +81,10 @@ class Scope {
   // on-demand gauges up to date.
   [[nodiscard]] Hook AddCollectHook(std::function<void()> fn);
 
+  // Labels added to every series of every Collect/Render (a sharded daemon's `shard`).
+  // Set before anything reads the scope.
+  void SetConstantLabels(prometheus::Labels labels);
+
   // Runs the collect hooks (serialised with other readers).
   void Refresh();
   // Refresh, then every family with its samples.
@@ -101,6 +105,7 @@ class Scope {
   absl::Mutex hooks_mu_ ABSL_ACQUIRED_AFTER(read_mu_);
   uint64_t next_hook_ ABSL_GUARDED_BY(hooks_mu_) = 1;
   std::vector<std::pair<uint64_t, std::function<void()>>> hooks_ ABSL_GUARDED_BY(hooks_mu_);
+  prometheus::Labels constant_labels_ ABSL_GUARDED_BY(read_mu_);
 };
 
 // Advances `counter` to `total` (a monotonic number kept elsewhere); never goes backwards.
