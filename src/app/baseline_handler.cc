@@ -92,10 +92,45 @@ class BaselineHandlerImpl final : public BaselineHandler {
   std::atomic<size_t> connections_{0};
 };
 
+// A documented baseline, as committed to Git and mounted read-only (a sharded deployment's
+// shared reference): compared against, never learned into or written.
+class DocumentBaselineHandler final : public BaselineHandler {
+ public:
+  DocumentBaselineHandler(std::string path, baseline::Baseline b)
+      : path_(std::move(path)), baseline_(std::move(b)) {}
+  void OnEvent(const flow::Event&) override {}
+  absl::Status Save(absl::Time) override {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path_, " is a documented baseline (read-only); learning needs a snapshot path"));
+  }
+  std::optional<absl::Time> learning_started() const override { return std::nullopt; }
+  void StartLearning(absl::Time) override {}
+  size_t connections() const override { return baseline_.size(); }
+  std::string path() const override { return path_; }
+  const baseline::Baseline* baseline() const override { return &baseline_; }
+  bool read_only() const override { return true; }
+
+ private:
+  std::string path_;
+  baseline::Baseline baseline_;
+};
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<BaselineHandler>> MakeBaselineHandler(
     const config::BaselineConfig& options, flow::SymbolTable& symbols, const TimeSource& clock) {
+  {
+    std::ifstream in(options.path, std::ios::binary);
+    char head[16] = {};
+    if (in.read(head, sizeof(head)) || in.gcount() > 0) {
+      if (baseline::DetectBaselineFile(absl::string_view(head, static_cast<size_t>(in.gcount()))) ==
+          baseline::BaselineFileKind::kDocument) {
+        TW_ASSIGN_OR_RETURN(baseline::Baseline b, baseline::LoadBaselineAny(options.path, symbols));
+        return std::unique_ptr<BaselineHandler>(
+            std::make_unique<DocumentBaselineHandler>(options.path, std::move(b)));
+      }
+    }
+  }
   auto learner = std::make_unique<BaselineHandlerImpl>(options, symbols, clock);
   TW_RETURN_IF_ERROR(learner->Init(symbols));
   return std::unique_ptr<BaselineHandler>(std::move(learner));

@@ -48,10 +48,15 @@ class BaselineHandler : public FlowHandler {
   // The baseline itself, for the classifier and the API: read on the worker thread only.
   // nullptr when the implementation keeps none (test fakes).
   virtual const baseline::Baseline* baseline() const { return nullptr; }
+  // A documented baseline (YAML/JSON, e.g. a ConfigMap shared by shards) is read, never
+  // written: watch mode only.
+  virtual bool read_only() const { return false; }
 };
 
 // Builds the handler for the baseline options: loads the snapshot at `path` when it exists.
-// A corrupt or foreign file is an error (never silently overwritten).
+// A corrupt or foreign file is an error (never silently overwritten). A documented baseline
+// (the exported YAML/JSON) at `path` is loaded read-only: it can be compared against, not
+// learned into or saved.
 using BaselineFactory = std::function<absl::StatusOr<std::unique_ptr<BaselineHandler>>(
     const config::BaselineConfig& options, flow::SymbolTable& symbols, const TimeSource& clock)>;
 

@@ -129,11 +129,13 @@ void ModeController::Apply(bool mode_changed, config::Mode mode, absl::Duration 
   if (mode_changed) {
     if (mode == config::Mode::kWatch) {
       SwitchToWatch(now, "config reload");
-    } else if (learner_ != nullptr) {
+    } else if (learner_ != nullptr && !learner_->read_only()) {
       SwitchToLearn(now);
     } else {
-      // Learning needs a baseline to learn into; the path cannot change live.
-      spdlog::error("config reload: mode learn needs baseline.path set at start; keeping mode");
+      // Learning needs a snapshot to learn into; the path cannot change live.
+      spdlog::error(
+          "config reload: mode learn needs a baseline snapshot path at start (not a documented "
+          "baseline); keeping mode");
     }
   }
   OnTick(now);  // a shorter learn_for may already be over

@@ -29,6 +29,8 @@ void RegisterObserve(CLI::App& app, CommandContext& ctx);   // cmd_observe.cc
 void RegisterReplay(CLI::App& app, CommandContext& ctx);    // cmd_replay.cc
 void RegisterRun(CLI::App& app, CommandContext& ctx);       // cmd_run.cc
 void RegisterBaseline(CLI::App& app, CommandContext& ctx);  // cmd_baseline.cc (learn/export/diff)
+// cmd_baseline_merge.cc: `baseline merge`, added under `baseline` (after RegisterBaseline)
+void RegisterBaselineMerge(CLI::App& app, CommandContext& ctx);
 void RegisterAudit(CLI::App& app, CommandContext& ctx);     // cmd_baseline.cc
 void RegisterAnalyze(CLI::App& app, CommandContext& ctx);   // cmd_analyze.cc
 void RegisterPolicy(CLI::App& app, CommandContext& ctx);    // cmd_policy.cc (verdict/lint)

@@ -30,6 +30,7 @@ int Main(int argc, char** argv) {
   RegisterReplay(app, ctx);
   RegisterRun(app, ctx);
   RegisterBaseline(app, ctx);
+  RegisterBaselineMerge(app, ctx);  // adds `merge` under `baseline`
   RegisterAudit(app, ctx);
   RegisterAnalyze(app, ctx);
   RegisterPolicy(app, ctx);
