@@ -14,6 +14,7 @@
 #include "deploy_helpers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "process.h"
 
 namespace tw::deploy_test {
 namespace {
@@ -162,6 +163,26 @@ TEST(DeployTierwatchConfigTest, TlsConfigDiffersOnlyInRelayAddressAndTls) {
   a << base;
   b << tls;
   EXPECT_EQ(std::string(a.c_str()), std::string(b.c_str()));
+}
+
+// deploy/tierwatch-sharded/tierwatch.yaml is the base config watching the shared baseline.
+TEST(DeployTierwatchConfigTest, ShardedConfigDiffersOnlyInModeAndBaseline) {
+  YAML::Node base = YAML::LoadFile(Src("deploy/tierwatch/tierwatch.yaml"));
+  YAML::Node sharded = YAML::LoadFile(Src("deploy/tierwatch-sharded/tierwatch.yaml"));
+  EXPECT_EQ(sharded["mode"].as<std::string>(), "watch");
+  EXPECT_EQ(sharded["baseline"]["path"].as<std::string>(), "/etc/tierwatch/baseline/baseline.yaml");
+  for (YAML::Node* n : {&base, &sharded}) {
+    n->remove("mode");
+    (*n)["baseline"].remove("path");
+  }
+  YAML::Emitter a, b;
+  a << base;
+  b << sharded;
+  EXPECT_EQ(std::string(a.c_str()), std::string(b.c_str()));
+  // The placeholder baseline is a documented baseline tierwatch reads.
+  ShellResult r =
+      RunShell(Tw() + " baseline export " + Src("deploy/tierwatch-sharded/baseline.yaml"));
+  EXPECT_EQ(r.status, 0) << r.out;
 }
 
 TEST(DeployTierwatchConfigTest, BothConfigsPassRunCheck) {
@@ -459,35 +480,53 @@ TEST_F(DeployRenderTest, PrometheusOperatorComponentSwapsTheScrapeObject) {
 
 // The rendered config, tier model and policies, laid out as the pod sees them (ConfigMap
 // volumes with their ..data symlinks), start the real daemon.
+// Lays the rendered ConfigMaps out as the pod sees them (ConfigMap volumes with their ..data
+// symlinks) under `root`, with the pod's absolute paths moved there too and the HTTP server
+// off: which ConfigMap goes where is what the workload's volumes say.
+void MountRendered(const Rendered& r, const YAML::Node& workload, const fs::path& root,
+                   const std::string& relay = "") {
+  std::map<std::string, YAML::Node> maps;
+  for (const auto& cm : r.OfKind("ConfigMap")) maps[cm["metadata"]["name"].as<std::string>()] = cm;
+  YAML::Node pod = workload["spec"]["template"]["spec"];
+  std::map<std::string, std::vector<std::string>> volume_maps;  // volume -> ConfigMap names
+  for (const auto& v : pod["volumes"]) {
+    std::string name = v["name"].as<std::string>();
+    if (v["configMap"]) volume_maps[name].push_back(v["configMap"]["name"].as<std::string>());
+    if (v["projected"])
+      for (const auto& src : v["projected"]["sources"])
+        volume_maps[name].push_back(src["configMap"]["name"].as<std::string>());
+  }
+  for (const auto& m : pod["containers"][0]["volumeMounts"]) {
+    auto it = volume_maps.find(m["name"].as<std::string>());
+    fs::path dir = root / m["mountPath"].as<std::string>().substr(1);
+    fs::create_directories(dir);
+    if (it == volume_maps.end()) continue;  // PVC, emptyDir: an empty directory
+    fs::path data = dir / "..2026_11_20_09_00_00.1";
+    fs::create_directories(data);
+    fs::create_directory_symlink(data.filename(), dir / "..data");
+    for (const auto& cm_name : it->second) {
+      for (const auto& kv : maps[cm_name]["data"]) {
+        std::string key = kv.first.as<std::string>();
+        std::string text = absl::StrReplaceAll(
+            kv.second.as<std::string>(),
+            {{" /etc/tierwatch/", " " + (root / "etc/tierwatch/").string()},
+             {" /var/lib/tierwatch/", " " + (root / "var/lib/tierwatch/").string()},
+             {"listen: \":9977\"", "listen: \"\""}});
+        if (!relay.empty()) {
+          text = absl::StrReplaceAll(text, {{"hubble-relay.cilium.svc:80", relay}});
+        }
+        WriteFile(data / key, text);
+        fs::create_symlink(fs::path("..data") / key, dir / key);
+      }
+    }
+  }
+}
+
 TEST_F(DeployRenderTest, RenderedFilesStartTheDaemon) {
   Rendered r = Render("deploy/tierwatch");
   ASSERT_TRUE(r.ok) << r.error;
   TempDir root("podfs");
-  auto mount = [&](const fs::path& dir, const std::vector<YAML::Node>& maps) {
-    fs::path data = dir / "..2026_11_20_09_00_00.1";
-    fs::create_directories(data);
-    fs::create_directory_symlink(data.filename(), dir / "..data");
-    for (const auto& cm : maps)
-      for (const auto& kv : cm["data"]) {
-        std::string key = kv.first.as<std::string>();
-        std::string text = kv.second.as<std::string>();
-        // The pod's absolute paths, moved under the test's directory.
-        text = absl::StrReplaceAll(
-            text, {{" /etc/tierwatch/", " " + (root / "etc/tierwatch/").string()},
-                   {" /var/lib/tierwatch/", " " + (root / "var/lib/tierwatch/").string()},
-                   {"listen: \":9977\"", "listen: \"\""}});
-        WriteFile(data / key, text);
-        fs::create_symlink(fs::path("..data") / key, dir / key);
-      }
-  };
-  std::vector<YAML::Node> config_maps, policy_maps;
-  for (const auto& cm : r.OfKind("ConfigMap")) {
-    std::string n = cm["metadata"]["name"].as<std::string>();
-    (absl::StartsWith(n, "zero-trust-policies") ? policy_maps : config_maps).push_back(cm);
-  }
-  mount(root / "etc/tierwatch/config", config_maps);
-  mount(root / "etc/tierwatch/policies", policy_maps);
-  fs::create_directories(root / "var/lib/tierwatch");
+  MountRendered(r, r.OfKind("Deployment")[0], root.path());
   ShellResult run = RunShell(absl::StrCat(
       Tw(), " --log-level info run --config ",
       (root / "etc/tierwatch/config/tierwatch.yaml").string(), " --capture ",
@@ -499,6 +538,56 @@ TEST_F(DeployRenderTest, RenderedFilesStartTheDaemon) {
   EXPECT_TRUE(fs::exists(root / "var/lib/tierwatch/baseline.twb"));
   nlohmann::json report = nlohmann::json::parse(run.out);
   EXPECT_GT(report["baseline"]["connections"].get<int>(), 0);
+}
+
+TEST_F(DeployRenderTest, ShardedVariantRendersAStatefulSetOfShards) {
+  Rendered r = Render("deploy/tierwatch-sharded");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_TRUE(r.OfKind("Deployment").empty());
+  EXPECT_TRUE(r.OfKind("PersistentVolumeClaim").empty());
+  ASSERT_EQ(r.OfKind("StatefulSet").size(), 1u);
+  EXPECT_EQ(r.OfKind("PodDisruptionBudget").size(), 1u);
+  for (const auto& d : r.docs) {
+    EXPECT_EQ(d["metadata"]["namespace"].as<std::string>(), "observability")
+        << d["kind"].as<std::string>();
+  }
+  YAML::Node sts = r.OfKind("StatefulSet")[0];
+  ExpectRestrictedPod(sts);
+  // --shard ordinal/N with N = replicas.
+  std::vector<std::string> args;
+  for (const auto& a : sts["spec"]["template"]["spec"]["containers"][0]["args"])
+    args.push_back(a.as<std::string>());
+  auto shard = std::find(args.begin(), args.end(), "--shard");
+  ASSERT_NE(shard, args.end());
+  ASSERT_NE(shard + 1, args.end());
+  EXPECT_EQ(*(shard + 1), absl::StrCat("ordinal/", sts["spec"]["replicas"].as<int>()));
+  EXPECT_EQ(sts["spec"]["serviceName"].as<std::string>(), "tierwatch-shards");
+  // The Services select every shard; the scrape object and tierwatch's policy come along.
+  EXPECT_EQ(r.OfKind("Service").size(), 2u);
+  EXPECT_EQ(r.OfKind("VMServiceScrape").size(), 1u);
+  ExpectRenderedPoliciesLintClean(r, "deploy/tierwatch-sharded", 16);
+
+  // The rendered files start a shard against a relay (the replay of the example), reading
+  // the shared baseline read-only.
+  TempDir root("shardfs");
+  testing::Process relay(
+      {Tw(), "replay", "--capture", Src("examples/zero-trust-rollout/after.jsonl"), "--listen",
+       "127.0.0.1:0"},
+      root / "relay.out", root / "relay.err");
+  ASSERT_TRUE(relay.AwaitOut("listening on "));
+  std::string out = relay.out();
+  std::string addr = out.substr(out.find("listening on ") + 13);
+  addr = addr.substr(0, addr.find_first_of(" \n"));
+  MountRendered(r, sts, root.path(), addr);
+  ShellResult run =
+      RunShell(absl::StrCat(Tw(), " --log-level info run --config ",
+                            (root / "etc/tierwatch/config/tierwatch.yaml").string(),
+                            " --shard 0/2 --duration 2s -o json 2>", (root / "stderr").string()));
+  std::string err = ReadText(root / "stderr");
+  ASSERT_EQ(run.status, 0) << run.out << err;
+  EXPECT_THAT(err, HasSubstr("read_only=true"));
+  EXPECT_THAT(err, HasSubstr("shard 0/2: "));
+  EXPECT_THAT(err, HasSubstr("policies=15"));
 }
 
 // --- the image -------------------------------------------------------------------------------
