@@ -10,11 +10,13 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/notification.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "api/client.h"
 #include "api/http.h"
+#include "app/signals.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "common/time_format.h"
@@ -136,8 +138,15 @@ int RunDrops(const DropsArgs& a) {
     if (!newest || *t > *newest) newest = *t;
   };
   for (const json& d : drops) remember(d);
+  // Ctrl-C or SIGTERM ends the follow between two polls, after whole lines: a pipe into jq
+  // or a file never ends in half a drop (the default action would drop stdout's buffer).
+  absl::Notification stop;
+  app::SignalThread signals({[&](int, int) {
+                               if (!stop.HasBeenNotified()) stop.Notify();
+                             },
+                             nullptr});
   for (;;) {
-    absl::SleepFor(a.interval);
+    if (stop.WaitForNotificationWithTimeout(a.interval)) return kExitOk;
     std::string since = newest ? FormatRfc3339(*newest - kReorderWindow) : a.since;
     absl::StatusOr<json> next = api::GetJson(a.server, Query(a, api::kMaxLimit, since));
     if (!next.ok()) return Fail(next.status());

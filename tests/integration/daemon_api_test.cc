@@ -279,8 +279,9 @@ TEST_F(DaemonApiTest, DropsFollowPrintsNewDropsAsTheyComeAndEachOnce) {
   // More lines than the first answer's limit: they came from polling.
   ASSERT_TRUE(Process::Await([&] { return Process::Count(follow.out(), "\n") >= 40; }))
       << follow.out() << follow.err();
+  // SIGTERM ends the follow cleanly, after whole lines (every line below must parse).
   follow.Signal(SIGTERM);
-  follow.Wait();
+  EXPECT_EQ(follow.Wait(), 0) << follow.err();
   std::set<std::string> ids;
   for (absl::string_view line : absl::StrSplit(follow.out(), '\n', absl::SkipEmpty())) {
     json d = json::parse(line, nullptr, false);
