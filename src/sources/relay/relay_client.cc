@@ -1,5 +1,11 @@
 #include "sources/relay/relay_client.h"
 
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <fstream>
 #include <sstream>
 #include <tuple>
@@ -13,6 +19,7 @@
 #include "flow/proto_convert.h"
 #include "grpcpp/grpcpp.h"
 #include "observer/observer.grpc.pb.h"
+#include "sources/relay/grpc_logging.h"
 #include "spdlog/spdlog.h"
 
 namespace tw::sources {
@@ -64,23 +71,234 @@ bool Permanent(grpc::StatusCode c) {
   }
 }
 
-absl::string_view StateName(grpc_connectivity_state s) {
-  switch (s) {
-    case GRPC_CHANNEL_IDLE:
-      return "IDLE";
-    case GRPC_CHANNEL_CONNECTING:
-      return "CONNECTING";
-    case GRPC_CHANNEL_READY:
-      return "READY";
-    case GRPC_CHANNEL_TRANSIENT_FAILURE:
-      return "TRANSIENT_FAILURE";
-    case GRPC_CHANNEL_SHUTDOWN:
-      return "SHUTDOWN";
+}  // namespace
+
+// --- connect diagnosis ---------------------------------------------------------------------
+
+absl::string_view ConnectCauseName(ConnectCause c) {
+  switch (c) {
+    case ConnectCause::kNone:
+      return "none";
+    case ConnectCause::kRefused:
+      return "refused";
+    case ConnectCause::kUnresolvable:
+      return "unresolvable";
+    case ConnectCause::kTimeout:
+      return "timeout";
+    case ConnectCause::kSilentPeer:
+      return "silent_peer";
+    case ConnectCause::kNotGrpc:
+      return "not_grpc";
+    case ConnectCause::kClosed:
+      return "closed";
+    case ConnectCause::kPlaintextToTls:
+      return "plaintext_to_tls";
+    case ConnectCause::kTlsToPlaintext:
+      return "tls_to_plaintext";
+    case ConnectCause::kTlsUnknownCa:
+      return "tls_unknown_ca";
+    case ConnectCause::kTlsNameMismatch:
+      return "tls_name_mismatch";
+    case ConnectCause::kTlsClientCertRequired:
+      return "tls_client_cert_required";
+    case ConnectCause::kOther:
+      return "other";
   }
-  return "?";
+  return "other";
+}
+
+std::string ConnectDiagnosis::ToString(absl::string_view address) const {
+  std::string s = absl::StrCat("cannot connect to relay ", address, ": ", what);
+  if (!fix.empty()) absl::StrAppend(&s, "\n  fix: ", fix);
+  return s;
+}
+
+namespace {
+
+std::string HostOf(absl::string_view address) {
+  if (absl::StartsWith(address, "[")) {
+    size_t close = address.find(']');
+    if (close != absl::string_view::npos) return std::string(address.substr(1, close - 1));
+  }
+  size_t colon = address.rfind(':');
+  return std::string(colon == absl::string_view::npos ? address : address.substr(0, colon));
+}
+
+// "... Peer name wrong.example.com is not in peer certificate" -> "wrong.example.com"
+std::string PeerNameFrom(absl::string_view message) {
+  size_t at = message.find("Peer name ");
+  if (at == absl::string_view::npos) return "";
+  absl::string_view rest = message.substr(at + 10);
+  size_t end = rest.find(" is not in peer certificate");
+  return std::string(end == absl::string_view::npos ? rest : rest.substr(0, end));
 }
 
 }  // namespace
+
+bool TcpConnects(const std::string& address, absl::Duration timeout) {
+  std::string host = HostOf(address);
+  size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return false;
+  std::string port = address.substr(colon + 1);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (getaddrinfo(host.c_str(), port.c_str(), &hints, &res) != 0 || res == nullptr) return false;
+  bool ok = false;
+  for (addrinfo* ai = res; ai != nullptr && !ok; ai = ai->ai_next) {
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) continue;
+    int rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
+    if (rc == 0) {
+      ok = true;
+    } else if (errno == EINPROGRESS) {
+      pollfd p{fd, POLLOUT, 0};
+      if (poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout))) == 1) {
+        int err = 0;
+        socklen_t len = sizeof(err);
+        ok = getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
+      }
+    }
+    close(fd);
+  }
+  freeaddrinfo(res);
+  return ok;
+}
+
+ConnectDiagnosis DiagnoseConnectFailure(int code, absl::string_view message, bool tcp_connects,
+                                        const RelayClientOptions& o) {
+  ConnectDiagnosis d;
+  d.grpc_message = std::string(message);
+  const std::string addr = o.address;
+  const std::string timeout = tw::FormatDuration(o.connect_timeout);
+  auto has = [&](absl::string_view needle) { return absl::StrContains(message, needle); };
+  if (code == static_cast<int>(grpc::StatusCode::DEADLINE_EXCEEDED)) {
+    if (tcp_connects) {
+      d.cause = ConnectCause::kSilentPeer;
+      d.what =
+          absl::StrCat("the peer accepted the connection but did not answer gRPC within ", timeout);
+      d.fix =
+          "check that the address is a Hubble Relay (gRPC) port; raise --connect-timeout if "
+          "the relay is only slow";
+    } else {
+      d.cause = ConnectCause::kTimeout;
+      d.what = absl::StrCat("no connection within ", timeout);
+      d.fix =
+          "check the address and that the relay (or the port-forward to it) is up; a "
+          "firewall may drop the packets";
+    }
+    return d;
+  }
+  if (has("DNS resolution failed") || has("Domain name not found") || has("Could not resolve") ||
+      has("not resolve")) {
+    d.cause = ConnectCause::kUnresolvable;
+    d.permanent = true;
+    d.what = absl::StrCat("cannot resolve host \"", HostOf(addr), "\"");
+    d.fix =
+        "check the name; cluster service names (hubble-relay.kube-system.svc) resolve only "
+        "inside the cluster: from outside, run `cilium hubble port-forward` and use "
+        "127.0.0.1:4245";
+    return d;
+  }
+  if (has("Connection refused")) {
+    d.cause = ConnectCause::kRefused;
+    d.what = "connection refused (nothing listens on that port)";
+    d.fix =
+        "start the relay, or a port-forward to it (`cilium hubble port-forward`, or "
+        "`kubectl -n kube-system port-forward svc/hubble-relay 4245:80`)";
+    return d;
+  }
+  if (has("http1.x server") || has("http1")) {
+    d.cause = ConnectCause::kNotGrpc;
+    d.permanent = true;
+    d.what = "the peer speaks HTTP/1.x, not gRPC";
+    d.fix =
+        "point at the Hubble Relay gRPC port (4245 on the relay pod, 80 or 443 on the "
+        "hubble-relay service)";
+    return d;
+  }
+  if (has("Peer name") && has("not in peer certificate")) {
+    d.cause = ConnectCause::kTlsNameMismatch;
+    d.permanent = true;
+    std::string name = PeerNameFrom(message);
+    if (name.empty()) name = o.tls.server_name.empty() ? HostOf(addr) : o.tls.server_name;
+    d.what = absl::StrCat("the relay's TLS certificate is not issued for \"", name, "\"");
+    d.fix =
+        "give the name the certificate is issued for with --tls-server-name (Cilium issues "
+        "relay certificates for *.hubble-relay.cilium.io, so e.g. --tls-server-name "
+        "ui.hubble-relay.cilium.io)";
+    return d;
+  }
+  if (has("certificate verify failed") || has("CERTIFICATE_VERIFY_FAILED") ||
+      has("unable to get local issuer") || has("self-signed certificate") ||
+      has("self signed certificate")) {
+    d.cause = ConnectCause::kTlsUnknownCa;
+    d.permanent = true;
+    d.what = "the relay's TLS certificate is not signed by a CA you trust";
+    d.fix =
+        o.tls.ca_files.empty()
+            ? "pass the relay's CA with --tls-ca-cert-files (Cilium keeps it in secret "
+              "hubble-relay-server-certs, key ca.crt)"
+            : absl::StrCat("the CA in --tls-ca-cert-files (", absl::StrJoin(o.tls.ca_files, ", "),
+                           ") did not sign it: use the CA of the relay's certificate "
+                           "(secret hubble-relay-server-certs, key ca.crt)");
+    return d;
+  }
+  if (has("certificate required") || has("alert handshake failure") ||
+      has("sslv3 alert bad certificate") || has("alert bad certificate")) {
+    d.cause = ConnectCause::kTlsClientCertRequired;
+    d.permanent = true;
+    d.what = "the relay requires a client certificate (mTLS) and refused the handshake";
+    d.fix =
+        "pass a client certificate the relay's client CA signed with "
+        "--tls-client-cert-file and --tls-client-key-file";
+    return d;
+  }
+  if (o.tls.enabled && (has("wrong version number") || has("WRONG_VERSION_NUMBER") ||
+                        has("packet length too long") || has("record layer failure"))) {
+    d.cause = ConnectCause::kTlsToPlaintext;
+    d.permanent = true;
+    d.what = "the peer does not speak TLS (the TLS handshake got a non-TLS answer)";
+    d.fix =
+        "drop --tls (and the tls:// prefix) for a plaintext relay, or use the relay's TLS "
+        "port";
+    return d;
+  }
+  if (o.tls.enabled && o.tls.cert_file.empty() &&
+      (has("Socket closed") || has("Connection reset") || has("End of TCP stream"))) {
+    // With TLS 1.3 a server that wants a client certificate rejects the connection after
+    // the client's side of the handshake is done: the client only sees it close.
+    d.cause = ConnectCause::kTlsClientCertRequired;
+    d.permanent = true;
+    d.what =
+        "the relay closed the TLS connection during the handshake: it most likely "
+        "requires a client certificate (mTLS)";
+    d.fix =
+        "pass a client certificate the relay's client CA signed with "
+        "--tls-client-cert-file and --tls-client-key-file";
+    return d;
+  }
+  if (has("Socket closed") || has("Connection reset") || has("End of TCP stream") ||
+      has("connection closed")) {
+    d.cause = ConnectCause::kClosed;
+    d.what = "the peer closed the connection during the handshake";
+    d.fix = o.tls.enabled ? "check that the address is a Hubble Relay (gRPC) port and that "
+                            "the relay's client CA signed --tls-client-cert-file"
+                          : "if the relay uses TLS add --tls; otherwise check that the address "
+                            "is a Hubble Relay (gRPC) port";
+    return d;
+  }
+  if (has("Ssl handshake failed") || has("SSL_ERROR")) {
+    d.cause = ConnectCause::kOther;
+    d.permanent = true;
+    d.what = absl::StrCat("TLS handshake failed (", message, ")");
+    d.fix = "check --tls-ca-cert-files, --tls-server-name and the client certificate";
+    return d;
+  }
+  d.cause = ConnectCause::kOther;
+  d.what = message.empty() ? absl::StrCat("gRPC status ", code) : std::string(message);
+  return d;
+}
 
 // --- FlowDeduper ------------------------------------------------------------------------
 
@@ -220,7 +438,37 @@ std::optional<RelayStatus> RelayClient::last_status() const {
   return status_;
 }
 
+std::optional<ConnectDiagnosis> RelayClient::last_connect_error() const {
+  absl::MutexLock lock(&mu_);
+  return connect_error_;
+}
+
+bool RelayClient::PeerSpeaksTls() {
+  // Default roots and no name override: a TLS server fails verification, which is the
+  // answer wanted here; a plaintext one answers the ClientHello with non-TLS bytes.
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  auto channel = grpc::CreateCustomChannel(options_.address, grpc::SslCredentials({}), args);
+  auto stub = ::observer::Observer::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(Deadline(std::min(options_.connect_timeout, absl::Seconds(3))));
+  SetCall(&ctx);
+  ::observer::ServerStatusResponse resp;
+  grpc::Status st = stub->ServerStatus(&ctx, ::observer::ServerStatusRequest(), &resp);
+  SetCall(nullptr);
+  if (st.ok()) return true;
+  const std::string& m = st.error_message();
+  bool not_tls = absl::StrContains(m, "wrong version number") ||
+                 absl::StrContains(m, "WRONG_VERSION_NUMBER") ||
+                 absl::StrContains(m, "packet length too long") ||
+                 absl::StrContains(m, "Socket closed") || absl::StrContains(m, "Connection reset");
+  bool tls = absl::StrContains(m, "certificate") || absl::StrContains(m, "Peer name") ||
+             absl::StrContains(m, "alert");
+  return tls && !not_tls;
+}
+
 absl::Status RelayClient::Run(const EventCallback& callback) {
+  RouteGrpcLogsToSpdlog();
   auto creds = MakeRelayCredentials(options_.tls);
   if (!creds.ok()) return creds.status();
 
@@ -253,170 +501,210 @@ absl::Status RelayClient::Run(const EventCallback& callback) {
   std::optional<absl::Time>& newest = resume->newest;  // the resume point
   int failures = 0;
   bool connected_before = false;
-  std::string last_error;
+  const absl::Time run_start = absl::Now();
 
   while (!stop_) {
     bool received = false;
+    bool stream_started = false;
     std::optional<absl::Time> connected_at;
+    std::optional<ConnectDiagnosis> connect_failure;
     grpc::Status status;
     auto channel = grpc::CreateCustomChannel(addr, *creds, args);
+    auto stub = ::observer::Observer::NewStub(channel);
 
-    // Connect, bounded by the deadline and interruptible by Stop().
-    absl::Time deadline = absl::Now() + options_.connect_timeout;
-    grpc_connectivity_state state = channel->GetState(true);
-    while (state != GRPC_CHANNEL_READY && !stop_ && absl::Now() < deadline) {
-      if (state == GRPC_CHANNEL_TRANSIENT_FAILURE) break;
-      absl::Time slice = std::min(deadline, absl::Now() + absl::Milliseconds(100));
-      channel->WaitForStateChange(state, absl::ToChronoTime(slice));
-      state = channel->GetState(true);
-    }
-    if (stop_) break;
-
-    if (state != GRPC_CHANNEL_READY) {
-      status = grpc::Status(
-          grpc::StatusCode::UNAVAILABLE,
-          absl::StrCat("cannot connect to relay ", addr, " (channel ", StateName(state),
-                       state == GRPC_CHANNEL_TRANSIENT_FAILURE ? "" : " at the connect deadline",
-                       ")"));
-    } else {
-      auto stub = ::observer::Observer::NewStub(channel);
-      // ServerStatus, with the deadline: a peer that speaks TCP but not gRPC ends here.
-      {
-        grpc::ClientContext ctx;
-        ctx.set_deadline(Deadline(options_.connect_timeout));
-        SetCall(&ctx);
-        ::observer::ServerStatusResponse resp;
-        status = stub->ServerStatus(&ctx, ::observer::ServerStatusRequest(), &resp);
-        SetCall(nullptr);
-        if (status.ok()) {
-          RelayStatus rs;
-          rs.version = resp.version();
-          rs.num_flows = resp.num_flows();
-          rs.max_flows = resp.max_flows();
-          rs.seen_flows = resp.seen_flows();
-          rs.uptime = absl::Nanoseconds(resp.uptime_ns());
-          if (resp.has_num_connected_nodes())
-            rs.connected_nodes = resp.num_connected_nodes().value();
-          if (resp.has_num_unavailable_nodes()) {
-            rs.unavailable_nodes = resp.num_unavailable_nodes().value();
-          }
-          rs.unavailable_node_names.assign(resp.unavailable_nodes().begin(),
-                                           resp.unavailable_nodes().end());
-          rs.flows_rate = resp.flows_rate();
-          spdlog::info(
-              "relay {} addr={} version=\"{}\" connected_nodes={} unavailable_nodes={}{} "
-              "flows_rate={:.1f} num_flows={} max_flows={} uptime={}",
-              connected_before ? "reconnected" : "connected", addr, rs.version,
-              rs.connected_nodes ? absl::StrCat(*rs.connected_nodes) : "n/a",
-              rs.unavailable_nodes ? absl::StrCat(*rs.unavailable_nodes) : "n/a",
-              rs.unavailable_node_names.empty()
-                  ? ""
-                  : absl::StrCat(" unavailable=", absl::StrJoin(rs.unavailable_node_names, ",")),
-              rs.flows_rate, rs.num_flows, rs.max_flows, tw::FormatDuration(rs.uptime));
-          absl::MutexLock lock(&mu_);
-          status_ = std::move(rs);
-        } else if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
-          status = grpc::Status::OK;  // some servers do not implement it; flows still work
-        }
+    // ServerStatus is the connection attempt: without wait_for_ready it waits while the
+    // channel connects and fails at once, with gRPC's reason, when it cannot. The deadline
+    // also ends it when a peer accepts TCP but never speaks gRPC.
+    absl::Duration limit = options_.connect_timeout;
+    {
+      if (options_.fail_if_unreachable && !connected_before) {
+        limit = std::max(absl::Milliseconds(1),
+                         std::min(limit, run_start + options_.connect_timeout - absl::Now()));
       }
+      grpc::ClientContext ctx;
+      ctx.set_deadline(Deadline(limit));
+      SetCall(&ctx);
+      ::observer::ServerStatusResponse resp;
+      status = stub->ServerStatus(&ctx, ::observer::ServerStatusRequest(), &resp);
+      SetCall(nullptr);
       if (stop_) break;
-
       if (status.ok()) {
-        connected_before = true;
-        connected_at = clock_->Now();
-        ::observer::GetFlowsRequest req = BuildGetFlowsRequest(options_, newest);
-        if (newest) {
-          spdlog::info("relay resuming addr={} since={} window={}", addr,
-                       FormatRfc3339(*newest - options_.resume_window),
-                       tw::FormatDuration(options_.resume_window));
+        RelayStatus rs;
+        rs.version = resp.version();
+        rs.num_flows = resp.num_flows();
+        rs.max_flows = resp.max_flows();
+        rs.seen_flows = resp.seen_flows();
+        rs.uptime = absl::Nanoseconds(resp.uptime_ns());
+        if (resp.has_num_connected_nodes()) rs.connected_nodes = resp.num_connected_nodes().value();
+        if (resp.has_num_unavailable_nodes()) {
+          rs.unavailable_nodes = resp.num_unavailable_nodes().value();
         }
-        grpc::ClientContext ctx;
-        SetCall(&ctx);
-        std::unique_ptr<grpc::ClientReader<::observer::GetFlowsResponse>> reader =
-            stub->GetFlows(&ctx, req);
-        connected_ = true;
-        ::observer::GetFlowsResponse resp;
-        bool keep_going = true;
-        while (keep_going && reader->Read(&resp)) {
-          if (!received) {
-            received = true;
-            failures = 0;
-            backoff.Reset();
-          }
-          flow::Event ev = flow::EventFromProto(resp, symbols_);
-          if (ev.flow) {
-            absl::Time t = ev.flow->time != absl::UnixEpoch() ? ev.flow->time : ev.time;
-            flow::Symbol node = !ev.node_name.empty() ? ev.node_name : ev.flow->node_name;
-            if (dedupe.SeenBefore(*ev.flow, node, t)) {
-              absl::MutexLock lock(&mu_);
-              ++stats_.events;
-              ++stats_.duplicates;
-              continue;
-            }
-            if (!newest || t > *newest) newest = t;
-            absl::MutexLock lock(&mu_);
-            ++stats_.events;
-            ++stats_.flows;
-          } else if (ev.lost) {
-            spdlog::debug("relay lost events source={} num={} node={}",
-                          std::string(flow::LostEventSourceName(ev.lost->source)),
-                          ev.lost->num_events_lost, ev.node_name.str());
-            absl::MutexLock lock(&mu_);
-            ++stats_.events;
-            stats_.lost_by_source[std::string(flow::LostEventSourceName(ev.lost->source))] +=
-                ev.lost->num_events_lost;
-          } else if (ev.node_status) {
-            spdlog::info("relay node status state={} nodes={}{}",
-                         std::string(flow::NodeStateName(ev.node_status->state)),
-                         absl::StrJoin(ev.node_status->node_names, ","),
-                         ev.node_status->message.empty()
-                             ? ""
-                             : absl::StrCat(" message=\"", ev.node_status->message, "\""));
-            absl::MutexLock lock(&mu_);
-            ++stats_.events;
-            ++stats_.node_status_events;
-          }
-          keep_going = callback(std::move(ev));
+        rs.unavailable_node_names.assign(resp.unavailable_nodes().begin(),
+                                         resp.unavailable_nodes().end());
+        rs.flows_rate = resp.flows_rate();
+        spdlog::info(
+            "relay {} addr={} version=\"{}\" connected_nodes={} unavailable_nodes={}{} "
+            "flows_rate={:.1f} num_flows={} max_flows={} uptime={}",
+            connected_before ? "reconnected" : "connected", addr, rs.version,
+            rs.connected_nodes ? absl::StrCat(*rs.connected_nodes) : "n/a",
+            rs.unavailable_nodes ? absl::StrCat(*rs.unavailable_nodes) : "n/a",
+            rs.unavailable_node_names.empty()
+                ? ""
+                : absl::StrCat(" unavailable=", absl::StrJoin(rs.unavailable_node_names, ",")),
+            rs.flows_rate, rs.num_flows, rs.max_flows, tw::FormatDuration(rs.uptime));
+        absl::MutexLock lock(&mu_);
+        status_ = std::move(rs);
+      } else if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+        status = grpc::Status::OK;  // some servers do not implement it; flows still work
+      } else if (Permanent(status.error_code())) {
+        return absl::Status(
+            ToAbsl(status.error_code()),
+            absl::StrCat("relay ", addr, " refused the request: ", status.error_message()));
+      } else {
+        ConnectDiagnosis d = DiagnoseConnectFailure(
+            static_cast<int>(status.error_code()), status.error_message(),
+            status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED &&
+                TcpConnects(addr, std::min(options_.connect_timeout, absl::Seconds(2))),
+            options_);
+        if (d.cause == ConnectCause::kClosed && !options_.tls.enabled && PeerSpeaksTls()) {
+          d.cause = ConnectCause::kPlaintextToTls;
+          d.permanent = true;
+          d.what = "the relay speaks TLS and closed the plaintext connection";
+          d.fix =
+              "add --tls (with --tls-ca-cert-files and --tls-server-name as the relay's "
+              "certificate needs; Cilium: ui.hubble-relay.cilium.io)";
         }
-        connected_ = false;
-        if (!keep_going) {
-          ctx.TryCancel();
-          reader->Finish();
-          SetCall(nullptr);
-          return absl::OkStatus();
-        }
-        status = reader->Finish();
-        SetCall(nullptr);
         if (stop_) break;
-        if (status.ok()) {
-          // A non-follow request is done; so is a follow request whose `until` was reached.
-          if (!options_.follow || options_.until) return absl::OkStatus();
-          status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "relay ended the follow stream");
-        }
+        spdlog::debug("relay connect error addr={} cause={} grpc_code={} grpc_message=\"{}\"", addr,
+                      std::string(ConnectCauseName(d.cause)), static_cast<int>(status.error_code()),
+                      status.error_message());
+        // A deadline cut short by the end of the budget says less than an earlier cause.
+        bool truncated = limit < options_.connect_timeout && (d.cause == ConnectCause::kTimeout ||
+                                                              d.cause == ConnectCause::kSilentPeer);
+        absl::MutexLock lock(&mu_);
+        if (!(truncated && connect_error_)) connect_error_ = std::move(d);
+        connect_failure = connect_error_;
       }
-      if (!status.ok() && Permanent(status.error_code())) {
+    }
+
+    if (status.ok()) {
+      {
+        absl::MutexLock lock(&mu_);
+        connect_error_.reset();
+      }
+      connected_before = true;
+      connected_at = clock_->Now();
+      ::observer::GetFlowsRequest req = BuildGetFlowsRequest(options_, newest);
+      if (newest) {
+        spdlog::info("relay resuming addr={} since={} window={}", addr,
+                     FormatRfc3339(*newest - options_.resume_window),
+                     tw::FormatDuration(options_.resume_window));
+      }
+      grpc::ClientContext ctx;
+      SetCall(&ctx);
+      stream_started = true;
+      std::unique_ptr<grpc::ClientReader<::observer::GetFlowsResponse>> reader =
+          stub->GetFlows(&ctx, req);
+      connected_ = true;
+      ::observer::GetFlowsResponse resp;
+      bool keep_going = true;
+      while (keep_going && reader->Read(&resp)) {
+        if (!received) {
+          received = true;
+          failures = 0;
+          backoff.Reset();
+        }
+        flow::Event ev = flow::EventFromProto(resp, symbols_);
+        if (ev.flow) {
+          absl::Time t = ev.flow->time != absl::UnixEpoch() ? ev.flow->time : ev.time;
+          flow::Symbol node = !ev.node_name.empty() ? ev.node_name : ev.flow->node_name;
+          if (dedupe.SeenBefore(*ev.flow, node, t)) {
+            absl::MutexLock lock(&mu_);
+            ++stats_.events;
+            ++stats_.duplicates;
+            continue;
+          }
+          if (!newest || t > *newest) newest = t;
+          absl::MutexLock lock(&mu_);
+          ++stats_.events;
+          ++stats_.flows;
+        } else if (ev.lost) {
+          spdlog::debug("relay lost events source={} num={} node={}",
+                        std::string(flow::LostEventSourceName(ev.lost->source)),
+                        ev.lost->num_events_lost, ev.node_name.str());
+          absl::MutexLock lock(&mu_);
+          ++stats_.events;
+          stats_.lost_by_source[std::string(flow::LostEventSourceName(ev.lost->source))] +=
+              ev.lost->num_events_lost;
+        } else if (ev.node_status) {
+          spdlog::info("relay node status state={} nodes={}{}",
+                       std::string(flow::NodeStateName(ev.node_status->state)),
+                       absl::StrJoin(ev.node_status->node_names, ","),
+                       ev.node_status->message.empty()
+                           ? ""
+                           : absl::StrCat(" message=\"", ev.node_status->message, "\""));
+          absl::MutexLock lock(&mu_);
+          ++stats_.events;
+          ++stats_.node_status_events;
+        }
+        keep_going = callback(std::move(ev));
+      }
+      connected_ = false;
+      if (!keep_going) {
+        ctx.TryCancel();
+        reader->Finish();
+        SetCall(nullptr);
+        return absl::OkStatus();
+      }
+      status = reader->Finish();
+      SetCall(nullptr);
+      if (stop_) break;
+      if (status.ok()) {
+        // A non-follow request is done; so is a follow request whose `until` was reached.
+        if (!options_.follow || options_.until) return absl::OkStatus();
+        status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "relay ended the follow stream");
+      }
+      if (Permanent(status.error_code())) {
         return absl::Status(
             ToAbsl(status.error_code()),
             absl::StrCat("relay ", addr, " refused the request: ", status.error_message()));
       }
     }
 
-    last_error = status.error_message();
     if (!received) ++failures;
+    const bool never_connected = !connected_before;
+    if (connect_failure && options_.fail_if_unreachable && never_connected &&
+        (connect_failure->permanent || absl::Now() >= run_start + options_.connect_timeout)) {
+      return absl::UnavailableError(connect_failure->ToString(addr));
+    }
     if (options_.max_attempts > 0 && failures >= options_.max_attempts) {
-      return absl::UnavailableError(absl::StrCat("relay ", addr, " unavailable after ", failures,
-                                                 " attempt(s): ", last_error));
+      return absl::UnavailableError(
+          connect_failure ? connect_failure->ToString(addr)
+                          : absl::StrCat("relay ", addr, " unavailable after ", failures,
+                                         " attempt(s): ", status.error_message()));
     }
     absl::Duration delay = backoff.Next();
+    if (options_.fail_if_unreachable && never_connected) {
+      // Spend what is left of the budget on attempts, not on the last sleep.
+      delay = std::max(absl::ZeroDuration(),
+                       std::min(delay, run_start + options_.connect_timeout - absl::Now()));
+    }
     {
       absl::MutexLock lock(&mu_);
       ++stats_.reconnects;
     }
-    spdlog::warn(
-        "relay stream interrupted addr={} code={} error=\"{}\" streamed_for={} retry_in={}", addr,
-        static_cast<int>(status.error_code()), status.error_message(),
-        connected_at ? tw::FormatDuration(clock_->Now() - *connected_at) : "0s",
-        tw::FormatDuration(delay));
+    if (stream_started) {
+      spdlog::warn(
+          "relay stream interrupted addr={} code={} error=\"{}\" streamed_for={} retry_in={}", addr,
+          static_cast<int>(status.error_code()), status.error_message(),
+          connected_at ? tw::FormatDuration(clock_->Now() - *connected_at) : "0s",
+          tw::FormatDuration(delay));
+    } else if (connect_failure) {
+      spdlog::warn("relay {} addr={} cause={} error=\"{}\" fix=\"{}\" retry_in={}",
+                   never_connected ? "cannot connect" : "cannot reconnect", addr,
+                   std::string(ConnectCauseName(connect_failure->cause)), connect_failure->what,
+                   connect_failure->fix, tw::FormatDuration(delay));
+    }
     Sleep(delay);
   }
   return absl::OkStatus();

@@ -14,8 +14,14 @@
 //
 // What it does, and why:
 //   - ServerStatus first (with the connect deadline), logged at info: version, connected
-//     and unavailable nodes, flows/s. A peer that accepts TCP but never answers gRPC
-//     therefore fails the attempt instead of hanging.
+//     and unavailable nodes, flows/s. It doubles as the connection attempt: it waits while
+//     the channel connects and fails at once with gRPC's reason when it cannot, which
+//     DiagnoseConnectFailure turns into a cause and a fix (refused, unresolvable, not gRPC,
+//     TLS CA / name / plaintext mismatches). A peer that accepts TCP but never answers gRPC
+//     fails the attempt at the deadline instead of hanging.
+//   - A daemon retries forever; a command (fail_if_unreachable) gives up when nothing has
+//     connected within connect_timeout, or at once when the cause is one a retry cannot
+//     fix (TLS verification, a port that is not gRPC).
 //   - GetFlows with the options' request. When the stream breaks (relay killed, network),
 //     it reconnects with capped exponential backoff and jitter (common/backoff.h) and
 //     resumes with follow=true and since = the newest flow time seen − resume_window.
@@ -43,6 +49,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/backoff.h"
@@ -100,6 +107,10 @@ struct RelayClientOptions {
   absl::Duration connect_timeout = absl::Seconds(10);
   // Give up after this many consecutive attempts that received nothing (0 = never).
   int max_attempts = 0;
+  // For commands: Run() returns Unavailable, with the cause and a fix, when no attempt has
+  // connected within connect_timeout of Run() starting, or at the first failure whose cause
+  // a retry cannot fix. Once connected, interruptions are retried as usual.
+  bool fail_if_unreachable = false;
   const TimeSource* time_source = nullptr;  // nullptr = real clock
   uint64_t seed = 0;                        // backoff jitter
   // Where the stream stands (newest flow delivered, recent flows for de-duplication).
@@ -121,6 +132,43 @@ struct RelayStatus {
   std::vector<std::string> unavailable_node_names;
   double flows_rate = 0;
 };
+
+// Why a connection attempt failed, read from gRPC's status, with what would fix it.
+enum class ConnectCause {
+  kNone = 0,
+  kRefused,                // nothing listens on the port
+  kUnresolvable,           // DNS could not resolve the host
+  kTimeout,                // no connection within the deadline (filtered, wrong address)
+  kSilentPeer,             // TCP connected, no gRPC answer within the deadline
+  kNotGrpc,                // an HTTP/1.x server (or other protocol) on the port
+  kClosed,                 // the peer closed the connection during the handshake
+  kPlaintextToTls,         // plaintext client, TLS server
+  kTlsToPlaintext,         // TLS client, plaintext server (or not TLS at all)
+  kTlsUnknownCa,           // the server certificate's CA is not trusted
+  kTlsNameMismatch,        // the certificate does not name the expected server name
+  kTlsClientCertRequired,  // mTLS: the server wants a client certificate
+  kOther,
+};
+absl::string_view ConnectCauseName(ConnectCause c);  // "refused", "tls_unknown_ca", ...
+
+struct ConnectDiagnosis {
+  ConnectCause cause = ConnectCause::kNone;
+  std::string what;          // one sentence: what happened
+  std::string fix;           // one sentence: what to do ("" when nothing specific helps)
+  bool permanent = false;    // another attempt soon will fail the same way
+  std::string grpc_message;  // gRPC's own text, for debug logs
+  // "cannot connect to relay ADDR: WHAT\n  fix: FIX"
+  std::string ToString(absl::string_view address) const;
+};
+
+// What the connection attempt's failure means. `code` and `message` are the failed
+// ServerStatus call's status; `tcp_connects` whether a plain TCP connection to the address
+// succeeds (a deadline then means a silent peer, not an unreachable one).
+ConnectDiagnosis DiagnoseConnectFailure(int code, absl::string_view message, bool tcp_connects,
+                                        const RelayClientOptions& options);
+
+// Whether a TCP connection to HOST:PORT opens within `timeout` (closed again at once).
+bool TcpConnects(const std::string& address, absl::Duration timeout);
 
 // Remembers recently delivered flows to drop the re-reads of a resumed stream. Memory is
 // bounded by `capacity` keys and by forgetting keys older than 2 × window before the newest.
@@ -170,8 +218,12 @@ class RelayClient final : public FlowSource {
   std::optional<RelayStatus> last_status() const;
   // True while a GetFlows stream is open (between a successful connect and its end).
   bool connected() const { return connected_.load(); }
+  // Why the latest connection attempt failed (nullopt once one has succeeded).
+  std::optional<ConnectDiagnosis> last_connect_error() const;
 
  private:
+  // A plaintext attempt the peer closed: does the peer speak TLS? (A short TLS probe.)
+  bool PeerSpeaksTls();
   void SetCall(grpc::ClientContext* ctx);
   void Sleep(absl::Duration d);
 
@@ -187,6 +239,7 @@ class RelayClient final : public FlowSource {
   grpc::ClientContext* call_ = nullptr;  // the in-flight call, for Stop()
   SourceStats stats_;
   std::optional<RelayStatus> status_;
+  std::optional<ConnectDiagnosis> connect_error_;
 };
 
 }  // namespace tw::sources
