@@ -1,14 +1,17 @@
 // tierwatch baseline learn|export|diff and tierwatch audit: learning a baseline from a relay
-// or captures, turning it into the documented baseline (story FR24), and comparing traffic
-// or baselines against it. Exit status: 0 done / no differences, 1 differences found (diff,
+// or captures, turning it into the documented baseline, and comparing traffic or baselines
+// against it. Exit status: 0 done / no differences, 1 differences found (diff,
 // audit), 2 bad usage or input.
 #include <unistd.h>
 
+#include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <thread>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
@@ -20,6 +23,7 @@
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "common/time_format.h"
+#include "nlohmann/json.hpp"
 #include "sources/capture/capture_reader.h"
 #include "sources/relay/relay_client.h"
 
@@ -29,21 +33,15 @@ namespace {
 
 // Where learning reads flows from: captures, or a relay for a while.
 struct SourceArgs {
-  std::string relay;
+  RelayFlags relay;
   std::vector<std::string> captures;
   absl::Duration duration = absl::ZeroDuration();
   std::string since;
   bool strict = false;
-  bool tls = false;
-  std::vector<std::string> tls_ca_files;
-  std::string tls_cert, tls_key, tls_server_name;
-  absl::Duration connect_timeout = absl::Seconds(10);
 };
 
 void AddSourceOptions(CLI::App* cmd, SourceArgs* a, const std::string& duration_help) {
-  cmd->add_option("--relay,--server", a->relay,
-                  "Hubble Relay address HOST:PORT (tls://HOST:PORT turns TLS on)")
-      ->type_name("ADDR");
+  a->relay.AddTo(cmd);
   AddCaptureOption(cmd, &a->captures);
   AddDurationOption(cmd, "--duration", &a->duration, duration_help);
   cmd->add_option("--since", a->since,
@@ -51,27 +49,10 @@ void AddSourceOptions(CLI::App* cmd, SourceArgs* a, const std::string& duration_
                   "(RFC 3339, or a duration ago: 1h); default: only new flows")
       ->type_name("TIME");
   cmd->add_flag("--strict", a->strict, "A malformed capture line is fatal (exit 2)");
-  cmd->add_flag("--tls", a->tls, "Use TLS to the relay")->group("TLS");
-  cmd->add_option("--tls-ca-cert-files", a->tls_ca_files,
-                  "PEM CA file(s) verifying the relay (default: system roots)")
-      ->type_name("FILE")
-      ->group("TLS");
-  cmd->add_option("--tls-client-cert-file", a->tls_cert, "PEM client certificate for mTLS")
-      ->type_name("FILE")
-      ->group("TLS");
-  cmd->add_option("--tls-client-key-file", a->tls_key, "PEM client key for mTLS")
-      ->type_name("FILE")
-      ->group("TLS");
-  cmd->add_option("--tls-server-name", a->tls_server_name,
-                  "Name expected in the relay's certificate (e.g. ui.hubble-relay.cilium.io)")
-      ->type_name("NAME")
-      ->group("TLS");
-  AddDurationOption(cmd, "--connect-timeout", &a->connect_timeout,
-                    "Deadline for connecting to the relay (default 10s)");
 }
 
 std::string Describe(const SourceArgs& a) {
-  if (!a.relay.empty()) return absl::StrCat("relay:", a.relay);
+  if (a.relay.given()) return absl::StrCat("relay:", a.relay.address);
   return absl::StrCat("capture:", absl::StrJoin(a.captures, ","));
 }
 
@@ -105,13 +86,32 @@ class Timer {
   std::thread thread_;
 };
 
-// Learns every event of the source into `learner`. Errors are bad input (exit 2).
+// What reading the source did, beyond the learner's own counts.
+struct LearnRun {
+  std::string summary;       // "1053 flows (48 learned, ...)"
+  uint64_t events = 0;       // events read (flows, lost events, node status)
+  uint64_t malformed = 0;    // capture lines skipped
+  bool interrupted = false;  // Ctrl-C (SIGINT/SIGTERM) ended it
+  absl::Duration elapsed;
+};
+
+// Learns every event of the source into `learner`, and every DROPPED flow into `blocked`
+// (when given). Errors are bad input or an unreachable relay (exit 2).
 absl::Status Learn(const SourceArgs& a, flow::SymbolTable& symbols, baseline::Learner& learner,
-                   std::string* summary) {
-  uint64_t malformed = 0, lost = 0;
-  if (!a.relay.empty()) {
-    sources::RelayClientOptions o;
-    o.address = a.relay;
+                   baseline::Learner* blocked, LearnRun* run) {
+  uint64_t lost = 0;
+  const absl::Time start = absl::Now();
+  std::atomic<bool> interrupted{false};
+  auto observe = [&](flow::Event&& ev) {
+    ++run->events;
+    learner.Observe(ev);
+    if (blocked != nullptr && ev.flow && ev.flow->verdict == flow::Verdict::kDropped) {
+      blocked->Observe(ev);
+    }
+    return true;
+  };
+  if (a.relay.given()) {
+    sources::RelayClientOptions o = a.relay.ToOptions();
     o.follow = true;
     if (!a.since.empty()) {
       absl::StatusOr<absl::Time> since = ParseTime(a.since, absl::Now());
@@ -120,24 +120,18 @@ absl::Status Learn(const SourceArgs& a, flow::SymbolTable& symbols, baseline::Le
       }
       o.since = *since;
     }
-    o.tls.enabled = a.tls || !a.tls_ca_files.empty() || !a.tls_cert.empty();
-    o.tls.ca_files = a.tls_ca_files;
-    o.tls.cert_file = a.tls_cert;
-    o.tls.key_file = a.tls_key;
-    o.tls.server_name = a.tls_server_name;
-    o.connect_timeout = a.connect_timeout;
-    o.seed = static_cast<uint64_t>(absl::ToUnixNanos(absl::Now()));
     sources::RelayClient client(o, symbols);
     // Before any other thread: every thread created later leaves SIGINT/SIGTERM to it.
-    app::SignalThread signals({[&](int, int) { client.Stop(); }, nullptr});
+    app::SignalThread signals({[&](int, int) {
+                                 interrupted = true;
+                                 client.Stop();
+                               },
+                               nullptr});
     std::unique_ptr<Timer> timer;
     if (a.duration > absl::ZeroDuration()) {
       timer = std::make_unique<Timer>(a.duration, [&client] { client.Stop(); });
     }
-    absl::Status st = client.Run([&](flow::Event&& ev) {
-      learner.Observe(ev);
-      return true;
-    });
+    absl::Status st = client.Run(observe);
     timer.reset();
     if (!st.ok()) return st;
     for (const auto& [source, n] : client.stats().lost_by_source) lost += n;
@@ -146,14 +140,22 @@ absl::Status Learn(const SourceArgs& a, flow::SymbolTable& symbols, baseline::Le
     copts.strict = a.strict;
     copts.errors = &std::cerr;
     sources::CaptureReader reader(a.captures, symbols, copts);
-    absl::Status st = reader.Run([&](flow::Event&& ev) {
-      learner.Observe(ev);
-      return true;
-    });
+    app::SignalThread signals({[&](int, int) {
+                                 interrupted = true;
+                                 reader.Stop();
+                               },
+                               nullptr});
+    absl::Status st = reader.Run(observe);
     if (!st.ok()) return st;
-    malformed = reader.stats().malformed;
+    run->malformed = reader.stats().malformed;
     for (const auto& [source, n] : reader.stats().lost_by_source) lost += n;
+    if (reader.stats().duplicates > 0) {
+      std::cerr << "tierwatch: " << reader.stats().duplicates
+                << " flow(s) read twice (same uuid in several captures) counted once\n";
+    }
   }
+  run->interrupted = interrupted;
+  run->elapsed = absl::Now() - start;
   const baseline::LearnStats& s = learner.stats();
   std::vector<std::string> parts = {absl::StrCat(s.learned, " learned")};
   if (s.replies > 0) parts.push_back(absl::StrCat(s.replies, " replies"));
@@ -161,12 +163,31 @@ absl::Status Learn(const SourceArgs& a, flow::SymbolTable& symbols, baseline::Le
     parts.push_back(absl::StrCat(s.skipped_verdict, " dropped or failed (not learned)"));
   }
   if (s.no_connection > 0) parts.push_back(absl::StrCat(s.no_connection, " without a port"));
-  *summary = absl::StrCat(s.flows, " flows (", absl::StrJoin(parts, ", "), ")");
-  if (malformed > 0) absl::StrAppend(summary, "; ", malformed, " malformed line(s) skipped");
+  run->summary = absl::StrCat(s.flows, " flows (", absl::StrJoin(parts, ", "), ")");
+  if (run->malformed > 0) {
+    absl::StrAppend(&run->summary, "; ", run->malformed, " malformed line(s) skipped");
+  }
   if (lost > 0) {
-    absl::StrAppend(summary, "; Hubble lost ", lost, " event(s): connections may be missing");
+    absl::StrAppend(&run->summary, "; Hubble lost ", lost, " event(s): connections may be missing");
   }
   return absl::OkStatus();
+}
+
+// Why a run that read no flows read none, and what to do.
+std::string NoFlowsReason(const SourceArgs& a, const LearnRun& run) {
+  if (run.malformed > 0) {
+    return absl::StrCat("read no flows from ", Describe(a), ": all ", run.malformed,
+                        " line(s) were malformed (a capture must be `hubble observe -o jsonpb` "
+                        "output, not the default text)");
+  }
+  if (a.relay.given()) {
+    return absl::StrCat("read no flows from ", Describe(a), " in ", tw::FormatDuration(run.elapsed),
+                        run.interrupted ? " (interrupted)" : "",
+                        ": the relay sent nothing (are there flows? try a longer --duration, or "
+                        "--since 1h for what the relay still holds)");
+  }
+  return absl::StrCat("read no flows from ", Describe(a),
+                      run.interrupted ? " (interrupted)" : ": the capture is empty");
 }
 
 int Fail(absl::string_view cmd, absl::string_view msg) {
@@ -176,13 +197,13 @@ int Fail(absl::string_view cmd, absl::string_view msg) {
 
 // Either --relay or --capture; --duration only with --relay (and required when `need`).
 std::string CheckSource(const SourceArgs& a, bool duration_required) {
-  if (a.relay.empty() == a.captures.empty()) {
+  if (a.relay.given() == !a.captures.empty()) {
     return "give either --relay ADDR or --capture FILE... (see --help)";
   }
   if (!a.captures.empty() && (a.duration > absl::ZeroDuration() || !a.since.empty())) {
     return "--duration and --since apply to --relay only (captures are read to the end)";
   }
-  if (!a.relay.empty() && duration_required && a.duration <= absl::ZeroDuration()) {
+  if (a.relay.given() && duration_required && a.duration <= absl::ZeroDuration()) {
     return "--relay needs --duration D (how long to watch the traffic, e.g. 10m)";
   }
   return "";
@@ -211,8 +232,9 @@ int RunLearn(const LearnArgs& a) {
   if (std::string e = CheckSource(a.source, false); !e.empty()) return Fail(cmd, e);
   flow::SymbolTable symbols;
   baseline::Baseline learned(symbols);
+  const bool exists = ::access(a.out.c_str(), F_OK) == 0;
   // Never replace a file that is not a snapshot (a documented baseline given by mistake).
-  if (::access(a.out.c_str(), F_OK) == 0) {
+  if (exists) {
     std::ifstream in(a.out, std::ios::binary);
     char head[8] = {};
     in.read(head, sizeof(head));
@@ -228,18 +250,36 @@ int RunLearn(const LearnArgs& a) {
       learned = *std::move(existing);
     }
   }
+  const std::string untouched =
+      exists ? absl::StrCat("\n  ", a.out, " left untouched") : "\n  nothing written";
   std::string previous_source = learned.source();
   flow::DnsNameCache dns(symbols);
   baseline::Learner learner(learned, &dns);
-  std::string summary;
-  absl::Status st = Learn(a.source, symbols, learner, &summary);
-  if (!st.ok()) return Fail(cmd, st.message());
+  LearnRun run;
+  absl::Status st = Learn(a.source, symbols, learner, nullptr, &run);
+  // A baseline the user already has is never replaced by one from a failed, empty or
+  // cut-short learning run.
+  if (!st.ok()) return Fail(cmd, absl::StrCat(st.message(), untouched));
+  if (learner.stats().flows == 0) return Fail(cmd, NoFlowsReason(a.source, run) + untouched);
+  if (run.interrupted && (a.source.duration > absl::ZeroDuration() || !a.source.relay.given())) {
+    // Learning until Ctrl-C is how a relay learn without --duration ends; anything else
+    // stopped early is incomplete.
+    std::cerr << "tierwatch " << cmd << ": interrupted after " << tw::FormatDuration(run.elapsed)
+              << (a.source.duration > absl::ZeroDuration()
+                      ? absl::StrCat(" of ", tw::FormatDuration(a.source.duration))
+                      : std::string(" (the captures were not read to the end)"))
+              << ": " << run.summary << " not written" << untouched
+              << (a.source.relay.given() ? " (without --duration, Ctrl-C ends learning and writes)"
+                                         : "")
+              << "\n";
+    return kExitInterrupted;
+  }
   learned.set_source(previous_source.empty()
                          ? Describe(a.source)
                          : absl::StrCat(previous_source, "+", Describe(a.source)));
   st = baseline::SaveSnapshot(learned, a.out);
   if (!st.ok()) return Fail(cmd, st.message());
-  std::cout << "learned " << learned.size() << " connection(s) from " << summary << "\n"
+  std::cout << "learned " << learned.size() << " connection(s) from " << run.summary << "\n"
             << "wrote " << a.out;
   if (!learned.empty()) {
     std::cout << " (" << FormatRfc3339(learned.first_seen()) << " to "
@@ -255,14 +295,37 @@ struct ExportArgs {
   std::string input;
   std::string output = "yaml";
   std::string out;
+  CLI::Option* output_opt = nullptr;
 };
 
+// The format the --out file's extension asks for ("" when it does not say).
+std::string FormatFromExtension(const std::string& file) {
+  std::string ext = absl::AsciiStrToLower(std::filesystem::path(file).extension().string());
+  if (ext == ".json") return "json";
+  if (ext == ".yaml" || ext == ".yml") return "yaml";
+  return "";
+}
+
 int RunExport(const ExportArgs& a) {
+  std::string format = a.output;
+  if (!a.out.empty() && a.out != "-") {
+    // A .json file never silently receives YAML (nor a .yaml file JSON).
+    std::string by_ext = FormatFromExtension(a.out);
+    if (a.output_opt != nullptr && a.output_opt->count() > 0) {
+      if (!by_ext.empty() && by_ext != a.output) {
+        return Fail("baseline export",
+                    absl::StrCat("--out ", a.out, " is a .", by_ext, " file but -o says ", a.output,
+                                 ": drop -o (the extension decides) or make them agree"));
+      }
+    } else if (!by_ext.empty()) {
+      format = by_ext;
+    }
+  }
   flow::SymbolTable symbols;
   auto b = baseline::LoadBaselineAny(a.input, symbols);
   if (!b.ok()) return Fail("baseline export", b.status().message());
   std::string text = baseline::ExportBaselineDocument(
-      *b, a.output == "json" ? baseline::DocumentFormat::kJson : baseline::DocumentFormat::kYaml);
+      *b, format == "json" ? baseline::DocumentFormat::kJson : baseline::DocumentFormat::kYaml);
   absl::Status st = WriteOutput(a.out, text);
   if (!st.ok()) return Fail("baseline export", st.message());
   if (!a.out.empty() && a.out != "-") {
@@ -311,23 +374,76 @@ int RunAudit(const AuditArgs& a) {
   observed.set_source(Describe(a.source));
   flow::DnsNameCache dns(symbols);
   baseline::Learner learner(observed, &dns);
-  std::string summary;
-  absl::Status st = Learn(a.source, symbols, learner, &summary);
-  if (!st.ok()) return Fail(cmd, st.message());
+  // Documented connections seen DROPPED were seen: they are blocked, not vanished.
+  baseline::Baseline dropped(symbols);
+  baseline::LearnOptions drop_opts;
+  drop_opts.verdicts = baseline::VerdictBit(flow::Verdict::kDropped);
+  baseline::Learner drop_learner(dropped, &dns, drop_opts);
+  LearnRun run;
+  absl::Status st = Learn(a.source, symbols, learner, &drop_learner, &run);
+  // No source, no verdict: without traffic every documented connection would look vanished.
+  if (!st.ok()) return Fail(cmd, absl::StrCat(st.message(), "\n  no audit without traffic"));
+  if (learner.stats().flows == 0) {
+    return Fail(cmd, NoFlowsReason(a.source, run) + "\n  no audit without traffic");
+  }
+  if (run.interrupted) {
+    std::cerr << "tierwatch " << cmd << ": interrupted after " << tw::FormatDuration(run.elapsed)
+              << "; no verdict from part of the traffic\n";
+    return kExitInterrupted;
+  }
   baseline::BaselineDiff d = baseline::DiffBaselines(*documented, observed);
-  baseline::DiffLabels labels{
-      a.baseline, absl::StrCat("the observed traffic (", Describe(a.source), ")"),
-      "new since the documented baseline", "vanished (documented, not seen in this traffic)"};
+  std::vector<baseline::ConnectionRecord> blocked;
+  std::vector<baseline::ConnectionRecord> vanished;
+  for (const baseline::ConnectionRecord& r : d.removed) {
+    std::optional<baseline::ConnectionRecord> drop = dropped.Find(r.key);
+    if (drop) {
+      blocked.push_back(*drop);
+    } else {
+      vanished.push_back(r);
+    }
+  }
+  d.removed = vanished;
+  const std::string observed_label =
+      absl::StrCat("the observed traffic (", Describe(a.source), ")");
+  baseline::DiffLabels labels{a.baseline, observed_label, "new since the documented baseline",
+                              "vanished (documented, not seen in this traffic)"};
   if (a.output == "json") {
-    std::cout << baseline::RenderDiffJson(d, labels);
+    nlohmann::ordered_json j = nlohmann::ordered_json::parse(baseline::RenderDiffJson(d, labels));
+    nlohmann::ordered_json b = nlohmann::ordered_json::array();
+    for (const auto& r : blocked) b.push_back(baseline::ConnectionJson(r));
+    j["identical"] = d.empty() && blocked.empty();
+    j["blocked"] = std::move(b);
+    std::cout << j.dump(2) << "\n";
   } else {
-    std::cout << "observed " << observed.size() << " connection(s) in " << summary << "\n"
-              << baseline::RenderDiffText(d, labels);
+    std::cout << "observed " << observed.size() << " connection(s) in " << run.summary << "\n";
+    std::string text = baseline::RenderDiffText(d, labels);
+    if (!blocked.empty()) {
+      // RenderDiffText's summary line does not know blocked connections: write our own.
+      std::cout << d.added.size() << " new, " << blocked.size() << " blocked, " << d.removed.size()
+                << " vanished: " << a.baseline << " (" << documented->size() << " connections) -> "
+                << observed_label << " (" << observed.size() << " connections)\n";
+      size_t nl = text.find('\n');
+      if (!d.empty() && nl != std::string::npos) std::cout << text.substr(nl + 1);
+      std::cout << "\nblocked (documented, seen DROPPED in this traffic) (" << blocked.size()
+                << "):\n";
+      for (const auto& r : blocked) {
+        std::vector<std::string> nodes;
+        for (flow::Symbol n : r.nodes) nodes.push_back(n.str());
+        std::cout << "  ! " << r.key.ToString() << "\n      dropped=" << r.count
+                  << " first_seen=" << FormatRfc3339(r.first_seen)
+                  << " last_seen=" << FormatRfc3339(r.last_seen)
+                  << (nodes.empty() ? "" : absl::StrCat(" nodes=", absl::StrJoin(nodes, ",")))
+                  << "\n";
+      }
+    } else {
+      std::cout << text;
+    }
     if (!d.removed.empty() && a.ignore_vanished) {
       std::cout << "(vanished connections do not fail this audit: --ignore-vanished)\n";
     }
   }
-  bool findings = !d.added.empty() || (!a.ignore_vanished && !d.removed.empty());
+  bool findings =
+      !d.added.empty() || !blocked.empty() || (!a.ignore_vanished && !d.removed.empty());
   return findings ? kExitFindings : kExitOk;
 }
 
@@ -364,6 +480,10 @@ void RegisterBaseline(CLI::App& app, CommandContext& ctx) {
       "Flows with verdict FORWARDED, AUDIT, REDIRECTED, TRANSLATED or TRACED are learned\n"
       "(traffic that works today); DROPPED and ERROR flows and replies are not. From a relay\n"
       "it learns for --duration, or until Ctrl-C, then writes the snapshot atomically.\n\n"
+      "An existing --out file is never replaced by a worse one: when the relay cannot be\n"
+      "reached (within --connect-timeout), no flow was read (an empty capture, or one saved\n"
+      "without -o jsonpb), or Ctrl-C cuts a --duration or a capture short, nothing is written\n"
+      "and the exit status says why (2, or 130 for Ctrl-C).\n\n"
       "Examples:\n"
       "  tierwatch baseline learn --capture examples/zero-trust-rollout/before.jsonl \\\n"
       "      --out baseline.twb\n"
@@ -389,12 +509,14 @@ void RegisterBaseline(CLI::App& app, CommandContext& ctx) {
       "range). The same baseline always exports to the same bytes.\n\n"
       "Examples:\n"
       "  tierwatch baseline export baseline.twb > baseline.yaml\n"
-      "  tierwatch baseline export baseline.twb -o json --out baseline.json\n");
+      "  tierwatch baseline export baseline.twb --out baseline.json   # JSON by extension\n");
   exp->add_option("snapshot", ea->input, "Baseline snapshot (or an exported document)")
       ->type_name("SNAPSHOT")
       ->required();
-  AddOutputOption(exp, &ea->output, {"yaml", "json"});
-  exp->add_option("--out", ea->out, "Write to FILE (atomically) instead of standard output")
+  ea->output_opt = AddOutputOption(exp, &ea->output, {"yaml", "json"});
+  exp->add_option("--out", ea->out,
+                  "Write to FILE (atomically) instead of standard output; a .json/.yaml "
+                  "extension chooses the format when -o is not given")
       ->type_name("FILE");
   exp->callback([ea, &ctx] { ctx.run = [ea] { return RunExport(*ea); }; });
 
@@ -417,11 +539,14 @@ void RegisterBaseline(CLI::App& app, CommandContext& ctx) {
 void RegisterAudit(CLI::App& app, CommandContext& ctx) {
   auto a = std::make_shared<AuditArgs>();
   CLI::App* cmd = AddCommand(
-      &app, "audit", "Audit traffic against the documented baseline (new and vanished connections)",
+      &app, "audit",
+      "Audit traffic against the documented baseline: new, blocked and vanished connections",
       "Learns the traffic (captures, or a relay for --duration) into a temporary baseline and\n"
-      "reports connections that are new since the documented baseline (story FR24), and\n"
-      "documented connections that were not seen.\n"
-      "Exit status: 0 nothing found, 1 new or vanished connections, 2 bad input.\n\n"
+      "reports connections that are new since the documented baseline, documented\n"
+      "connections seen DROPPED (blocked), and documented connections not seen at all\n"
+      "(vanished).\n"
+      "Exit status: 0 nothing found, 1 new, blocked or vanished connections, 2 bad input or no\n"
+      "traffic to judge (relay unreachable, no flow read), 130 interrupted.\n\n"
       "Examples:\n"
       "  tierwatch audit --baseline baseline.yaml --capture today.jsonl\n"
       "  tierwatch audit --baseline baseline.yaml --relay 127.0.0.1:4245 --duration 10m\n"

@@ -6,6 +6,7 @@
 //   0 done (analyze, observe, learn, verdict: whatever they find)
 //   1 findings of a gate (lint errors, simulated breakage, audit or diff differences)
 //   2 bad usage or input
+//   130 interrupted (Ctrl-C) before the work was done; nothing written
 #pragma once
 
 #include <functional>
@@ -19,6 +20,7 @@ namespace tw::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFindings = 1;
 inline constexpr int kExitUsage = 2;
+inline constexpr int kExitInterrupted = 130;
 
 struct CommandContext {
   // Set by the chosen subcommand's callback; returns the exit status.

@@ -1,6 +1,13 @@
 // Shared flag helpers so every subcommand speaks the same dialect:
-//   --capture FILE (repeatable, "-" = stdin), --policies PATH..., -o text|json,
-//   durations like 30s/5m/168h, times in RFC 3339, --log-level.
+//   --capture FILE... (one flag, several files, "-" = stdin), --policies PATH...,
+//   -o FORMAT for the format and --out FILE for an output file, durations like
+//   30s/5m/168h, times in RFC 3339, --log-level, and one set of relay/TLS flags.
+//
+//   RelayFlags relay;
+//   relay.AddTo(cmd);                         // --relay/--server, --tls..., --connect-timeout
+//   AddCaptureOption(cmd, &captures);         // --capture a.jsonl b.jsonl -
+//   ...
+//   sources::RelayClientOptions o = relay.ToOptions();
 #pragma once
 
 #include <string>
@@ -8,21 +15,48 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/time/time.h"
+#include "sources/relay/relay_client.h"
 
 namespace tw::cli {
 
-// --capture FILE, repeatable; "-" reads standard input.
+// --capture FILE... (repeatable, several files per flag); "-" reads standard input.
+// `aliases` are extra names ("--flows", "--input-file").
 CLI::Option* AddCaptureOption(CLI::App* cmd, std::vector<std::string>* files,
-                              const std::string& name = "--capture");
+                              const std::string& names = "--capture");
 // --policies PATH... (files or directories of CNP/CCNP/KNP YAML).
 CLI::Option* AddPoliciesOption(CLI::App* cmd, std::vector<std::string>* paths);
 // -o/--output with the allowed formats (first is the default).
 CLI::Option* AddOutputOption(CLI::App* cmd, std::string* format,
                              const std::vector<std::string>& formats);
-// A duration flag parsed with tw::ParseDuration ("30s", "5m", "168h").
+// A duration flag parsed with tw::ParseDuration ("30s", "5m", "168h"). Zero and negative
+// durations are refused unless `allow_zero`.
 CLI::Option* AddDurationOption(CLI::App* cmd, const std::string& name, absl::Duration* out,
-                               const std::string& help);
+                               const std::string& help, bool allow_zero = false);
+// A count flag (--last N, --top N): a whole number >= 1.
+CLI::Option* AddCountOption(CLI::App* cmd, const std::string& name, uint64_t* out,
+                            const std::string& help);
 // Global --log-level (default warn for one-shot commands, so stdout/stderr stay readable).
 void AddLoggingOptions(CLI::App* app, std::string* level, bool* json);
+
+// The Hubble Relay connection, with hubble's flag names: --relay (alias --server, as
+// hubble), --tls, --tls-ca-cert-files, --tls-client-cert-file, --tls-client-key-file,
+// --tls-server-name, --connect-timeout. Giving a CA file or a client certificate turns TLS
+// on, as does a tls:// address.
+struct RelayFlags {
+  std::string address;
+  bool tls = false;
+  std::vector<std::string> tls_ca_files;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_server_name;
+  absl::Duration connect_timeout = absl::Seconds(10);
+
+  // Adds the flags to `cmd` (the TLS ones in the "TLS" group).
+  void AddTo(CLI::App* cmd);
+  bool given() const { return !address.empty(); }
+  // Options for a command's RelayClient: fail_if_unreachable (a command gives up when it
+  // never connected within --connect-timeout; only the daemon retries forever).
+  sources::RelayClientOptions ToOptions() const;
+};
 
 }  // namespace tw::cli

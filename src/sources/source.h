@@ -23,9 +23,9 @@ struct SourceStats {
   uint64_t events = 0;
   uint64_t flows = 0;
   uint64_t node_status_events = 0;
-  uint64_t malformed = 0;    // capture lines skipped
-  uint64_t duplicates = 0;   // relay: flows dropped by the resume de-duplication
-  uint64_t reconnects = 0;   // relay
+  uint64_t malformed = 0;   // capture lines skipped
+  uint64_t duplicates = 0;  // flows dropped as already delivered (relay resume, capture uuid)
+  uint64_t reconnects = 0;  // relay
   // LostEvents by source name (PERF_EVENT_RING_BUFFER, ...): sum of num_events_lost.
   std::map<std::string, uint64_t> lost_by_source;
 };

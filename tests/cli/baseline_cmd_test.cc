@@ -1,6 +1,7 @@
 // `tierwatch baseline learn|export|diff` and `tierwatch audit` end to end: the real binary on
 // the bundled example's captures, exit statuses checked (0 same, 1 differences, 2 bad input),
 // and learning over gRPC from a real `tierwatch replay` process.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <sstream>
 #include <string>
 
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -97,6 +99,14 @@ TEST_F(BaselineCli, LearnExportIsStableAndMatchesTheExample) {
   json want = json::parse(want_file);
   ASSERT_EQ(doc["connections"].size(), want["before"]["baseline_connections"].size());
   EXPECT_EQ(doc["metadata"]["connections"], 48);
+
+  // --out b.json writes JSON (the extension decides), never YAML into a .json file.
+  ASSERT_EQ(Run("baseline export before.twb --out b.json").status, 0);
+  EXPECT_EQ(json::parse(Slurp(dir_ / "b.json"))["metadata"]["connections"], 48);
+  Result clash = Run("baseline export before.twb -o yaml --out c.json");
+  EXPECT_EQ(clash.status, 2);
+  EXPECT_THAT(clash.err, HasSubstr("c.json is a .json file but -o says yaml"));
+  EXPECT_FALSE(fs::exists(dir_ / "c.json"));
 }
 
 TEST_F(BaselineCli, DiffExitStatuses) {
@@ -148,8 +158,19 @@ TEST_F(BaselineCli, AuditAgainstTheDocumentedBaseline) {
   EXPECT_EQ(after.status, 1) << after.err;
   EXPECT_THAT(after.out, HasSubstr("new since the documented baseline"));
   EXPECT_THAT(after.out, HasSubstr("  + business/debug-shell -> kube-system/coredns:53/UDP"));
-  EXPECT_THAT(after.out, HasSubstr("vanished (documented, not seen in this traffic)"));
-  EXPECT_THAT(after.out, HasSubstr("  - business/odoo -> business/postgres:5432/TCP"));
+  // Seen DROPPED is seen: blocked, not vanished.
+  EXPECT_THAT(after.out, HasSubstr("blocked (documented, seen DROPPED in this traffic)"));
+  EXPECT_THAT(after.out, HasSubstr("  ! business/odoo -> business/postgres:5432/TCP"));
+  EXPECT_THAT(after.out, ::testing::Not(HasSubstr("  - business/odoo -> business/postgres")));
+  Result after_json =
+      Run("audit --baseline before.yaml --capture " + Example("after.jsonl") + " -o json");
+  EXPECT_EQ(after_json.status, 1);
+  json aj = json::parse(after_json.out);
+  EXPECT_FALSE(aj["blocked"].empty());
+  for (const auto& c : aj["vanished"]) {
+    EXPECT_NE(c["source"].value("workload", "") + ">" + c["destination"].value("workload", ""),
+              "odoo>postgres");
+  }
 
   // The audit phase: everything documented still flows; new connections fail the audit
   // even with --ignore-vanished. A dropped reply (postgres:5432 -> odoo, conntrack lost) is
@@ -167,7 +188,17 @@ TEST_F(BaselineCli, AuditAgainstTheDocumentedBaseline) {
   EXPECT_THAT(sources, ::testing::Contains("odoo>n8n"));
   EXPECT_THAT(sources, ::testing::Not(::testing::Contains("postgres>odoo")));
 
-  // Usage errors: 2.
+  // Usage errors: 2. A relay never reached is no traffic: no verdict (not "all vanished").
+  Result unreachable =
+      Run("audit --baseline before.yaml --relay 127.0.0.1:1 --duration 5s --connect-timeout 1s");
+  EXPECT_EQ(unreachable.status, 2) << unreachable.out;
+  EXPECT_THAT(unreachable.err, HasSubstr("connection refused"));
+  EXPECT_THAT(unreachable.err, HasSubstr("no audit without traffic"));
+  EXPECT_THAT(unreachable.out, ::testing::Not(HasSubstr("vanished")));
+  std::ofstream(dir_ / "empty.jsonl").close();
+  Result empty = Run("audit --baseline before.yaml --capture empty.jsonl");
+  EXPECT_EQ(empty.status, 2);
+  EXPECT_THAT(empty.err, HasSubstr("no audit without traffic"));
   EXPECT_EQ(Run("audit --baseline before.yaml --relay 127.0.0.1:1").status, 2);
   EXPECT_EQ(Run("audit --baseline before.yaml").status, 2);
   EXPECT_EQ(Run("audit --baseline missing.yaml --capture " + Example("before.jsonl")).status, 2);
@@ -190,6 +221,107 @@ TEST_F(BaselineCli, LearnRefusesToOverwriteADocumentAndMerges) {
   json j = json::parse(diff.out);
   EXPECT_TRUE(j["vanished"].empty());
   EXPECT_FALSE(j["new"].empty());
+}
+
+// A learn that read nothing, or whose source failed, exits non-zero and leaves the good
+// baseline at --out as it was.
+TEST_F(BaselineCli, LearnNeverReplacesABaselineWithAWorseOne) {
+  ASSERT_EQ(Run("baseline learn --capture " + Example("before.jsonl") + " --out good.twb").status,
+            0);
+  const std::string good = Slurp(dir_ / "good.twb");
+  ASSERT_FALSE(good.empty());
+
+  Result closed =
+      Run("baseline learn --relay 127.0.0.1:1 --duration 3s --connect-timeout 1s --out good.twb");
+  EXPECT_EQ(closed.status, 2) << closed.out;
+  EXPECT_THAT(closed.err, HasSubstr("connection refused"));
+  EXPECT_THAT(closed.err, HasSubstr("good.twb left untouched"));
+  EXPECT_EQ(Slurp(dir_ / "good.twb"), good);
+
+  std::ofstream(dir_ / "empty.jsonl").close();
+  Result empty = Run("baseline learn --capture empty.jsonl --out good.twb");
+  EXPECT_EQ(empty.status, 2);
+  EXPECT_THAT(empty.err, HasSubstr("read no flows"));
+  EXPECT_EQ(Slurp(dir_ / "good.twb"), good);
+
+  // A capture saved without -o jsonpb: text lines.
+  Result text = Run("observe --capture " + Example("before.jsonl") + " --last 5");
+  ASSERT_EQ(text.status, 0);
+  std::ofstream(dir_ / "compact.txt") << text.out;
+  Result compact = Run("baseline learn --capture compact.txt --out good.twb");
+  EXPECT_EQ(compact.status, 2);
+  EXPECT_THAT(compact.err, HasSubstr("-o jsonpb"));
+  EXPECT_EQ(Slurp(dir_ / "good.twb"), good);
+
+  // --merge with nothing read: untouched too.
+  EXPECT_EQ(Run("baseline learn --capture empty.jsonl --out good.twb --merge").status, 2);
+  EXPECT_EQ(Slurp(dir_ / "good.twb"), good);
+}
+
+// Ctrl-C before --duration is over: nothing written, exit 130, the old baseline kept.
+TEST_F(BaselineCli, LearnInterruptedBeforeItsDurationWritesNothing) {
+  ASSERT_EQ(Run("baseline learn --capture " + Example("before.jsonl") + " --out good.twb").status,
+            0);
+  const std::string good = Slurp(dir_ / "good.twb");
+  int out_pipe[2];
+  ASSERT_EQ(pipe(out_pipe), 0);
+  pid_t relay = fork();
+  ASSERT_GE(relay, 0);
+  if (relay == 0) {
+    dup2(out_pipe[1], STDOUT_FILENO);
+    close(out_pipe[0]);
+    close(out_pipe[1]);
+    std::string bin = testing::TierwatchBin(), cap = Example("before.jsonl");
+    execl(bin.c_str(), bin.c_str(), "replay", "--capture", cap.c_str(), "--listen", "127.0.0.1:0",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(out_pipe[1]);
+  FILE* out = fdopen(out_pipe[0], "r");
+  char line[256] = {};
+  std::string addr;
+  if (fgets(line, sizeof(line), out) != nullptr &&
+      std::string(line).rfind("listening on ", 0) == 0) {
+    addr = std::string(line).substr(13);
+    while (!addr.empty() && (addr.back() == '\n' || addr.back() == '\r')) addr.pop_back();
+  }
+  ASSERT_FALSE(addr.empty()) << "replay did not say where it listens";
+
+  fs::path err = dir_ / "learn.err";
+  pid_t learn = fork();
+  ASSERT_GE(learn, 0);
+  if (learn == 0) {
+    int fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, STDERR_FILENO);
+    std::string bin = testing::TierwatchBin(), outfile = (dir_ / "good.twb").string();
+    execl(bin.c_str(), bin.c_str(), "--log-level", "info", "baseline", "learn", "--relay",
+          addr.c_str(), "--since", "2026-11-20T08:00:00Z", "--duration", "10m", "--out",
+          outfile.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // Bounded wait for the stream to have started (the relay's node status comes first, the
+  // backlog right after it), then Ctrl-C.
+  absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (Slurp(err).find("relay node status") == std::string::npos && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_NE(Slurp(err).find("relay node status"), std::string::npos) << Slurp(err);
+  kill(learn, SIGINT);
+  int status = 0;
+  waitpid(learn, &status, 0);
+  kill(relay, SIGTERM);
+  waitpid(relay, nullptr, 0);
+  fclose(out);
+  ASSERT_TRUE(WIFEXITED(status));
+  // 130 when the backlog had been read (the usual case), 2 when Ctrl-C beat the first flow:
+  // either way interrupted, and nothing written.
+  EXPECT_TRUE(WEXITSTATUS(status) == 130 || WEXITSTATUS(status) == 2) << Slurp(err);
+  if (WEXITSTATUS(status) == 130) {
+    EXPECT_THAT(Slurp(err), HasSubstr("interrupted after"));
+  }
+  EXPECT_THAT(Slurp(err), HasSubstr("interrupted"));
+  EXPECT_THAT(Slurp(err), HasSubstr("good.twb left untouched"));
+  EXPECT_EQ(Slurp(dir_ / "good.twb"), good);
 }
 
 // Learning over gRPC from a real replay relay process.

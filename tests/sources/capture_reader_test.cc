@@ -97,7 +97,7 @@ TEST_F(CaptureReaderTest, MalformedLinesAreReportedWithFileAndLineAndSkipped) {
   ASSERT_EQ(lines.size(), 3u) << errors.str();
   EXPECT_TRUE(absl::StartsWith(lines[0], path + ":2: malformed JSON")) << lines[0];
   EXPECT_EQ(lines[1], path + ":5: field flow.uuid: expected string, got number");
-  EXPECT_TRUE(absl::StartsWith(lines[2], path + ":6: malformed JSON")) << lines[2];
+  EXPECT_TRUE(absl::StartsWith(lines[2], path + ":6: not a JSON object")) << lines[2];
   ASSERT_TRUE(got[1].flow);
   EXPECT_EQ(got[1].flow->verdict, flow::Verdict::kDropped);
   EXPECT_EQ(got[1].flow->source.WorkloadName(), "odoo");
@@ -247,6 +247,70 @@ TEST_F(CaptureReaderTest, EmptyFileAndNoFiles) {
   EXPECT_TRUE(events->empty());
   EXPECT_EQ(stats.events, 0u);
   EXPECT_TRUE(ReadCaptures({}, symbols_)->empty());
+}
+
+}  // namespace
+}  // namespace tw::sources
+
+namespace tw::sources {
+namespace {
+
+std::string FlowWithUuid(int i) {
+  return absl::StrCat(
+      R"({"flow":{"time":"2025-06-01T10:00:0)", i % 10, R"(Z","uuid":"u-)", i,
+      R"(","verdict":"DROPPED","l4":{"TCP":{"source_port":40000,"destination_port":443}}}})");
+}
+
+// The same capture given twice (or overlapping captures) must not count a flow twice.
+TEST(CaptureDedupeTest, SameUuidAcrossInputsIsReadOnce) {
+  fs::path dir = fs::path(::testing::TempDir()) / "capture_dedupe";
+  fs::create_directories(dir);
+  std::string a = (dir / "a.jsonl").string(), b = (dir / "b.jsonl").string();
+  {
+    std::ofstream fa(a), fb(b);
+    for (int i = 0; i < 5; ++i) fa << FlowWithUuid(i) << "\n";
+    for (int i = 3; i < 8; ++i) fb << FlowWithUuid(i) << "\n";  // 3 and 4 overlap
+  }
+  flow::SymbolTable symbols;
+  SourceStats stats;
+  auto twice = ReadCaptures({a, a}, symbols, {}, &stats);
+  ASSERT_TRUE(twice.ok()) << twice.status();
+  EXPECT_EQ(twice->size(), 5u);
+  EXPECT_EQ(stats.flows, 5u);
+  EXPECT_EQ(stats.duplicates, 5u);
+
+  auto overlap = ReadCaptures({a, b}, symbols, {}, &stats);
+  ASSERT_TRUE(overlap.ok());
+  EXPECT_EQ(overlap->size(), 8u);
+  EXPECT_EQ(stats.duplicates, 2u);
+
+  CaptureOptions keep;
+  keep.dedupe_uuids = false;
+  auto all = ReadCaptures({a, a}, symbols, keep, &stats);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 10u);
+  fs::remove_all(dir);
+}
+
+// `hubble observe` without -o jsonpb writes text; the report says so and how to fix it.
+TEST(CaptureDedupeTest, TextLinesAreReportedAsMissingJsonpb) {
+  fs::path dir = fs::path(::testing::TempDir()) / "capture_text";
+  fs::create_directories(dir);
+  std::string path = (dir / "compact.txt").string();
+  std::ofstream(path)
+      << "Nov 20 09:00:02.299: business/odoo-7d9f8:40512 (ID:48211) -> "
+         "business/postgres-0:5432 (ID:1234) to-endpoint FORWARDED (TCP Flags: SYN)\n";
+  flow::SymbolTable symbols;
+  std::ostringstream errors;
+  SourceStats stats;
+  auto evs = ReadCaptures({path}, symbols, {.errors = &errors}, &stats);
+  ASSERT_TRUE(evs.ok());
+  EXPECT_TRUE(evs->empty());
+  EXPECT_EQ(stats.malformed, 1u);
+  EXPECT_NE(errors.str().find("compact.txt:1: not a JSON object"), std::string::npos)
+      << errors.str();
+  EXPECT_NE(errors.str().find("hubble observe -o jsonpb"), std::string::npos);
+  fs::remove_all(dir);
 }
 
 }  // namespace

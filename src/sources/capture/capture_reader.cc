@@ -8,9 +8,12 @@
 #include <memory>
 #include <ostream>
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "flow/json.h"
 #include "spdlog/spdlog.h"
 
@@ -131,6 +134,9 @@ absl::Status CaptureReader::Run(const EventCallback& callback) {
     if (!st.ok()) return st;
   }
   flow::JsonDecoder decoder(symbols_);
+  // 64-bit hashes, not the uuids: a collision among a few million flows is not a concern.
+  const bool dedupe = options_.dedupe_uuids && files_.size() > 1;
+  absl::flat_hash_set<uint64_t> seen_uuids;
   uint64_t reported = 0;
   uint64_t unreported = 0;
   auto report = [&](const std::string& message) {
@@ -177,12 +183,25 @@ absl::Status CaptureReader::Run(const EventCallback& callback) {
       absl::StatusOr<flow::Event> ev = decoder.Decode(line);
       if (!ev.ok()) {
         std::string message = absl::StrCat(name, ":", lineno, ": ", ev.status().message());
+        absl::string_view trimmed = absl::StripLeadingAsciiWhitespace(line);
+        if (!trimmed.empty() && absl::ascii_isalpha(static_cast<unsigned char>(trimmed[0]))) {
+          // The usual mistake: `hubble observe` without -o jsonpb writes text lines.
+          message = absl::StrCat(name, ":", lineno,
+                                 ": not a JSON object (text such as `hubble observe` prints "
+                                 "without -o jsonpb?); capture with `hubble observe -o jsonpb`");
+        }
         {
           absl::MutexLock lock(&mu_);
           ++stats_.malformed;
         }
         if (options_.strict) return absl::InvalidArgumentError(message);
         report(message);
+        continue;
+      }
+      if (dedupe && ev->flow && !ev->flow->uuid.empty() &&
+          !seen_uuids.insert(absl::HashOf(ev->flow->uuid)).second) {
+        absl::MutexLock lock(&mu_);
+        ++stats_.duplicates;
         continue;
       }
       {

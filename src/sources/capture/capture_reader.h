@@ -9,7 +9,8 @@
 // lines are skipped silently. A missing file is NotFound naming the path, reported before
 // any event is delivered. Files are read in large chunks; stdin ("-", reported as
 // "<stdin>") line by line, so a live `hubble observe -f -o jsonpb | ...` flows through
-// (Stop() takes effect at the next line there).
+// (Stop() takes effect at the next line there). With several inputs, flows are
+// de-duplicated by uuid across them (CaptureOptions::dedupe_uuids).
 #pragma once
 
 #include <atomic>
@@ -30,6 +31,11 @@ struct CaptureOptions {
   std::ostream* errors = nullptr;
   // Stop reporting individual lines after this many (the count goes on).
   uint64_t max_reported_errors = 100;
+  // With several inputs, a flow whose uuid an earlier line had is skipped and counted in
+  // stats().duplicates (the same capture given twice, overlapping per-node captures), as
+  // the relay client drops re-read flows. Costs about 16 bytes per flow with a uuid; a
+  // single input is read without it.
+  bool dedupe_uuids = true;
 };
 
 class CaptureReader final : public FlowSource {

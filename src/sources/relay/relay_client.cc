@@ -700,10 +700,14 @@ absl::Status RelayClient::Run(const EventCallback& callback) {
           connected_at ? tw::FormatDuration(clock_->Now() - *connected_at) : "0s",
           tw::FormatDuration(delay));
     } else if (connect_failure) {
-      spdlog::warn("relay {} addr={} cause={} error=\"{}\" fix=\"{}\" retry_in={}",
-                   never_connected ? "cannot connect" : "cannot reconnect", addr,
-                   std::string(ConnectCauseName(connect_failure->cause)), connect_failure->what,
-                   connect_failure->fix, tw::FormatDuration(delay));
+      // A command that gives up reports the cause itself when it does; its retries are
+      // detail. A daemon's retries are news.
+      spdlog::log(options_.fail_if_unreachable && never_connected ? spdlog::level::info
+                                                                  : spdlog::level::warn,
+                  "relay {} addr={} cause={} error=\"{}\" fix=\"{}\" retry_in={}",
+                  never_connected ? "cannot connect" : "cannot reconnect", addr,
+                  std::string(ConnectCauseName(connect_failure->cause)), connect_failure->what,
+                  connect_failure->fix, tw::FormatDuration(delay));
     }
     Sleep(delay);
   }
