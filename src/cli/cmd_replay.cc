@@ -7,6 +7,7 @@
 #include <iostream>
 #include <memory>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "app/signals.h"
@@ -82,6 +83,10 @@ int RunReplay(const ReplayArgs& a) {
   absl::Status st = server.Start();
   if (!st.ok()) return Fail(st.message());
   std::printf("listening on %s\n", server.address().c_str());
+  if (absl::StartsWith(server.address(), "0.0.0.0:")) {
+    std::cerr << "tierwatch replay: listening on every interface (give HOST:PORT, e.g. "
+                 "127.0.0.1:4245, to stay local)\n";
+  }
   std::fflush(stdout);
   std::cerr << "tierwatch replay: serving " << stats.flows << " flows from "
             << server.node_names().size() << " node(s)"
@@ -112,27 +117,29 @@ void RegisterReplay(CLI::App& app, CommandContext& ctx) {
       "Without --rate the whole capture is the relay's backlog at once; with --rate N flows\n"
       "appear at N per second from --start-at (default: now), and a replay restarted with the\n"
       "same --start-at holds the same flows at the same times, as agents' buffers do across\n"
-      "a relay restart. --loop repeats the capture as new traffic (new uuids, times shifted\n"
-      "by the capture's span per pass); with no --rate followers read it as fast as they can.\n\n"
+      "a relay restart. --loop repeats the capture as new traffic: fresh uuids, and times\n"
+      "that keep increasing (with --rate the time a flow appears); with no --rate followers\n"
+      "read it as fast as they can.\n\n"
+      "--listen PORT (no host) listens on every interface, as hubble-relay does; a port in\n"
+      "use is reported with its number.\n\n"
       "Examples:\n"
       "  tierwatch replay --capture examples/zero-trust-rollout/after.jsonl\n"
       "  tierwatch replay --capture before.jsonl --listen 127.0.0.1:0 --rate 200 --loop\n"
       "  tierwatch replay --capture f.jsonl --tls-cert relay.crt --tls-key relay.key \\\n"
       "      --tls-client-ca ca.crt      # mTLS, as hubble.relay.tls.server.mtls\n");
   AddCaptureOption(cmd, &a->captures)->required();
-  cmd->add_option("--listen", a->listen, "HOST:PORT to listen on (port 0: any free port)")
-      ->type_name("ADDR")
-      ->capture_default_str();
+  cmd->add_option("--listen", a->listen,
+                  "HOST:PORT to listen on, or PORT for every interface; port 0 picks a free "
+                  "port (default 127.0.0.1:4245)")
+      ->type_name("ADDR");
   cmd->add_option("--rate", a->rate, "Flows per second in follow mode (0: no pacing)")
       ->type_name("N");
   cmd->add_flag("--loop", a->loop, "Repeat the capture forever as new traffic");
   cmd->add_option("--start-at", a->start_at,
                   "RFC 3339 wall-clock time at which the first flow appears with --rate")
       ->type_name("TIME");
-  cmd->add_option("--history", a->history,
-                  "Events kept for requests to rewind over (the ring buffer)")
-      ->type_name("N")
-      ->capture_default_str();
+  AddCountOption(cmd, "--history", &a->history,
+                 "Events kept for requests to rewind over (the ring buffer; default 1000000)");
   cmd->add_option("--seed", a->seed, "Seed for the uuids of looped passes")->type_name("N");
   cmd->add_option("--tls-cert", a->tls_cert, "PEM server certificate (enables TLS)")
       ->type_name("FILE")

@@ -1,12 +1,20 @@
 #include "replay/replay_server.h"
 
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <numeric>
 #include <set>
 #include <sstream>
 #include <utility>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -15,6 +23,7 @@
 #include "google/protobuf/util/field_mask_util.h"
 #include "grpcpp/grpcpp.h"
 #include "observer/observer.grpc.pb.h"
+#include "sources/relay/grpc_logging.h"
 #include "spdlog/spdlog.h"
 
 namespace tw::replay {
@@ -132,7 +141,7 @@ class ReplayServer::Service final : public ::observer::Observer::Service {
     auto passes = [&](uint64_t k) {
       const flow::Event& ev = s_->events_[k % n];
       if (!ev.flow || filters->empty()) return true;
-      if (k >= n && filters->uses_uuid() && !ev.flow->uuid.empty()) {
+      if (k >= n && filters->uses_uuid()) {
         flow::Flow copy = *ev.flow;
         copy.uuid = s_->UuidFor(k / n, k % n);
         return filters->Matches(copy);
@@ -373,15 +382,74 @@ ReplayServer::ReplayServer(std::vector<flow::Event> events, ReplayOptions option
     if (wire_[i].node_name().empty() && !node.empty()) wire_[i].set_node_name(std::string(node));
     SetTimestamp(times_[i], wire_[i].mutable_time());
   }
-  if (!times_.empty()) shift_ = (times_.back() - times_.front()) + absl::Milliseconds(1);
   service_ = std::make_unique<Service>(this);
 }
 
 ReplayServer::~ReplayServer() { Shutdown(); }
 
+std::string NormalizeListenAddress(const std::string& listen) {
+  std::string port = listen;
+  if (!port.empty() && port[0] == ':') port.erase(0, 1);
+  uint32_t n = 0;
+  if (!port.empty() && absl::SimpleAtoi(port, &n) && n <= 65535 &&
+      port.find_first_not_of("0123456789") == std::string::npos) {
+    return absl::StrCat("0.0.0.0:", port);
+  }
+  return listen;
+}
+
+namespace {
+
+// Why HOST:PORT cannot be listened on, found by trying: gRPC only says that it failed.
+std::string WhyCannotListen(const std::string& listen) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) return "expected HOST:PORT, or a bare PORT for every interface";
+  std::string host = listen.substr(0, colon), port = listen.substr(colon + 1);
+  if (absl::StartsWith(host, "[") && absl::EndsWith(host, "]"))
+    host = host.substr(1, host.size() - 2);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* res = nullptr;
+  int gai = getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &res);
+  if (gai != 0 || res == nullptr) {
+    return absl::StrCat("cannot resolve \"", host, "\" (", gai_strerror(gai), ")");
+  }
+  std::string why = "gRPC refused the address";
+  for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) continue;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    int rc = bind(fd, ai->ai_addr, ai->ai_addrlen);
+    int err = errno;
+    close(fd);
+    if (rc == 0) continue;
+    if (err == EADDRINUSE) {
+      why = absl::StrCat("port ", port,
+                         " is already in use (another replay, a relay or a port-forward?); "
+                         "choose another with --listen, or port 0 for a free one");
+    } else if (err == EACCES) {
+      why = absl::StrCat("no permission to listen on port ", port,
+                         " (ports below 1024 need privileges); choose a port above 1023");
+    } else if (err == EADDRNOTAVAIL) {
+      why = absl::StrCat("\"", host, "\" is not an address of this machine");
+    } else {
+      why = std::strerror(err);
+    }
+    break;
+  }
+  freeaddrinfo(res);
+  return why;
+}
+
+}  // namespace
+
 absl::Status ReplayServer::Start() {
+  sources::RouteGrpcLogsToSpdlog();
   start_time_ = Now();
   base_ = options_.start_at.value_or(start_time_);
+  const std::string listen = NormalizeListenAddress(options_.listen);
 
   std::shared_ptr<grpc::ServerCredentials> creds;
   if (options_.tls.enabled()) {
@@ -403,7 +471,7 @@ absl::Status ReplayServer::Start() {
   }
 
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options_.listen, creds, &port_);
+  builder.AddListeningPort(listen, creds, &port_);
   builder.RegisterService(service_.get());
   // Port 0 must be a fresh port; a fixed port is reusable right after a kill -9 anyway
   // (SO_REUSEADDR), which the resume tests rely on.
@@ -416,10 +484,10 @@ absl::Status ReplayServer::Start() {
   if (server_ == nullptr || port_ == 0) {
     server_.reset();
     return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", options_.listen, " (address in use or invalid)"));
+        absl::StrCat("cannot listen on ", listen, ": ", WhyCannotListen(listen)));
   }
-  size_t colon = options_.listen.rfind(':');
-  host_ = colon == std::string::npos ? options_.listen : options_.listen.substr(0, colon);
+  size_t colon = listen.rfind(':');
+  host_ = colon == std::string::npos ? listen : listen.substr(0, colon);
   if (host_.empty()) host_ = "0.0.0.0";
   spdlog::info("replay listening addr={} events={} nodes={} rate={} loop={} tls={} mtls={}",
                address(), events_.size(), node_names_.size(), options_.rate, options_.loop,
@@ -470,7 +538,15 @@ uint64_t ReplayServer::Available() const {
 
 absl::Time ReplayServer::TimeAt(uint64_t k) const {
   const uint64_t n = events_.size();
-  return times_[k % n] + static_cast<int64_t>(k / n) * shift_;
+  if (k < n) return times_[k];
+  // Looped passes: increasing, and in range for as long as anyone runs a replay. Never
+  // before the recorded last event, so the timeline stays sorted for `since` lookups.
+  const absl::Time after_capture = times_.back() + absl::Nanoseconds(k - n + 1);
+  if (options_.rate > 0) {
+    absl::Time appears = base_ + absl::Seconds(static_cast<double>(k) / options_.rate);
+    return std::max(appears, after_capture);
+  }
+  return times_.back() + absl::Microseconds(k - n + 1);
 }
 
 uint64_t ReplayServer::LowerBound(uint64_t lo, uint64_t hi, absl::Time t) const {
@@ -502,7 +578,7 @@ const GetFlowsResponse* ReplayServer::WireAt(uint64_t k, GetFlowsResponse* out) 
   SetTimestamp(t, out->mutable_time());
   if (out->has_flow()) {
     SetTimestamp(t, out->mutable_flow()->mutable_time());
-    if (!out->flow().uuid().empty()) out->mutable_flow()->set_uuid(UuidFor(pass, i));
+    out->mutable_flow()->set_uuid(UuidFor(pass, i));
   }
   return out;
 }
@@ -515,7 +591,7 @@ flow::Event ReplayServer::EventAt(uint64_t k) const {
   ev.time = t;
   if (ev.flow) {
     ev.flow->time = t;
-    if (pass > 0 && !ev.flow->uuid.empty()) ev.flow->uuid = UuidFor(pass, i);
+    if (pass > 0) ev.flow->uuid = UuidFor(pass, i);
   }
   return ev;
 }

@@ -22,9 +22,12 @@
 //
 // The timeline. The capture (sorted by time) is an infinite, deterministic sequence of
 // events k = 0, 1, 2, ...: event k is capture[k % n] in pass k / n. Pass 0 is the capture
-// as recorded; with `loop` every later pass gets new uuids (a pure function of seed, pass
-// and position) and its times shifted forward by the capture's span, so it looks like new
-// traffic. Which prefix of the timeline the "agents" already hold (the backlog a request
+// as recorded; with `loop` every later pass gets fresh uuids (a pure function of seed, pass
+// and position; flows recorded without one get one too, so clients de-duplicating by uuid
+// keep them) and new times that keep increasing and stay in range however long it runs:
+// with --rate, the time the event appears (looped traffic looks live); without, 1 µs after
+// the event before it (about the wall-clock pace of a reader taking a million flows a
+// second). Which prefix of the timeline the "agents" already hold (the backlog a request
 // rewinds over) depends on the pacing:
 //   - rate > 0: event k appears at start_at + k/rate, so a follower sees flows arrive in
 //     real time. Because this is a function of the wall clock only, a replay restarted
@@ -36,6 +39,10 @@
 //     pulled becomes backlog for everyone.
 // Only the newest `history_capacity` events stay in the backlog (a ring buffer); a
 // follower that falls that far behind gets a HUBBLE_RING_BUFFER LostEvent and skips ahead.
+//
+// Listening: "HOST:PORT"; a bare port ("4245" or ":4245") means every interface, as
+// hubble-relay's listen address does. A port in use fails Start() naming the port and the
+// cause.
 #pragma once
 
 #include <atomic>
@@ -66,8 +73,12 @@ struct ReplayTlsOptions {
   bool enabled() const { return !cert_file.empty(); }
 };
 
+// "4245" and ":4245" -> "0.0.0.0:4245" (every interface); anything else unchanged.
+std::string NormalizeListenAddress(const std::string& listen);
+
 struct ReplayOptions {
-  // HOST:PORT; port 0 picks a free port (see ReplayServer::address()).
+  // HOST:PORT, or a bare port for every interface; port 0 picks a free port (see
+  // ReplayServer::address()).
   std::string listen = "127.0.0.1:4245";
   double rate = 0;    // flows/s pacing; 0 = the whole first pass is there at start
   bool loop = false;  // repeat the capture forever as new traffic
@@ -138,7 +149,6 @@ class ReplayServer {
   std::vector<int> node_index_;                     // per event, -1 = none
   std::vector<std::string> node_names_;
   std::vector<uint64_t> flows_per_node_;
-  absl::Duration shift_ = absl::ZeroDuration();  // per-pass time shift
   absl::Time start_time_;
   absl::Time base_;                      // rate mode: when event 0 appears
   std::atomic<uint64_t> high_water_{0};  // rate == 0 && loop: furthest event pulled

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
 #include "flow/filter.h"
 #include "grpcpp/grpcpp.h"
 #include "observer/observer.grpc.pb.h"
@@ -337,6 +338,79 @@ TEST_F(ReplayRelayTest, LoopLooksLikeNewTraffic) {
   EXPECT_EQ(flows[50]->uuid, server->EventAt(50).flow->uuid);  // deterministic per pass
   EXPECT_EQ(flows[50]->source_ip, flows[0]->source_ip);        // same traffic otherwise
   EXPECT_EQ(flows[50]->verdict, flows[0]->verdict);
+}
+
+// Flows recorded without a uuid get one in every looped pass: a client de-duplicating by
+// uuid (or, without one, by time and content) must see the looped traffic, not drop it.
+TEST_F(ReplayRelayTest, LoopGivesFlowsWithoutUuidFreshOnes) {
+  ReplayOptions ro;
+  ro.loop = true;
+  auto server = Serve(SyntheticCapture(symbols_, 50, 0, /*with_uuid=*/false), ro);
+  auto o = ClientFor(*server);
+  o.follow = true;
+  o.since = CaptureStart();
+  sources::SourceStats stats;
+  auto flows = Flows(Collect(o, nullptr, HasFlows(180), absl::Seconds(20), &stats));
+  ASSERT_GE(flows.size(), 180u);
+  EXPECT_EQ(stats.duplicates, 0u);
+  EXPECT_TRUE(flows[0]->uuid.empty());  // pass 0 is the capture as recorded
+  std::set<std::string> uuids;
+  for (size_t i = 50; i < flows.size(); ++i) {
+    EXPECT_FALSE(flows[i]->uuid.empty()) << i;
+    EXPECT_TRUE(uuids.insert(flows[i]->uuid).second) << "repeated uuid at " << i;
+  }
+}
+
+// However many passes a loop runs, times keep increasing and stay representable (no
+// saturation at the end of absl/protobuf time, which made every later flow look alike).
+TEST_F(ReplayRelayTest, LoopTimesKeepIncreasingWithinRange) {
+  // Two flows 300 days apart: shifting each pass by the capture's span would leave the
+  // representable range after some 300 passes.
+  std::vector<Event> evs = SyntheticCapture(symbols_, 2);
+  evs[1].flow->time = evs[0].flow->time + absl::Hours(24 * 300);
+  ReplayOptions ro;
+  ro.loop = true;
+  auto server = Serve(evs, ro);
+  const absl::Time limit = absl::FromCivil(absl::CivilYear(2200), absl::UTCTimeZone());
+  absl::Time prev = absl::InfinitePast();
+  for (uint64_t k :
+       {0ull, 1ull, 2ull, 3ull, 1000ull, 1000001ull, 1000000000ull, 1000000000000ull}) {
+    Event e = server->EventAt(k);
+    ASSERT_TRUE(e.flow);
+    EXPECT_GT(e.flow->time, prev) << "event " << k;
+    EXPECT_LT(e.flow->time, limit) << "event " << k;
+    prev = e.flow->time;
+  }
+
+  // Paced: a looped flow carries the time it appears, like live traffic.
+  ReplayOptions paced;
+  paced.loop = true;
+  paced.rate = 100;
+  paced.start_at = CaptureStart() + absl::Hours(1);
+  auto live = Serve(SyntheticCapture(symbols_, 50), paced);
+  EXPECT_EQ(live->EventAt(75).flow->time, *paced.start_at + absl::Milliseconds(750));
+  EXPECT_EQ(live->EventAt(49).flow->time, CaptureStart() + absl::Milliseconds(490));
+  EXPECT_GT(live->EventAt(50).flow->time, live->EventAt(49).flow->time);
+}
+
+TEST(ReplayListenTest, BarePortMeansEveryInterface) {
+  EXPECT_EQ(NormalizeListenAddress("4245"), "0.0.0.0:4245");
+  EXPECT_EQ(NormalizeListenAddress(":4245"), "0.0.0.0:4245");
+  EXPECT_EQ(NormalizeListenAddress("127.0.0.1:4245"), "127.0.0.1:4245");
+  EXPECT_EQ(NormalizeListenAddress("[::1]:4245"), "[::1]:4245");
+  EXPECT_EQ(NormalizeListenAddress("relay"), "relay");
+}
+
+TEST_F(ReplayRelayTest, BusyPortNamesThePortAndTheCause) {
+  auto first = Serve(SyntheticCapture(symbols_, 5));
+  ReplayOptions o;
+  o.listen = absl::StrCat("127.0.0.1:", first->port());
+  ReplayServer second(SyntheticCapture(symbols_, 5), o);
+  absl::Status st = second.Start();
+  EXPECT_EQ(st.code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(st.message().find(absl::StrCat("port ", first->port(), " is already in use")),
+            std::string::npos)
+      << st;
 }
 
 TEST_F(ReplayRelayTest, StatusNodesNamespaces) {
