@@ -350,7 +350,8 @@ TEST_F(ReplayRelayTest, LoopGivesFlowsWithoutUuidFreshOnes) {
   o.follow = true;
   o.since = CaptureStart();
   sources::SourceStats stats;
-  auto flows = Flows(Collect(o, nullptr, HasFlows(180), absl::Seconds(20), &stats));
+  auto evs = Collect(o, nullptr, HasFlows(180), absl::Seconds(20), &stats);
+  auto flows = Flows(evs);
   ASSERT_GE(flows.size(), 180u);
   EXPECT_EQ(stats.duplicates, 0u);
   EXPECT_TRUE(flows[0]->uuid.empty());  // pass 0 is the capture as recorded
