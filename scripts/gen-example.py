@@ -1298,15 +1298,54 @@ def generate_phase(phase, cluster, uids, seed):
 # Reading the capture back the way tierwatch does (issue 2 flow model, issue 3 classes).
 
 
+GENERATED = set("bcdfghjklmnpqrstvwxz2456789")
+
+
+def strip_pod_suffix(pod, labels):
+    """The pod name without its controller's suffix (tierwatch's flow::StripPodSuffix)."""
+    h = labels.get("k8s:pod-template-hash")
+    if h:
+        mid = "-%s-" % h
+        at = pod.rfind(mid)
+        if at > 0 and len(pod) - at - len(mid) == 5:
+            return pod[:at]
+    if "k8s:statefulset.kubernetes.io/pod-name" in labels:
+        head, _, tail = pod.rpartition("-")
+        if head and tail.isdigit():
+            return head
+    head, _, tail = pod.rpartition("-")
+    if not head:
+        return pod
+    if len(tail) == 5 and set(tail) <= GENERATED:
+        head2, _, mid = head.rpartition("-")
+        if head2 and 6 <= len(mid) <= 10 and set(mid) <= GENERATED:
+            return head2
+        return head
+    if tail.isdigit():
+        return head
+    return pod
+
+
 def workload_of(ep):
+    """tierwatch's Endpoint::WorkloadName: the same name from every node."""
+    labels = dict(l.split("=", 1) for l in ep.get("labels", []) if "=" in l)
+    label = ""
+    for k in ("app.kubernetes.io/name", "app", "k8s-app", "name"):
+        if labels.get("k8s:" + k):
+            label = labels["k8s:" + k]
+            break
+    if ep.get("pod_name"):
+        base = strip_pod_suffix(ep["pod_name"], labels)
+        if label and base.startswith(label) and (len(base) == len(label) or base[len(label)] == "-"):
+            return label
+        if base:
+            return base
+    if label:
+        return label
     if ep.get("workloads"):
         return ep["workloads"][0]["name"]
-    labels = dict(l.split("=", 1) for l in ep.get("labels", []) if "=" in l)
-    for k in ("app.kubernetes.io/name", "app", "k8s-app", "name"):
-        for src in ("k8s:",):
-            if src + k in labels:
-                return labels[src + k]
-    return labels.get("k8s:io.cilium.k8s.policy.serviceaccount", "")
+    sa = labels.get("k8s:io.cilium.k8s.policy.serviceaccount", "")
+    return "" if sa == "default" else sa
 
 
 ENTITY_ORDER = ("kube-apiserver", "host", "remote-node", "health", "ingress", "init",

@@ -24,10 +24,6 @@ bool IsIcmpLike(Protocol p) {
 }
 
 Symbol WorkloadSymbol(const Endpoint& ep, SymbolTable& symbols) {
-  // Reuse the flow's own symbol when the name came from Endpoint.workloads.
-  if (!ep.workloads.empty() && !ep.workloads.front().name.empty()) {
-    return ep.workloads.front().name;
-  }
   return symbols.Intern(ep.WorkloadName());
 }
 
@@ -54,6 +50,11 @@ Peer OutsidePeer(absl::string_view ip, const std::vector<Symbol>& names, SymbolT
 }
 
 ServerPortIndex::View CoarseView(const Endpoint& ep, Protocol protocol, uint16_t port) {
+  // As PeerOf: a named pod reported with the world identity is that pod.
+  if ((EntityBits(ep) & ~kReservedWorld) == 0 && !ep.pod_name.empty() &&
+      !EndpointNamespace(ep).empty()) {
+    return {PeerKind::kWorkload, EndpointNamespace(ep), ep.WorkloadName(), protocol, port};
+  }
   if (uint16_t bits = EntityBits(ep)) {
     return {PeerKind::kEntity, "", ReservedEntityName(bits), protocol, port};
   }
@@ -162,6 +163,13 @@ absl::string_view EndpointNamespace(const Endpoint& endpoint) {
 
 Peer PeerOf(const Endpoint& endpoint, absl::string_view ip, const std::vector<Symbol>& names,
             PeerRole role, SymbolTable& symbols, const DnsNameCache* dns, absl::Time at) {
+  // A pod the flow names is that pod even when the flow carries the world identity for it
+  // (Cilium 1.10 L7 flows report the peer so): an IP key only when nothing names the peer.
+  if ((EntityBits(endpoint) & ~kReservedWorld) == 0 && !endpoint.pod_name.empty() &&
+      !EndpointNamespace(endpoint).empty()) {
+    return Peer::Workload(symbols.Intern(EndpointNamespace(endpoint)),
+                          WorkloadSymbol(endpoint, symbols));
+  }
   if (uint16_t bits = EntityBits(endpoint)) {
     absl::string_view entity = ReservedEntityName(bits);
     if (entity == kWorld && role == PeerRole::kDestination) {

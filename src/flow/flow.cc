@@ -2,6 +2,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "flow/flow.pb.h"
 #include "relay/relay.pb.h"
 
@@ -16,10 +17,14 @@ struct EntityBit {
 // Most specific first: identity 7 is kube-apiserver + remote-node and should read as
 // kube-apiserver; a CIDR identity carries world and reads as world.
 constexpr EntityBit kEntities[] = {
-    {"kube-apiserver", kReservedKubeApiserver}, {"host", kReservedHost},
-    {"remote-node", kReservedRemoteNode},       {"health", kReservedHealth},
-    {"ingress", kReservedIngress},              {"init", kReservedInit},
-    {"unmanaged", kReservedUnmanaged},          {"world", kReservedWorld},
+    {"kube-apiserver", kReservedKubeApiserver},
+    {"host", kReservedHost},
+    {"remote-node", kReservedRemoteNode},
+    {"health", kReservedHealth},
+    {"ingress", kReservedIngress},
+    {"init", kReservedInit},
+    {"unmanaged", kReservedUnmanaged},
+    {"world", kReservedWorld},
     {"unknown", kReservedUnknown},
 };
 
@@ -64,15 +69,34 @@ uint16_t ComputeReserved(const Endpoint& ep) {
     }
   }
   switch (ep.identity) {
-    case 1: mask |= kReservedHost; break;
-    case 2: case 9: case 10: mask |= kReservedWorld; break;
-    case 3: mask |= kReservedUnmanaged; break;
-    case 4: mask |= kReservedHealth; break;
-    case 5: mask |= kReservedInit; break;
-    case 6: mask |= kReservedRemoteNode; break;
-    case 7: mask |= kReservedKubeApiserver | kReservedRemoteNode; break;
-    case 8: mask |= kReservedIngress; break;
-    default: break;
+    case 1:
+      mask |= kReservedHost;
+      break;
+    case 2:
+    case 9:
+    case 10:
+      mask |= kReservedWorld;
+      break;
+    case 3:
+      mask |= kReservedUnmanaged;
+      break;
+    case 4:
+      mask |= kReservedHealth;
+      break;
+    case 5:
+      mask |= kReservedInit;
+      break;
+    case 6:
+      mask |= kReservedRemoteNode;
+      break;
+    case 7:
+      mask |= kReservedKubeApiserver | kReservedRemoteNode;
+      break;
+    case 8:
+      mask |= kReservedIngress;
+      break;
+    default:
+      break;
   }
   return mask;
 }
@@ -89,15 +113,92 @@ std::optional<absl::string_view> Endpoint::LabelValue(absl::string_view key) con
   return std::nullopt;
 }
 
-absl::string_view Endpoint::WorkloadName() const {
-  if (!workloads.empty() && !workloads.front().name.empty()) return workloads.front().name.view();
-  for (absl::string_view key : {"k8s:app.kubernetes.io/name", "k8s:app", "k8s:k8s-app",
-                                "k8s:name", "app.kubernetes.io/name", "app", "k8s-app", "name"}) {
-    auto v = LabelValue(key);
-    if (v && !v->empty()) return *v;
+namespace {
+
+// Characters Kubernetes uses for generated name suffixes (no vowels, no 0/1/3: see
+// k8s.io/apimachinery's rand.String alphabet "bcdfghjklmnpqrstvwxz2456789").
+bool GeneratedChar(char c) { return absl::StrContains("bcdfghjklmnpqrstvwxz2456789", c); }
+bool Generated(absl::string_view s, size_t min_len, size_t max_len) {
+  if (s.size() < min_len || s.size() > max_len) return false;
+  for (char c : s) {
+    if (!GeneratedChar(c)) return false;
   }
+  return true;
+}
+bool AllDigits(absl::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+absl::string_view StripPodSuffix(absl::string_view pod, const Endpoint* ep) {
+  auto cut = [&pod](size_t n) { return pod.substr(0, pod.size() - n); };
+  // The labels say exactly which suffix the controller added, when they are there.
+  if (ep != nullptr) {
+    std::optional<absl::string_view> hash = ep->LabelValue("pod-template-hash");
+    if (hash && !hash->empty()) {
+      std::string mid = absl::StrCat("-", *hash, "-");
+      size_t at = pod.rfind(mid);
+      if (at != absl::string_view::npos && at > 0 && pod.size() - at - mid.size() == 5) {
+        return pod.substr(0, at);
+      }
+    }
+    if (ep->HasLabel("statefulset.kubernetes.io/pod-name")) {
+      size_t dash = pod.rfind('-');
+      if (dash != absl::string_view::npos && dash > 0 && AllDigits(pod.substr(dash + 1))) {
+        return pod.substr(0, dash);
+      }
+    }
+  }
+  // Otherwise the shapes: Deployment name-<hash>-<5>, DaemonSet/Job name-<5>, StatefulSet
+  // name-<ordinal>.
+  size_t last = pod.rfind('-');
+  if (last == absl::string_view::npos || last == 0) return pod;
+  absl::string_view tail = pod.substr(last + 1);
+  if (Generated(tail, 5, 5)) {
+    absl::string_view rest = pod.substr(0, last);
+    size_t prev = rest.rfind('-');
+    if (prev != absl::string_view::npos && prev > 0 && Generated(rest.substr(prev + 1), 6, 10)) {
+      return rest.substr(0, prev);
+    }
+    return rest;
+  }
+  if (AllDigits(tail)) return cut(tail.size() + 1);
+  return pod;
+}
+
+absl::string_view Endpoint::WorkloadName() const {
+  // Every node must name a pod alike, so the name comes from what every node reports the
+  // same way: the pod name (suffix stripped) and the identity's labels, not
+  // Endpoint.workloads, which Hubble fills only on the pod's own node.
+  absl::string_view label;
+  for (absl::string_view key : {"k8s:app.kubernetes.io/name", "k8s:app", "k8s:k8s-app", "k8s:name",
+                                "app.kubernetes.io/name", "app", "k8s-app", "name"}) {
+    auto v = LabelValue(key);
+    if (v && !v->empty()) {
+      label = *v;
+      break;
+    }
+  }
+  if (!pod_name.empty()) {
+    absl::string_view base = StripPodSuffix(pod_name.view(), this);
+    // The label when the pod's name starts with it ("reviews" for reviews-v1-...): reports
+    // that carry only labels then give the same name.
+    if (!label.empty() && absl::StartsWith(base, label) &&
+        (base.size() == label.size() || base[label.size()] == '-')) {
+      return label;
+    }
+    if (!base.empty()) return base;
+  }
+  if (!label.empty()) return label;
+  if (!workloads.empty() && !workloads.front().name.empty()) return workloads.front().name.view();
+  // The service account "default" is every unconfigured pod's: it names no workload.
   auto sa = LabelValue("k8s:io.cilium.k8s.policy.serviceaccount");
-  if (sa && !sa->empty()) return *sa;
+  if (sa && !sa->empty() && *sa != "default") return *sa;
   return "";
 }
 
@@ -141,14 +242,12 @@ bool operator==(const Flow& a, const Flow& b) {
          a.l7 == b.l7 && a.is_reply == b.is_reply && a.event_type == b.event_type &&
          a.event_sub_type == b.event_sub_type && a.source_service == b.source_service &&
          a.destination_service == b.destination_service &&
-         a.traffic_direction == b.traffic_direction &&
-         a.policy_match_type == b.policy_match_type &&
+         a.traffic_direction == b.traffic_direction && a.policy_match_type == b.policy_match_type &&
          a.trace_observation_point == b.trace_observation_point &&
          a.trace_reason == b.trace_reason && a.interface_index == b.interface_index &&
          a.interface_name == b.interface_name && a.proxy_port == b.proxy_port &&
          a.summary == b.summary && a.egress_allowed_by == b.egress_allowed_by &&
-         a.ingress_allowed_by == b.ingress_allowed_by &&
-         a.egress_denied_by == b.egress_denied_by &&
+         a.ingress_allowed_by == b.ingress_allowed_by && a.egress_denied_by == b.egress_denied_by &&
          a.ingress_denied_by == b.ingress_denied_by && a.policy_log == b.policy_log;
 }
 
@@ -183,14 +282,22 @@ absl::string_view DropReasonName(uint32_t code) {
 
 absl::string_view ProtocolName(Protocol p) {
   switch (p) {
-    case Protocol::kTCP: return "TCP";
-    case Protocol::kUDP: return "UDP";
-    case Protocol::kSCTP: return "SCTP";
-    case Protocol::kICMPv4: return "ICMPv4";
-    case Protocol::kICMPv6: return "ICMPv6";
-    case Protocol::kVRRP: return "VRRP";
-    case Protocol::kIGMP: return "IGMP";
-    case Protocol::kUnknown: break;
+    case Protocol::kTCP:
+      return "TCP";
+    case Protocol::kUDP:
+      return "UDP";
+    case Protocol::kSCTP:
+      return "SCTP";
+    case Protocol::kICMPv4:
+      return "ICMPv4";
+    case Protocol::kICMPv6:
+      return "ICMPv6";
+    case Protocol::kVRRP:
+      return "VRRP";
+    case Protocol::kIGMP:
+      return "IGMP";
+    case Protocol::kUnknown:
+      break;
   }
   return "";
 }
@@ -220,8 +327,7 @@ std::optional<Verdict> VerdictFromName(absl::string_view name) {
   return ParseVia<Verdict, ::flow::Verdict>(::flow::Verdict_Parse, name);
 }
 std::optional<TrafficDirection> TrafficDirectionFromName(absl::string_view name) {
-  return ParseVia<TrafficDirection, ::flow::TrafficDirection>(::flow::TrafficDirection_Parse,
-                                                              name);
+  return ParseVia<TrafficDirection, ::flow::TrafficDirection>(::flow::TrafficDirection_Parse, name);
 }
 std::optional<FlowType> FlowTypeFromName(absl::string_view name) {
   return ParseVia<FlowType, ::flow::FlowType>(::flow::FlowType_Parse, name);

@@ -103,13 +103,21 @@ struct Endpoint {
   std::optional<absl::string_view> LabelValue(absl::string_view key) const;
   bool HasLabel(absl::string_view key) const { return LabelValue(key).has_value(); }
   bool IsReserved() const { return reserved != kReservedNone; }
-  // The workload name an operator would use: Endpoint.workloads[0] when present, else a
-  // stable label (app.kubernetes.io/name, app, k8s-app, name); never pod-template-hash or
-  // the pod name. Falls back to the service account label; "" when nothing stable exists.
+  // The workload name an operator would use, the same from every node: the pod name with
+  // its ReplicaSet / DaemonSet / StatefulSet suffix stripped — or the stable label
+  // (app.kubernetes.io/name, app, k8s-app, name) when that name starts with it — else the
+  // label, else Endpoint.workloads[0] (filled only on the pod's own node), else the
+  // service account unless it is "default"; "" when nothing names it.
   absl::string_view WorkloadName() const;
 
   friend bool operator==(const Endpoint& a, const Endpoint& b);
 };
+
+// The pod name without the suffix its controller generated: "coredns-5d78c9869d-x2x9z" ->
+// "coredns", "node-local-dns-cw6pv" -> "node-local-dns", "postgres-0" -> "postgres". The
+// endpoint's pod-template-hash / statefulset labels make it exact; without them (peers
+// reported with the world identity) the shapes decide. Other names are returned as given.
+absl::string_view StripPodSuffix(absl::string_view pod, const Endpoint* endpoint = nullptr);
 
 // Reserved mask of an endpoint from its labels (reserved:*) and identity number (1..8).
 uint16_t ComputeReserved(const Endpoint& ep);

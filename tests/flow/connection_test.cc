@@ -134,10 +134,62 @@ TEST_F(ConnectionTest, NamespaceFromPodNamespaceLabelWhenTheFieldIsEmpty) {
   EXPECT_EQ(KeyString(f), "bookinfo/productpage -> business/postgres:9080/TCP");
 }
 
-TEST_F(ConnectionTest, WorkloadWithoutStableNameIsUnnamedNotPodName) {
-  Endpoint ep = Pod("business", {"k8s:pod-template-hash=abc123"}, "", "mystery-abc123-zzzz");
+TEST_F(ConnectionTest, WorkloadWithNothingStableIsUnnamed) {
+  // No pod name, no app label, the service account "default": nothing names it.
+  Endpoint ep = Pod("business", {"k8s:io.cilium.k8s.policy.serviceaccount=default"});
   Flow f = Tcp(ep, Postgres(), 45000, 5432, kSYN);
   EXPECT_EQ(KeyString(f), "business/(unnamed) -> business/postgres:5432/TCP");
+}
+
+// One pod, one name, wherever it is seen: from the pod name without its controller's
+// suffix, which every node reports alike, not from Endpoint.workloads, which only the
+// pod's own node fills in.
+TEST_F(ConnectionTest, WorkloadNameIsThePodNameWithoutItsGeneratedSuffix) {
+  // The labels make the cut exact.
+  EXPECT_EQ(Pod("b", {"k8s:pod-template-hash=abc123"}, "", "mystery-abc123-zzzzz").WorkloadName(),
+            "mystery");
+  EXPECT_EQ(Pod("b", {"k8s:statefulset.kubernetes.io/pod-name=pg-12"}, "", "pg-12").WorkloadName(),
+            "pg");
+  // Without labels (a peer reported with the world identity), the shapes decide.
+  EXPECT_EQ(StripPodSuffix("coredns-5d78c9869d-x2x9z"), "coredns");
+  EXPECT_EQ(StripPodSuffix("node-local-dns-cw6pv"), "node-local-dns");
+  EXPECT_EQ(StripPodSuffix("postgres-0"), "postgres");
+  EXPECT_EQ(StripPodSuffix("etcd-talos-cp"), "etcd-talos-cp");
+  EXPECT_EQ(StripPodSuffix("debug"), "debug");
+
+  // CoreDNS from its own node (workloads filled) and from another (only labels, whose
+  // k8s-app says kube-dns): the same name.
+  Endpoint own = Pod("kube-system", {"k8s:k8s-app=kube-dns", "k8s:pod-template-hash=5d78c9869d"},
+                     "coredns", "coredns-5d78c9869d-x2x9z");
+  Endpoint remote = Pod("kube-system", {"k8s:k8s-app=kube-dns", "k8s:pod-template-hash=5d78c9869d"},
+                        "", "coredns-5d78c9869d-x2x9z");
+  EXPECT_EQ(own.WorkloadName(), "coredns");
+  EXPECT_EQ(remote.WorkloadName(), "coredns");
+  // A pod whose name starts with its app label takes the label: reports carrying only the
+  // labels (no pod name) then name it alike.
+  EXPECT_EQ(Pod("bookinfo", {"k8s:app=reviews"}, "", "reviews-v1-545db77b95-s6jb8").WorkloadName(),
+            "reviews");
+  EXPECT_EQ(Pod("bookinfo", {"k8s:app=reviews"}).WorkloadName(), "reviews");
+  // The pod name comes before the service account; "default" never names a workload.
+  EXPECT_EQ(Pod("ns", {"k8s:io.cilium.k8s.policy.serviceaccount=default"}, "", "debug-shell-7c4b9")
+                .WorkloadName(),
+            "debug-shell");
+  EXPECT_EQ(Pod("ns", {"k8s:io.cilium.k8s.policy.serviceaccount=runner"}).WorkloadName(), "runner");
+}
+
+// Cilium 1.10 L7 flows report the peer with the world identity but keep its namespace and
+// pod name: the pod, not its IP, is the peer.
+TEST_F(ConnectionTest, NamedPodReportedAsWorldIsKeyedByWorkloadNotIp) {
+  Endpoint peer = Reserved(2, "reserved:world");
+  peer.namespace_ = symbols_.Intern("kube-system");
+  peer.pod_name = symbols_.Intern("node-local-dns-cw6pv");
+  Flow f = Tcp(Odoo(), peer, 44964, 9253, kSYN);
+  f.destination_ip = "10.156.3.7";
+  EXPECT_EQ(KeyString(f), "business/odoo -> kube-system/node-local-dns:9253/TCP");
+  // An unnamed world peer is still known by its address (or DNS name).
+  Flow g = Tcp(Odoo(), World(), 44964, 443, kSYN);
+  g.destination_ip = "203.0.113.7";
+  EXPECT_EQ(KeyString(g), "business/odoo -> 203.0.113.7:443/TCP");
 }
 
 TEST_F(ConnectionTest, ReservedEntitiesAreTheirOwnKind) {

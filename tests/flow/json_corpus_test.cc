@@ -211,7 +211,8 @@ TEST_F(JsonCorpus, PolicyVerdictRedirectedToDnsProxy) {
             std::optional<absl::string_view>("bookinfo-ratings"));
   EXPECT_EQ(f.source.WorkloadName(), "ratings");
   EXPECT_EQ(f.destination.namespace_, "kube-system");
-  EXPECT_EQ(f.destination.WorkloadName(), "kube-dns");
+  // The pod is coredns-...: named after it (its k8s-app label says kube-dns).
+  EXPECT_EQ(f.destination.WorkloadName(), "coredns");
   EXPECT_EQ(f.event_type, kEventPolicyVerdict);
   EXPECT_EQ(f.traffic_direction, TrafficDirection::kEgress);
   EXPECT_EQ(f.policy_match_type, 2u);

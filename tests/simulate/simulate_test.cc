@@ -86,14 +86,14 @@ class ExampleSimulation : public ::testing::Test {
 };
 
 TEST_F(ExampleSimulation, LearnsTheBaselineConnections) {
-  EXPECT_EQ(set_.size(), 48u);  // expected-classes.json: before.baseline_connections
+  EXPECT_EQ(set_.size(), 47u);  // expected-classes.json: before.baseline_connections
   EXPECT_GT(set_.learn_stats().replies, 0u);
 }
 
 TEST_F(ExampleSimulation, StoryPoliciesBreakTier0Tier1AndDns) {
   SimulationResult r = Run({tw::testing::SourceDir() + "/tests/policy/testdata/story"});
   EXPECT_TRUE(r.GateFailed());
-  EXPECT_EQ(r.connections, 48u);
+  EXPECT_EQ(r.connections, 47u);
   EXPECT_THAT(Broken(r, DropClass::kDnsBlocked),
               UnorderedElementsAre("(remote-node) -> kube-system/coredns:53/UDP"));
   EXPECT_THAT(Broken(r, DropClass::kTier0Violation),
@@ -167,7 +167,7 @@ TEST_F(ExampleSimulation, CorrectedSetWithAppPoliciesBreaksNothing) {
       Run({tw::testing::SourceDir() + "/deploy/network-policies/app",
            tw::testing::SourceDir() + "/tests/simulate/testdata/business-apps.yaml"});
   EXPECT_EQ(r.broken, 0u) << RenderText(r, {});
-  EXPECT_EQ(r.allowed, 48u);
+  EXPECT_EQ(r.allowed, 47u);
   EXPECT_FALSE(r.GateFailed());
 }
 
@@ -189,7 +189,7 @@ TEST_F(ExampleSimulation, JsonAndTextNameTheGate) {
   SimulationResult r = Run({tw::testing::SourceDir() + "/tests/policy/testdata/story"});
   nlohmann::json j = RenderJson(r);
   EXPECT_EQ(j["gate"], "fail");
-  EXPECT_EQ(j["connections"], 48);
+  EXPECT_EQ(j["connections"], 47);
   EXPECT_EQ(j["totals"]["tier0_violation"]["connections"], 4);
   EXPECT_EQ(j["totals"]["tier0_violation"]["severity"], "critical");
   ASSERT_FALSE(j["breaks"].empty());
@@ -236,7 +236,7 @@ TEST(BaselineOnly, LearnedLabelsMakeABaselineFileExact) {
   ASSERT_TRUE(doc.ok()) << doc.status();
   ConnectionSet set(symbols);
   set.AddBaseline(*doc);
-  EXPECT_EQ(set.size(), 48u);
+  EXPECT_EQ(set.size(), 47u);
   EXPECT_EQ(set.observed_peers(), 0u);
   SimulationResult r = Simulate(set, eval, tiers);
   EXPECT_EQ(r.synthesized, 0u);
