@@ -11,6 +11,7 @@
 #include "cli/flags.h"
 #include "cli/policy_lint_cmd.h"
 #include "common/time_format.h"
+#include "flow/connection.h"
 #include "nlohmann/json.hpp"
 #include "policy/evaluator.h"
 #include "policy/parser.h"
@@ -124,24 +125,57 @@ std::string SideText(absl::string_view label, const DirectionVerdict& d) {
   return "";
 }
 
+// The flow in its connection's original direction, for a reply: the peers, addresses,
+// names and ports swapped; an ICMP echo reply becomes its request. nullopt when the
+// original cannot be rebuilt (ICMP errors, which conntrack relates to some connection).
+std::optional<flow::Flow> OriginalOf(const flow::Flow& reply) {
+  flow::Flow f = reply;
+  std::swap(f.source, f.destination);
+  std::swap(f.source_ip, f.destination_ip);
+  std::swap(f.source_names, f.destination_names);
+  std::swap(f.l4.source_port, f.l4.destination_port);
+  f.source_service = flow::Service();
+  f.destination_service = flow::Service();
+  if (f.traffic_direction == flow::TrafficDirection::kIngress) {
+    f.traffic_direction = flow::TrafficDirection::kEgress;
+  } else if (f.traffic_direction == flow::TrafficDirection::kEgress) {
+    f.traffic_direction = flow::TrafficDirection::kIngress;
+  }
+  f.is_reply = false;
+  if (f.l4.protocol == flow::Protocol::kICMPv4 || f.l4.protocol == flow::Protocol::kICMPv6) {
+    if (f.l4.protocol == flow::Protocol::kICMPv4 && reply.l4.icmp_type == 0) {
+      f.l4.icmp_type = 8;
+    } else if (f.l4.protocol == flow::Protocol::kICMPv6 && reply.l4.icmp_type == 129) {
+      f.l4.icmp_type = 128;
+    } else {
+      return std::nullopt;
+    }
+  }
+  return f;
+}
+
 int RunVerdict(const VerdictArgs& args) {
+  const char* cmd = "tierwatch policy verdict";
   auto loaded = policy::LoadPolicies(args.policies);
   if (!loaded.ok()) {
-    std::cerr << "tierwatch policy verdict: " << loaded.status().message() << "\n";
+    std::cerr << cmd << ": " << loaded.status().message() << "\n";
     return kExitUsage;
   }
   for (const auto& d : loaded->diagnostics) {
     if (d.severity != policy::Severity::kInfo) std::cerr << d.ToString() << "\n";
   }
   if (loaded->HasErrors()) {
-    std::cerr << "tierwatch policy verdict: " << loaded->rejected.size() << " polic"
+    std::cerr << cmd << ": " << loaded->rejected.size() << " polic"
               << (loaded->rejected.size() == 1 ? "y" : "ies")
               << " with errors excluded; evaluating the other " << loaded->policies.size() << "\n";
   }
   if (loaded->policies.empty()) {
-    std::cerr << "tierwatch policy verdict: no policy loaded from "
-              << absl::StrJoin(args.policies, " ") << "\n";
-    return kExitUsage;
+    // Cilium's answer for endpoints no policy selects: nothing is enforced.
+    std::cerr << cmd << ": warning: no policy loaded from " << absl::StrJoin(args.policies, " ")
+              << ": every endpoint is unselected, so flows are judged as Cilium does then"
+              << (args.enforcement == "always" ? " (enforcement mode always: default-deny)"
+                                               : " (ALLOWED)")
+              << "\n";
   }
 
   policy::EvaluatorOptions opts;
@@ -157,12 +191,35 @@ int RunVerdict(const VerdictArgs& args) {
   copts.strict = args.strict;
   copts.errors = &std::cerr;
   sources::CaptureReader reader(args.flows, symbols, copts);
+  // Replies are recognised as the baseline does (is_reply, TCP flags, ICMP types, server
+  // ports of the originals seen so far, ephemeral ports) and get their connection's verdict:
+  // Cilium lets replies of an allowed connection through by conntrack.
+  flow::ServerPortIndex servers;
   const bool as_json = args.output == "json";
   std::ostream& out = std::cout;
+  uint64_t replies = 0;
   absl::Status st = reader.Run([&](flow::Event&& ev) {
     if (!ev.flow) return true;  // lost events and node status carry no connection
     const flow::Flow& f = *ev.flow;
-    policy::Verdict v = policy::EvaluateFlow(eval, f);
+    flow::ReplyInfo reply = flow::InferReply(f, &servers);
+    std::optional<flow::Flow> original;
+    bool is_reply = reply.state == flow::ReplyState::kReply;
+    if (is_reply) {
+      ++replies;
+      original = OriginalOf(f);
+    } else if (auto key = flow::KeyAsSeen(f, symbols, nullptr)) {
+      servers.Add(*key);
+    }
+    const flow::Flow& judged = original ? *original : f;
+    policy::Verdict v;
+    if (is_reply && !original) {
+      v.decision = Decision::kUndecided;
+      v.undecided_reason =
+          "an ICMP error related to a connection: Cilium lets it through when the connection "
+          "is allowed";
+    } else {
+      v = policy::EvaluateFlow(eval, judged);
+    }
     absl::string_view reason = v.drop_reason ? flow::DropReasonName(v.drop_reason) : "";
     if (as_json) {
       json j;
@@ -181,6 +238,16 @@ int RunVerdict(const VerdictArgs& args) {
         j["destination_names"] = names;
       }
       j["recorded_verdict"] = std::string(flow::VerdictName(f.verdict));
+      j["reply"] = is_reply;
+      if (is_reply) {
+        j["reply_basis"] = std::string(flow::ReplyBasisName(reply.basis));
+        if (original) {
+          j["connection"] = {
+              {"source", EndpointJson(original->source, original->source_ip)},
+              {"destination", EndpointJson(original->destination, original->destination_ip)},
+              {"port", original->l4.destination_port}};
+        }
+      }
       j["verdict"] = std::string(policy::DecisionName(v.decision));
       j["reason"] = reason.empty() ? json(nullptr) : json(std::string(reason));
       j["undecided_reason"] = v.undecided_reason.empty() ? json(nullptr) : json(v.undecided_reason);
@@ -194,16 +261,28 @@ int RunVerdict(const VerdictArgs& args) {
           absl::StrCat(FormatRfc3339(f.time), " ", EndpointText(f.source, f.source_ip), " -> ",
                        EndpointText(f.destination, f.destination_ip), " ", PortText(f), ": ",
                        policy::DecisionName(v.decision));
+      std::string detail;
       if (v.decision == Decision::kDenied) {
-        absl::StrAppend(&line, " ", reason, " at ", policy::DirectionName(*v.denied_at), " (",
-                        SideText(policy::DirectionName(*v.denied_at),
-                                 *v.denied_at == policy::Direction::kEgress ? v.egress : v.ingress),
-                        ")");
+        detail = absl::StrCat(
+            reason, " at ", policy::DirectionName(*v.denied_at), " (",
+            SideText(policy::DirectionName(*v.denied_at),
+                     *v.denied_at == policy::Direction::kEgress ? v.egress : v.ingress),
+            ")");
       } else if (v.decision == Decision::kUndecided) {
-        absl::StrAppend(&line, " (", v.undecided_reason, ")");
+        detail = absl::StrCat("(", v.undecided_reason, ")");
       } else {
-        absl::StrAppend(&line, " (", SideText("egress", v.egress), "; ",
-                        SideText("ingress", v.ingress), ")");
+        detail = absl::StrCat("(", SideText("egress", v.egress), "; ",
+                              SideText("ingress", v.ingress), ")");
+      }
+      if (is_reply && original) {
+        absl::StrAppend(&line, " as the reply of ",
+                        EndpointText(original->source, original->source_ip), " -> ",
+                        EndpointText(original->destination, original->destination_ip), " ",
+                        PortText(*original), ", whose verdict it takes: ", detail);
+      } else if (is_reply) {
+        absl::StrAppend(&line, " reply ", detail);
+      } else {
+        absl::StrAppend(&line, " ", detail);
       }
       out << line << "\n";
     }
@@ -211,8 +290,13 @@ int RunVerdict(const VerdictArgs& args) {
   });
   out.flush();
   if (!st.ok()) {
-    std::cerr << "tierwatch policy verdict: " << st.message() << "\n";
+    std::cerr << cmd << ": " << st.message() << "\n";
     return kExitUsage;
+  }
+  if (replies > 0 && !as_json) {
+    std::cerr << cmd << ": " << replies << " repl" << (replies == 1 ? "y" : "ies")
+              << " judged by the verdict of " << (replies == 1 ? "its" : "their")
+              << " connection\n";
   }
   return kExitOk;
 }
@@ -220,11 +304,10 @@ int RunVerdict(const VerdictArgs& args) {
 void RegisterVerdict(CLI::App* policy_cmd, CommandContext& ctx) {
   auto args = std::make_shared<VerdictArgs>();
   CLI::App* cmd = policy_cmd->add_subcommand(
-      "verdict",
-      "Would these policies allow each flow? Evaluates recorded flows against CNP/CCNP/KNP "
-      "files, ignoring the verdicts the flows carry, and names the policy and rule that "
-      "decided each side.");
+      "verdict", "Would these policies allow each recorded flow, and which rule decides");
   cmd->footer(
+      "Evaluates recorded flows against CNP/CCNP/KNP files, ignoring the verdicts the flows\n"
+      "carry, and names the policy and rule that decided each side.\n\n"
       "One line per flow, in input order (lost-event and node-status lines are skipped).\n"
       "Each flow is judged as Cilium would: egress at the source AND ingress at the\n"
       "destination must allow; a deny rule wins (POLICY_DENY, 181); no allow under\n"
@@ -236,20 +319,23 @@ void RegisterVerdict(CLI::App* policy_cmd, CommandContext& ctx) {
       "  - no host firewall: nodeSelector policies are not enforced, the host is never a subject\n"
       "  - toFQDNs is matched against the flow's destination_names (names Cilium's DNS proxy\n"
       "    saw); CIDR rules against the flow's IPs and only for world/CIDR identities\n"
-      "  - replies (is_reply=true) are not evaluated: UNDECIDED \"reply\"\n"
+      "  - a reply (is_reply, SYN-ACK, echo reply, a known server port answering) gets its\n"
+      "    connection's verdict, as conntrack lets replies of allowed connections through;\n"
+      "    the line says it is a reply (json: \"reply\": true and the connection)\n"
       "  - named ports, toServices without a recorded service, CIDR groups are UNDECIDED\n"
       "  - L7 rules are not enforced (an allow with L7 rules counts as an L3/L4 allow)\n\n"
       "A policy file with errors is reported on stderr (file:line) and left out; the others\n"
-      "are evaluated. Exit 0 whatever the verdicts; 2 when no policy loads or input is\n"
-      "unreadable.\n\n"
+      "are evaluated. With no policy at all every endpoint is unselected and flows are judged\n"
+      "as Cilium does then (ALLOWED), with a warning. Exit 0 whatever the verdicts; 2 when\n"
+      "a path is missing or input is unreadable.\n\n"
       "Examples:\n"
-      "  tierwatch policy verdict --policies deploy/network-policies --flows before.jsonl\n"
-      "  hubble observe -o jsonpb --last 1000 | tierwatch policy verdict --policies p/ --flows - "
-      "-o json\n"
-      "  tierwatch policy verdict --policies p/ --flows a.jsonl -o json | jq "
+      "  tierwatch policy verdict --policies deploy/network-policies --capture before.jsonl\n"
+      "  hubble observe -o jsonpb --last 1000 | tierwatch policy verdict --policies p/ "
+      "--capture - -o json\n"
+      "  tierwatch policy verdict --policies p/ --capture a.jsonl -o json | jq "
       "'select(.verdict==\"DENIED\")'");
   AddPoliciesOption(cmd, &args->policies)->required();
-  AddCaptureOption(cmd, &args->flows, "--flows")->required();
+  AddCaptureOption(cmd, &args->flows, "--capture,--flows")->required();
   AddOutputOption(cmd, &args->output, {"text", "json"});
   cmd->add_option("--enforcement-mode", args->enforcement,
                   "Cilium policy enforcement mode: default|always|never")

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -128,8 +130,13 @@ TEST_F(PolicyVerdictCli, JsonLinesInInputOrderWithAttribution) {
   EXPECT_EQ(lines[1]["verdict"], "ALLOWED");
   EXPECT_TRUE(lines[1]["reason"].is_null());
 
-  EXPECT_EQ(lines[2]["verdict"], "UNDECIDED");
-  EXPECT_EQ(lines[2]["undecided_reason"], "reply: policy is not applied to replies");
+  // The DNS answer is a reply: it takes its connection's (u2's) verdict and says so.
+  EXPECT_EQ(lines[2]["verdict"], "ALLOWED");
+  EXPECT_EQ(lines[2]["reply"], true);
+  EXPECT_EQ(lines[2]["reply_basis"], "is_reply");
+  EXPECT_EQ(lines[2]["connection"]["port"], 53);
+  EXPECT_EQ(lines[2]["connection"]["source"]["workload"], "odoo");
+  EXPECT_EQ(lines[1]["reply"], false);
 
   const json& smtp = lines[3];
   EXPECT_EQ(smtp["verdict"], "DENIED");
@@ -196,12 +203,94 @@ TEST_F(PolicyVerdictCli, ExitTwoOnUnreadableInput) {
                                      " --flows " + (dir_ / "missing.jsonl").string(),
                                  dir_);
   EXPECT_EQ(no_flows.status, 2);
+}
+
+// No policy at all: Cilium enforces nothing on endpoints no policy selects, so every flow
+// is ALLOWED, with a warning (not exit 2).
+TEST_F(PolicyVerdictCli, NoPolicyMeansEverythingAllowedWithAWarning) {
   fs::create_directories(dir_ / "empty");
   Result none = RunTierwatch("policy verdict --policies " + (dir_ / "empty").string() +
-                                 " --flows " + (dir_ / "flows.jsonl").string(),
+                                 " --capture " + (dir_ / "flows.jsonl").string() + " -o json",
                              dir_);
-  EXPECT_EQ(none.status, 2);
-  EXPECT_NE(none.err.find("no policy loaded"), std::string::npos) << none.err;
+  EXPECT_EQ(none.status, 0) << none.err;
+  EXPECT_NE(none.err.find("warning: no policy loaded"), std::string::npos) << none.err;
+  std::vector<json> lines = Lines(none.out);
+  ASSERT_EQ(lines.size(), 4u);
+  for (const auto& l : lines) {
+    EXPECT_EQ(l["verdict"], "ALLOWED") << l.dump();
+    EXPECT_EQ(l["egress"]["enforced"], false);
+  }
+}
+
+// A SYN-ACK of a connection the policies allow is not DENIED: replies get their
+// connection's verdict (conntrack lets them through), even on a policy-verdict event whose
+// is_reply Hubble writes as false.
+TEST_F(PolicyVerdictCli, SynAckOfAnAllowedConnectionIsAllowedAsItsReply) {
+  std::ofstream(dir_ / "synack.jsonl")
+      << kFlows[2] << "\n"
+      << R"({"flow":{"time":"2026-01-01T10:00:05Z","uuid":"sa","verdict":"FORWARDED","IP":{"source":"10.0.0.10","destination":"10.0.2.5","ipVersion":"IPv4"},"l4":{"TCP":{"source_port":53,"destination_port":5353,"flags":{"SYN":true,"ACK":true}}},"source":{"identity":4002,"namespace":"kube-system","pod_name":"coredns-0","labels":["k8s:k8s-app=kube-dns","k8s:io.kubernetes.pod.namespace=kube-system"]},"destination":{"identity":4001,"namespace":"business","pod_name":"odoo-0","labels":["k8s:app=odoo","k8s:io.kubernetes.pod.namespace=business"]},"Type":"L3_L4","is_reply":false,"event_type":{"type":5},"traffic_direction":"INGRESS"}})"
+      << "\n";
+  std::ofstream(dir_ / "policies" / "zz-dns-tcp.yaml") << R"(apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: odoo-dns-tcp, namespace: business}
+spec:
+  endpointSelector: {matchLabels: {app: odoo}}
+  egress:
+  - toEndpoints: [{matchLabels: {k8s:io.kubernetes.pod.namespace: kube-system, k8s-app: kube-dns}}]
+    toPorts: [{ports: [{port: "53", protocol: ANY}]}]
+)";
+  Result r = RunTierwatch("policy verdict --policies " + (dir_ / "policies").string() +
+                              " --capture " + (dir_ / "synack.jsonl").string(),
+                          dir_);
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::vector<std::string> lines;
+  std::istringstream in(r.out);
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  ASSERT_EQ(lines.size(), 2u) << r.out;
+  EXPECT_NE(lines[1].find("5353/TCP: ALLOWED as the reply of business/odoo-0 -> "
+                          "kube-system/coredns-0 53/TCP"),
+            std::string::npos)
+      << lines[1];
+  EXPECT_NE(r.err.find("1 reply judged by the verdict of its connection"), std::string::npos)
+      << r.err;
+}
+
+// On the bundled example no reply is DENIED unless its connection is.
+TEST_F(PolicyVerdictCli, ExampleRepliesFollowTheirConnections) {
+  fs::path ex = fs::path(testing::SourceDir()) / "examples/zero-trust-rollout/before.jsonl";
+  Result r = RunTierwatch("policy verdict --policies " + testing::SourceDir() +
+                              "/deploy/network-policies --capture " + ex.string() + " -o json",
+                          dir_);
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::map<std::string, std::set<std::string>> by_connection;
+  int replies = 0;
+  std::vector<json> lines = Lines(r.out);
+  for (const auto& l : lines) {
+    if (!l["reply"].get<bool>() || !l.contains("connection")) continue;
+    ++replies;
+  }
+  EXPECT_GT(replies, 100);
+  // A reply's verdict is the one its connection's original gets in the same run.
+  std::map<std::string, std::string> original_verdict;
+  auto key = [](const json& src, const json& dst, int port) {
+    return src.value("ip", std::string()) + ">" + dst.value("ip", std::string()) + ":" +
+           std::to_string(port);
+  };
+  for (const auto& l : lines) {
+    if (!l["reply"].get<bool>()) {
+      original_verdict[key(l["source"], l["destination"], l["port"])] = l["verdict"];
+    }
+  }
+  int checked = 0;
+  for (const auto& l : lines) {
+    if (!l["reply"].get<bool>() || !l.contains("connection")) continue;
+    auto it = original_verdict.find(
+        key(l["connection"]["source"], l["connection"]["destination"], l["connection"]["port"]));
+    if (it == original_verdict.end()) continue;
+    EXPECT_EQ(l["verdict"], it->second) << l.dump();
+    ++checked;
+  }
+  EXPECT_GT(checked, 100);
 }
 
 TEST_F(PolicyVerdictCli, RealCorpusEveryFlowGetsOneLine) {
@@ -219,8 +308,7 @@ TEST_F(PolicyVerdictCli, RealCorpusEveryFlowGetsOneLine) {
     ASSERT_TRUE(l.contains("verdict"));
     std::string v = l["verdict"];
     EXPECT_TRUE(v == "ALLOWED" || v == "DENIED" || v == "UNDECIDED") << v;
-    if (v == "UNDECIDED")
-      replies += l["undecided_reason"] == "reply: policy is not applied to replies";
+    replies += l["reply"].get<bool>();
     if (v == "DENIED") {
       EXPECT_TRUE(l["reason"] == "POLICY_DENIED" || l["reason"] == "POLICY_DENY");
     }
