@@ -141,10 +141,10 @@ int RunAnalyze(const AnalyzeArgs& args) {
 void RegisterAnalyze(CLI::App& app, CommandContext& ctx) {
   auto args = std::make_shared<AnalyzeArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "analyze",
-      "Why was it dropped? Classify every DROPPED and AUDIT flow of captures: class, severity, "
-      "tiers, baseline, enforcing side, responsible policy, and a sentence to act on.");
+      "analyze", "Why was it dropped? Classify every DROPPED and AUDIT flow of captures");
   cmd->footer(
+      "For each drop: class, severity, tiers, baseline, enforcing side, responsible policy,\n"
+      "and a sentence to act on.\n\n"
       "Each denied packet counts once: Hubble's drop event (type 1) and its policy-verdict\n"
       "twin (type 5, same node and 5-tuple within 1s) are one drop. AUDIT verdicts count as\n"
       "predicted drops (\"would be dropped\"); L7 drops (DNS refused, HTTP 403) are policy\n"
@@ -172,21 +172,25 @@ void RegisterAnalyze(CLI::App& app, CommandContext& ctx) {
       "  tierwatch analyze after.jsonl -o json | jq 'select(.severity==\"critical\")'\n"
       "  tierwatch analyze after.jsonl --baseline baseline.twb --explain 3f9a1c07b2e4\n"
       "  hubble observe -o jsonpb --last 10000 | tierwatch analyze - --tiers tiers.yaml");
-  cmd->add_option("captures", args->positional, "Capture files (jsonpb lines); - reads stdin")
-      ->type_name("CAPTURE...");
+  cmd->add_option("captures", args->positional,
+                  "Capture files (jsonpb lines), as with --capture; - reads stdin")
+      ->type_name("FILE");
   AddCaptureOption(cmd, &args->captures);
   cmd->add_option("--baseline", args->baseline,
                   "Baseline: a snapshot (baseline learn) or an exported document (yaml/json)")
       ->type_name("FILE");
-  cmd->add_option("--tiers", args->tiers, "Tier model (config/tiers.yaml); default: the story's")
+  cmd->add_option("--tiers", args->tiers,
+                  "Tier model file; default: the built-in tier model (see config/tiers.yaml)")
       ->type_name("FILE");
   AddPoliciesOption(cmd, &args->policies);
   AddOutputOption(cmd, &args->output, {"text", "json"});
   cmd->add_option("--explain", args->explain,
                   "Print the full reasoning for the drop with this id (from -o json)")
       ->type_name("ID");
-  cmd->add_option("--top", args->top, "Connections listed per class in the text summary")
-      ->capture_default_str();
+  cmd->add_option("--top", args->top,
+                  "Connections listed per class in the text summary (default 5)")
+      ->type_name("N")
+      ->check(CLI::PositiveNumber.description(""));
   cmd->add_flag("--progress", args->progress,
                 "Report progress on stderr every 100k flows (default when stderr is a terminal)");
   cmd->add_flag("--strict", args->strict, "Stop at the first malformed flow line (exit 2)");

@@ -1,12 +1,17 @@
-// tierwatch observe: print flows from a Hubble Relay or from captures, with hubble
-// observe's flag names. The filter flags become Hubble FlowFilter protos
-// (flow/filter.h): sent to the relay as they are, or applied locally to captures by the
-// same code the replay relay uses, so both paths filter alike.
-#include <atomic>
+// tierwatch observe: print flows from a Hubble Relay or from captures with hubble observe's
+// flags, filter semantics and output. The filter flags are read in command-line order
+// (--not applies to the next one) and built by flow::ObserveFilterBuilder into Hubble
+// FlowFilter protos: sent to the relay as they are, or applied to captures by the same code
+// the replay relay uses, so both paths filter alike. docs/observe.md lists what is
+// deliberately different from hubble.
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <iostream>
 #include <limits>
+#include <map>
 #include <memory>
 #include <thread>
 
@@ -18,32 +23,42 @@
 #include "cli/printer.h"
 #include "common/time_format.h"
 #include "flow/filter.h"
+#include "flow/proto_json.h"
 #include "sources/capture/capture_reader.h"
 #include "sources/relay/relay_client.h"
+#include "spdlog/spdlog.h"
 
 namespace tw::cli {
 
 namespace {
 
+struct FilterOption {
+  std::string name;  // hubble's flag name without dashes; "not" for --not
+  bool takes_value = true;
+  std::vector<std::string> values;  // CLI11's sink; the order comes from parse_order()
+  int count = 0;                    // flags without a value
+};
+
 struct ObserveArgs {
-  std::string relay;
+  RelayFlags relay;
   std::vector<std::string> captures;
   bool follow = false;
   uint64_t last = 0;
   uint64_t first = 0;
   bool all = false;
   std::string since, until;
-  flow::ObserveFilterFlags filters;
   std::string output = "compact";
-  bool tls = false;
-  std::vector<std::string> tls_ca_files;
-  std::string tls_cert, tls_key, tls_server_name;
+  std::string time_format = "StampMilli";
+  std::string color = "auto";
+  bool print_node_name = false;
+  bool numeric = false;
   std::vector<std::string> field_mask;
   absl::Duration resume_window = absl::Seconds(2);
-  absl::Duration connect_timeout = absl::Seconds(10);
   bool strict = false;
   CLI::Option* last_opt = nullptr;
   CLI::Option* first_opt = nullptr;
+  CLI::App* cmd = nullptr;
+  std::map<const CLI::Option*, std::unique_ptr<FilterOption>> filters;
 };
 
 int Fail(absl::string_view msg) {
@@ -81,12 +96,76 @@ class PeriodicFlush {
   std::thread thread_;
 };
 
-int RunObserve(const ObserveArgs& a) {
-  if (a.relay.empty() == a.captures.empty()) {
-    return Fail("give either --relay ADDR or --capture FILE (see --help)");
+// The filter flags in the order given: --not binds to the next one.
+absl::StatusOr<flow::FilterRequest> BuildFilters(const ObserveArgs& a) {
+  flow::ObserveFilterBuilder b;
+  std::map<const CLI::Option*, size_t> next;
+  for (const CLI::Option* opt : a.cmd->parse_order()) {
+    auto it = a.filters.find(opt);
+    if (it == a.filters.end()) continue;
+    const FilterOption& fo = *it->second;
+    absl::Status st;
+    if (fo.name == "not") {
+      st = b.Not();
+    } else if (!fo.takes_value) {
+      st = b.Set(fo.name, "");
+    } else {
+      size_t i = next[opt]++;
+      if (i >= fo.values.size()) continue;
+      st = b.Set(fo.name, fo.values[i]);
+    }
+    if (!st.ok()) return st;
   }
-  auto filters = flow::BuildObserveFilters(a.filters);
+  return b.Build();
+}
+
+bool UseColor(const std::string& when) {
+  if (when == "always") return true;
+  if (when == "never") return false;
+  const char* term = std::getenv("TERM");
+  return isatty(fileno(stdout)) && std::getenv("NO_COLOR") == nullptr &&
+         !(term != nullptr && std::string(term) == "dumb");
+}
+
+int RunObserve(const ObserveArgs& a) {
+  if (a.relay.given() == !a.captures.empty()) {
+    return Fail("give either --relay ADDR or --capture FILE... (see --help)");
+  }
+  auto filters = BuildFilters(a);
   if (!filters.ok()) return Fail(filters.status().message());
+
+  const bool has_last = a.last_opt->count() > 0;
+  const bool has_first = a.first_opt->count() > 0;
+  if (has_first && has_last) return Fail("cannot set both --first and --last");
+  if (has_first && a.all) return Fail("cannot set both --first and --all");
+  if (has_first && a.follow) return Fail("cannot set both --first and --follow");
+  if (has_last && a.all) return Fail("cannot set both --last and --all");
+
+  PrintOptions po;
+  if (a.output == "compact") {
+    po.format = OutputFormat::kCompact;
+  } else if (a.output == "dict") {
+    po.format = OutputFormat::kDict;
+  } else if (a.output == "table" || a.output == "tab") {
+    po.format = OutputFormat::kTable;
+    if (a.follow) return Fail("table output format is not compatible with follow mode");
+  } else {
+    po.format = OutputFormat::kJson;
+  }
+  if (!a.field_mask.empty() && po.format != OutputFormat::kJson) {
+    return Fail(absl::StrCat(a.output,
+                             " output format is not compatible with custom field mask (use -o "
+                             "json: the other formats need the fields the mask leaves out)"));
+  }
+  auto tf = ParseTimeFormat(a.time_format);
+  if (!tf.ok()) return Fail(tf.status().message());
+  po.time_format = *tf;
+  po.node_name = a.print_node_name;
+  po.numeric = a.numeric;
+  po.color =
+      po.format != OutputFormat::kJson && po.format != OutputFormat::kTable && UseColor(a.color);
+  po.debug = spdlog::should_log(spdlog::level::debug);
+
   absl::Time now = absl::Now();
   std::optional<absl::Time> since, until;
   if (!a.since.empty()) {
@@ -99,19 +178,15 @@ int RunObserve(const ObserveArgs& a) {
     if (!t.ok()) return Fail(absl::StrCat("--until: ", t.status().message()));
     until = *t;
   }
-  const bool has_last = a.last_opt->count() > 0;
-  const bool has_first = a.first_opt->count() > 0;
-  if (has_first && a.follow) return Fail("--first cannot be combined with --follow");
 
-  OutputFormat format = a.output == "compact" ? OutputFormat::kCompact : OutputFormat::kJson;
   // Large stdout buffer: a fast relay stream is hundreds of thousands of lines a second.
   static char out_buffer[1 << 20];
   std::setvbuf(stdout, out_buffer, _IOFBF, sizeof(out_buffer));
   flow::SymbolTable symbols;
+  const bool json = po.format == OutputFormat::kJson;
 
-  if (!a.relay.empty()) {
-    sources::RelayClientOptions o;
-    o.address = a.relay;
+  if (a.relay.given()) {
+    sources::RelayClientOptions o = a.relay.ToOptions();
     o.follow = a.follow;
     if (has_last) o.number = a.last;
     if (has_first) {
@@ -122,32 +197,31 @@ int RunObserve(const ObserveArgs& a) {
     // hubble's default: the last 20 flows (per node) when nothing says otherwise.
     if (!a.follow && !has_last && !has_first && !a.all && !since && !until) o.number = 20;
     o.since = since;
-    o.until = until;
+    if (!a.follow) o.until = until;  // as hubble: --until is not sent with --follow
     o.whitelist = filters->whitelist;
     o.blacklist = filters->blacklist;
     o.field_mask = a.field_mask;
-    o.tls.enabled = a.tls || !a.tls_ca_files.empty() || !a.tls_cert.empty();
-    o.tls.ca_files = a.tls_ca_files;
-    o.tls.cert_file = a.tls_cert;
-    o.tls.key_file = a.tls_key;
-    o.tls.server_name = a.tls_server_name;
     o.resume_window = a.resume_window;
-    o.connect_timeout = a.connect_timeout;
     o.max_attempts = a.follow ? 0 : 2;
-    o.seed = static_cast<uint64_t>(absl::ToUnixNanos(now));
 
-    EventPrinter printer(stdout, stderr, format);
+    EventPrinter printer(stdout, stderr, po);
     sources::RelayClient client(o, symbols);
     // Before any gRPC thread exists: they inherit the mask and leave SIGINT/SIGTERM to it.
     app::SignalThread signals({[&](int, int) { client.Stop(); }, nullptr});
     absl::Status st;
     {
-      PeriodicFlush flush(printer);
-      st = client.Run([&](flow::Event&& ev) {
-        printer.Print(ev);
+      std::unique_ptr<PeriodicFlush> flush;
+      if (a.follow) flush = std::make_unique<PeriodicFlush>(printer);
+      st = client.RunWire([&](flow::Event&& ev, const ::observer::GetFlowsResponse& wire) {
+        if (json) {
+          printer.Print(ev, flow::HubbleJson(wire));
+        } else {
+          printer.Print(ev);
+        }
         return true;
       });
     }
+    printer.Flush();
     if (!st.ok()) return Fail(st.message());
     return kExitOk;
   }
@@ -160,15 +234,15 @@ int RunObserve(const ObserveArgs& a) {
   copts.errors = &std::cerr;
   sources::CaptureReader reader(a.captures, symbols, copts);
   app::SignalThread signals({[&](int, int) { reader.Stop(); }, nullptr});
-  EventPrinter printer(stdout, stderr, format, /*node_status_to_out=*/true);
-  std::deque<flow::Event> tail;  // --last
+  EventPrinter printer(stdout, stderr, po);
+  std::deque<std::pair<flow::Event, std::string>> tail;  // --last
   uint64_t tail_flows = 0, printed = 0;
   bool trimmed = false;
   absl::Status st;
   {
     std::unique_ptr<PeriodicFlush> flush;
     if (a.follow) flush = std::make_unique<PeriodicFlush>(printer);
-    st = reader.Run([&](flow::Event&& ev) {
+    st = reader.RunLines([&](flow::Event&& ev, absl::string_view line) {
       if (ev.flow) {
         if ((since && ev.flow->time < *since) || (until && ev.flow->time > *until)) return true;
         if (!set->Matches(*ev.flow)) return true;
@@ -176,9 +250,9 @@ int RunObserve(const ObserveArgs& a) {
       if (has_last) {
         // Lost events before the oldest kept flow fall out of the window with it.
         if (ev.flow) ++tail_flows;
-        tail.push_back(std::move(ev));
-        while (!tail.empty() && (tail_flows > a.last || (trimmed && !tail.front().flow))) {
-          if (tail.front().flow) {
+        tail.emplace_back(std::move(ev), json ? std::string(line) : std::string());
+        while (!tail.empty() && (tail_flows > a.last || (trimmed && !tail.front().first.flow))) {
+          if (tail.front().first.flow) {
             --tail_flows;
             trimmed = true;
           }
@@ -186,12 +260,12 @@ int RunObserve(const ObserveArgs& a) {
         }
         return true;
       }
-      printer.Print(ev);
+      printer.Print(ev, line);
       if (ev.flow && has_first && ++printed >= a.first) return false;
       return true;
     });
   }
-  for (const auto& ev : tail) printer.Print(ev);
+  for (const auto& [ev, line] : tail) printer.Print(ev, line);
   printer.Flush();
   if (!st.ok()) return Fail(st.message());
   auto stats = reader.stats();
@@ -202,144 +276,172 @@ int RunObserve(const ObserveArgs& a) {
   return kExitOk;
 }
 
-void AddSided(CLI::App* cmd, const std::string& name, const std::string& what,
-              std::vector<std::string>* both, std::vector<std::string>* from,
-              std::vector<std::string>* to, const std::string& type) {
-  cmd->add_option("--" + name, *both, "Flows with " + what + " on either side")
-      ->type_name(type)
-      ->group("Filters");
-  cmd->add_option("--from-" + name, *from, "Flows whose source has " + what)
-      ->type_name(type)
-      ->group("Filters");
-  cmd->add_option("--to-" + name, *to, "Flows whose destination has " + what)
-      ->type_name(type)
-      ->group("Filters");
-}
+// hubble's help text for each filter flag (its words where they say what the flag does).
+struct FilterHelp {
+  const char* names;  // CLI11 names ("-n,--namespace")
+  const char* flag;   // the builder's name
+  bool takes_value;
+  const char* type;
+  const char* help;
+};
+
+const FilterHelp kFilterHelp[] = {
+    {"--not", "not", false, "",
+     "Reverses the next filter to be blacklist i.e. --not --from-ip 2.2.2.2"},
+    {"--uuid", "uuid", true, "UUID", "Show the only flow matching this unique flow identifier"},
+    {"--node-name", "node-name", true, "NODE",
+     "Flows observed on these nodes (\"k8s*\", \"test-cluster/*.company.com\")"},
+    {"--node-label", "node-label", true, "SELECTOR",
+     "Flows observed on nodes matching this label selector"},
+    {"--cluster", "cluster", true, "NAME", "Flows from or to endpoints in this cluster"},
+    {"--from-cluster", "from-cluster", true, "NAME", "Flows from endpoints in this cluster"},
+    {"--to-cluster", "to-cluster", true, "NAME", "Flows to endpoints in this cluster"},
+    {"--protocol", "protocol", true, "PROTO",
+     "L4 or L7 protocol: tcp, udp, sctp, icmp, icmpv4, icmpv6, dns, http, kafka"},
+    {"--tcp-flags", "tcp-flags", true, "FLAGS",
+     "TCP flags, comma-separated: all must be set (\"syn\", \"syn,ack\", \"fin\")"},
+    {"-t,--type", "type", true, "TYPE[:SUBTYPE]",
+     "Event type: drop, trace, policy-verdict, l7, capture, trace-sock; trace:to-endpoint, ..."},
+    {"--verdict", "verdict", true, "VERDICT",
+     "FORWARDED, DROPPED, AUDIT, REDIRECTED, ERROR, TRACED, TRANSLATED"},
+    {"--drop-reason-desc", "drop-reason-desc", true, "REASON",
+     "Drop reason (POLICY_DENIED, UNSUPPORTED_L3_PROTOCOL, ...)"},
+    {"--http-status", "http-status", true, "CODE", "HTTP status code or prefix (404, 5+, 40+)"},
+    {"--http-method", "http-method", true, "METHOD", "HTTP method (get, post)"},
+    {"--http-path", "http-path", true, "REGEX", "HTTP path regular expression (\"/page/\\d+\")"},
+    {"--http-url", "http-url", true, "REGEX", "HTTP URL regular expression"},
+    {"--http-header", "http-header", true, "KEY:VALUE", "HTTP header key:value"},
+    {"--trace-id", "trace-id", true, "ID", "Trace ID (W3C trace context)"},
+    {"--fqdn", "fqdn", true, "PATTERN", "Flows from or to this DNS name (\"*.cilium.io\")"},
+    {"--from-fqdn", "from-fqdn", true, "PATTERN", "Flows from this DNS name"},
+    {"--to-fqdn", "to-fqdn", true, "PATTERN", "Flows to this DNS name"},
+    {"--ip", "ip", true, "IP", "Flows from or to this IP or CIDR"},
+    {"--from-ip", "from-ip", true, "IP", "Flows from this IP or CIDR"},
+    {"--to-ip", "to-ip", true, "IP", "Flows to this IP or CIDR"},
+    {"--snat-ip", "snat-ip", true, "IP", "Flows SNATed to this IP or CIDR"},
+    {"-4,--ipv4", "ipv4", false, "", "Only IPv4 flows"},
+    {"-6,--ipv6", "ipv6", false, "", "Only IPv6 flows"},
+    {"--ip-version", "ip-version", true, "V", "none, v4 or v6"},
+    {"--pod", "pod", true, "[NS/]POD",
+     "Flows from or to this pod name prefix (no namespace: 'default')"},
+    {"--from-pod", "from-pod", true, "[NS/]POD", "Flows from this pod name prefix"},
+    {"--to-pod", "to-pod", true, "[NS/]POD", "Flows to this pod name prefix"},
+    {"-n,--namespace", "namespace", true, "NS", "Flows from or to this namespace"},
+    {"--from-namespace", "from-namespace", true, "NS", "Flows from this namespace"},
+    {"--to-namespace", "to-namespace", true, "NS", "Flows to this namespace"},
+    {"-A,--all-namespaces", "all-namespaces", false, "", "Flows in any Kubernetes namespace"},
+    {"--from-all-namespaces", "from-all-namespaces", false, "",
+     "Flows from any Kubernetes namespace"},
+    {"--to-all-namespaces", "to-all-namespaces", false, "", "Flows to any Kubernetes namespace"},
+    {"-l,--label", "label", true, "SELECTOR",
+     "Flows from or to endpoints with these labels (\"key1=value1\", \"reserved:world\", "
+     "\"app in (a,b)\")"},
+    {"--from-label", "from-label", true, "SELECTOR", "Flows from endpoints with these labels"},
+    {"--to-label", "to-label", true, "SELECTOR", "Flows to endpoints with these labels"},
+    {"--service", "service", true, "[NS/]SVC", "Flows from or to this service name prefix"},
+    {"--from-service", "from-service", true, "[NS/]SVC", "Flows from this service name prefix"},
+    {"--to-service", "to-service", true, "[NS/]SVC", "Flows to this service name prefix"},
+    {"--port", "port", true, "PORT", "Flows with this port on either side"},
+    {"--from-port", "from-port", true, "PORT", "Flows with this source port"},
+    {"--to-port", "to-port", true, "PORT", "Flows with this destination port"},
+    {"--workload", "workload", true, "[KIND/]NAME", "Flows from or to this workload"},
+    {"--from-workload", "from-workload", true, "[KIND/]NAME", "Flows from this workload"},
+    {"--to-workload", "to-workload", true, "[KIND/]NAME", "Flows to this workload"},
+    {"--identity", "identity", true, "ID",
+     "Flows from or to this security identity (or world, ...)"},
+    {"--from-identity", "from-identity", true, "ID", "Flows from this security identity"},
+    {"--to-identity", "to-identity", true, "ID", "Flows to this security identity"},
+    {"--traffic-direction", "traffic-direction", true, "DIR", "ingress or egress"},
+    {"--interface", "interface", true, "NAME", "Flows observed at this interface (eth0)"},
+    {"--encrypted", "encrypted", false, "", "Only encrypted flows (WireGuard/IPsec)"},
+    {"--unencrypted", "unencrypted", false, "", "Only unencrypted flows"},
+    {"--dns-query", "dns-query", true, "REGEX",
+     "DNS query regular expression (tierwatch; hubble has no flag for it)"},
+};
 
 }  // namespace
 
 void RegisterObserve(CLI::App& app, CommandContext& ctx) {
   auto a = std::make_shared<ObserveArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "observe",
-      "Print flows from a Hubble Relay or from capture files, like `hubble observe`.\n\n"
+      "observe", "Print flows from a Hubble Relay or from captures, like `hubble observe`");
+  a->cmd = cmd;
+  cmd->footer(
       "From a relay without -f/--last/--first/--since it shows the last 20 flows per node,\n"
-      "as hubble does; from captures every flow that passes the filters. Filters use\n"
-      "hubble's flag names and semantics: values of one flag are OR-ed, different flags\n"
-      "AND-ed; flags without from-/to- (--namespace, --pod, --label, --port, ...) match\n"
-      "either side. A pod without ns/ takes --namespace (else \"default\").\n\n"
+      "as hubble does; from captures every flow that passes the filters. Filters use hubble's\n"
+      "flag names and semantics: values of one flag are OR-ed, different flags AND-ed;\n"
+      "flags without from-/to- (--namespace, --pod, --label, --port, ...) match either side;\n"
+      "--not puts the next filter into the blacklist. A pod without ns/ is in 'default'.\n"
+      "Output is hubble's: compact (node names with --print-node-name), dict, table, and\n"
+      "json (what hubble -o json prints; jsonpb is the same). Text from flows is escaped so\n"
+      "control characters cannot drive the terminal. docs/observe.md lists the differences\n"
+      "from hubble.\n\n"
       "Examples:\n"
       "  tierwatch observe --relay 127.0.0.1:4245 --last 50 --verdict DROPPED\n"
       "  tierwatch observe --relay hubble-relay:443 --tls --tls-ca-cert-files ca.crt \\\n"
       "      --tls-server-name ui.hubble-relay.cilium.io -f -n business\n"
       "  tierwatch observe --capture after.jsonl --verdict DROPPED --to-port 5432\n"
-      "  tierwatch observe --capture after.jsonl -t policy-verdict -o json > drops.jsonl\n"
-      "  tierwatch observe --capture after.jsonl --label 'app in (odoo,n8n)' --protocol dns\n");
-  cmd->add_option("--relay,--server", a->relay,
-                  "Hubble Relay (or agent) address HOST:PORT; tls://HOST:PORT turns TLS on")
-      ->type_name("ADDR");
-  AddCaptureOption(cmd, &a->captures);
+      "  tierwatch observe --capture after.jsonl -n business --not --verdict FORWARDED\n"
+      "  tierwatch observe --input-file after.jsonl -t policy-verdict -o json > pv.jsonl\n"
+      "  tierwatch observe --capture after.jsonl -l 'app in (odoo,n8n)' --protocol tcp\n");
+  a->relay.AddTo(cmd);
+  AddCaptureOption(cmd, &a->captures, "--capture,--input-file");
   cmd->add_flag("-f,--follow", a->follow, "Keep printing new flows as they arrive");
-  a->last_opt = cmd->add_option("--last", a->last, "The last N flows (per node from a relay)")
-                    ->type_name("N");
+  a->last_opt = AddCountOption(cmd, "--last", &a->last,
+                               "The last N flows (per node from a relay; default 20)");
   a->first_opt =
-      cmd->add_option("--first", a->first, "The first N flows (per node from a relay); not with -f")
-          ->type_name("N");
+      AddCountOption(cmd, "--first", &a->first, "The first N flows (per node from a relay)");
   cmd->add_flag("--all", a->all, "Every flow the relay holds");
   cmd->add_option("--since", a->since,
                   "Flows at or after this time: RFC 3339 or a duration ago (5m, 1h)")
       ->type_name("TIME");
   cmd->add_option("--until", a->until,
-                  "Flows up to this time: RFC 3339 or a duration ago; ends a -f stream there")
+                  "Flows up to this time: RFC 3339 or a duration ago (not with -f)")
       ->type_name("TIME");
-  a->last_opt->excludes(a->first_opt);
 
-  flow::ObserveFilterFlags& f = a->filters;
-  cmd->add_option("--verdict", f.verdict,
-                  "FORWARDED, DROPPED, AUDIT, REDIRECTED, ERROR, TRACED, TRANSLATED")
-      ->type_name("VERDICT")
-      ->group("Filters");
-  cmd->add_option("--drop-reason-desc", f.drop_reason_desc, "Drop reason, e.g. POLICY_DENIED")
-      ->type_name("REASON")
-      ->group("Filters");
-  cmd->add_option("-n,--namespace", f.namespace_, "Flows from or to this namespace")
-      ->type_name("NS")
-      ->group("Filters");
-  cmd->add_option("--from-namespace", f.from_namespace, "Flows from this namespace")
-      ->type_name("NS")
-      ->group("Filters");
-  cmd->add_option("--to-namespace", f.to_namespace, "Flows to this namespace")
-      ->type_name("NS")
-      ->group("Filters");
-  AddSided(cmd, "pod", "this pod (name prefix, [ns/]name)", &f.pod, &f.from_pod, &f.to_pod,
-           "[NS/]POD");
-  AddSided(cmd, "label", "labels matching this selector (k=v, k!=v, k, !k, k in (a,b))", &f.label,
-           &f.from_label, &f.to_label, "SELECTOR");
-  AddSided(cmd, "ip", "this IP or CIDR", &f.ip, &f.from_ip, &f.to_ip, "IP");
-  AddSided(cmd, "fqdn", "a DNS name matching this pattern (*.example.com)", &f.fqdn, &f.from_fqdn,
-           &f.to_fqdn, "PATTERN");
-  AddSided(cmd, "port", "this L4 port", &f.port, &f.from_port, &f.to_port, "PORT");
-  AddSided(cmd, "identity", "this security identity", &f.identity, &f.from_identity, &f.to_identity,
-           "ID");
-  AddSided(cmd, "service", "this service ([ns/]name)", &f.service, &f.from_service, &f.to_service,
-           "[NS/]SVC");
-  cmd->add_option("--protocol", f.protocol, "tcp, udp, sctp, icmp, icmpv4, icmpv6, dns, http")
-      ->type_name("PROTO")
-      ->group("Filters");
-  cmd->add_option("-t,--type", f.type,
-                  "Event type: drop, trace, policy-verdict, l7, capture, trace-sock, agent; "
-                  "with :subtype (trace:to-endpoint, drop:POLICY_DENY)")
-      ->type_name("TYPE")
-      ->group("Filters");
-  cmd->add_option("--traffic-direction", f.traffic_direction, "ingress or egress")
-      ->type_name("DIR")
-      ->group("Filters");
-  cmd->add_option("--node-name", f.node_name, "Node name pattern: node or cluster/node, * glob")
-      ->type_name("NODE")
-      ->group("Filters");
-  cmd->add_option("--uuid", f.uuid, "Flow uuid")->type_name("UUID")->group("Filters");
-  cmd->add_option("--http-status", f.http_status, "HTTP status code (404) or class (5+)")
-      ->type_name("CODE")
-      ->group("Filters");
-  cmd->add_option("--http-method", f.http_method, "HTTP method")
-      ->type_name("METHOD")
-      ->group("Filters");
-  cmd->add_option("--http-path", f.http_path, "HTTP path regular expression")
-      ->type_name("REGEX")
-      ->group("Filters");
-  cmd->add_option("--dns-query", f.dns_query, "DNS query regular expression (ECMAScript)")
-      ->type_name("REGEX")
-      ->group("Filters");
-  cmd->add_option("--ip-version", f.ip_version, "v4 or v6")->type_name("V")->group("Filters");
+  for (const FilterHelp& h : kFilterHelp) {
+    auto fo = std::make_unique<FilterOption>();
+    fo->name = h.flag;
+    fo->takes_value = h.takes_value;
+    CLI::Option* opt;
+    if (h.takes_value) {
+      opt = cmd->add_option(h.names, fo->values, h.help)
+                ->type_name(h.type)
+                ->expected(1)
+                ->allow_extra_args(false)
+                ->take_all();
+    } else {
+      opt = cmd->add_flag(h.names, fo->count, h.help);
+    }
+    opt->group("Filters");
+    a->filters.emplace(opt, std::move(fo));
+  }
 
-  AddOutputOption(cmd, &a->output, {"compact", "json", "jsonpb"})
+  AddOutputOption(cmd, &a->output, {"compact", "dict", "table", "json", "jsonpb"})
       ->description(
-          "compact: one line per flow (lost events and node status on stderr); json|jsonpb: "
-          "one `hubble observe -o jsonpb` line per event, readable by --capture");
-  cmd->add_flag("--tls", a->tls, "Use TLS to the relay")->group("TLS");
-  cmd->add_option("--tls-ca-cert-files", a->tls_ca_files,
-                  "PEM CA file(s) verifying the relay (default: system roots)")
-      ->type_name("FILE")
-      ->group("TLS");
-  cmd->add_option("--tls-client-cert-file", a->tls_cert, "PEM client certificate for mTLS")
-      ->type_name("FILE")
-      ->group("TLS");
-  cmd->add_option("--tls-client-key-file", a->tls_key, "PEM client key for mTLS")
-      ->type_name("FILE")
-      ->group("TLS");
-  cmd->add_option("--tls-server-name", a->tls_server_name,
-                  "Name expected in the relay's certificate (e.g. ui.hubble-relay.cilium.io)")
-      ->type_name("NAME")
-      ->group("TLS");
+          "compact: one line per flow; dict: KEY: value blocks; table: aligned columns (not "
+          "with -f); json|jsonpb: what `hubble observe -o json` prints, readable by --capture");
+  cmd->add_option("--time-format", a->time_format,
+                  "StampMilli (default), YearMonthDay, YearMonthDayHour, "
+                  "YearMonthDayHourMinute, RFC3339, RFC3339Milli, RFC3339Micro, RFC3339Nano, "
+                  "RFC1123Z")
+      ->type_name("NAME");
+  cmd->add_option("--color", a->color,
+                  "Colour the compact and dict output: auto (default: when stdout is a terminal "
+                  "and NO_COLOR is unset), always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}).description(""))
+      ->type_name("WHEN");
+  cmd->add_flag("--print-node-name", a->print_node_name, "Print the node name in the output");
+  cmd->add_flag("--numeric", a->numeric, "IP addresses instead of pod, service and DNS names");
   cmd->add_option("--field-mask", a->field_mask,
-                  "Flow fields the relay should send (time,verdict,source.namespace,...)")
+                  "Flow fields the relay should send (time,verdict,source.namespace,...); with "
+                  "-o json only")
       ->type_name("PATH")
       ->delimiter(',');
   AddDurationOption(cmd, "--resume-window", &a->resume_window,
                     "After a relay restart, re-read this much before the last flow and drop "
-                    "duplicates (default 2s)");
-  AddDurationOption(cmd, "--connect-timeout", &a->connect_timeout,
-                    "Deadline for connecting to the relay (default 10s)");
+                    "duplicates (default 2s)",
+                    /*allow_zero=*/true);
   cmd->add_flag("--strict", a->strict, "A malformed capture line is fatal (exit 2)");
   cmd->callback([a, &ctx] { ctx.run = [a] { return RunObserve(*a); }; });
 }

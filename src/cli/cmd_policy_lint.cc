@@ -125,16 +125,16 @@ std::string RulesHelp() {
 void RegisterPolicyLint(CLI::App* policy_cmd, CommandContext& ctx) {
   auto args = std::make_shared<LintArgs>();
   CLI::App* cmd = policy_cmd->add_subcommand(
-      "lint",
-      "Find the mistakes a zero-trust Cilium policy set makes when its policies combine: "
-      "allows that allow nothing, default-deny on Tier 0, toFQDNs without DNS visibility, "
-      "one-way allows, and more.");
+      "lint", "Find the mistakes a zero-trust Cilium policy set makes (a CI gate)");
   cmd->footer(
-      "Rules (docs/lint.md explains each with examples and fixes):\n" + RulesHelp() +
+      "The mistakes policies make when they combine: allows that allow nothing, default-deny\n"
+      "on Tier 0, toFQDNs without DNS visibility, one-way allows, and more.\n\n"
+      "Rules (docs/lint.md explains each with examples and fixes):\n" +
+      RulesHelp() +
       "\nThe rules reason over selectors and rules, not names: what each selector can select\n"
       "in every namespace of the tier model (and any other), which policy puts what into\n"
       "default-deny, and whether the other end of an allow admits it. --tiers reads the tier\n"
-      "model (config/tiers.yaml format); without it the story's model is used: Tier 0\n"
+      "model (config/tiers.yaml format); without it the built-in tier model is used: Tier 0\n"
       "kube-system, flux-system, cilium, cilium-secrets; controllers needing the\n"
       "kube-apiserver cert-manager, external-secrets, flux-system; DNS k8s-app=kube-dns in\n"
       "kube-system on 53; debug bypass label policy.cilium.io/enforce=false.\n\n"
@@ -150,7 +150,7 @@ void RegisterPolicyLint(CLI::App* policy_cmd, CommandContext& ctx) {
       "select(.severity==\"error\")'");
   cmd->add_option("paths", args->paths,
                   "Policy YAML files or directories (searched recursively); same as --policies")
-      ->type_name("PATH...");
+      ->type_name("PATH");
   AddPoliciesOption(cmd, &args->policies);
   cmd->add_option("--tiers", args->tiers, "Tier model file (config/tiers.yaml format)")
       ->type_name("FILE");

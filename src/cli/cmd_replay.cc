@@ -108,9 +108,11 @@ int RunReplay(const ReplayArgs& a) {
 
 void RegisterReplay(CLI::App& app, CommandContext& ctx) {
   auto a = std::make_shared<ReplayArgs>();
-  CLI::App* cmd = app.add_subcommand(
-      "replay",
-      "Serve captures as a Hubble Relay: observer.Observer over gRPC (GetFlows, ServerStatus,\n"
+  CLI::App* cmd = app.add_subcommand("replay",
+                                     "Serve captures as a Hubble Relay (a stand-in for demos "
+                                     "and tests)");
+  cmd->footer(
+      "observer.Observer over gRPC (GetFlows, ServerStatus,\n"
       "GetNodes, GetNamespaces) with Relay's request semantics, so `tierwatch observe`,\n"
       "`tierwatch run` and `hubble observe --server` can read it.\n\n"
       "Prints `listening on HOST:PORT` on stdout when ready (use port 0 for a free port).\n"

@@ -36,7 +36,7 @@ CLI::Option* AddOutputOption(CLI::App* cmd, std::string* format,
   return cmd
       ->add_option("-o,--output", *format,
                    absl::StrCat("Output format: ", joined, " (default ", formats.front(), ")"))
-      ->check(CLI::IsMember(formats))
+      ->check(CLI::IsMember(formats).description(""))
       ->type_name("FORMAT");
 }
 
@@ -78,7 +78,7 @@ CLI::Option* AddCountOption(CLI::App* cmd, const std::string& name, uint64_t* ou
 void AddLoggingOptions(CLI::App* app, std::string* level, bool* json) {
   app->add_option("--log-level", *level,
                   "Log level on stderr: trace|debug|info|warn|error|off (default warn)")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}).description(""))
       ->type_name("LEVEL");
   app->add_flag("--log-json", *json, "Write logs as JSON lines");
 }

@@ -1,45 +1,90 @@
-// How `tierwatch observe` prints events: `compact` is one line per flow in the shape of
-// `hubble observe -o compact`, `json` is one jsonpb line per event (flow::EventToJson), which
-// the capture reader reads back into an equal event.
+// How `tierwatch observe` prints events, in `hubble observe`'s formats and words:
+//   compact  one line per flow:
+//            Nov 20 09:21:00.351: business/odoo-7d9f8-x2x9z:40512 (ID:48211) ->
+//            business/postgres-0:5432 (ID:1234) Policy denied DROPPED (TCP Flags: SYN)
+//   dict     KEY: value blocks separated by "------------"
+//   table    tab-aligned columns (all rows at Flush(); not with --follow)
+//   json     the event as hubble's -o json prints it (`json_line`: the capture's line, or
+//            the relay's wire message rendered by flow::HubbleJson)
+// Source/destination: ns/pod, else ns/service, else the DNS names, else the IP (only the IP
+// with --numeric); then :port (TCP/UDP/SCTP). (ID:n) or the reserved identity ((world),
+// (host), ...). The arrow is -> for a request, <- for a reply (printed client <- server),
+// <> when Hubble does not know. The type column is the drop reason in hubble's words for
+// drops ("Policy denied"), the observation point for traces, policy-verdict:<match>
+// <DIRECTION> (verdicts ALLOWED/DENIED/AUDITED), <proto>-<request|response> for L7. Lost
+// events go to stdout; relay node status to stderr, only errors and unavailable nodes
+// unless `debug`. Times are UTC in `time_format`.
 //
-//   tw::cli::EventPrinter printer(stdout, stderr, tw::cli::OutputFormat::kCompact);
+// Every text this prints from a flow field passes EscapeTerminal: a pod name, label, HTTP
+// path or DNS name carrying ESC or other control characters cannot drive the terminal.
+//
+//   tw::cli::PrintOptions opts;
+//   opts.format = tw::cli::OutputFormat::kCompact;
+//   tw::cli::EventPrinter printer(stdout, stderr, opts);
 //   printer.Print(event);      // thread-safe
 //   printer.Flush();
-//
-// A compact flow line:
-//   Nov 28 10:00:00.123 [prod/worker-1]: business/odoo-7d9f8-x2x9z:40512 (ID:48211) ->
-//   acme-v02.api.letsencrypt.org:443 (world) policy-verdict:none EGRESS DENIED (TCP Flags: SYN)
-// Source and destination are ns/pod, else the DNS names Hubble attached, else the IP; then
-// :port, and (ID:n) or the reserved entity ((world), (host), (kube-apiserver), ...). The
-// arrow is -> for a request, <- for a reply (printed client <- server), <> when Hubble does
-// not know (drops). The event type is the drop reason for drop events, the observation
-// point for trace events (to-endpoint, ...), policy-verdict:<match> <direction> for policy
-// verdicts (whose verdict reads ALLOWED/DENIED/AUDITED), <proto>-<request|response> for L7.
-// Times are UTC. Lost events and relay node status go to the error stream in compact form.
 #pragma once
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "flow/flow.h"
 
 namespace tw::cli {
 
-enum class OutputFormat { kCompact, kJson };
+enum class OutputFormat { kCompact, kDict, kTable, kJson };
 
-std::string FormatCompactFlow(const flow::Flow& f, flow::Symbol node);
-std::string FormatCompactLost(const flow::Event& ev);
-std::string FormatCompactNodeStatus(const flow::Event& ev);
+// hubble's --time-format names: StampMilli (default), YearMonthDay, YearMonthDayHour,
+// YearMonthDayHourMinute, RFC3339, RFC3339Milli, RFC3339Micro, RFC3339Nano, RFC1123Z.
+enum class TimeFormat {
+  kStampMilli,
+  kYearMonthDay,
+  kYearMonthDayHour,
+  kYearMonthDayHourMinute,
+  kRfc3339,
+  kRfc3339Milli,
+  kRfc3339Micro,
+  kRfc3339Nano,
+  kRfc1123Z,
+};
+absl::StatusOr<TimeFormat> ParseTimeFormat(absl::string_view name);
+// UTC; "N/A" for an absent time (UnixEpoch), as hubble prints an invalid timestamp.
+std::string FormatTime(absl::Time t, TimeFormat format);
+
+struct PrintOptions {
+  OutputFormat format = OutputFormat::kCompact;
+  TimeFormat time_format = TimeFormat::kStampMilli;
+  bool node_name = false;  // --print-node-name
+  bool color = false;      // resolved --color
+  bool numeric = false;    // --numeric: IPs, not pod/service/DNS names
+  bool debug = false;      // all node status events (hubble's --debug)
+};
+
+// Makes text from flows safe for a terminal: ESC becomes "^[" and CR "\r" (as hubble's
+// printer does), and every other C0 control, DEL and C1 control (U+0080..U+009F, which
+// includes the 8-bit CSI) becomes a visible \xNN / \u00NN; newlines and tabs too, unless
+// `keep_newlines_and_tabs` (for whole text reports, whose own line breaks are content).
+std::string EscapeTerminal(absl::string_view text, bool keep_newlines_and_tabs = false);
+
+// Hubble's drop reason text for a datapath reason code ("Policy denied", "Policy denied by
+// denylist", ...); the number for codes it has no text for.
+std::string DropReasonText(uint32_t code);
+
+std::string FormatCompactFlow(const flow::Flow& f, const PrintOptions& options);
 
 class EventPrinter {
  public:
-  // `node_status_to_out`: in json mode, write node_status events to `out` too (a capture
-  // re-printed stays complete); otherwise they go to `err` (as hubble does).
-  EventPrinter(std::FILE* out, std::FILE* err, OutputFormat format, bool node_status_to_out = false)
-      : out_(out), err_(err), format_(format), node_status_to_out_(node_status_to_out) {}
+  EventPrinter(std::FILE* out, std::FILE* err, PrintOptions options)
+      : out_(out), err_(err), options_(options) {}
 
-  void Print(const flow::Event& ev);
+  // `json_line`: with -o json, the event's line to print (see the file comment).
+  void Print(const flow::Event& ev, absl::string_view json_line = {});
+  // Flushes the streams; the table format writes its aligned rows here.
   void Flush();
   uint64_t flows_printed() const {
     absl::MutexLock lock(&mu_);
@@ -47,12 +92,15 @@ class EventPrinter {
   }
 
  private:
+  void Row(std::vector<std::string> cells);
+
   std::FILE* out_;
   std::FILE* err_;
-  OutputFormat format_;
-  bool node_status_to_out_;
+  PrintOptions options_;
   mutable absl::Mutex mu_;
   uint64_t flows_ = 0;
+  uint64_t records_ = 0;                        // dict separators
+  std::vector<std::vector<std::string>> rows_;  // table
 };
 
 }  // namespace tw::cli

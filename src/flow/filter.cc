@@ -4,12 +4,14 @@
 
 #include <array>
 #include <cstring>
+#include <optional>
 #include <regex>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -92,10 +94,14 @@ struct NamespacedPrefix {
   std::string prefix;
 };
 
+// Hubble's server reading of "[ns/][name-prefix]": "name" is in namespace "default",
+// "ns/" is all of ns, "/name" and "/" are any namespace (what -A/--all-namespaces sends).
 absl::StatusOr<NamespacedPrefix> ParseNamespaced(absl::string_view field, absl::string_view v) {
   NamespacedPrefix p;
   size_t slash = v.find('/');
   if (slash == absl::string_view::npos) {
+    if (v.empty()) return Bad(field, v, "expected [namespace/][name-prefix]");
+    p.ns = "default";
     p.prefix = std::string(v);
   } else {
     p.ns = std::string(v.substr(0, slash));
@@ -104,7 +110,6 @@ absl::StatusOr<NamespacedPrefix> ParseNamespaced(absl::string_view field, absl::
       return Bad(field, v, "expected [namespace/][name-prefix]");
     }
   }
-  if (p.ns.empty() && p.prefix.empty()) return Bad(field, v, "expected [namespace/][name-prefix]");
   return p;
 }
 
@@ -301,6 +306,7 @@ absl::Status AddNamespaced(Preds* preds, absl::string_view field,
   }
   preds->push_back([ps = std::move(ps), get](const Flow& f) {
     auto [ns, name] = get(f);
+    if (ns.empty() && name.empty()) return false;  // not a Kubernetes endpoint
     for (const auto& p : ps) {
       if ((p.ns.empty() || ns == p.ns) && absl::StartsWith(name, p.prefix)) return true;
     }
@@ -619,23 +625,24 @@ absl::StatusOr<FlowPredicate> CompileFlowFilter(const ::flow::FlowFilter& ff) {
     });
   }
   if (ff.http_status_code_size() > 0) {
-    // "404" exact, "4+" any 4xx (Hubble's syntax).
-    std::vector<std::pair<uint32_t, bool>> codes;
+    // "404" exact; "4+" / "40+" a prefix of the three-digit code (Hubble's syntax).
+    std::vector<std::pair<std::string, bool>> codes;
     for (const auto& c : ff.http_status_code()) {
-      uint32_t n;
-      if (c.size() == 2 && c[1] == '+' && c[0] >= '1' && c[0] <= '5') {
-        codes.emplace_back(c[0] - '0', true);
-      } else if (c.size() == 3 && absl::SimpleAtoi(c, &n) && n >= 100 && n <= 599) {
-        codes.emplace_back(n, false);
-      } else {
-        return Bad("http_status_code", c, "expected a status code (404) or class (5+)");
+      bool full = c.size() == 3 && c[0] >= '1' && c[0] <= '5' && absl::ascii_isdigit(c[1]) &&
+                  absl::ascii_isdigit(c[2]);
+      bool prefix = (c.size() == 2 || c.size() == 3) && c.back() == '+' && c[0] >= '1' &&
+                    c[0] <= '5' && (c.size() == 2 || absl::ascii_isdigit(c[1]));
+      if (!full && !prefix) {
+        return Bad("http_status_code", c,
+                   "expected a status code (404) or a prefix of one (5+, 40+)");
       }
+      codes.emplace_back(prefix ? c.substr(0, c.size() - 1) : c, prefix);
     }
     p.push_back([codes = std::move(codes)](const Flow& f) {
-      if (!f.l7 || !f.l7->http) return false;
-      uint32_t got = f.l7->http->code;
-      for (const auto& [n, cls] : codes) {
-        if (cls ? got / 100 == n : got == n) return true;
+      if (!f.l7 || !f.l7->http || f.l7->http->code == 0) return false;
+      std::string got = absl::StrFormat("%03d", f.l7->http->code);
+      for (const auto& [code, prefix] : codes) {
+        if (prefix ? absl::StartsWith(got, code) : got == code) return true;
       }
       return false;
     });
@@ -726,12 +733,24 @@ absl::StatusOr<FlowPredicate> CompileFlowFilter(const ::flow::FlowFilter& ff) {
     });
   }
   if (ff.http_header_size() > 0) {
-    return absl::InvalidArgumentError(
-        "filter http_header is not supported: tierwatch's flow model does not keep HTTP headers");
+    std::vector<std::pair<std::string, std::string>> want;
+    for (const auto& h : ff.http_header()) want.emplace_back(h.key(), h.value());
+    p.push_back([want = std::move(want)](const Flow& f) {
+      if (!f.l7 || !f.l7->http) return false;
+      for (const auto& w : want) {
+        for (const auto& h : f.l7->http->headers) {
+          if (h == w) return true;
+        }
+      }
+      return false;
+    });
   }
   if (ff.trace_id_size() > 0) {
-    return absl::InvalidArgumentError(
-        "filter trace_id is not supported: tierwatch's flow model does not keep trace ids");
+    p.push_back(AnyOf(ToVector(ff.trace_id()),
+                      [](const Flow& f) -> const std::string& { return f.trace_id; }));
+  }
+  if (ff.encrypted_size() > 0) {
+    p.push_back(AnyOf(ToVector(ff.encrypted()), [](const Flow& f) { return f.encrypted; }));
   }
   if (ff.tcp_flags_size() > 0) {
     std::vector<uint16_t> masks;
@@ -865,237 +884,497 @@ absl::StatusOr<::flow::EventTypeFilter> ParseEventTypeFilter(absl::string_view t
 
 namespace {
 
-// Hubble's CLI keeps two filters: "left" constrains the source side of the
-// direction-less flags, "right" the destination side; flags with a side or without
-// direction go into both. Identical halves collapse into one filter.
-struct Tracker {
-  ::flow::FlowFilter left, right;
-  bool used = false;
-  template <typename F>
-  void Both(F f) {
-    f(&left);
-    f(&right);
-    used = true;
-  }
-  template <typename F>
-  void Left(F f) {
-    f(&left);
-    used = true;
-  }
-  template <typename F>
-  void Right(F f) {
-    f(&right);
-    used = true;
-  }
-  std::vector<::flow::FlowFilter> Filters() const {
-    if (!used) return {};
-    if (google::protobuf::util::MessageDifferencer::Equals(left, right)) return {left};
-    return {left, right};
-  }
-};
-
-void AddAll(google::protobuf::RepeatedPtrField<std::string>* field,
-            const std::vector<std::string>& values) {
-  for (const auto& v : values) *field->Add() = v;
+// Groups of flags hubble will not combine in one filter (cmd/observe's conflict table).
+const std::vector<std::vector<std::string>>& Conflicts() {
+  static const auto* groups = new std::vector<std::vector<std::string>>{
+      {"from-fqdn", "from-ip", "ip", "fqdn", "from-namespace", "namespace", "from-all-namespaces",
+       "all-namespaces"},
+      {"from-fqdn", "from-ip", "ip", "fqdn", "from-pod", "pod"},
+      {"to-fqdn", "to-ip", "ip", "fqdn", "to-namespace", "namespace", "to-all-namespaces",
+       "all-namespaces"},
+      {"to-fqdn", "to-ip", "ip", "fqdn", "to-pod", "pod"},
+      {"to-pod", "namespace", "all-namespaces"},
+      {"from-pod", "namespace", "all-namespaces"},
+      {"to-service", "namespace", "all-namespaces"},
+      {"from-service", "namespace", "all-namespaces"},
+      {"label", "from-label"},
+      {"label", "to-label"},
+      {"service", "from-service"},
+      {"service", "to-service"},
+      {"port", "to-port"},
+      {"port", "from-port"},
+      {"identity", "to-identity"},
+      {"identity", "from-identity"},
+      {"workload", "to-workload"},
+      {"workload", "from-workload"},
+      {"encrypted", "unencrypted"},
+  };
+  return *groups;
 }
 
-std::vector<std::string> Concat(const std::vector<std::string>& a,
-                                const std::vector<std::string>& b) {
-  std::vector<std::string> out = a;
-  out.insert(out.end(), b.begin(), b.end());
-  return out;
+std::string NamespaceOf(absl::string_view name) {
+  size_t slash = name.find('/');
+  return slash == absl::string_view::npos ? "" : std::string(name.substr(0, slash));
 }
 
-std::vector<std::string> Qualify(const std::vector<std::string>& pods,
+std::vector<std::string> Qualify(const std::vector<std::string>& names,
                                  const std::vector<std::string>& namespaces) {
+  if (namespaces.empty() || names.empty()) return names;
   std::vector<std::string> out;
-  for (const auto& p : pods) {
-    if (p.find('/') != std::string::npos) {
-      out.push_back(p);
-    } else if (namespaces.empty()) {
-      out.push_back("default/" + p);
-    } else {
-      for (const auto& ns : namespaces) out.push_back(ns + "/" + p);
+  for (const auto& n : names) {
+    if (n.find('/') != std::string::npos) {
+      out.push_back(n);
+      continue;
     }
+    for (const auto& ns : namespaces) out.push_back(ns + "/" + n);
   }
   return out;
 }
 
-std::vector<std::string> NsPrefixes(const std::vector<std::string>& namespaces) {
-  std::vector<std::string> out;
-  for (const auto& ns : namespaces) out.push_back(ns + "/");
-  return out;
+std::vector<std::string> Get(const google::protobuf::RepeatedPtrField<std::string>& r) {
+  return std::vector<std::string>(r.begin(), r.end());
+}
+void Put(google::protobuf::RepeatedPtrField<std::string>* r, const std::vector<std::string>& v) {
+  r->Clear();
+  for (const auto& x : v) *r->Add() = x;
 }
 
-absl::Status ParseUint32s(absl::string_view flag, const std::vector<std::string>& in,
-                          std::vector<uint32_t>* out) {
-  for (const auto& s : in) {
-    uint32_t v;
-    if (!absl::SimpleAtoi(s, &v)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(flag, " \"", s, "\": expected a security identity number"));
+// Namespaces from --namespace/--from-namespace/--to-namespace ("" = all namespaces) applied
+// to a filter's pods and services on one side; alone they select the whole namespace.
+void ApplySourceNamespaces(const std::vector<std::string>& ns, ::flow::FlowFilter* f) {
+  if (f->source_pod_size() == 0 && f->source_service_size() == 0) *f->add_source_pod() = "";
+  Put(f->mutable_source_pod(), Qualify(Get(f->source_pod()), ns));
+  Put(f->mutable_source_service(), Qualify(Get(f->source_service()), ns));
+}
+void ApplyDestinationNamespaces(const std::vector<std::string>& ns, ::flow::FlowFilter* f) {
+  if (f->destination_pod_size() == 0 && f->destination_service_size() == 0) {
+    *f->add_destination_pod() = "";
+  }
+  Put(f->mutable_destination_pod(), Qualify(Get(f->destination_pod()), ns));
+  Put(f->mutable_destination_service(), Qualify(Get(f->destination_service()), ns));
+}
+
+absl::Status NamespaceConflicts(const std::vector<std::string>& ns,
+                                const google::protobuf::RepeatedPtrField<std::string>& names) {
+  for (const auto& n : ns) {
+    for (const auto& name : names) {
+      std::string have = NamespaceOf(name);
+      if (!have.empty() && !n.empty() && have != n) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("namespace conflict: \"", n, "\" does not contain \"", name, "\""));
+      }
     }
-    out->push_back(v);
   }
   return absl::OkStatus();
 }
 
+absl::StatusOr<::flow::TCPFlags> ParseTcpFlags(absl::string_view value) {
+  ::flow::TCPFlags flags;
+  for (absl::string_view name : absl::StrSplit(value, ',')) {
+    std::string u = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(name));
+    if (u == "SYN") {
+      flags.set_syn(true);
+    } else if (u == "FIN") {
+      flags.set_fin(true);
+    } else if (u == "RST") {
+      flags.set_rst(true);
+    } else if (u == "PSH") {
+      flags.set_psh(true);
+    } else if (u == "ACK") {
+      flags.set_ack(true);
+    } else if (u == "URG") {
+      flags.set_urg(true);
+    } else if (u == "ECE") {
+      flags.set_ece(true);
+    } else if (u == "CWR") {
+      flags.set_cwr(true);
+    } else if (u == "NS") {
+      flags.set_ns(true);
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--tcp-flags \"", value, "\": unknown tcp flag \"", name,
+          "\" (expected SYN, FIN, RST, PSH, ACK, URG, ECE, CWR or NS, comma-separated)"));
+    }
+  }
+  return flags;
+}
+
+absl::StatusOr<uint32_t> ParseIdentity(absl::string_view flag, absl::string_view v) {
+  static const std::pair<const char*, uint32_t> kReserved[] = {
+      {"unknown", 0}, {"host", 1},       {"world", 2},       {"unmanaged", 3},
+      {"health", 4},  {"init", 5},       {"remote-node", 6}, {"kube-apiserver", 7},
+      {"ingress", 8}, {"world-ipv4", 9}, {"world-ipv6", 10}};
+  for (const auto& [name, id] : kReserved) {
+    if (v == name) return id;
+  }
+  uint32_t id;
+  if (!absl::SimpleAtoi(v, &id)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, " \"", v,
+                     "\": expected a security identity number or a reserved identity (host, "
+                     "world, remote-node, kube-apiserver, health, ingress, ...)"));
+  }
+  return id;
+}
+
 }  // namespace
 
-absl::StatusOr<FilterRequest> BuildObserveFilters(const ObserveFilterFlags& fl) {
-  Tracker t;
+// The two halves of one list (whitelist or blacklist), as hubble's CLI keeps them.
+struct ObserveFilterBuilder::Tracker {
+  std::optional<::flow::FlowFilter> left, right;
+  std::vector<std::string> ns, src_ns, dst_ns;
+  std::vector<std::string> changed;
 
-  // Namespaces qualify pod names on their side; left over, they filter whole namespaces.
-  bool any_pod = !fl.pod.empty() || !fl.from_pod.empty() || !fl.to_pod.empty();
-  bool src_pods = !fl.pod.empty() || !fl.from_pod.empty();
-  bool dst_pods = !fl.pod.empty() || !fl.to_pod.empty();
-  std::vector<std::string> src_ns = Concat(fl.namespace_, fl.from_namespace);
-  std::vector<std::string> dst_ns = Concat(fl.namespace_, fl.to_namespace);
-  if (!fl.from_pod.empty()) {
-    auto v = Qualify(fl.from_pod, src_ns);
-    t.Both([&](auto* f) { AddAll(f->mutable_source_pod(), v); });
+  template <typename F>
+  void Both(F f) {
+    Left(f);
+    Right(f);
   }
-  if (!fl.to_pod.empty()) {
-    auto v = Qualify(fl.to_pod, dst_ns);
-    t.Both([&](auto* f) { AddAll(f->mutable_destination_pod(), v); });
+  template <typename F>
+  void Left(F f) {
+    if (!left) left.emplace();
+    f(&*left);
   }
-  if (!fl.pod.empty()) {
-    auto l = Qualify(fl.pod, src_ns);
-    auto r = Qualify(fl.pod, dst_ns);
-    t.Left([&](auto* f) { AddAll(f->mutable_source_pod(), l); });
-    t.Right([&](auto* f) { AddAll(f->mutable_destination_pod(), r); });
+  template <typename F>
+  void Right(F f) {
+    if (!right) right.emplace();
+    f(&*right);
   }
-  if (!any_pod && !fl.namespace_.empty()) {
-    auto v = NsPrefixes(fl.namespace_);
-    t.Left([&](auto* f) { AddAll(f->mutable_source_pod(), v); });
-    t.Right([&](auto* f) { AddAll(f->mutable_destination_pod(), v); });
+  bool empty() const { return !left && !right && ns.empty() && src_ns.empty() && dst_ns.empty(); }
+  std::vector<::flow::FlowFilter> Filters() const {
+    if (empty()) return {};
+    ::flow::FlowFilter l = left.value_or(::flow::FlowFilter());
+    ::flow::FlowFilter r = right.value_or(::flow::FlowFilter());
+    if (!dst_ns.empty()) {
+      ApplyDestinationNamespaces(dst_ns, &l);
+      ApplyDestinationNamespaces(dst_ns, &r);
+    }
+    if (!src_ns.empty()) {
+      ApplySourceNamespaces(src_ns, &l);
+      ApplySourceNamespaces(src_ns, &r);
+    }
+    if (!ns.empty()) {
+      ApplySourceNamespaces(ns, &l);
+      ApplyDestinationNamespaces(ns, &r);
+    }
+    if (google::protobuf::util::MessageDifferencer::Equals(l, r)) return {l};
+    return {l, r};
   }
-  if (!src_pods && !fl.from_namespace.empty()) {
-    auto v = NsPrefixes(fl.from_namespace);
-    t.Both([&](auto* f) { AddAll(f->mutable_source_pod(), v); });
+  absl::Status CheckNamespaces() const {
+    for (const auto* f : {left ? &*left : nullptr, right ? &*right : nullptr}) {
+      if (f == nullptr) continue;
+      for (const auto& [mods, names] :
+           {std::make_pair(&ns, &f->source_pod()), std::make_pair(&ns, &f->source_service()),
+            std::make_pair(&ns, &f->destination_pod()),
+            std::make_pair(&ns, &f->destination_service()),
+            std::make_pair(&src_ns, &f->source_pod()),
+            std::make_pair(&src_ns, &f->source_service()),
+            std::make_pair(&dst_ns, &f->destination_pod()),
+            std::make_pair(&dst_ns, &f->destination_service())}) {
+        absl::Status st = NamespaceConflicts(*mods, *names);
+        if (!st.ok()) return st;
+      }
+    }
+    return absl::OkStatus();
   }
-  if (!dst_pods && !fl.to_namespace.empty()) {
-    auto v = NsPrefixes(fl.to_namespace);
-    t.Both([&](auto* f) { AddAll(f->mutable_destination_pod(), v); });
-  }
+};
 
-  // Pairs of (either side, source side, destination side) string flags.
-  using Field = google::protobuf::RepeatedPtrField<std::string>* (::flow::FlowFilter::*)();
-  struct Sided {
-    const std::vector<std::string>* both;
-    const std::vector<std::string>* from;
-    const std::vector<std::string>* to;
-    Field src, dst;
+ObserveFilterBuilder::ObserveFilterBuilder() = default;
+ObserveFilterBuilder::~ObserveFilterBuilder() = default;
+ObserveFilterBuilder::ObserveFilterBuilder(ObserveFilterBuilder&&) noexcept = default;
+ObserveFilterBuilder& ObserveFilterBuilder::operator=(ObserveFilterBuilder&&) noexcept = default;
+
+const std::vector<std::pair<std::string, bool>>& ObserveFilterBuilder::Flags() {
+  static const auto* flags = new std::vector<std::pair<std::string, bool>>{
+      {"uuid", true},
+      {"node-name", true},
+      {"node-label", true},
+      {"cluster", true},
+      {"from-cluster", true},
+      {"to-cluster", true},
+      {"protocol", true},
+      {"tcp-flags", true},
+      {"type", true},
+      {"verdict", true},
+      {"drop-reason-desc", true},
+      {"http-status", true},
+      {"http-method", true},
+      {"http-path", true},
+      {"http-url", true},
+      {"http-header", true},
+      {"trace-id", true},
+      {"fqdn", true},
+      {"from-fqdn", true},
+      {"to-fqdn", true},
+      {"ip", true},
+      {"from-ip", true},
+      {"to-ip", true},
+      {"snat-ip", true},
+      {"ipv4", false},
+      {"ipv6", false},
+      {"ip-version", true},
+      {"pod", true},
+      {"from-pod", true},
+      {"to-pod", true},
+      {"namespace", true},
+      {"from-namespace", true},
+      {"to-namespace", true},
+      {"all-namespaces", false},
+      {"from-all-namespaces", false},
+      {"to-all-namespaces", false},
+      {"label", true},
+      {"from-label", true},
+      {"to-label", true},
+      {"service", true},
+      {"from-service", true},
+      {"to-service", true},
+      {"port", true},
+      {"from-port", true},
+      {"to-port", true},
+      {"workload", true},
+      {"from-workload", true},
+      {"to-workload", true},
+      {"identity", true},
+      {"from-identity", true},
+      {"to-identity", true},
+      {"traffic-direction", true},
+      {"interface", true},
+      {"encrypted", false},
+      {"unencrypted", false},
+      {"dns-query", true},
+      {"reply", false},
   };
-  const Sided sided[] = {
-      {&fl.service, &fl.from_service, &fl.to_service, &::flow::FlowFilter::mutable_source_service,
-       &::flow::FlowFilter::mutable_destination_service},
-      {&fl.label, &fl.from_label, &fl.to_label, &::flow::FlowFilter::mutable_source_label,
-       &::flow::FlowFilter::mutable_destination_label},
-      {&fl.ip, &fl.from_ip, &fl.to_ip, &::flow::FlowFilter::mutable_source_ip,
-       &::flow::FlowFilter::mutable_destination_ip},
-      {&fl.fqdn, &fl.from_fqdn, &fl.to_fqdn, &::flow::FlowFilter::mutable_source_fqdn,
-       &::flow::FlowFilter::mutable_destination_fqdn},
-      {&fl.port, &fl.from_port, &fl.to_port, &::flow::FlowFilter::mutable_source_port,
-       &::flow::FlowFilter::mutable_destination_port},
-  };
-  for (const auto& s : sided) {
-    if (!s.from->empty()) t.Both([&](auto* f) { AddAll((f->*s.src)(), *s.from); });
-    if (!s.to->empty()) t.Both([&](auto* f) { AddAll((f->*s.dst)(), *s.to); });
-    if (!s.both->empty()) {
-      t.Left([&](auto* f) { AddAll((f->*s.src)(), *s.both); });
-      t.Right([&](auto* f) { AddAll((f->*s.dst)(), *s.both); });
+  return *flags;
+}
+
+absl::Status ObserveFilterBuilder::Not() {
+  if (blacklisting_) return absl::InvalidArgumentError("consecutive --not statements");
+  blacklisting_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status ObserveFilterBuilder::Set(absl::string_view flag, absl::string_view value) {
+  std::unique_ptr<Tracker>& slot = blacklisting_ ? black_ : white_;
+  blacklisting_ = false;  // --not applies to one filter
+  if (!slot) slot = std::make_unique<Tracker>();
+  Tracker& t = *slot;
+  const std::string name(flag);
+  const std::string v(value);
+  if (std::find(t.changed.begin(), t.changed.end(), name) == t.changed.end()) {
+    t.changed.push_back(name);
+  }
+  for (const auto& group : Conflicts()) {
+    for (const auto& a : group) {
+      if (std::find(t.changed.begin(), t.changed.end(), a) == t.changed.end()) continue;
+      for (const auto& b : group) {
+        if (b != a && std::find(t.changed.begin(), t.changed.end(), b) != t.changed.end()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("filters --", a, " and --", b, " cannot be combined"));
+        }
+      }
     }
   }
 
-  std::vector<uint32_t> ids, from_ids, to_ids;
-  {
-    auto st = ParseUint32s("--identity", fl.identity, &ids);
-    if (st.ok()) st = ParseUint32s("--from-identity", fl.from_identity, &from_ids);
-    if (st.ok()) st = ParseUint32s("--to-identity", fl.to_identity, &to_ids);
-    if (!st.ok()) return st;
-  }
-  if (!from_ids.empty()) {
-    t.Both([&](auto* f) {
-      for (auto v : from_ids) f->add_source_identity(v);
-    });
-  }
-  if (!to_ids.empty()) {
-    t.Both([&](auto* f) {
-      for (auto v : to_ids) f->add_destination_identity(v);
-    });
-  }
-  if (!ids.empty()) {
-    t.Left([&](auto* f) {
-      for (auto v : ids) f->add_source_identity(v);
-    });
-    t.Right([&](auto* f) {
-      for (auto v : ids) f->add_destination_identity(v);
-    });
-  }
+  using F = ::flow::FlowFilter;
+  auto add = [&v](google::protobuf::RepeatedPtrField<std::string>* (F::*field)()) {
+    return [field, &v](F* f) { *(f->*field)()->Add() = v; };
+  };
+  auto either = [&](google::protobuf::RepeatedPtrField<std::string>* (F::*src)(),
+                    google::protobuf::RepeatedPtrField<std::string>* (F::*dst)()) {
+    t.Left(add(src));
+    t.Right(add(dst));
+  };
 
-  for (const auto& v : fl.verdict) {
+  if (name == "uuid") {
+    t.Both(add(&F::mutable_uuid));
+  } else if (name == "fqdn") {
+    either(&F::mutable_source_fqdn, &F::mutable_destination_fqdn);
+  } else if (name == "from-fqdn") {
+    t.Both(add(&F::mutable_source_fqdn));
+  } else if (name == "to-fqdn") {
+    t.Both(add(&F::mutable_destination_fqdn));
+  } else if (name == "pod") {
+    either(&F::mutable_source_pod, &F::mutable_destination_pod);
+  } else if (name == "from-pod") {
+    t.Both(add(&F::mutable_source_pod));
+  } else if (name == "to-pod") {
+    t.Both(add(&F::mutable_destination_pod));
+  } else if (name == "ip") {
+    either(&F::mutable_source_ip, &F::mutable_destination_ip);
+  } else if (name == "from-ip") {
+    t.Both(add(&F::mutable_source_ip));
+  } else if (name == "to-ip") {
+    t.Both(add(&F::mutable_destination_ip));
+  } else if (name == "snat-ip") {
+    t.Both(add(&F::mutable_source_ip_xlated));
+  } else if (name == "ipv4" || name == "ipv6" || name == "ip-version") {
+    std::string l = absl::AsciiStrToLower(name == "ip-version" ? v : name);
+    ::flow::IPVersion ipv;
+    if (l == "4" || l == "v4" || l == "ipv4" || l == "ip4") {
+      ipv = ::flow::IPv4;
+    } else if (l == "6" || l == "v6" || l == "ipv6" || l == "ip6") {
+      ipv = ::flow::IPv6;
+    } else if (l == "none") {
+      ipv = ::flow::IP_NOT_USED;
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--ip-version \"", v, "\": expected v4, v6 or none"));
+    }
+    t.Both([ipv](F* f) { f->add_ip_version(ipv); });
+  } else if (name == "label") {
+    either(&F::mutable_source_label, &F::mutable_destination_label);
+  } else if (name == "from-label") {
+    t.Both(add(&F::mutable_source_label));
+  } else if (name == "to-label") {
+    t.Both(add(&F::mutable_destination_label));
+  } else if (name == "namespace") {
+    t.ns.push_back(v);
+  } else if (name == "from-namespace") {
+    t.src_ns.push_back(v);
+  } else if (name == "to-namespace") {
+    t.dst_ns.push_back(v);
+  } else if (name == "all-namespaces") {
+    t.ns.push_back("");
+  } else if (name == "from-all-namespaces") {
+    t.src_ns.push_back("");
+  } else if (name == "to-all-namespaces") {
+    t.dst_ns.push_back("");
+  } else if (name == "service") {
+    either(&F::mutable_source_service, &F::mutable_destination_service);
+  } else if (name == "from-service") {
+    t.Both(add(&F::mutable_source_service));
+  } else if (name == "to-service") {
+    t.Both(add(&F::mutable_destination_service));
+  } else if (name == "port") {
+    either(&F::mutable_source_port, &F::mutable_destination_port);
+  } else if (name == "from-port") {
+    t.Both(add(&F::mutable_source_port));
+  } else if (name == "to-port") {
+    t.Both(add(&F::mutable_destination_port));
+  } else if (name == "trace-id") {
+    t.Both(add(&F::mutable_trace_id));
+  } else if (name == "verdict") {
     auto verdict = VerdictFromName(absl::AsciiStrToUpper(v));
     if (!verdict || *verdict == Verdict::kUnknown) {
       return absl::InvalidArgumentError(absl::StrCat(
           "--verdict \"", v,
           "\": expected FORWARDED, DROPPED, AUDIT, REDIRECTED, ERROR, TRACED or TRANSLATED"));
     }
-    t.Both([&](auto* f) { f->add_verdict(static_cast<::flow::Verdict>(*verdict)); });
-  }
-  for (const auto& v : fl.drop_reason_desc) {
+    t.Both([&](F* f) { f->add_verdict(static_cast<::flow::Verdict>(*verdict)); });
+  } else if (name == "drop-reason-desc") {
     auto r = DropReasonFromName(absl::AsciiStrToUpper(v));
     if (!r) {
       return absl::InvalidArgumentError(absl::StrCat(
           "--drop-reason-desc \"", v, "\": expected a Hubble drop reason such as POLICY_DENIED"));
     }
-    t.Both([&](auto* f) { f->add_drop_reason_desc(static_cast<::flow::DropReason>(*r)); });
-  }
-  for (const auto& v : fl.traffic_direction) {
+    t.Both([&](F* f) { f->add_drop_reason_desc(static_cast<::flow::DropReason>(*r)); });
+  } else if (name == "http-status") {
+    t.Both(add(&F::mutable_http_status_code));
+  } else if (name == "http-method") {
+    t.Both(add(&F::mutable_http_method));
+  } else if (name == "http-path") {
+    t.Both(add(&F::mutable_http_path));
+  } else if (name == "http-url") {
+    t.Both(add(&F::mutable_http_url));
+  } else if (name == "http-header") {
+    size_t colon = v.find(':');
+    if (colon == std::string::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--http-header \"", v, "\": expected name:value"));
+    }
+    std::string key = v.substr(0, colon), val = v.substr(colon + 1);
+    t.Both([&](F* f) {
+      auto* h = f->add_http_header();
+      h->set_key(key);
+      h->set_value(val);
+    });
+  } else if (name == "type") {
+    auto et = ParseEventTypeFilter(v);
+    if (!et.ok()) return et.status();
+    t.Both([&](F* f) { *f->add_event_type() = *et; });
+  } else if (name == "protocol") {
+    t.Both(add(&F::mutable_protocol));
+  } else if (name == "workload" || name == "from-workload" || name == "to-workload") {
+    // "name" or "Kind/name" (hubble's parseWorkload).
+    ::flow::Workload w;
+    size_t slash = v.find('/');
+    if (slash == std::string::npos) {
+      w.set_name(v);
+    } else {
+      w.set_kind(v.substr(0, slash));
+      w.set_name(v.substr(slash + 1));
+    }
+    auto src = [w](F* f) { *f->add_source_workload() = w; };
+    auto dst = [w](F* f) { *f->add_destination_workload() = w; };
+    if (name == "workload") {
+      t.Left(src);
+      t.Right(dst);
+    } else if (name == "from-workload") {
+      t.Both(src);
+    } else {
+      t.Both(dst);
+    }
+  } else if (name == "identity" || name == "from-identity" || name == "to-identity") {
+    auto id = ParseIdentity(name, v);
+    if (!id.ok()) return id.status();
+    uint32_t n = *id;
+    auto src = [n](F* f) { f->add_source_identity(n); };
+    auto dst = [n](F* f) { f->add_destination_identity(n); };
+    if (name == "identity") {
+      t.Left(src);
+      t.Right(dst);
+    } else if (name == "from-identity") {
+      t.Both(src);
+    } else {
+      t.Both(dst);
+    }
+  } else if (name == "node-name") {
+    t.Both(add(&F::mutable_node_name));
+  } else if (name == "node-label") {
+    t.Both(add(&F::mutable_node_labels));
+  } else if (name == "cluster") {
+    either(&F::mutable_source_cluster_name, &F::mutable_destination_cluster_name);
+  } else if (name == "from-cluster") {
+    t.Both(add(&F::mutable_source_cluster_name));
+  } else if (name == "to-cluster") {
+    t.Both(add(&F::mutable_destination_cluster_name));
+  } else if (name == "tcp-flags") {
+    auto flags = ParseTcpFlags(v);
+    if (!flags.ok()) return flags.status();
+    t.Both([&](F* f) { *f->add_tcp_flags() = *flags; });
+  } else if (name == "traffic-direction") {
     auto d = TrafficDirectionFromName(absl::AsciiStrToUpper(v));
     if (!d || *d == TrafficDirection::kUnknown) {
       return absl::InvalidArgumentError(
           absl::StrCat("--traffic-direction \"", v, "\": expected ingress or egress"));
     }
-    t.Both([&](auto* f) { f->add_traffic_direction(static_cast<::flow::TrafficDirection>(*d)); });
+    t.Both([&](F* f) { f->add_traffic_direction(static_cast<::flow::TrafficDirection>(*d)); });
+  } else if (name == "interface") {
+    t.Both([&](F* f) { f->add_interface()->set_name(v); });
+  } else if (name == "encrypted" || name == "unencrypted") {
+    bool enc = name == "encrypted";
+    t.Both([enc](F* f) { f->add_encrypted(enc); });
+  } else if (name == "dns-query") {
+    t.Both(add(&F::mutable_dns_query));
+  } else if (name == "reply") {
+    t.Both([](F* f) { f->add_reply(true); });
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat("unknown filter flag --", name));
   }
-  for (const auto& v : fl.type) {
-    auto et = ParseEventTypeFilter(v);
-    if (!et.ok()) return et.status();
-    t.Both([&](auto* f) { *f->add_event_type() = *et; });
-  }
-  for (const auto& v : fl.ip_version) {
-    std::string l = absl::AsciiStrToLower(v);
-    ::flow::IPVersion ipv;
-    if (l == "4" || l == "v4" || l == "ipv4") {
-      ipv = ::flow::IPv4;
-    } else if (l == "6" || l == "v6" || l == "ipv6") {
-      ipv = ::flow::IPv6;
-    } else {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--ip-version \"", v, "\": expected v4 or v6"));
-    }
-    t.Both([&](auto* f) { f->add_ip_version(ipv); });
-  }
-  if (!fl.uuid.empty()) t.Both([&](auto* f) { AddAll(f->mutable_uuid(), fl.uuid); });
-  if (!fl.protocol.empty()) t.Both([&](auto* f) { AddAll(f->mutable_protocol(), fl.protocol); });
-  if (!fl.node_name.empty()) t.Both([&](auto* f) { AddAll(f->mutable_node_name(), fl.node_name); });
-  if (!fl.dns_query.empty()) t.Both([&](auto* f) { AddAll(f->mutable_dns_query(), fl.dns_query); });
-  if (!fl.http_status.empty()) {
-    t.Both([&](auto* f) { AddAll(f->mutable_http_status_code(), fl.http_status); });
-  }
-  if (!fl.http_method.empty()) {
-    t.Both([&](auto* f) { AddAll(f->mutable_http_method(), fl.http_method); });
-  }
-  if (!fl.http_path.empty()) t.Both([&](auto* f) { AddAll(f->mutable_http_path(), fl.http_path); });
-  if (fl.reply) t.Both([&](auto* f) { f->add_reply(*fl.reply); });
+  return t.CheckNamespaces();
+}
 
+absl::StatusOr<FilterRequest> ObserveFilterBuilder::Build() const {
+  if (blacklisting_) return absl::InvalidArgumentError("trailing --not found in the arguments");
   FilterRequest req;
-  req.whitelist = t.Filters();
-  // Compile once so that a bad value is reported here with its flag's context.
-  for (const auto& f : req.whitelist) {
-    auto p = CompileFlowFilter(f);
-    if (!p.ok()) return p.status();
+  if (white_) req.whitelist = white_->Filters();
+  if (black_) req.blacklist = black_->Filters();
+  // Compile once so that a bad value is reported here, before any flow is read.
+  for (const auto* list : {&req.whitelist, &req.blacklist}) {
+    for (const auto& f : *list) {
+      auto p = CompileFlowFilter(f);
+      if (!p.ok()) return p.status();
+    }
   }
   return req;
 }

@@ -13,14 +13,14 @@
 //   auto set = tw::flow::FlowFilterSet::Compile({drops}, {});
 //   if (set.ok() && set->Matches(flow)) ...
 //
-//   tw::flow::ObserveFilterFlags flags;            // from the command line
-//   flags.verdict = {"DROPPED"};
-//   flags.namespace_ = {"business"};
-//   auto req = tw::flow::BuildObserveFilters(flags);   // req->whitelist, req->blacklist
+//   tw::flow::ObserveFilterBuilder flags;          // from the command line, in order
+//   flags.Set("verdict", "DROPPED");
+//   flags.Set("namespace", "business");
+//   auto req = flags.Build();                      // req->whitelist, req->blacklist
 //
 // Supported FlowFilter fields: uuid, source/destination_ip (exact or CIDR),
 // source_ip_xlated, source/destination_pod and _service ("ns/prefix", "ns/" = whole
-// namespace, "prefix" or "/prefix" = any namespace), source/destination_fqdn (glob, `*`),
+// namespace), source/destination_fqdn (glob, `*`),
 // source/destination_label and node_labels (Kubernetes label selectors: `k=v`, `k!=v`, `k`,
 // `!k`, `k in (a,b)`, `k notin (a,b)`; a key may carry a source prefix such as `k8s:app`,
 // without one it matches any source), source/destination_workload,
@@ -28,14 +28,16 @@
 // interface, event_type (type, and sub_type when match_sub_type), protocol (tcp, udp, sctp,
 // icmp, icmpv4, icmpv6, vrrp, igmp, and dns/http/kafka for L7), source/destination_port,
 // traffic_direction, reply (compares is_reply, absent = false), ip_version, tcp_flags,
-// node_name (glob, `cluster/node` or `node`), dns_query, http_status_code, http_method,
-// http_path, http_url. Hubble's regex fields (dns_query, http_path, http_url) use RE2 there;
-// here they are std::regex ECMAScript, searched (not anchored) as RE2's MatchString does —
-// the two dialects agree on ordinary patterns. http_header and trace_id are rejected with
-// InvalidArgument (the flow model does not keep them).
+// node_name (glob, `cluster/node` or `node`), dns_query, http_status_code ("404", "4+",
+// "40+"), http_method, http_path, http_url, http_header (key and value), trace_id,
+// encrypted. A pod or service name without "ns/" is in namespace "default"; "/name" and
+// "/" match any namespace (as Hubble's server reads them). Hubble's regex fields (dns_query,
+// http_path, http_url) use RE2 there; here they are std::regex ECMAScript, searched (not
+// anchored) as RE2's MatchString does — the two dialects agree on ordinary patterns.
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -117,44 +119,54 @@ class LabelSelector {
 // [-.0-9a-z_], a trailing dot on either side is ignored.
 bool FqdnGlobMatch(absl::string_view pattern, absl::string_view name);
 
-// `hubble observe` filter flags. Flags named from-/to- constrain one side; the ones without
-// a side (namespace, pod, label, ip, fqdn, port, identity, service) match either side
-// (Hubble builds two filters: one on the source, one on the destination). Everything else
-// applies to both. A pod name without "ns/" takes the namespace from --namespace /
-// --from-namespace / --to-namespace when given (which are then consumed as qualifiers),
-// else "default", as hubble documents.
-struct ObserveFilterFlags {
-  std::vector<std::string> uuid;
-  std::vector<std::string> verdict;           // FORWARDED, DROPPED, AUDIT, ... (any case)
-  std::vector<std::string> drop_reason_desc;  // POLICY_DENIED, ...
-  std::vector<std::string> namespace_, from_namespace, to_namespace;
-  std::vector<std::string> pod, from_pod, to_pod;
-  std::vector<std::string> service, from_service, to_service;
-  std::vector<std::string> label, from_label, to_label;
-  std::vector<std::string> ip, from_ip, to_ip;
-  std::vector<std::string> fqdn, from_fqdn, to_fqdn;
-  std::vector<std::string> port, from_port, to_port;
-  std::vector<std::string> identity, from_identity, to_identity;
-  std::vector<std::string> protocol;           // tcp, udp, icmp, dns, http, ...
-  std::vector<std::string> type;               // drop, trace[:to-endpoint], policy-verdict, l7, ...
-  std::vector<std::string> traffic_direction;  // ingress, egress
-  std::vector<std::string> node_name;          // glob, cluster/node or node
-  std::vector<std::string> dns_query;          // regex
-  std::vector<std::string> http_status;        // 404, 5+
-  std::vector<std::string> http_method;
-  std::vector<std::string> http_path;   // regex
-  std::vector<std::string> ip_version;  // v4, v6
-  std::optional<bool> reply;
-};
-
+// `hubble observe` filter flags, fed in command-line order, built into the request's
+// whitelist and blacklist as hubble's CLI builds them:
+//   - flags with a side (--from-pod, --to-port, ...) and side-less ones (--verdict,
+//     --protocol, ...) constrain every filter; either-side flags (--pod, --ip, --label,
+//     --port, --fqdn, --service, --identity, --workload, --cluster) make two filters, one on
+//     the source ("left") and one on the destination ("right"), OR-ed; identical halves
+//     collapse into one;
+//   - --namespace/-n qualifies the pod and service names on its side, or alone selects the
+//     namespace ("ns/"); -A/--all-namespaces does so for every namespace ("/name", "/");
+//     a pod name without a namespace means namespace "default", as Hubble's server reads it;
+//   - --not puts the next filter flag into the blacklist (its own left/right pair);
+//   - combinations hubble refuses (--ip with --pod, --port with --to-port, --namespace with
+//     --to-pod, ...) are errors with hubble's words.
+//
+//   ObserveFilterBuilder b;
+//   b.Set("namespace", "business");
+//   b.Not();
+//   b.Set("verdict", "FORWARDED");
+//   absl::StatusOr<FilterRequest> req = b.Build();
 struct FilterRequest {
   std::vector<::flow::FlowFilter> whitelist;
   std::vector<::flow::FlowFilter> blacklist;
 };
 
-// Builds the protos and validates them by compiling (so a bad value fails here, with the
-// flag's name, rather than at the relay).
-absl::StatusOr<FilterRequest> BuildObserveFilters(const ObserveFilterFlags& flags);
+class ObserveFilterBuilder {
+ public:
+  ObserveFilterBuilder();
+  ~ObserveFilterBuilder();
+  ObserveFilterBuilder(ObserveFilterBuilder&&) noexcept;
+  ObserveFilterBuilder& operator=(ObserveFilterBuilder&&) noexcept;
+
+  // --not: the next filter goes into the blacklist.
+  absl::Status Not();
+  // One occurrence of a filter flag, named as hubble names it without the dashes
+  // ("from-pod", "verdict", "all-namespaces", "ipv4", "tcp-flags", ...); `value` is ""
+  // for flags that take none. Errors name the flag and say what was expected.
+  absl::Status Set(absl::string_view flag, absl::string_view value);
+  // The request; validated by compiling it (a bad label selector or regex fails here).
+  absl::StatusOr<FilterRequest> Build() const;
+
+  // The flag names Set() understands, and whether each takes a value.
+  static const std::vector<std::pair<std::string, bool>>& Flags();
+
+ private:
+  struct Tracker;
+  bool blacklisting_ = false;
+  std::unique_ptr<Tracker> white_, black_;
+};
 
 // Parses a `-t/--type` value ("drop", "trace:to-endpoint", "policy-verdict", "l7", "5").
 absl::StatusOr<::flow::EventTypeFilter> ParseEventTypeFilter(absl::string_view text);

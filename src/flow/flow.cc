@@ -246,7 +246,8 @@ bool operator==(const Flow& a, const Flow& b) {
          a.trace_observation_point == b.trace_observation_point &&
          a.trace_reason == b.trace_reason && a.interface_index == b.interface_index &&
          a.interface_name == b.interface_name && a.proxy_port == b.proxy_port &&
-         a.summary == b.summary && a.egress_allowed_by == b.egress_allowed_by &&
+         a.trace_id == b.trace_id && a.summary == b.summary &&
+         a.egress_allowed_by == b.egress_allowed_by &&
          a.ingress_allowed_by == b.ingress_allowed_by && a.egress_denied_by == b.egress_denied_by &&
          a.ingress_denied_by == b.ingress_denied_by && a.policy_log == b.policy_log;
 }

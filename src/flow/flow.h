@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/string_view.h"
@@ -165,8 +166,10 @@ struct Http {
   std::string method;
   std::string url;
   std::string protocol;
+  std::vector<std::pair<std::string, std::string>> headers;  // key, value (as Hubble sends)
   friend bool operator==(const Http& a, const Http& b) {
-    return a.code == b.code && a.method == b.method && a.url == b.url && a.protocol == b.protocol;
+    return a.code == b.code && a.method == b.method && a.url == b.url && a.protocol == b.protocol &&
+           a.headers == b.headers;
   }
 };
 
@@ -240,7 +243,8 @@ struct Flow {
   uint32_t interface_index = 0;
   Symbol interface_name;
   uint32_t proxy_port = 0;
-  std::string summary;  // deprecated Summary, kept for display
+  std::string trace_id;  // trace_context.parent.trace_id (W3C), "" when absent
+  std::string summary;   // deprecated Summary, kept for display
 
   std::vector<PolicyRef> egress_allowed_by;
   std::vector<PolicyRef> ingress_allowed_by;

@@ -29,8 +29,8 @@
 //   - duplicate keys: scalars last-wins, objects merge, lists concatenate (protobuf merges
 //     the sub-messages); setting two members of a oneof (flow + lost_events, TCP + UDP,
 //     dns + http) is an error as in protobuf;
-//   - fields of the proto that flow::Flow does not keep (ethernet, emitter, tunnel, HTTP
-//     headers, LostEvent first/last, ...) and unknown fields are skipped unvalidated.
+//   - fields of the proto that flow::Flow does not keep (ethernet, emitter, tunnel,
+//     LostEvent first/last, ...) and unknown fields are skipped unvalidated.
 // Known, deliberate differences from protobuf: a Timestamp must be an RFC 3339 string (not
 // the {"seconds":..} object form), nested lists in repeated fields are errors (protobuf
 // flattens them), trailing commas are errors (protobuf tolerates them), and a line with no
@@ -737,6 +737,7 @@ struct JsonDecoder::Impl {
                   : Is(k, "method")   ? 2
                   : Is(k, "url")      ? 3
                   : Is(k, "protocol") ? 4
+                  : Is(k, "headers")  ? 5
                                       : 0;
       if (which == 0) return true;
       od::json_type ft{};
@@ -749,8 +750,21 @@ struct JsonDecoder::Impl {
           return StringTo(fv, ft, fp, &h->method);
         case 3:
           return StringTo(fv, ft, fp, &h->url);
-        default:
+        case 4:
           return StringTo(fv, ft, fp, &h->protocol);
+        default:
+          return Each(fv, ft, fp, [&](od::value& ev, od::json_type et, const Path& hp) {
+            std::pair<std::string, std::string> kv;
+            TW_TRY(Fields(ev, et, hp, [&](absl::string_view hk, od::value& hv, const Path& kp) {
+              if (!Is(hk, "key") && !Is(hk, "value")) return true;
+              od::json_type kt{};
+              TW_TRY(Type(hv, kp, &kt));
+              if (kt == od::json_type::null) return true;
+              return StringTo(hv, kt, kp, Is(hk, "key") ? &kv.first : &kv.second);
+            }));
+            h->headers.push_back(std::move(kv));
+            return true;
+          });
       }
     });
   }
@@ -893,6 +907,7 @@ struct JsonDecoder::Impl {
     kIsReply,
     kInterface,
     kProxyPort,
+    kTraceContext,
     kSummary,
     kEgressAllowedBy,
     kIngressAllowedBy,
@@ -911,6 +926,7 @@ struct JsonDecoder::Impl {
           return FlowKey::kTraceObservationPoint;
         }
         if (Is(k, "trace_reason", "traceReason")) return FlowKey::kTraceReason;
+        if (Is(k, "trace_context", "traceContext")) return FlowKey::kTraceContext;
         break;
       case 'u':
         if (Is(k, "uuid")) return FlowKey::kUuid;
@@ -1046,6 +1062,20 @@ struct JsonDecoder::Impl {
         return DecodeInterface(v, t, p, f);
       case FlowKey::kProxyPort:
         return U32(v, t, p, &f->proxy_port);
+      case FlowKey::kTraceContext:
+        return Fields(v, t, p, [&](absl::string_view k, od::value& pv, const Path& pp) {
+          if (!Is(k, "parent")) return true;
+          od::json_type pt{};
+          TW_TRY(Type(pv, pp, &pt));
+          if (pt == od::json_type::null) return true;
+          return Fields(pv, pt, pp, [&](absl::string_view ik, od::value& iv, const Path& ip) {
+            if (!Is(ik, "trace_id", "traceId")) return true;
+            od::json_type it{};
+            TW_TRY(Type(iv, ip, &it));
+            if (it == od::json_type::null) return true;
+            return StringTo(iv, it, ip, &f->trace_id);
+          });
+        });
       case FlowKey::kSummary:
         return StringTo(v, t, p, &f->summary);
       case FlowKey::kEgressAllowedBy:
@@ -1348,12 +1378,29 @@ class Writer {
     auto flush = [&](size_t end) { out.append(s.data() + start, end - start); };
     while (i < n) {
       unsigned char c = static_cast<unsigned char>(s[i]);
-      if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+      // hubble's -o json comes through Go's json.Encoder, which escapes <, > and & (and
+      // U+2028/U+2029) in strings; so does this, to print what hubble prints.
+      if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80 && c != '<' && c != '>' && c != '&') {
         ++i;
+        continue;
+      }
+      if (c == '<' || c == '>' || c == '&') {
+        flush(i);
+        out += c == '<' ? "\\u003c" : c == '>' ? "\\u003e" : "\\u0026";
+        start = ++i;
         continue;
       }
       if (c >= 0x80) {
         size_t len = Utf8Length(s, i);
+        if (len == 3 && c == 0xE2 && static_cast<unsigned char>(s[i + 1]) == 0x80 &&
+            (static_cast<unsigned char>(s[i + 2]) == 0xA8 ||
+             static_cast<unsigned char>(s[i + 2]) == 0xA9)) {
+          flush(i);
+          out += static_cast<unsigned char>(s[i + 2]) == 0xA8 ? "\\u2028" : "\\u2029";
+          i += 3;
+          start = i;
+          continue;
+        }
         if (len > 0) {
           i += len;
           continue;
@@ -1426,6 +1473,16 @@ class Writer {
 
   std::vector<bool> first_;
 };
+
+}  // namespace
+
+void AppendJsonString(absl::string_view s, std::string* out) {
+  Writer w;
+  w.Quote(s);
+  out->append(w.out);
+}
+
+namespace {
 
 bool IsEmpty(const Endpoint& ep) {
   return ep.id == 0 && ep.identity == 0 && ep.cluster_name.empty() && ep.namespace_.empty() &&
@@ -1516,6 +1573,18 @@ void WriteL7(Writer& w, const L7& l7) {
     w.Str("method", h.method);
     w.Str("url", h.url);
     w.Str("protocol", h.protocol);
+    if (!h.headers.empty()) {
+      w.Key("headers");
+      w.out += '[';
+      for (size_t i = 0; i < h.headers.size(); ++i) {
+        if (i > 0) w.out += ',';
+        w.Open();
+        w.Str("key", h.headers[i].first);
+        w.Str("value", h.headers[i].second);
+        w.Close();
+      }
+      w.out += ']';
+    }
     w.Close();
   }
   w.Close();
@@ -1620,6 +1689,13 @@ void WriteFlow(Writer& w, const Flow& f) {
     w.Close();
   }
   w.U("proxy_port", f.proxy_port);
+  if (!f.trace_id.empty()) {
+    w.OpenField("trace_context");
+    w.OpenField("parent");
+    w.Str("trace_id", f.trace_id);
+    w.Close();
+    w.Close();
+  }
   w.Str("Summary", f.summary);
   WritePolicies(w, "egress_allowed_by", f.egress_allowed_by);
   WritePolicies(w, "ingress_allowed_by", f.ingress_allowed_by);

@@ -58,4 +58,9 @@ class JsonDecoder {
 // One jsonpb line (GetFlowsResponse form) for an event; no trailing newline.
 std::string EventToJson(const Event& event);
 
+// Appends `s` as a JSON string as hubble's -o json writes strings (Go's json.Encoder over
+// protojson): control characters escaped, <, > and & as \u003c \u003e \u0026, U+2028 and
+// U+2029 escaped, invalid UTF-8 as \ufffd.
+void AppendJsonString(absl::string_view s, std::string* out);
+
 }  // namespace tw::flow

@@ -217,7 +217,8 @@ L7 L7FromProto(const ::flow::Layer7& pb) {
     l7.dns = std::move(dns);
   } else if (pb.has_http()) {
     const auto& h = pb.http();
-    l7.http = Http{h.code(), h.method(), h.url(), h.protocol()};
+    l7.http = Http{h.code(), h.method(), h.url(), h.protocol(), {}};
+    for (const auto& hd : h.headers()) l7.http->headers.emplace_back(hd.key(), hd.value());
   }
   return l7;
 }
@@ -241,6 +242,11 @@ void L7ToProto(const L7& l7, ::flow::Layer7* pb) {
     h->set_method(l7.http->method);
     h->set_url(l7.http->url);
     h->set_protocol(l7.http->protocol);
+    for (const auto& [k, v] : l7.http->headers) {
+      auto* hd = h->add_headers();
+      hd->set_key(k);
+      hd->set_value(v);
+    }
   }
 }
 
@@ -323,6 +329,7 @@ Flow FlowFromProto(const ::flow::Flow& pb, SymbolTable& symbols) {
   f.interface_index = pb.interface().index();
   f.interface_name = symbols.Intern(pb.interface().name());
   f.proxy_port = pb.proxy_port();
+  f.trace_id = pb.trace_context().parent().trace_id();
   f.summary = pb.summary();
 
   f.egress_allowed_by = PoliciesFromProto(pb.egress_allowed_by(), symbols);
@@ -389,6 +396,7 @@ void FlowToProto(const Flow& f, ::flow::Flow* pb) {
     pb->mutable_interface()->set_name(f.interface_name.str());
   }
   pb->set_proxy_port(f.proxy_port);
+  if (!f.trace_id.empty()) pb->mutable_trace_context()->mutable_parent()->set_trace_id(f.trace_id);
   pb->set_summary(f.summary);
 
   PoliciesToProto(f.egress_allowed_by, pb->mutable_egress_allowed_by());

@@ -143,8 +143,8 @@ TEST_F(FilterTest, PodPrefixAndNamespace) {
   EXPECT_FALSE(Match(ff, f));
   ff.set_source_pod(0, "/odoo");  // any namespace
   EXPECT_TRUE(Match(ff, f));
-  ff.set_source_pod(0, "odoo-7d");
-  EXPECT_TRUE(Match(ff, f));
+  ff.set_source_pod(0, "odoo-7d");  // no namespace: "default", as Hubble's server reads it
+  EXPECT_FALSE(Match(ff, f));
   ff.set_source_pod(0, "");
   EXPECT_FALSE(CompileFlowFilter(ff).ok());
 }
@@ -323,21 +323,29 @@ TEST_F(FilterTest, TcpFlagsWorkloadsUnsupported) {
   EXPECT_TRUE(Match(ff, f));
   ff.mutable_tcp_flags(0)->set_ack(true);
   EXPECT_FALSE(Match(ff, f));
+}
 
-  ::flow::FlowFilter hdr;
-  hdr.add_http_header()->set_key("x");
-  EXPECT_EQ(CompileFlowFilter(hdr).status().code(), absl::StatusCode::kInvalidArgument);
+// Builds a request from hubble-style flags given as {flag, value} in command-line order;
+// {"not", ""} is --not.
+absl::StatusOr<FilterRequest> Flags(std::vector<std::pair<std::string, std::string>> flags) {
+  ObserveFilterBuilder b;
+  for (const auto& [f, v] : flags) {
+    absl::Status st = f == "not" ? b.Not() : b.Set(f, v);
+    if (!st.ok()) return st;
+  }
+  return b.Build();
+}
+
+std::vector<std::string> Strs(const google::protobuf::RepeatedPtrField<std::string>& r) {
+  return std::vector<std::string>(r.begin(), r.end());
 }
 
 TEST_F(FilterTest, ObserveFlagsNamespaceIsEitherSide) {
-  ObserveFilterFlags fl;
-  fl.namespace_ = {"business"};
-  fl.verdict = {"dropped"};
-  auto req = BuildObserveFilters(fl);
+  auto req = Flags({{"namespace", "business"}, {"verdict", "dropped"}});
   ASSERT_TRUE(req.ok()) << req.status();
   ASSERT_EQ(req->whitelist.size(), 2u);
-  EXPECT_EQ(req->whitelist[0].source_pod(0), "business/");
-  EXPECT_EQ(req->whitelist[1].destination_pod(0), "business/");
+  EXPECT_EQ(Strs(req->whitelist[0].source_pod()), std::vector<std::string>{"business/"});
+  EXPECT_EQ(Strs(req->whitelist[1].destination_pod()), std::vector<std::string>{"business/"});
   EXPECT_EQ(req->whitelist[0].verdict(0), ::flow::DROPPED);
   EXPECT_EQ(req->whitelist[1].verdict(0), ::flow::DROPPED);
 
@@ -351,45 +359,157 @@ TEST_F(FilterTest, ObserveFlagsNamespaceIsEitherSide) {
   EXPECT_FALSE(set->Matches(f));
 }
 
-TEST_F(FilterTest, ObserveFlagsOneSidedCollapseToOneFilter) {
-  ObserveFilterFlags fl;
-  fl.from_pod = {"odoo"};
-  fl.to_port = {"5432"};
-  fl.from_namespace = {"business"};
-  fl.type = {"drop"};
-  fl.protocol = {"tcp"};
-  auto req = BuildObserveFilters(fl);
-  ASSERT_TRUE(req.ok()) << req.status();
-  ASSERT_EQ(req->whitelist.size(), 1u);
-  const auto& w = req->whitelist[0];
-  ASSERT_EQ(w.source_pod_size(), 1);
-  EXPECT_EQ(w.source_pod(0), "business/odoo");  // the namespace qualified the pod
-  EXPECT_EQ(w.destination_port(0), "5432");
-  EXPECT_EQ(w.event_type(0).type(), kEventDrop);
-  auto set = FlowFilterSet::Compile(req->whitelist, req->blacklist);
-  EXPECT_TRUE(set->Matches(MakeFlow()));
+// The shapes hubble's CLI builds (its cmd/observe tests describe the same requests).
+TEST_F(FilterTest, ObserveFlagsBuildWhatHubbleBuilds) {
+  // --from-pod with --from-namespace: one filter, the namespace qualifies the pod.
+  auto one = Flags({{"from-pod", "odoo"}, {"to-port", "5432"}, {"from-namespace", "business"}});
+  ASSERT_TRUE(one.ok()) << one.status();
+  ASSERT_EQ(one->whitelist.size(), 1u);
+  EXPECT_EQ(Strs(one->whitelist[0].source_pod()), std::vector<std::string>{"business/odoo"});
+  EXPECT_EQ(Strs(one->whitelist[0].destination_port()), std::vector<std::string>{"5432"});
 
-  ObserveFilterFlags unq;
-  unq.to_pod = {"postgres"};
-  req = BuildObserveFilters(unq);
-  EXPECT_EQ(req->whitelist[0].destination_pod(0), "default/postgres");
+  // A pod without a namespace goes out as given; the server reads it as default/.
+  auto bare = Flags({{"to-pod", "postgres"}});
+  EXPECT_EQ(Strs(bare->whitelist[0].destination_pod()), std::vector<std::string>{"postgres"});
+
+  // --to-namespace with --port: the either-side flag makes two filters.
+  auto two = Flags({{"to-namespace", "cilium"}, {"port", "443"}});
+  ASSERT_EQ(two->whitelist.size(), 2u);
+  EXPECT_EQ(Strs(two->whitelist[0].destination_pod()), std::vector<std::string>{"cilium/"});
+  EXPECT_EQ(Strs(two->whitelist[0].source_port()), std::vector<std::string>{"443"});
+  EXPECT_EQ(Strs(two->whitelist[1].destination_port()), std::vector<std::string>{"443"});
+
+  // -A / --all-namespaces: any namespace.
+  auto all = Flags({{"all-namespaces", ""}, {"pod", "foo"}});
+  ASSERT_EQ(all->whitelist.size(), 2u);
+  EXPECT_EQ(Strs(all->whitelist[0].source_pod()), std::vector<std::string>{"/foo"});
+  EXPECT_EQ(Strs(all->whitelist[1].destination_pod()), std::vector<std::string>{"/foo"});
+  auto to_all = Flags({{"to-all-namespaces", ""}});
+  EXPECT_EQ(Strs(to_all->whitelist[0].destination_pod()), std::vector<std::string>{"/"});
+
+  // --not: the next flag only, into the blacklist with its own left/right pair.
+  auto neg = Flags({{"ip", "1.2.3.4"},
+                    {"verdict", "DROPPED"},
+                    {"not", ""},
+                    {"pod", "deathstar"},
+                    {"not", ""},
+                    {"http-status", "200"},
+                    {"http-method", "get"}});
+  ASSERT_TRUE(neg.ok()) << neg.status();
+  ASSERT_EQ(neg->whitelist.size(), 2u);
+  EXPECT_EQ(Strs(neg->whitelist[0].source_ip()), std::vector<std::string>{"1.2.3.4"});
+  EXPECT_EQ(Strs(neg->whitelist[1].destination_ip()), std::vector<std::string>{"1.2.3.4"});
+  EXPECT_EQ(Strs(neg->whitelist[0].http_method()), std::vector<std::string>{"get"});
+  ASSERT_EQ(neg->blacklist.size(), 2u);
+  EXPECT_EQ(Strs(neg->blacklist[0].source_pod()), std::vector<std::string>{"deathstar"});
+  EXPECT_EQ(Strs(neg->blacklist[0].http_status_code()), std::vector<std::string>{"200"});
+  EXPECT_EQ(Strs(neg->blacklist[1].destination_pod()), std::vector<std::string>{"deathstar"});
+
+  // Labels: several requirements in one string stay one selector; -l is --label.
+  auto labels = Flags({{"label", "k1=v1,k2=v2"}, {"label", "k3"}});
+  EXPECT_EQ(Strs(labels->whitelist[0].source_label()),
+            (std::vector<std::string>{"k1=v1,k2=v2", "k3"}));
+
+  // Workloads, clusters, TCP flags, identities by name, -4.
+  auto misc = Flags({{"from-workload", "Deployment/app"},
+                     {"to-cluster", "prod"},
+                     {"tcp-flags", "syn,ack"},
+                     {"from-identity", "world"},
+                     {"ipv4", ""},
+                     {"encrypted", ""},
+                     {"trace-id", "abc"},
+                     {"interface", "eth0"}});
+  ASSERT_TRUE(misc.ok()) << misc.status();
+  const auto& m = misc->whitelist[0];
+  EXPECT_EQ(m.source_workload(0).kind(), "Deployment");
+  EXPECT_EQ(m.source_workload(0).name(), "app");
+  EXPECT_EQ(m.destination_cluster_name(0), "prod");
+  EXPECT_TRUE(m.tcp_flags(0).syn() && m.tcp_flags(0).ack());
+  EXPECT_EQ(m.source_identity(0), 2u);
+  EXPECT_EQ(m.ip_version(0), ::flow::IPv4);
+  EXPECT_TRUE(m.encrypted(0));
+  EXPECT_EQ(m.trace_id(0), "abc");
+  EXPECT_EQ(m.interface(0).name(), "eth0");
 }
 
-TEST_F(FilterTest, ObserveFlagsRejectBadValues) {
-  ObserveFilterFlags fl;
-  fl.verdict = {"MAYBE"};
-  EXPECT_FALSE(BuildObserveFilters(fl).ok());
-  fl = {};
-  fl.port = {"http"};
-  EXPECT_FALSE(BuildObserveFilters(fl).ok());
-  fl = {};
-  fl.type = {"bogus"};
-  EXPECT_FALSE(BuildObserveFilters(fl).ok());
-  fl = {};
-  fl.label = {"app in (x"};
-  EXPECT_FALSE(BuildObserveFilters(fl).ok());
-  fl = {};
-  EXPECT_TRUE(BuildObserveFilters(fl)->whitelist.empty());
+TEST_F(FilterTest, ObserveFlagsRefuseWhatHubbleRefuses) {
+  auto err = [](std::vector<std::pair<std::string, std::string>> f) {
+    auto r = Flags(std::move(f));
+    return r.ok() ? std::string() : std::string(r.status().message());
+  };
+  EXPECT_EQ(err({{"from-ip", "1.2.3.4"}, {"from-fqdn", "x.io"}}),
+            "filters --from-fqdn and --from-ip cannot be combined");
+  EXPECT_EQ(err({{"from-service", "a"}, {"service", "b"}}),
+            "filters --service and --from-service cannot be combined");
+  EXPECT_NE(err({{"namespace", "a"}, {"to-pod", "x"}}), "");
+  EXPECT_EQ(err({{"to-namespace", "kube-system"}, {"to-pod", "cilium/foo"}}),
+            "namespace conflict: \"kube-system\" does not contain \"cilium/foo\"");
+  EXPECT_EQ(err({{"from-ip", "1.2.3.4"}, {"not", ""}}), "trailing --not found in the arguments");
+  EXPECT_EQ(err({{"not", ""}, {"not", ""}}), "consecutive --not statements");
+  EXPECT_NE(err({{"tcp-flags", "syn,"}}), "");
+  EXPECT_NE(err({{"tcp-flags", "bogus"}}), "");
+  EXPECT_NE(err({{"http-header", "nocolon"}}), "");
+  EXPECT_NE(err({{"verdict", "MAYBE"}}), "");
+  EXPECT_NE(err({{"port", "http"}}), "");
+  EXPECT_NE(err({{"type", "bogus"}}), "");
+  EXPECT_NE(err({{"label", "app in (x"}}), "");
+  EXPECT_NE(err({{"identity", "bad"}}), "");
+  EXPECT_TRUE(Flags({})->whitelist.empty());
+  // Allowed combinations.
+  EXPECT_EQ(err({{"to-service", "foo"}, {"from-service", "bar"}}), "");
+  EXPECT_EQ(err({{"namespace", "test"}, {"pod", "blib"}, {"service", "bar"}}), "");
+}
+
+// How the server (and so the replay relay) reads names, HTTP codes, headers, trace ids and
+// encryption, as Hubble's filters do.
+TEST_F(FilterTest, ServerSideSemanticsFollowHubble) {
+  Flow f = MakeFlow();  // business/odoo-... -> business/postgres-0
+  ::flow::FlowFilter bare;
+  bare.add_source_pod("odoo");  // no namespace: "default"
+  EXPECT_FALSE(Match(bare, f));
+  ::flow::FlowFilter any;
+  any.add_source_pod("/odoo");
+  EXPECT_TRUE(Match(any, f));
+  ::flow::FlowFilter everyone;
+  everyone.add_destination_pod("/");
+  EXPECT_TRUE(Match(everyone, f));
+  Flow world = f;
+  world.destination = Endpoint();
+  EXPECT_FALSE(Match(everyone, world));  // not a Kubernetes endpoint
+
+  Flow http = f;
+  http.l7.emplace();
+  http.l7->http.emplace();
+  http.l7->http->code = 404;
+  http.l7->http->headers = {{"X-Request-Id", "42"}};
+  http.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  http.encrypted = true;
+  for (const char* code : {"404", "4+", "40+"}) {
+    ::flow::FlowFilter st;
+    st.add_http_status_code(code);
+    EXPECT_TRUE(Match(st, http)) << code;
+  }
+  ::flow::FlowFilter no;
+  no.add_http_status_code("41+");
+  EXPECT_FALSE(Match(no, http));
+  ::flow::FlowFilter bad;
+  bad.add_http_status_code("4xx");
+  EXPECT_FALSE(CompileFlowFilter(bad).ok());
+  ::flow::FlowFilter hdr;
+  auto* h = hdr.add_http_header();
+  h->set_key("X-Request-Id");
+  h->set_value("42");
+  EXPECT_TRUE(Match(hdr, http));
+  h->set_value("43");
+  EXPECT_FALSE(Match(hdr, http));
+  ::flow::FlowFilter trace;
+  trace.add_trace_id("4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_TRUE(Match(trace, http));
+  EXPECT_FALSE(Match(trace, f));
+  ::flow::FlowFilter enc;
+  enc.add_encrypted(true);
+  EXPECT_TRUE(Match(enc, http));
+  EXPECT_FALSE(Match(enc, f));
 }
 
 TEST_F(FilterTest, EventTypeNames) {

@@ -278,7 +278,10 @@ TEST_F(RelayReplayTest, ObserveCaptureFiltersAndLastFirst) {
                           "business/postgres-0:5432 (ID:23456)"),
             std::string::npos)
       << lines[0];
-  EXPECT_NE(lines[0].find("[prod/worker-1]"), std::string::npos) << lines[0];
+  // As hubble: the node name only with --print-node-name.
+  EXPECT_EQ(lines[0].find("[prod/worker-1]"), std::string::npos) << lines[0];
+  r = Tierwatch({"observe", "--capture", capture, "--first", "1", "--print-node-name"});
+  EXPECT_NE(r.out.find(" [prod/worker-1]: "), std::string::npos) << r.out;
 }
 
 TEST_F(RelayReplayTest, ObserveAgainstTheReplayProcess) {

@@ -204,11 +204,11 @@ TEST_F(ReplayRelayTest, UntilEndsAFollowStream) {
 TEST_F(ReplayRelayTest, FiltersApplyOnTheServerAndLostEventsPassThem) {
   auto server = Serve(SyntheticCapture(symbols_, 140, 20));
   auto o = ClientFor(*server);
-  flow::ObserveFilterFlags fl;
-  fl.verdict = {"DROPPED"};
-  fl.from_namespace = {"business"};
-  fl.to_port = {"53"};
-  auto req = flow::BuildObserveFilters(fl);
+  flow::ObserveFilterBuilder fl;
+  ASSERT_TRUE(fl.Set("verdict", "DROPPED").ok());
+  ASSERT_TRUE(fl.Set("from-namespace", "business").ok());
+  ASSERT_TRUE(fl.Set("to-port", "53").ok());
+  auto req = fl.Build();
   ASSERT_TRUE(req.ok());
   o.whitelist = req->whitelist;
   sources::SourceStats stats;

@@ -127,6 +127,10 @@ SourceStats CaptureReader::stats() const {
 }
 
 absl::Status CaptureReader::Run(const EventCallback& callback) {
+  return RunLines([&](flow::Event&& ev, absl::string_view) { return callback(std::move(ev)); });
+}
+
+absl::Status CaptureReader::RunLines(const LineEventCallback& callback) {
   // A missing file fails before any event is delivered, so a typo in the third --capture
   // does not leave a half-processed run behind.
   for (const std::string& path : files_) {
@@ -216,7 +220,7 @@ absl::Status CaptureReader::Run(const EventCallback& callback) {
           stats_.lost_by_source[key] += ev->lost->num_events_lost;
         }
       }
-      if (!callback(std::move(*ev))) {
+      if (!callback(std::move(*ev), line)) {
         stop_ = true;
         break;
       }

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <iosfwd>
 #include <string>
 #include <vector>
@@ -43,6 +44,9 @@ class CaptureReader final : public FlowSource {
   CaptureReader(std::vector<std::string> files, flow::SymbolTable& symbols,
                 CaptureOptions options = {});
   absl::Status Run(const EventCallback& callback) override;
+  // Run() that also hands over each event's line as read (to print it unchanged).
+  using LineEventCallback = std::function<bool(flow::Event&& event, absl::string_view line)>;
+  absl::Status RunLines(const LineEventCallback& callback);
   void Stop() override { stop_ = true; }
   SourceStats stats() const override;
 

@@ -468,6 +468,12 @@ bool RelayClient::PeerSpeaksTls() {
 }
 
 absl::Status RelayClient::Run(const EventCallback& callback) {
+  return RunWire([&](flow::Event&& ev, const ::observer::GetFlowsResponse&) {
+    return callback(std::move(ev));
+  });
+}
+
+absl::Status RelayClient::RunWire(const WireEventCallback& callback) {
   RouteGrpcLogsToSpdlog();
   auto creds = MakeRelayCredentials(options_.tls);
   if (!creds.ok()) return creds.status();
@@ -647,7 +653,7 @@ absl::Status RelayClient::Run(const EventCallback& callback) {
           ++stats_.events;
           ++stats_.node_status_events;
         }
-        keep_going = callback(std::move(ev));
+        keep_going = callback(std::move(ev), resp);
       }
       connected_ = false;
       if (!keep_going) {

@@ -42,6 +42,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -213,6 +214,11 @@ class RelayClient final : public FlowSource {
   // Errors: bad TLS files (InvalidArgument/NotFound), a request the relay rejects
   // (InvalidArgument etc.), or Unavailable after max_attempts failed attempts.
   absl::Status Run(const EventCallback& callback) override;
+  // Run() that also hands over each delivered event's wire form (to print what the relay
+  // sent, fields tierwatch's flow model does not keep included).
+  using WireEventCallback =
+      std::function<bool(flow::Event&& event, const ::observer::GetFlowsResponse& wire)>;
+  absl::Status RunWire(const WireEventCallback& callback);
   void Stop() override;
   SourceStats stats() const override;
   std::optional<RelayStatus> last_status() const;
