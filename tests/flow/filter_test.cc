@@ -304,7 +304,7 @@ TEST_F(FilterTest, DnsQueryRegexAndHttp) {
 
   Flow h = MakeFlow();
   h.l7 = L7{};
-  h.l7->http = Http{503, "GET", "http://odoo.business:8069/web/login?x=1", "HTTP/1.1"};
+  h.l7->http = Http{503, "GET", "http://odoo.business:8069/web/login?x=1", "HTTP/1.1", {}};
   ::flow::FlowFilter hf;
   hf.add_http_status_code("5+");
   hf.add_http_method("get");
