@@ -17,6 +17,7 @@
 #include "classify/render.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "cli/printer.h"
 #include "sources/capture/capture_reader.h"
 
 namespace tw::cli {
@@ -102,7 +103,7 @@ int RunAnalyze(const AnalyzeArgs& args) {
     if (as_json) {
       std::cout << classify::ClassificationJson(*explained).dump(2) << "\n";
     } else {
-      std::cout << classify::RenderExplain(*explained);
+      std::cout << EscapeTerminal(classify::RenderExplain(*explained), true);
     }
     return kExitOk;
   }
@@ -131,8 +132,12 @@ int RunAnalyze(const AnalyzeArgs& args) {
                          absl::StrJoin(args.policies, " "))
           : std::string("policies: none (attribution from Hubble's *_denied_by only)"));
   ropts.title = std::move(title);
-  std::cout << classify::RenderReport(analyzer.counts().Snapshot(), analyzer.bypass().Snapshot(),
-                                      analyzer.bypass().latest_flow_time(), ropts);
+  // Names in the report come from flows: a control character in one must not reach the
+  // terminal.
+  std::cout << EscapeTerminal(
+      classify::RenderReport(analyzer.counts().Snapshot(), analyzer.bypass().Snapshot(),
+                             analyzer.bypass().latest_flow_time(), ropts),
+      true);
   return kExitOk;
 }
 

@@ -22,6 +22,7 @@
 #include "baseline/persist.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "cli/printer.h"
 #include "common/time_format.h"
 #include "nlohmann/json.hpp"
 #include "sources/capture/capture_reader.h"
@@ -351,7 +352,7 @@ int RunDiff(const DiffArgs& a) {
   baseline::DiffLabels labels{a.a, a.b, absl::StrCat("new in ", a.b),
                               absl::StrCat("vanished (in ", a.a, " only)")};
   std::cout << (a.output == "json" ? baseline::RenderDiffJson(d, labels)
-                                   : baseline::RenderDiffText(d, labels));
+                                   : EscapeTerminal(baseline::RenderDiffText(d, labels), true));
   return d.empty() ? kExitOk : kExitFindings;
 }
 
@@ -416,7 +417,7 @@ int RunAudit(const AuditArgs& a) {
     std::cout << j.dump(2) << "\n";
   } else {
     std::cout << "observed " << observed.size() << " connection(s) in " << run.summary << "\n";
-    std::string text = baseline::RenderDiffText(d, labels);
+    std::string text = EscapeTerminal(baseline::RenderDiffText(d, labels), true);
     if (!blocked.empty()) {
       // RenderDiffText's summary line does not know blocked connections: write our own.
       std::cout << d.added.size() << " new, " << blocked.size() << " blocked, " << d.removed.size()
@@ -429,10 +430,12 @@ int RunAudit(const AuditArgs& a) {
       for (const auto& r : blocked) {
         std::vector<std::string> nodes;
         for (flow::Symbol n : r.nodes) nodes.push_back(n.str());
-        std::cout << "  ! " << r.key.ToString() << "\n      dropped=" << r.count
+        std::cout << "  ! " << EscapeTerminal(r.key.ToString()) << "\n      dropped=" << r.count
                   << " first_seen=" << FormatRfc3339(r.first_seen)
                   << " last_seen=" << FormatRfc3339(r.last_seen)
-                  << (nodes.empty() ? "" : absl::StrCat(" nodes=", absl::StrJoin(nodes, ",")))
+                  << (nodes.empty()
+                          ? ""
+                          : absl::StrCat(" nodes=", EscapeTerminal(absl::StrJoin(nodes, ","))))
                   << "\n";
       }
     } else {

@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "cli/policy_lint_cmd.h"
+#include "cli/printer.h"
 #include "common/time_format.h"
 #include "flow/connection.h"
 #include "nlohmann/json.hpp"
@@ -284,7 +285,7 @@ int RunVerdict(const VerdictArgs& args) {
       } else {
         absl::StrAppend(&line, " ", detail);
       }
-      out << line << "\n";
+      out << EscapeTerminal(line) << "\n";
     }
     return true;
   });

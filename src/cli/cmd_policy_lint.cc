@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "cli/policy_lint_cmd.h"
+#include "cli/printer.h"
 #include "nlohmann/json.hpp"
 #include "policy/lint.h"
 #include "policy/parser.h"
@@ -101,7 +102,7 @@ int RunLint(const LintArgs& args) {
   if (args.output == "json") {
     std::cout << FindingsJson(findings).dump(2) << "\n";
   } else {
-    for (const auto& f : findings) std::cout << f.ToString() << "\n";
+    for (const auto& f : findings) std::cout << EscapeTerminal(f.ToString()) << "\n";
     policy::LintSummary s = policy::Summarize(findings);
     std::cout << s.errors << " error(s), " << s.warnings << " warning(s), " << s.infos
               << " info in " << loaded->policies.size() + loaded->rejected.size()

@@ -142,11 +142,13 @@ void RegisterSimulate(CLI::App& app, CommandContext& ctx) {
                   "Connections to test: a baseline snapshot or exported document")
       ->type_name("FILE");
   AddCaptureOption(cmd, &args->captures);
-  cmd->add_option("--tiers", args->tiers, "Tier model (config/tiers.yaml); default: the story's")
+  cmd->add_option("--tiers", args->tiers,
+                  "Tier model file; default: the built-in tier model (see config/tiers.yaml)")
       ->type_name("FILE");
   AddOutputOption(cmd, &args->output, {"text", "json"});
-  cmd->add_option("--max-listed", args->max_listed, "Would-be drops listed in text output")
-      ->capture_default_str();
+  cmd->add_option("--max-listed", args->max_listed,
+                  "Would-be drops listed in text output (default 200)")
+      ->type_name("N");
   cmd->add_option("--fail-on", args->fail_on,
                   "Severities and/or classes that fail the gate (exit 1), comma-separated")
       ->type_name("LIST")

@@ -60,14 +60,14 @@ TEST(HubbleJsonTest, EscapesAsGoEncoderAndWritesWellKnownTypes) {
   f->set_uuid("u-1");
   f->set_verdict(::flow::DROPPED);
   f->mutable_is_reply()->set_value(false);
-  f->set_summary("a <b> & \x1b[31m");
+  f->set_node_name("a <b> & \x1b[31m");
   f->set_socket_cookie(42);
   r.set_node_name("n1");
   r.mutable_time()->set_seconds(1700000000);
   EXPECT_EQ(
       HubbleJson(r),
       R"({"flow":{"time":"2023-11-14T22:13:20.120Z","uuid":"u-1","verdict":"DROPPED",)"
-      R"("is_reply":false,"socket_cookie":"42","Summary":"a \u003cb\u003e \u0026 \u001b[31m"},)"
+      R"("node_name":"a \u003cb\u003e \u0026 \u001b[31m","is_reply":false,"socket_cookie":"42"},)"
       R"("node_name":"n1","time":"2023-11-14T22:13:20Z"})");
 }
 
