@@ -94,13 +94,6 @@ bool DenyIntent(const Rule& r, Direction d) {
   return std::all_of(allow.begin(), allow.end(), ElementEmpty);
 }
 
-bool PolicyHasDenyIntent(const Policy& p) {
-  for (const Rule& r : p.rules)
-    for (Direction d : BothDirections())
-      if (DenyIntent(r, d)) return true;
-  return false;
-}
-
 // Whether a free-text description says the policy allows something (and does not also say
 // it denies): "Allow observability namespace full egress".
 bool DescriptionSaysAllows(absl::string_view description) {
@@ -686,22 +679,40 @@ void CheckApiserver(const LintModel& m, const LintOptions& opts, Sink& sink) {
 // direction to default-deny again for what it selects — including debug-bypass pods that
 // the default-deny policy leaves out, so the bypass silently stops working.
 void CheckReimposes(const LintModel& m, Sink& sink) {
-  std::vector<std::string> deny_policies;
-  for (const Policy& p : m.policies().policies)
-    if (PolicyHasDenyIntent(p)) deny_policies.push_back(p.DisplayName());
-  if (deny_policies.empty()) return;
+  // Per direction: only a policy imposing default-deny in the same direction makes another
+  // policy's default-deny in that direction a re-imposition.
+  auto deny_in = [&](Direction d) {
+    std::vector<std::string> names;
+    for (const Policy& p : m.policies().policies) {
+      for (const Rule& r : p.rules) {
+        if (DenyIntent(r, d)) {
+          names.push_back(p.DisplayName());
+          break;
+        }
+      }
+    }
+    return names;
+  };
+  const std::vector<std::string> deny_ingress = deny_in(Direction::kIngress);
+  const std::vector<std::string> deny_egress = deny_in(Direction::kEgress);
+  if (deny_ingress.empty() && deny_egress.empty()) return;
   for (const Policy& p : m.policies().policies) {
-    std::vector<std::string> others;
-    for (const auto& n : deny_policies)
-      if (n != p.DisplayName()) others.push_back(n);
-    if (others.empty()) continue;
     for (const Rule& r : p.rules) {
       std::vector<std::string> dirs;
+      std::vector<std::string> others;
       int line = 0;
       for (Direction d : BothDirections()) {
         if (!r.DefaultDeny(d) || DenyIntent(r, d)) continue;
         if (ExplicitDefaultDeny(r, d) == false) continue;
+        std::vector<std::string> imposing;
+        for (const auto& n : d == Direction::kIngress ? deny_ingress : deny_egress) {
+          if (n != p.DisplayName()) imposing.push_back(n);
+        }
+        if (imposing.empty()) continue;
         dirs.emplace_back(DirectionName(d));
+        for (const auto& n : imposing) {
+          if (std::find(others.begin(), others.end(), n) == others.end()) others.push_back(n);
+        }
         if (line == 0) {
           const auto& allow = r.Elements(AllowSection(d));
           const auto& deny = r.Elements(DenySection(d));
@@ -807,11 +818,13 @@ LintFindings Lint(const PolicySet& policies, const LintOptions& options) {
 LintFindings Lint(const LoadResult& loaded, const LintOptions& options) {
   LintFindings out = Lint(loaded.policies, options);
   for (const Diagnostic& d : loaded.diagnostics) {
-    if (d.severity != Severity::kError) continue;
+    // Load warnings (a misspelled kind, a document without apiVersion/kind) are findings
+    // too: a skipped policy must not go unnoticed.
+    if (d.severity == Severity::kInfo) continue;
     LintFinding f;
     f.rule = "TW009";
     f.rule_name = std::string(kSchema);
-    f.severity = Severity::kError;
+    f.severity = d.severity;
     f.file = d.file;
     f.line = d.line;
     f.policy = d.policy;

@@ -1365,6 +1365,35 @@ void ParseChunk(const Chunk& c, absl::string_view filename, int document_index, 
   }
 }
 
+// A kind that is meant to be a network policy: in a policy API group, or a near miss of a
+// policy kind's name.
+bool LooksLikeAPolicyKind(const std::string& api, const std::string& kind) {
+  if (absl::StartsWith(api, "cilium.io/") || absl::StartsWith(api, "networking.k8s.io/")) {
+    return true;
+  }
+  std::string k = absl::AsciiStrToLower(kind);
+  if (absl::StrContains(k, "policy") || absl::StrContains(k, "polcy") ||
+      absl::StrContains(k, "poilcy")) {
+    return true;
+  }
+  for (const char* known :
+       {"ciliumnetworkpolicy", "ciliumclusterwidenetworkpolicy", "networkpolicy"}) {
+    // Small edit distance to a known kind.
+    const std::string b = known;
+    std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+    for (size_t i = 1; i <= k.size(); ++i) {
+      cur[0] = i;
+      for (size_t j = 1; j <= b.size(); ++j) {
+        cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (k[i - 1] != b[j - 1])});
+      }
+      std::swap(prev, cur);
+    }
+    if (prev[b.size()] <= 3) return true;
+  }
+  return false;
+}
+
 void ParseObject(Doc& d, const YAML::Node& root, int document_index, absl::string_view filename) {
   LoadResult& out = *d.out;
   if (!root.IsMap()) {
@@ -1416,6 +1445,14 @@ void ParseObject(Doc& d, const YAML::Node& root, int document_index, absl::strin
     out.skipped_documents++;
     if (kind.empty() && api.empty()) {
       d.Add(Severity::kWarning, line, "document has no apiVersion/kind; skipped");
+    } else if (LooksLikeAPolicyKind(api, kind)) {
+      // A misspelled kind would otherwise vanish from every check without a word.
+      d.Add(Severity::kWarning, line,
+            absl::StrCat("kind \"", kind, "\" (", api.empty() ? "no apiVersion" : api,
+                         ") is not a policy kind tierwatch understands, so '", name,
+                         "' is skipped: misspelled? Understood: CiliumNetworkPolicy, "
+                         "CiliumClusterwideNetworkPolicy (cilium.io/v2), NetworkPolicy "
+                         "(networking.k8s.io/v1)"));
     } else {
       d.Add(Severity::kInfo, line,
             absl::StrCat("skipped ", kind.empty() ? "object" : kind, " '", name, "' (",

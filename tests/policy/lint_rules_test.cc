@@ -771,6 +771,72 @@ spec:
   EXPECT_FALSE(Has(LintYaml(Set({kDefaultDeny, kDns})), "TW010"));
 }
 
+// Only a default-deny in the same direction counts: an ingress-only policy next to an
+// egress-only default-deny re-imposes nothing, and is not told it does.
+TEST(LintTW010, OnlyTheSameDirectionCounts) {
+  const char* egress_only_dd = R"(
+apiVersion: cilium.io/v2
+kind: CiliumClusterwideNetworkPolicy
+metadata: {name: egress-dd}
+spec:
+  endpointSelector: {matchExpressions: [{key: k8s:io.kubernetes.pod.namespace, operator: Exists}]}
+  egress: [{}]
+)";
+  const char* ingress_allow = R"(
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: web, namespace: business}
+spec:
+  endpointSelector: {matchLabels: {app: web}}
+  ingress: [{fromEndpoints: [{matchLabels: {app: lb}}]}]
+)";
+  EXPECT_FALSE(Has(LintYaml(Set({egress_only_dd, ingress_allow})), "TW010"))
+      << Dump(LintYaml(Set({egress_only_dd, ingress_allow})));
+  // With an ingress default-deny too, only that one is named.
+  const char* ingress_only_dd = R"(
+---
+apiVersion: cilium.io/v2
+kind: CiliumClusterwideNetworkPolicy
+metadata: {name: ingress-dd}
+spec:
+  endpointSelector: {matchExpressions: [{key: k8s:io.kubernetes.pod.namespace, operator: Exists}]}
+  ingress: [{}]
+)";
+  auto f = LintYaml(Set({egress_only_dd, ingress_allow, ingress_only_dd}));
+  auto x = With(f, "TW010", "business/web");
+  ASSERT_EQ(x.size(), 1u) << Dump(f);
+  EXPECT_THAT(x[0]->message, HasSubstr("ingress-dd"));
+  EXPECT_THAT(x[0]->message, ::testing::Not(HasSubstr("egress-dd")));
+}
+
+// A misspelled kind in a policy directory is a warning naming the file and the kinds
+// tierwatch understands, not a silent skip.
+TEST(LintTW009, MisspelledKindIsAWarningNotASilentSkip) {
+  LoadResult r = ParsePolicyText(R"(apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicyy
+metadata: {name: typo, namespace: business}
+spec:
+  endpointSelector: {}
+  ingress: [{}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: unrelated}
+)",
+                                 "policies/typo.yaml");
+  LintFindings f = Lint(r);
+  auto x = With(f, "TW009");
+  ASSERT_EQ(x.size(), 1u) << Dump(f);
+  EXPECT_EQ(x[0]->severity, Severity::kWarning);
+  EXPECT_EQ(x[0]->file, "policies/typo.yaml");
+  EXPECT_EQ(x[0]->line, 1);
+  EXPECT_THAT(x[0]->message, HasSubstr("\"CiliumNetworkPolicyy\""));
+  EXPECT_THAT(x[0]->message, HasSubstr("CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy"));
+  EXPECT_THAT(x[0]->message, HasSubstr("NetworkPolicy"));
+  EXPECT_FALSE(HasErrors(f));  // a warning: the gate is the user's call
+}
+
 // ---------------------------------------------------------------------------------------
 // Across rules.
 
