@@ -1316,10 +1316,11 @@ def strip_pod_suffix(pod, labels):
     head, _, tail = pod.rpartition("-")
     if not head:
         return pod
+    head2, _, mid = head.rpartition("-")
+    if (len(tail) == 5 and all(c.islower() or c.isdigit() for c in tail) and head2
+            and 6 <= len(mid) <= 10 and set(mid) <= GENERATED):
+        return head2
     if len(tail) == 5 and set(tail) <= GENERATED:
-        head2, _, mid = head.rpartition("-")
-        if head2 and 6 <= len(mid) <= 10 and set(mid) <= GENERATED:
-            return head2
         return head
     if tail.isdigit():
         return head
@@ -1329,15 +1330,21 @@ def strip_pod_suffix(pod, labels):
 def workload_of(ep):
     """tierwatch's Endpoint::WorkloadName: the same name from every node."""
     labels = dict(l.split("=", 1) for l in ep.get("labels", []) if "=" in l)
+    reserved = any(l.startswith("reserved:") for l in ep.get("labels", []))
     label = ""
-    for k in ("app.kubernetes.io/name", "app", "k8s-app", "name"):
-        if labels.get("k8s:" + k):
-            label = labels["k8s:" + k]
-            break
+    if not reserved:
+        for k in ("app.kubernetes.io/name", "app", "k8s-app", "name"):
+            if labels.get("k8s:" + k):
+                label = labels["k8s:" + k]
+                break
     if ep.get("pod_name"):
         base = strip_pod_suffix(ep["pod_name"], labels)
         if label and base.startswith(label) and (len(base) == len(label) or base[len(label)] == "-"):
             return label
+        if reserved:
+            head, _, tail = base.rpartition("-")
+            if head and len(tail) > 1 and tail[0] == "v" and tail[1:].isdigit():
+                base = head
         if base:
             return base
     if label:

@@ -277,6 +277,9 @@ bool Baseline::Insert(const flow::ConnectionKey& key, const ConnectionStats& sta
 
 void Baseline::ObserveLabels(const flow::Peer& peer, const flow::Endpoint& endpoint) {
   if (!peer.is_workload() || endpoint.labels.empty()) return;
+  // A pod the flow reports with a reserved identity (Cilium 1.10 L7 flows give the peer the
+  // world identity) carries that identity's labels, not the pod's: they say nothing of it.
+  if (endpoint.IsReserved()) return;
   Store& s = *store_;
   auto [it, inserted] = s.workloads.try_emplace(peer);
   WorkloadEntry& w = it->second;

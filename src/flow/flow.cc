@@ -125,6 +125,15 @@ bool Generated(absl::string_view s, size_t min_len, size_t max_len) {
   }
   return true;
 }
+bool LowerAlnum(absl::string_view s) {
+  for (char c : s) {
+    if (!absl::ascii_islower(static_cast<unsigned char>(c)) &&
+        !absl::ascii_isdigit(static_cast<unsigned char>(c))) {
+      return false;
+    }
+  }
+  return true;
+}
 bool AllDigits(absl::string_view s) {
   if (s.empty()) return false;
   for (char c : s) {
@@ -134,6 +143,15 @@ bool AllDigits(absl::string_view s) {
 }
 
 }  // namespace
+
+absl::string_view StripVersionSuffix(absl::string_view name) {
+  size_t dash = name.rfind('-');
+  if (dash == absl::string_view::npos || dash == 0 || dash + 2 >= name.size() ||
+      name[dash + 1] != 'v' || !AllDigits(name.substr(dash + 2))) {
+    return name;
+  }
+  return name.substr(0, dash);
+}
 
 absl::string_view StripPodSuffix(absl::string_view pod, const Endpoint* ep) {
   auto cut = [&pod](size_t n) { return pod.substr(0, pod.size() - n); };
@@ -159,29 +177,34 @@ absl::string_view StripPodSuffix(absl::string_view pod, const Endpoint* ep) {
   size_t last = pod.rfind('-');
   if (last == absl::string_view::npos || last == 0) return pod;
   absl::string_view tail = pod.substr(last + 1);
-  if (Generated(tail, 5, 5)) {
-    absl::string_view rest = pod.substr(0, last);
-    size_t prev = rest.rfind('-');
-    if (prev != absl::string_view::npos && prev > 0 && Generated(rest.substr(prev + 1), 6, 10)) {
-      return rest.substr(0, prev);
-    }
-    return rest;
+  absl::string_view rest = pod.substr(0, last);
+  size_t prev = rest.rfind('-');
+  // After a ReplicaSet hash any five lower-case letters or digits are the pod's suffix
+  // (hand-written names such as odoo-5d8f7c9b6-abcde included); alone, only generated ones.
+  if (tail.size() == 5 && LowerAlnum(tail) && prev != absl::string_view::npos && prev > 0 &&
+      Generated(rest.substr(prev + 1), 6, 10)) {
+    return rest.substr(0, prev);
   }
+  if (Generated(tail, 5, 5)) return rest;
   if (AllDigits(tail)) return cut(tail.size() + 1);
   return pod;
 }
 
 absl::string_view Endpoint::WorkloadName() const {
-  // Every node must name a pod alike, so the name comes from what every node reports the
-  // same way: the pod name (suffix stripped) and the identity's labels, not
-  // Endpoint.workloads, which Hubble fills only on the pod's own node.
+  // Every node must name a pod alike, so the name comes from what the reports carry, not
+  // Endpoint.workloads (Hubble fills it only on the pod's own node). Reports differ: most
+  // carry the pod name and the identity's labels; some carry only the labels (a remote pod
+  // without its metadata); Cilium 1.10 L7 flows carry only the pod name (the peer has the
+  // world identity). The rules below give one name from each of them.
   absl::string_view label;
-  for (absl::string_view key : {"k8s:app.kubernetes.io/name", "k8s:app", "k8s:k8s-app", "k8s:name",
-                                "app.kubernetes.io/name", "app", "k8s-app", "name"}) {
-    auto v = LabelValue(key);
-    if (v && !v->empty()) {
-      label = *v;
-      break;
+  if (!IsReserved()) {
+    for (absl::string_view key : {"k8s:app.kubernetes.io/name", "k8s:app", "k8s:k8s-app",
+                                  "k8s:name", "app.kubernetes.io/name", "app", "k8s-app", "name"}) {
+      auto v = LabelValue(key);
+      if (v && !v->empty()) {
+        label = *v;
+        break;
+      }
     }
   }
   if (!pod_name.empty()) {
@@ -192,6 +215,9 @@ absl::string_view Endpoint::WorkloadName() const {
         (base.size() == label.size() || base[label.size()] == '-')) {
       return label;
     }
+    // Only the pod name (the labels are the world's): drop a trailing version ("-v1"), the
+    // part of a Deployment's name its app label usually lacks (bookinfo's reviews-v1).
+    if (IsReserved()) base = StripVersionSuffix(base);
     if (!base.empty()) return base;
   }
   if (!label.empty()) return label;

@@ -106,9 +106,11 @@ struct Endpoint {
   bool IsReserved() const { return reserved != kReservedNone; }
   // The workload name an operator would use, the same from every node: the pod name with
   // its ReplicaSet / DaemonSet / StatefulSet suffix stripped — or the stable label
-  // (app.kubernetes.io/name, app, k8s-app, name) when that name starts with it — else the
-  // label, else Endpoint.workloads[0] (filled only on the pod's own node), else the
-  // service account unless it is "default"; "" when nothing names it.
+  // (app.kubernetes.io/name, app, k8s-app, name) when that name starts with it, so that
+  // reports carrying only labels agree; for a pod reported with a reserved identity (only
+  // its pod name is its own) also without a trailing "-v<N>" — else the label, else
+  // Endpoint.workloads[0] (filled only on the pod's own node), else the service account
+  // unless it is "default"; "" when nothing names it.
   absl::string_view WorkloadName() const;
 
   friend bool operator==(const Endpoint& a, const Endpoint& b);
@@ -119,6 +121,8 @@ struct Endpoint {
 // endpoint's pod-template-hash / statefulset labels make it exact; without them (peers
 // reported with the world identity) the shapes decide. Other names are returned as given.
 absl::string_view StripPodSuffix(absl::string_view pod, const Endpoint* endpoint = nullptr);
+// A name without a trailing version segment: "reviews-v1" -> "reviews"; others as given.
+absl::string_view StripVersionSuffix(absl::string_view name);
 
 // Reserved mask of an endpoint from its labels (reserved:*) and identity number (1..8).
 uint16_t ComputeReserved(const Endpoint& ep);

@@ -100,7 +100,9 @@ TEST_F(LabelsTest, LearnerKeepsTheLabelsAllPodsOfAWorkloadShare) {
                                {"k8s:app=ratings", "k8s:io.kubernetes.pod.namespace=bookinfo",
                                 "k8s:io.cilium.k8s.policy.serviceaccount=bookinfo-ratings"});
   learner.Observe(Syn(v1a, ratings, 9080));
-  auto labels = b.Labels(Workload("bookinfo", "reviews-v1"));
+  // Named after the app label every node reports (Endpoint.workloads only comes from the
+  // pod's own node).
+  auto labels = b.Labels(Workload("bookinfo", "reviews"));
   ASSERT_TRUE(labels.has_value());
   EXPECT_THAT(
       Strings(*labels),
@@ -109,7 +111,7 @@ TEST_F(LabelsTest, LearnerKeepsTheLabelsAllPodsOfAWorkloadShare) {
   EXPECT_EQ(ServiceAccountOf(*labels), "bookinfo-reviews");
   learner.Observe(Syn(v1b, ratings, 9080));
   EXPECT_THAT(
-      Strings(*b.Labels(Workload("bookinfo", "reviews-v1"))),
+      Strings(*b.Labels(Workload("bookinfo", "reviews"))),
       ElementsAre("k8s:app=reviews", "k8s:io.cilium.k8s.policy.serviceaccount=bookinfo-reviews",
                   "k8s:io.kubernetes.pod.namespace=bookinfo"));
   // The destination side is learned too; entities and world peers keep none.
@@ -120,9 +122,9 @@ TEST_F(LabelsTest, LearnerKeepsTheLabelsAllPodsOfAWorkloadShare) {
   EXPECT_EQ(b.labelled_workloads(), 2u);
   // An endpoint without labels (nothing known) does not erase what is known.
   flow::Endpoint bare = Pod("bookinfo", 0, {});
-  bare.workloads = v1a.workloads;
+  bare.workloads = {{s_.Intern("reviews"), s_.Intern("Deployment")}};
   learner.Observe(Syn(bare, ratings, 9081));
-  EXPECT_EQ(b.Labels(Workload("bookinfo", "reviews-v1"))->size(), 3u);
+  EXPECT_EQ(b.Labels(Workload("bookinfo", "reviews"))->size(), 3u);
   EXPECT_FALSE(b.Labels(Workload("bookinfo", "nobody")).has_value());
 }
 

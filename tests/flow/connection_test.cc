@@ -156,6 +156,10 @@ TEST_F(ConnectionTest, WorkloadNameIsThePodNameWithoutItsGeneratedSuffix) {
   EXPECT_EQ(StripPodSuffix("postgres-0"), "postgres");
   EXPECT_EQ(StripPodSuffix("etcd-talos-cp"), "etcd-talos-cp");
   EXPECT_EQ(StripPodSuffix("debug"), "debug");
+  // After a ReplicaSet hash, any five lower-case characters end the pod name.
+  EXPECT_EQ(StripPodSuffix("odoo-5d8f7c9b6-abcde"), "odoo");
+  EXPECT_EQ(StripPodSuffix("service-worker-queue"), "service-worker-queue");
+  EXPECT_EQ(StripPodSuffix("my-cache"), "my-cache");
 
   // CoreDNS from its own node (workloads filled) and from another (only labels, whose
   // k8s-app says kube-dns): the same name.
@@ -169,6 +173,20 @@ TEST_F(ConnectionTest, WorkloadNameIsThePodNameWithoutItsGeneratedSuffix) {
   // labels (no pod name) then name it alike.
   EXPECT_EQ(Pod("bookinfo", {"k8s:app=reviews"}, "", "reviews-v1-545db77b95-s6jb8").WorkloadName(),
             "reviews");
+  // Cilium 1.10 L7 flows report the peer with the world identity and only its pod name:
+  // the same name as its L3/L4 flows (labels and pod name) and its label-only reports.
+  Endpoint l4 = Pod("bookinfo", {"k8s:app=details", "k8s:pod-template-hash=79f774bdb9"}, "",
+                    "details-v1-79f774bdb9-m4j4k");
+  Endpoint l7 = Pod("bookinfo", {"reserved:world"}, "", "details-v1-79f774bdb9-m4j4k");
+  Endpoint labels_only = Pod("bookinfo", {"k8s:app=details", "k8s:version=v1"});
+  EXPECT_EQ(l4.WorkloadName(), "details");
+  EXPECT_EQ(l7.WorkloadName(), "details");
+  EXPECT_EQ(labels_only.WorkloadName(), "details");
+  EXPECT_EQ(Pod("kube-system", {"reserved:world"}, "", "kube-dns-b4f5c58c7-7qmtw").WorkloadName(),
+            "kube-dns");
+  EXPECT_EQ(StripVersionSuffix("reviews-v12"), "reviews");
+  EXPECT_EQ(StripVersionSuffix("api-v"), "api-v");
+  EXPECT_EQ(StripVersionSuffix("kv-store"), "kv-store");
   EXPECT_EQ(Pod("bookinfo", {"k8s:app=reviews"}).WorkloadName(), "reviews");
   // The pod name comes before the service account; "default" never names a workload.
   EXPECT_EQ(Pod("ns", {"k8s:io.cilium.k8s.policy.serviceaccount=default"}, "", "debug-shell-7c4b9")
