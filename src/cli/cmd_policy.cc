@@ -199,6 +199,7 @@ int RunVerdict(const VerdictArgs& args) {
   const bool as_json = args.output == "json";
   std::ostream& out = std::cout;
   uint64_t replies = 0;
+  uint64_t by_decision[3] = {0, 0, 0};  // allowed, denied, undecided
   absl::Status st = reader.Run([&](flow::Event&& ev) {
     if (!ev.flow) return true;  // lost events and node status carry no connection
     const flow::Flow& f = *ev.flow;
@@ -221,6 +222,7 @@ int RunVerdict(const VerdictArgs& args) {
     } else {
       v = policy::EvaluateFlow(eval, judged);
     }
+    ++by_decision[v.decision == Decision::kAllowed ? 0 : v.decision == Decision::kDenied ? 1 : 2];
     absl::string_view reason = v.drop_reason ? flow::DropReasonName(v.drop_reason) : "";
     if (as_json) {
       json j;
@@ -294,10 +296,18 @@ int RunVerdict(const VerdictArgs& args) {
     std::cerr << cmd << ": " << st.message() << "\n";
     return kExitUsage;
   }
-  if (replies > 0 && !as_json) {
-    std::cerr << cmd << ": " << replies << " repl" << (replies == 1 ? "y" : "ies")
-              << " judged by the verdict of " << (replies == 1 ? "its" : "their")
-              << " connection\n";
+  if (!as_json) {
+    // The totals, on stderr so that stdout stays one line a flow for grep.
+    uint64_t total = by_decision[0] + by_decision[1] + by_decision[2];
+    std::cerr << cmd << ": " << total << " flow" << (total == 1 ? "" : "s") << ": "
+              << by_decision[0] << " ALLOWED, " << by_decision[1] << " DENIED, "
+              << by_decision[2] << " UNDECIDED";
+    if (replies > 0) {
+      std::cerr << " (" << replies << " repl" << (replies == 1 ? "y" : "ies")
+                << " judged by the verdict of " << (replies == 1 ? "its" : "their")
+                << " connection)";
+    }
+    std::cerr << "\n";
   }
   return kExitOk;
 }

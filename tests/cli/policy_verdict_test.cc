@@ -251,7 +251,10 @@ spec:
                           "kube-system/coredns-0 53/TCP"),
             std::string::npos)
       << lines[1];
-  EXPECT_NE(r.err.find("1 reply judged by the verdict of its connection"), std::string::npos)
+  // The totals on stderr (stdout stays one line a flow).
+  EXPECT_NE(r.err.find("2 flows: 2 ALLOWED, 0 DENIED, 0 UNDECIDED (1 reply judged by the "
+                       "verdict of its connection)"),
+            std::string::npos)
       << r.err;
 }
 
