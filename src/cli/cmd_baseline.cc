@@ -94,6 +94,9 @@ struct LearnRun {
   uint64_t malformed = 0;    // capture lines skipped
   bool interrupted = false;  // Ctrl-C (SIGINT/SIGTERM) ended it
   absl::Duration elapsed;
+  // Relay: why the last connection attempt failed, when the run ended (--duration, Ctrl-C)
+  // before any attempt succeeded — "the relay sent nothing" would then be false.
+  std::string never_connected;
 };
 
 // Learns every event of the source into `learner`, and every DROPPED flow into `blocked`
@@ -135,6 +138,9 @@ absl::Status Learn(const SourceArgs& a, flow::SymbolTable& symbols, baseline::Le
     absl::Status st = client.Run(observe);
     timer.reset();
     if (!st.ok()) return st;
+    if (auto why = client.last_connect_error(); why && run->events == 0 && !client.connected()) {
+      run->never_connected = why->ToString(a.relay.address);
+    }
     for (const auto& [source, n] : client.stats().lost_by_source) lost += n;
   } else {
     sources::CaptureOptions copts;
@@ -180,6 +186,12 @@ std::string NoFlowsReason(const SourceArgs& a, const LearnRun& run) {
     return absl::StrCat("read no flows from ", Describe(a), ": all ", run.malformed,
                         " line(s) were malformed (a capture must be `hubble observe -o jsonpb` "
                         "output, not the default text)");
+  }
+  if (a.relay.given() && !run.never_connected.empty()) {
+    return absl::StrCat(run.never_connected, "\n  gave up after ",
+                        tw::FormatDuration(absl::Trunc(run.elapsed, absl::Milliseconds(100))),
+                        run.interrupted ? " (interrupted)" : " (--duration)",
+                        " without connecting");
   }
   if (a.relay.given()) {
     return absl::StrCat("read no flows from ", Describe(a), " in ", tw::FormatDuration(run.elapsed),

@@ -238,6 +238,15 @@ TEST_F(BaselineCli, LearnNeverReplacesABaselineWithAWorseOne) {
   EXPECT_THAT(closed.err, HasSubstr("good.twb left untouched"));
   EXPECT_EQ(Slurp(dir_ / "good.twb"), good);
 
+  // --duration shorter than --connect-timeout: the run ends before the client gives up,
+  // and the reason is still the refused connection, not "the relay sent nothing".
+  Result short_run = Run("baseline learn --relay 127.0.0.1:1 --duration 1s --out good.twb");
+  EXPECT_EQ(short_run.status, 2) << short_run.out;
+  EXPECT_THAT(short_run.err, HasSubstr("connection refused"));
+  EXPECT_THAT(short_run.err, HasSubstr("without connecting"));
+  EXPECT_THAT(short_run.err, Not(HasSubstr("sent nothing")));
+  EXPECT_EQ(Slurp(dir_ / "good.twb"), good);
+
   std::ofstream(dir_ / "empty.jsonl").close();
   Result empty = Run("baseline learn --capture empty.jsonl --out good.twb");
   EXPECT_EQ(empty.status, 2);
