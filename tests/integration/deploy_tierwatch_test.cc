@@ -260,12 +260,13 @@ void ExpectRenderedPoliciesLintClean(const Rendered& r, const std::string& what,
                                      size_t expected_policies) {
   TempDir dir("lint");
   size_t n = 0;
-  for (const auto& d : r.docs) {
+  // The documents as kustomize wrote them: re-emitting through yaml-cpp would drop the
+  // quotes of `port: "53"` and lint would rightly flag integers where the CRD wants strings.
+  for (absl::string_view raw : absl::StrSplit(r.text, "\n---\n")) {
+    YAML::Node d = YAML::Load(std::string(raw));
     std::string kind = d["kind"] ? d["kind"].as<std::string>() : "";
     if (kind != "CiliumNetworkPolicy" && kind != "CiliumClusterwideNetworkPolicy") continue;
-    YAML::Emitter e;
-    e << d;
-    WriteFile(dir / absl::StrCat(n++, ".yaml"), e.c_str());
+    WriteFile(dir / absl::StrCat(n++, ".yaml"), std::string(raw));
   }
   // ConfigMaps carrying policies (zero-trust-policies) are checked the same way.
   for (const auto& cm : r.OfKind("ConfigMap")) {
