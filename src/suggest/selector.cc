@@ -97,6 +97,15 @@ std::optional<SelectorChoice> SelectorChooser::Choose(const flow::Peer& workload
                           " are unknown (a baseline from before tierwatch kept labels, or no "
                           "flow showed its endpoint); relearn it from flows");
     }
+    if (!workload.namespace_.empty() && !workload.name.empty()) {
+      SelectorChoice c;
+      c.unique = false;
+      c.labels_unknown = true;
+      c.also_selects = WorkloadsIn(workload.namespace_.view());
+      c.also_selects.erase(std::remove(c.also_selects.begin(), c.also_selects.end(), workload),
+                           c.also_selects.end());
+      return c;
+    }
     return std::nullopt;
   }
   // Candidates: the workload's own k8s labels under a stable key, in preference order.

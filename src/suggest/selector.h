@@ -35,14 +35,19 @@ struct SelectorChoice {
   std::vector<MatchLabel> labels;  // keys without the "k8s:" source, in preference order
   bool unique = true;
   std::vector<flow::Peer> also_selects;  // other workloads of the namespace (when !unique)
+  // The workload's labels are unknown (seen only through Cilium's L7 proxy, which reports the
+  // world identity without labels, or a baseline from before labels were kept): `labels` is
+  // empty and the rule selects its whole namespace, a declared widening.
+  bool labels_unknown = false;
 };
 
 class SelectorChooser {
  public:
   explicit SelectorChooser(const baseline::Baseline& b);
 
-  // nullopt when the workload's labels are unknown or carry no stable label at all (`why`
-  // says which).
+  // nullopt when the workload carries no stable label at all, or its labels and its
+  // namespace are both unknown (`why` says which). Unknown labels in a known namespace give
+  // the namespace-wide choice (`labels_unknown`).
   std::optional<SelectorChoice> Choose(const flow::Peer& workload,
                                        std::string* why = nullptr) const;
 

@@ -238,11 +238,19 @@ class RuleBuilder {
         r->selector = c->labels;
         // Another namespace (or any peer of a cluster-wide policy): name it, or Cilium scopes
         // the selector to the policy's namespace (CCNP: to every namespace).
-        if (agg_.clusterwide || !agg_.subject.is_workload() ||
+        if (agg_.clusterwide || !agg_.subject.is_workload() || c->labels_unknown ||
             peer.namespace_ != agg_.subject.namespace_) {
           r->selector.push_back(MatchLabel{std::string(kNamespaceKey), peer.namespace_.str()});
         }
-        if (!c->unique) {
+        if (c->labels_unknown) {
+          r->widening = absl::StrCat(
+              "the labels of ", peer.ToString(),
+              " are unknown (it was seen only through Cilium's L7 proxy, which reports the "
+              "world identity without labels): this rule allows every pod of namespace ",
+              peer.namespace_.view(),
+              " on these ports; narrow it with the pod's labels (kubectl -n ",
+              peer.namespace_.view(), " get pods --show-labels | grep ", peer.name.view(), ")");
+        } else if (!c->unique) {
           std::vector<std::string> also;
           for (const Peer& p : c->also_selects) also.push_back(p.ToString());
           r->widening =
@@ -665,12 +673,25 @@ absl::StatusOr<SuggestionSet> Suggest(const baseline::Baseline& connections,
         continue;
       }
       p.subject_selector = c->labels;
-      if (!c->unique) {
+      if (c->labels_unknown) {
+        p.subject_widening = absl::StrCat(
+            "the labels of ", subject.ToString(),
+            " are unknown (it was seen only through Cilium's L7 proxy, which reports the world "
+            "identity without labels): this policy selects every pod of namespace ",
+            subject.namespace_.view(),
+            "; narrow its endpointSelector with the pod's labels "
+            "(kubectl -n ",
+            subject.namespace_.view(), " get pods --show-labels | grep ", subject.name.view(), ")");
+      } else if (!c->unique) {
         std::vector<std::string> also;
         for (const Peer& o : c->also_selects) also.push_back(o.ToString());
         p.subject_widening =
             absl::StrCat("no stable label tells ", subject.ToString(), " apart from ",
                          absl::StrJoin(also, ", "), ": this policy selects them too");
+      }
+      if (c->labels_unknown && !p.clusterwide) {  // say the namespace, never select {}
+        p.subject_selector.push_back(
+            MatchLabel{std::string(kNamespaceKey), subject.namespace_.str()});
       }
       if (p.clusterwide) {
         p.subject_selector.push_back(

@@ -350,7 +350,7 @@ spec:
   EXPECT_TRUE(run->proof.ok()) << ProofText(run->proof);
 }
 
-TEST_F(PeerKinds, DenyRulesAndUnknownLabelsAreUnresolvedNotGuessed) {
+TEST_F(PeerKinds, DenyRulesAreUnresolvedAndUnknownLabelsAreDeclaredNotGuessed) {
   auto ghost = flow::Peer::Workload(s_.Intern("shop"), s_.Intern("ghost"));  // no labels
   b_.Conn(web_, db_, 5432);
   b_.Conn(web_, ghost, 80);
@@ -374,12 +374,19 @@ spec:
   EXPECT_THAT(why, ::testing::Contains(
                        HasSubstr("shop/web -> evil.example.net:443/TCP: egress is denied by "
                                  "CiliumNetworkPolicy shop/no-evil spec.egressDeny[0]")));
-  EXPECT_THAT(why, ::testing::Contains(HasSubstr("shop/web -> shop/ghost:80/TCP: the labels of "
-                                                 "shop/ghost are unknown")));
+  // A named workload whose labels are unknown is not guessed either: the rule selects its
+  // namespace on the seen port and says so (a declared widening), so it is closed.
+  EXPECT_THAT(why, ::testing::Not(::testing::Contains(HasSubstr("shop/ghost"))));
+  // Here it is ghost's ingress that is denied: its policy selects namespace shop.
+  const SuggestedPolicy* ghost_policy = run->Policy("shop/ghost/networkpolicy.yaml");
+  ASSERT_NE(ghost_policy, nullptr);
+  EXPECT_EQ(ghost_policy->subject_selector,
+            (std::vector<MatchLabel>{{"k8s:io.kubernetes.pod.namespace", "shop"}}));
+  EXPECT_THAT(ghost_policy->subject_widening, HasSubstr("the labels of shop/ghost are unknown"));
   // The rest is still suggested, and the closure proof names what stays dropped.
   EXPECT_NE(run->File("shop/db/networkpolicy.yaml"), nullptr);
   EXPECT_FALSE(run->proof.closure_ok());
-  EXPECT_EQ(run->proof.still_denied_count, 2u);
+  EXPECT_EQ(run->proof.still_denied_count, 1u);
 }
 
 // --- Labels --------------------------------------------------------------------------------
@@ -440,10 +447,16 @@ TEST(LabelChoice, PreferenceOrderServiceAccountFallbackAndNonUnique) {
   ASSERT_TRUE(bare);
   EXPECT_EQ(bare->labels,
             (std::vector<MatchLabel>{{"io.cilium.k8s.policy.serviceaccount", "bare"}}));
-  // Unknown labels: no choice, and why.
+  // Unknown labels of a named workload: its namespace, declared as such, and why.
   std::string why;
-  EXPECT_FALSE(chooser.Choose(flow::Peer::Workload(s.Intern("ns"), s.Intern("ghost")), &why));
+  auto ghost = chooser.Choose(flow::Peer::Workload(s.Intern("ns"), s.Intern("ghost")), &why);
+  ASSERT_TRUE(ghost);
+  EXPECT_TRUE(ghost->labels_unknown);
+  EXPECT_FALSE(ghost->unique);
+  EXPECT_THAT(ghost->labels, IsEmpty());
   EXPECT_THAT(why, HasSubstr("are unknown"));
+  // Nothing known at all (no namespace): no choice.
+  EXPECT_FALSE(chooser.Choose(flow::Peer::Workload(s.Intern(""), s.Intern("ghost")), &why));
 }
 
 TEST(LabelChoice, ANonUniqueSelectorIsWrittenAsAWidening) {
