@@ -263,6 +263,8 @@ struct JsonDecoder::Impl {
   // Lock-free front of the SymbolTable: keys view the table's own (stable) strings.
   absl::flat_hash_map<absl::string_view, Symbol> interned;
   std::string error;
+  UnknownEnumCounts unknown_enums;
+  std::vector<std::string> new_unknown_enums;  // of the last Decode()
 
   const EnumTable verdict, flow_type, auth_type, direction, obs_point, trace_reason, ip_version,
       l7_type, lost_source, drop_reason, node_state;
@@ -418,13 +420,37 @@ struct JsonDecoder::Impl {
     *out = mag;
     return true;
   }
-  // Narrow targets (ports, ICMP type) truncate like FlowFromProto does.
+  // Narrow targets (ports, ICMP type and code): the proto says uint32, but a value the
+  // field cannot hold is a malformed line, never taken modulo (65616 is not port 80).
   template <typename T>
   bool U32As(od::value& v, od::json_type t, const Path& p, T* out) {
     uint32_t u;
     TW_TRY(U32(v, t, p, &u));
+    constexpr uint32_t kMax = std::numeric_limits<T>::max();
+    if (u > kMax) {
+      return Fail(p, absl::StrCat("expected 0-", kMax, ", got ", u, " (out of range)"));
+    }
     *out = static_cast<T>(u);
     return true;
+  }
+
+  // Counts a value the enum does not declare, per field (list indices dropped), and keeps
+  // a message for the first one of each field so the caller can warn once.
+  void UnknownEnum(const Path& p, const EnumTable& table, absl::string_view shown) {
+    std::string field;
+    std::vector<absl::string_view> names;
+    for (const Path* q = &p; q != nullptr; q = q->parent) {
+      if (!q->name.empty()) names.push_back(q->name);
+    }
+    for (auto it = names.rbegin(); it != names.rend(); ++it) {
+      absl::StrAppend(&field, field.empty() ? "" : ".", *it);
+    }
+    ++unknown_enums.total;
+    uint64_t& n = unknown_enums.by_field[field];
+    if (n++ == 0) {
+      new_unknown_enums.push_back(
+          absl::StrCat("field ", field, ": unknown ", table.type_name, " value ", shown));
+    }
   }
 
   // Enum by name or number; *set stays false for an unknown name (protobuf ignores it).
@@ -448,13 +474,18 @@ struct JsonDecoder::Impl {
         if (table.numbers.contains(n)) {
           *out = n;
           *set = true;
+          return true;
         }
       }
+      std::string shown;
+      AppendJsonString(s, &shown);
+      UnknownEnum(p, table, absl::StrCat(shown, " (left at the default)"));
       return true;
     }
     if (t == od::json_type::number) {
       TW_TRY(I32(v, t, p, out));
       *set = true;
+      if (!table.numbers.contains(*out)) UnknownEnum(p, table, absl::StrCat(*out, " (kept)"));
       return true;
     }
     return Expected(p, absl::StrCat("a ", table.type_name, " name or number"), t);
@@ -1285,7 +1316,16 @@ absl::StatusOr<Event> JsonDecoder::Impl::Decode(absl::string_view line) {
 JsonDecoder::JsonDecoder(SymbolTable& symbols) : impl_(std::make_unique<Impl>(symbols)) {}
 JsonDecoder::~JsonDecoder() = default;
 
-absl::StatusOr<Event> JsonDecoder::Decode(absl::string_view line) { return impl_->Decode(line); }
+absl::StatusOr<Event> JsonDecoder::Decode(absl::string_view line) {
+  impl_->new_unknown_enums.clear();
+  return impl_->Decode(line);
+}
+
+const UnknownEnumCounts& JsonDecoder::unknown_enums() const { return impl_->unknown_enums; }
+
+const std::vector<std::string>& JsonDecoder::new_unknown_enums() const {
+  return impl_->new_unknown_enums;
+}
 
 // ---- writing ----------------------------------------------------------------------------
 

@@ -32,12 +32,24 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "flow/flow.h"
 
 namespace tw::flow {
+
+// Enum values a decoder met that Hubble's protos do not declare ("verdict": "BOGUS" or 99,
+// an unknown direction or Type), per field ("flow.verdict"). An unknown name leaves the
+// field at its default, an unknown number is kept (proto3 enums are open); either way it
+// is counted so that a capture from a newer Hubble, or a damaged one, does not pass
+// silently.
+struct UnknownEnumCounts {
+  uint64_t total = 0;
+  absl::flat_hash_map<std::string, uint64_t> by_field;
+};
 
 class JsonDecoder {
  public:
@@ -49,6 +61,12 @@ class JsonDecoder {
   // Decodes one line. Errors are InvalidArgument with a message naming the field and what
   // was expected (the caller adds file:line).
   absl::StatusOr<Event> Decode(absl::string_view line);
+
+  // Unknown enum values over every line decoded so far.
+  const UnknownEnumCounts& unknown_enums() const;
+  // One message per field whose first unknown value the last Decode() met ("field
+  // flow.verdict: unknown Verdict value \"BOGUS\" (left at the default)"): warn once each.
+  const std::vector<std::string>& new_unknown_enums() const;
 
  private:
   struct Impl;

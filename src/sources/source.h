@@ -26,6 +26,7 @@ struct SourceStats {
   uint64_t malformed = 0;   // capture lines skipped
   uint64_t duplicates = 0;  // flows dropped as already delivered (relay resume, capture uuid)
   uint64_t reconnects = 0;  // relay
+  uint64_t unknown_enum_values = 0;  // enum names/numbers Hubble's protos do not declare
   // LostEvents by source name (PERF_EVENT_RING_BUFFER, ...): sum of num_events_lost.
   std::map<std::string, uint64_t> lost_by_source;
 };

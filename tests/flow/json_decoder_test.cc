@@ -124,6 +124,43 @@ TEST_F(JsonDecoderTest, UnknownEnumNamesLeaveTheDefault) {
   EXPECT_EQ(ev.flow->verdict, Verdict::kAudit);
 }
 
+TEST_F(JsonDecoderTest, UnknownEnumValuesAreCountedPerFieldAndReportedOnce) {
+  Ok(R"({"flow":{"verdict":"BOGUS","Type":99,"traffic_direction":"UP"}})");
+  std::vector<std::string> first = decoder_.new_unknown_enums();
+  ASSERT_EQ(first.size(), 3u);
+  EXPECT_EQ(first[0], R"(field flow.verdict: unknown Verdict value "BOGUS" (left at the default))");
+  EXPECT_EQ(first[1], "field flow.Type: unknown FlowType value 99 (kept)");
+  EXPECT_TRUE(absl::StrContains(first[2], "flow.traffic_direction: unknown TrafficDirection"));
+  // The same fields again: counted, no new message; a known value is not counted.
+  Event ev = Ok(R"({"flow":{"verdict":99,"Type":"L7","traffic_direction":"INGRESS"}})");
+  EXPECT_EQ(static_cast<int>(ev.flow->verdict), 99);
+  EXPECT_TRUE(decoder_.new_unknown_enums().empty());
+  Ok(R"({"flow":{"verdict":"-1","drop_reason_desc":"NOPE"}})");
+  ASSERT_EQ(decoder_.new_unknown_enums().size(), 1u);
+  EXPECT_TRUE(absl::StrContains(decoder_.new_unknown_enums()[0], "flow.drop_reason_desc"));
+  const UnknownEnumCounts& counts = decoder_.unknown_enums();
+  EXPECT_EQ(counts.total, 6u);
+  EXPECT_EQ(counts.by_field.at("flow.verdict"), 3u);
+  EXPECT_EQ(counts.by_field.at("flow.Type"), 1u);
+  EXPECT_EQ(counts.by_field.at("flow.traffic_direction"), 1u);
+  EXPECT_EQ(counts.by_field.at("flow.drop_reason_desc"), 1u);
+  Ok(R"({"flow":{"verdict":"DROPPED","Type":1}})");
+  EXPECT_EQ(decoder_.unknown_enums().total, 6u);
+}
+
+TEST_F(JsonDecoderTest, PortsBeyond65535AreErrorsNotWrapped) {
+  // 65616 mod 65536 would be port 80: a wrong baseline and a wrong verdict.
+  absl::Status st = Error(R"({"flow":{"l4":{"TCP":{"destination_port":65616}}}})");
+  EXPECT_EQ(st.message(),
+            "field flow.l4.TCP.destination_port: expected 0-65535, got 65616 (out of range)");
+  st = Error(R"({"flow":{"l4":{"UDP":{"source_port":"4294967295"}}}})");
+  EXPECT_TRUE(absl::StrContains(st.message(), "flow.l4.UDP.source_port: expected 0-65535"));
+  st = Error(R"({"flow":{"l4":{"ICMPv4":{"type":256}}}})");
+  EXPECT_TRUE(absl::StrContains(st.message(), "flow.l4.ICMPv4.type: expected 0-255"));
+  Event ev = Ok(R"({"flow":{"l4":{"SCTP":{"destination_port":65535}}}})");
+  EXPECT_EQ(ev.flow->l4.destination_port, 65535);
+}
+
 TEST_F(JsonDecoderTest, UnknownFieldsAreSkippedAtAnyDepth) {
   std::string deep;
   for (int i = 0; i < 200; ++i) deep += "[{\"a\":";

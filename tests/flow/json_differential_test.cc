@@ -135,7 +135,7 @@ TEST(JsonDifferential, ProtobufLeniencyIsMatched) {
       R"({"flow":{"time":"9999-12-31T23:59:59.9-00:30"}})",
       R"({"flow":{"l7":{"latency_ns":18446744073709551615}}})",
       R"({"flow":{"l7":{"latency_ns":1.8e19}}})",
-      R"({"flow":{"l4":{"TCP":{"source_port":70000}},"IP":{"ipVersion":"IPv7"}}})",
+      R"({"flow":{"l4":{"TCP":{"source_port":7000}},"IP":{"ipVersion":"IPv7"}}})",
       R"({"lost_events":{"cpu":"-5","num_events_lost":"0"}})",
       R"({"lost_events":{"cpu":null,"source":"nope"}})",
       R"({"node_status":{"state_change":"NODE_GONE","node_names":"single"}})",
@@ -224,6 +224,9 @@ TEST(JsonDifferential, StricterThanProtobuf) {
       {R"({"flow":{"time":{"seconds":5}}})", "field flow.time: expected an RFC 3339"},
       {R"({"flow":{"source_names":[["x"]]}})", "field flow.source_names[0]: expected string"},
       {R"({"flow":{"uuid":"x",}})", "malformed JSON"},
+      // protobuf takes any uint32 and FlowFromProto would wrap it: 70000 is no port.
+      {R"({"flow":{"l4":{"TCP":{"source_port":70000}}}})",
+       "field flow.l4.TCP.source_port: expected 0-65535, got 70000 (out of range)"},
       {R"({})", "expected a Hubble event"},
       {R"({"unknown":1})", "expected a Hubble event"},
       {R"({"flow":null})", "expected a Hubble event"},

@@ -103,6 +103,34 @@ TEST_F(CaptureReaderTest, MalformedLinesAreReportedWithFileAndLineAndSkipped) {
   EXPECT_EQ(got[1].flow->source.WorkloadName(), "odoo");
 }
 
+TEST_F(CaptureReaderTest, UnknownEnumValuesWarnOncePerFieldWithFileAndLine) {
+  std::string path =
+      Write("enums.jsonl", absl::StrCat(kFlowLine, "\n",                              // 1
+                                        R"({"flow":{"verdict":"BOGUS"}})", "\n",      // 2
+                                        R"({"flow":{"verdict":99,"Type":7}})", "\n",  // 3
+                                        R"({"flow":{"l4":{"TCP":{"destination_port":65616}}}})",
+                                        "\n",                                       // 4
+                                        R"({"flow":{"verdict":"BOGUS"}})", "\n"));  // 5
+  std::ostringstream errors;
+  SourceStats stats;
+  auto evs = ReadCaptures({path}, symbols_, {.errors = &errors}, &stats);
+  ASSERT_TRUE(evs.ok()) << evs.status();
+  EXPECT_EQ(evs->size(), 4u);
+  EXPECT_EQ(stats.malformed, 1u);  // the port
+  EXPECT_EQ(stats.unknown_enum_values, 4u);
+  std::vector<std::string> lines = absl::StrSplit(errors.str(), '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 4u) << errors.str();
+  EXPECT_TRUE(
+      absl::StartsWith(lines[0], path + R"(:2: field flow.verdict: unknown Verdict value "BOGUS")"))
+      << lines[0];
+  EXPECT_TRUE(absl::StartsWith(lines[1], path + ":3: field flow.Type: unknown FlowType value 7"))
+      << lines[1];
+  EXPECT_EQ(lines[2], path +
+                          ":4: field flow.l4.TCP.destination_port: expected 0-65535, got "
+                          "65616 (out of range)");
+  EXPECT_EQ(lines[3], "4 unknown enum values in total (flow.Type=1, flow.verdict=3)");
+}
+
 TEST_F(CaptureReaderTest, StrictStopsAtTheFirstMalformedLine) {
   std::string path =
       Write("strict.jsonl", absl::StrCat(kFlowLine, "\n", kFlowLine, "\n",

@@ -1,5 +1,6 @@
 #include "sources/capture/capture_reader.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -143,6 +144,13 @@ absl::Status CaptureReader::RunLines(const LineEventCallback& callback) {
   absl::flat_hash_set<uint64_t> seen_uuids;
   uint64_t reported = 0;
   uint64_t unreported = 0;
+  auto warn = [&](const std::string& message) {
+    if (options_.errors != nullptr) {
+      *options_.errors << message << "\n";
+    } else {
+      spdlog::warn("capture {}", message);
+    }
+  };
   auto report = [&](const std::string& message) {
     if (reported >= options_.max_reported_errors) {
       ++unreported;
@@ -202,6 +210,12 @@ absl::Status CaptureReader::RunLines(const LineEventCallback& callback) {
         report(message);
         continue;
       }
+      if (!decoder.new_unknown_enums().empty()) {
+        for (const std::string& m : decoder.new_unknown_enums()) {
+          warn(absl::StrCat(name, ":", lineno, ": ", m,
+                            "; further unknown values of this field are counted, not reported"));
+        }
+      }
       if (dedupe && ev->flow && !ev->flow->uuid.empty() &&
           !seen_uuids.insert(absl::HashOf(ev->flow->uuid)).second) {
         absl::MutexLock lock(&mu_);
@@ -231,14 +245,21 @@ absl::Status CaptureReader::RunLines(const LineEventCallback& callback) {
     }
   }
   if (unreported > 0) {
-    std::string message =
-        absl::StrCat(unreported, " more malformed lines skipped without a report (",
-                     reported + unreported, " in total)");
-    if (options_.errors != nullptr) {
-      *options_.errors << message << "\n";
-    } else {
-      spdlog::warn("capture {}", message);
+    warn(absl::StrCat(unreported, " more malformed lines skipped without a report (",
+                      reported + unreported, " in total)"));
+  }
+  const flow::UnknownEnumCounts& unknown = decoder.unknown_enums();
+  if (unknown.total > 0) {
+    std::vector<std::pair<std::string, uint64_t>> fields(unknown.by_field.begin(),
+                                                         unknown.by_field.end());
+    std::sort(fields.begin(), fields.end());
+    std::string list;
+    for (const auto& [field, n] : fields) {
+      absl::StrAppend(&list, list.empty() ? "" : ", ", field, "=", n);
     }
+    warn(absl::StrCat(unknown.total, " unknown enum values in total (", list, ")"));
+    absl::MutexLock lock(&mu_);
+    stats_.unknown_enum_values += unknown.total;
   }
   return absl::OkStatus();
 }
