@@ -246,21 +246,47 @@ SimulationResult Simulate(const ConnectionSet& set, const policy::Evaluator& pol
                                       copts);
   std::map<std::string, PolicyImpact> impacts;
 
-  // One representative per distinct peer (there are far fewer peers than connections).
-  absl::flat_hash_map<Peer, std::unique_ptr<Representative>> reps;
-  auto representative = [&](const Peer& p) -> const Representative& {
+  // One representative per distinct peer (there are far fewer peers than connections),
+  // with its evaluator view built once: most connections are allowed, and for those no
+  // Flow is built and nothing is allocated per connection (the views are copied into
+  // `conn`, whose vectors keep their capacity).
+  struct Rep {
+    Representative r;
+    policy::EndpointView view;
+  };
+  absl::flat_hash_map<Peer, std::unique_ptr<Rep>> reps;
+  auto representative = [&](const Peer& p) -> const Rep& {
     auto& slot = reps[p];
-    if (!slot) slot = std::make_unique<Representative>(set.RepresentativeOf(p, tiers));
+    if (!slot) {
+      slot = std::make_unique<Rep>();
+      slot->r = set.RepresentativeOf(p, tiers);
+      slot->view = policy::ViewOf(slot->r.endpoint, slot->r.ip);
+    }
     return *slot;
   };
+  policy::Connection conn;
   set.connections().ForEach([&](const baseline::ConnectionRecord& rec) {
     ++r.connections;
-    const Representative& src = representative(rec.key.source);
-    const Representative& dst = representative(rec.key.destination);
+    const flow::ConnectionKey& key = rec.key;
+    const Rep& src_rep = representative(key.source);
+    const Rep& dst_rep = representative(key.destination);
+    const Representative& src = src_rep.r;
+    const Representative& dst = dst_rep.r;
     const bool synthesized = src.synthesized || dst.synthesized;
     if (synthesized) ++r.synthesized;
-    Flow f = ConnectionFlow(rec, src, dst);  // reused for both sides
-    policy::Verdict v = policy::EvaluateFlow(policies, f);
+    // The connection ConnectionFlow() describes, as the evaluator sees it.
+    conn.source = src_rep.view;
+    conn.destination = dst_rep.view;
+    conn.destination_names.clear();
+    if (key.destination.kind == flow::PeerKind::kFqdn) {
+      conn.destination_names.push_back(key.destination.name.view());
+    }
+    conn.protocol = key.protocol;
+    const bool icmp =
+        key.protocol == flow::Protocol::kICMPv4 || key.protocol == flow::Protocol::kICMPv6;
+    conn.destination_port = icmp ? 0 : key.port;
+    conn.icmp_type = icmp ? static_cast<uint8_t>(key.port) : 0;
+    policy::Verdict v = policies.Evaluate(conn);
     if (v.decision == policy::Decision::kAllowed) {
       ++r.allowed;
       return;
@@ -273,6 +299,7 @@ SimulationResult Simulate(const ConnectionSet& set, const policy::Evaluator& pol
       return;
     }
     ++r.broken;
+    Flow f = ConnectionFlow(rec, src, dst);  // reused for both sides
     // ForEach visits each connection once, so distinct connections per class and per policy
     // need only be told apart across this connection's two sides.
     std::vector<DropClass> classes_here;
