@@ -275,6 +275,34 @@ bool Baseline::Insert(const flow::ConnectionKey& key, const ConnectionStats& sta
   return true;
 }
 
+bool Baseline::InsertInterned(const flow::ConnectionKey& key, absl::Time first_seen,
+                              absl::Time last_seen, uint64_t count, NodeSetId nodes,
+                              VerdictSet verdicts) {
+  Store& s = *store_;
+  if (nodes >= s.node_sets.size()) nodes = 0;
+  auto it = s.index.find(key);
+  if (it != s.index.end()) {
+    // A duplicate key in one snapshot: merge as Insert() does (rare, the slow path is fine).
+    ConnectionStats st{first_seen, last_seen, count, {}, verdicts};
+    st.nodes.assign(s.node_sets[nodes].begin(), s.node_sets[nodes].end());
+    return Insert(key, st);
+  }
+  int64_t first = absl::ToUnixNanos(first_seen);
+  int64_t last = std::max(first, absl::ToUnixNanos(last_seen));
+  s.first_ns = std::min(s.first_ns, first);
+  s.last_ns = std::max(s.last_ns, last);
+  uint32_t idx = static_cast<uint32_t>(s.entries.size());
+  s.entries.push_back(Entry{key, first, last, count, nodes, verdicts});
+  s.index.insert(idx);
+  server_ports_.Add(key);
+  return true;
+}
+
+void Baseline::Reserve(size_t connections) {
+  store_->entries.reserve(connections);
+  store_->index.reserve(connections);
+}
+
 void Baseline::ObserveLabels(const flow::Peer& peer, const flow::Endpoint& endpoint) {
   if (!peer.is_workload() || endpoint.labels.empty()) return;
   // A pod the flow reports with a reserved identity (Cilium 1.10 L7 flows give the peer the

@@ -153,6 +153,13 @@ class Baseline {
   NodeSetId InternNodes(std::vector<flow::Symbol> nodes);
   absl::Span<const flow::Symbol> Nodes(NodeSetId id) const;
   size_t node_set_count() const;
+  // Insert() for a snapshot codec: `nodes` is an id this baseline's InternNodes returned,
+  // so nothing is copied or re-interned per connection (1M connections load in a fraction
+  // of the time). An out-of-range id means no nodes.
+  bool InsertInterned(const flow::ConnectionKey& key, absl::Time first_seen, absl::Time last_seen,
+                      uint64_t count, NodeSetId nodes, VerdictSet verdicts);
+  // Room for `connections` in all, so loading does not rehash as it grows.
+  void Reserve(size_t connections);
 
  private:
   struct Store;

@@ -115,6 +115,17 @@ class StringTable {
     if (inserted) strings_.push_back(s);
     return it->second;
   }
+  // Id() keyed by the interned string's address: a pointer hash instead of a string hash
+  // for the million symbols of a large baseline (equal strings of another table still
+  // meet in Id()).
+  uint64_t Id(flow::Symbol s) {
+    const char* p = s.view().data();
+    auto it = by_address_.find(p);
+    if (it != by_address_.end()) return it->second;
+    uint64_t id = Id(s.view());
+    by_address_.emplace(p, id);
+    return id;
+  }
   void Write(std::string* out) const {
     PutVar(out, strings_.size());
     for (absl::string_view s : strings_) {
@@ -125,6 +136,7 @@ class StringTable {
 
  private:
   absl::flat_hash_map<absl::string_view, uint64_t> ids_;
+  absl::flat_hash_map<const char*, uint64_t> by_address_;
   std::vector<absl::string_view> strings_;
 };
 
@@ -187,14 +199,15 @@ std::string EncodeSnapshot(const Baseline& baseline) {
     for (flow::Symbol n : nodes) PutVar(&body, strings.Id(n.view()));
   }
   PutVar(&body, baseline.size());
+  body.reserve(body.size() + baseline.size() * 32);  // ~27 bytes per connection
   baseline.ForEach([&](const ConnectionRecord& r) {
     const flow::ConnectionKey& k = r.key;
     body.push_back(static_cast<char>(PeerByte(k.source)));
-    PutVar(&body, strings.Id(k.source.namespace_.view()));
-    PutVar(&body, strings.Id(k.source.name.view()));
+    PutVar(&body, strings.Id(k.source.namespace_));
+    PutVar(&body, strings.Id(k.source.name));
     body.push_back(static_cast<char>(PeerByte(k.destination)));
-    PutVar(&body, strings.Id(k.destination.namespace_.view()));
-    PutVar(&body, strings.Id(k.destination.name.view()));
+    PutVar(&body, strings.Id(k.destination.namespace_));
+    PutVar(&body, strings.Id(k.destination.name));
     body.push_back(static_cast<char>(k.protocol));
     PutVar(&body, k.port);
     int64_t first = absl::ToUnixNanos(r.first_seen);
@@ -326,6 +339,8 @@ absl::StatusOr<Baseline> DecodeSnapshot(absl::string_view bytes, absl::string_vi
   }
   uint64_t nconn = r.Var("connection count");
   if (!r.ok()) return fail();
+  // A connection takes at least 12 payload bytes: a corrupt count cannot reserve much.
+  baseline.Reserve(static_cast<size_t>(std::min<uint64_t>(nconn, payload.size() / 12)));
   auto peer = [&](flow::Peer* p) {
     uint8_t b = r.U8("peer kind");
     if (r.ok() && (b & ~0x07) != 0) r.Fail("peer kind", absl::StrCat("unknown kind byte ", b));
@@ -346,20 +361,16 @@ absl::StatusOr<Baseline> DecodeSnapshot(absl::string_view bytes, absl::string_vi
     uint64_t port = r.Var("port");
     if (r.ok() && port > 65535) r.Fail("port", absl::StrCat(port, " is not a port"));
     key.port = static_cast<uint16_t>(port);
-    ConnectionStats st;
     int64_t first = UnZigZag(r.Var("first seen"));
     uint64_t span = r.Var("last seen");
-    st.first_seen = absl::FromUnixNanos(first);
-    st.last_seen = absl::FromUnixNanos(first + static_cast<int64_t>(span));
-    st.count = r.Var("count");
+    uint64_t count = r.Var("count");
     uint64_t set = r.Var("node set");
     if (r.ok() && set >= set_ids.size()) r.Fail("node set", "index out of range");
     uint64_t verdicts = r.Var("verdicts");
     if (!r.ok()) break;
-    st.verdicts = static_cast<VerdictSet>(verdicts);
-    auto nodes = baseline.Nodes(set_ids[set]);
-    st.nodes.assign(nodes.begin(), nodes.end());
-    baseline.Insert(key, st);
+    baseline.InsertInterned(key, absl::FromUnixNanos(first),
+                            absl::FromUnixNanos(first + static_cast<int64_t>(span)), count,
+                            set_ids[set], static_cast<VerdictSet>(verdicts));
   }
   if (!r.ok()) return fail();
   if (version >= 2) {
