@@ -31,8 +31,10 @@ void TimeToProto(absl::Time t, google::protobuf::Timestamp* ts) {
   ts->set_nanos(static_cast<int32_t>(nanos));
 }
 
-template <typename Repeated>
-std::vector<Symbol> InternAll(const Repeated& in, SymbolTable& symbols) {
+// Interning goes through a SymbolTable (locked per string) or a SymbolCache (lock-free for
+// strings seen before: the live stream's case); the converters are templates over both.
+template <typename Repeated, typename Interner>
+std::vector<Symbol> InternAll(const Repeated& in, Interner& symbols) {
   std::vector<Symbol> out;
   out.reserve(in.size());
   for (const std::string& s : in) out.push_back(symbols.Intern(s));
@@ -56,7 +58,8 @@ void AddAll(const std::vector<std::string>& in, Repeated* out) {
   for (const std::string& s : in) out->Add(std::string(s));
 }
 
-Endpoint EndpointFromProto(const ::flow::Endpoint& pb, SymbolTable& symbols) {
+template <typename Interner>
+Endpoint EndpointFromProto(const ::flow::Endpoint& pb, Interner& symbols) {
   Endpoint ep;
   ep.id = pb.id();
   ep.identity = pb.identity();
@@ -250,12 +253,13 @@ void L7ToProto(const L7& l7, ::flow::Layer7* pb) {
   }
 }
 
-Service ServiceFromProto(const ::flow::Service& pb, SymbolTable& symbols) {
+template <typename Interner>
+Service ServiceFromProto(const ::flow::Service& pb, Interner& symbols) {
   return Service{symbols.Intern(pb.name()), symbols.Intern(pb.namespace_())};
 }
 
-template <typename Repeated>
-std::vector<PolicyRef> PoliciesFromProto(const Repeated& in, SymbolTable& symbols) {
+template <typename Repeated, typename Interner>
+std::vector<PolicyRef> PoliciesFromProto(const Repeated& in, Interner& symbols) {
   std::vector<PolicyRef> out;
   out.reserve(in.size());
   for (const ::flow::Policy& p : in) {
@@ -282,9 +286,8 @@ void PoliciesToProto(const std::vector<PolicyRef>& in, Repeated* out) {
   }
 }
 
-}  // namespace
-
-Flow FlowFromProto(const ::flow::Flow& pb, SymbolTable& symbols) {
+template <typename Interner>
+Flow FlowFromProtoWith(const ::flow::Flow& pb, Interner& symbols) {
   Flow f;
   if (pb.has_time()) f.time = TimeFromProto(pb.time());
   f.uuid = pb.uuid();
@@ -339,6 +342,8 @@ Flow FlowFromProto(const ::flow::Flow& pb, SymbolTable& symbols) {
   f.policy_log = CopyAll(pb.policy_log());
   return f;
 }
+
+}  // namespace
 
 void FlowToProto(const Flow& f, ::flow::Flow* pb) {
   pb->Clear();
@@ -406,11 +411,14 @@ void FlowToProto(const Flow& f, ::flow::Flow* pb) {
   AddAll(f.policy_log, pb->mutable_policy_log());
 }
 
-Event EventFromProto(const ::observer::GetFlowsResponse& pb, SymbolTable& symbols) {
+namespace {
+
+template <typename Interner>
+Event EventFromProtoWith(const ::observer::GetFlowsResponse& pb, Interner& symbols) {
   Event ev;
   switch (pb.response_types_case()) {
     case ::observer::GetFlowsResponse::kFlow:
-      ev.flow = FlowFromProto(pb.flow(), symbols);
+      ev.flow = FlowFromProtoWith(pb.flow(), symbols);
       break;
     case ::observer::GetFlowsResponse::kLostEvents: {
       const auto& l = pb.lost_events();
@@ -436,6 +444,21 @@ Event EventFromProto(const ::observer::GetFlowsResponse& pb, SymbolTable& symbol
   ev.node_name = symbols.Intern(pb.node_name());
   if (pb.has_time()) ev.time = TimeFromProto(pb.time());
   return ev;
+}
+
+}  // namespace
+
+Flow FlowFromProto(const ::flow::Flow& pb, SymbolTable& symbols) {
+  return FlowFromProtoWith(pb, symbols);
+}
+Flow FlowFromProto(const ::flow::Flow& pb, SymbolCache& symbols) {
+  return FlowFromProtoWith(pb, symbols);
+}
+Event EventFromProto(const ::observer::GetFlowsResponse& pb, SymbolTable& symbols) {
+  return EventFromProtoWith(pb, symbols);
+}
+Event EventFromProto(const ::observer::GetFlowsResponse& pb, SymbolCache& symbols) {
+  return EventFromProtoWith(pb, symbols);
 }
 
 void EventToProto(const Event& ev, ::observer::GetFlowsResponse* pb) {

@@ -2,7 +2,8 @@
 // generated flow types; everything after the edge works on flow::Flow.
 //
 //   observer::GetFlowsResponse resp = ...;               // from the relay stream
-//   tw::flow::Event ev = tw::flow::EventFromProto(resp, symbols);
+//   tw::flow::SymbolCache cache(symbols);                 // one per stream thread
+//   tw::flow::Event ev = tw::flow::EventFromProto(resp, cache);
 //
 //   observer::GetFlowsResponse out;                       // replay server
 //   tw::flow::EventToProto(ev, &out);
@@ -10,14 +11,18 @@
 
 #include "flow/flow.h"
 #include "flow/flow.pb.h"
+#include "flow/symbol_cache.h"
 #include "observer/observer.pb.h"
 
 namespace tw::flow {
 
 Flow FlowFromProto(const ::flow::Flow& pb, SymbolTable& symbols);
+// The same through a thread's SymbolCache: no lock for strings seen before (live streams).
+Flow FlowFromProto(const ::flow::Flow& pb, SymbolCache& symbols);
 void FlowToProto(const Flow& flow, ::flow::Flow* pb);
 
 Event EventFromProto(const ::observer::GetFlowsResponse& pb, SymbolTable& symbols);
+Event EventFromProto(const ::observer::GetFlowsResponse& pb, SymbolCache& symbols);
 void EventToProto(const Event& event, ::observer::GetFlowsResponse* pb);
 
 }  // namespace tw::flow

@@ -30,6 +30,29 @@ TEST(ProtoConvert, SyntheticEventsRoundTrip) {
   }
 }
 
+// The live stream converts through a SymbolCache: the same events, and the strings are the
+// table's own (a second pass finds them without the table).
+TEST(ProtoConvert, SymbolCacheGivesTheSameEventsAndTheTablesSymbols) {
+  SymbolTable symbols;
+  std::vector<Event> events = SyntheticEvents(symbols);
+  SymbolTable other;
+  SymbolCache cache(other);
+  for (int pass = 0; pass < 2; ++pass) {
+    for (size_t i = 0; i < events.size(); ++i) {
+      ::observer::GetFlowsResponse pb;
+      EventToProto(events[i], &pb);
+      Event back = EventFromProto(pb, cache);
+      EXPECT_EQ(back, events[i]) << "pass " << pass << " event " << i;
+      EXPECT_EQ(back.node_name.view().data(), other.Intern(back.node_name.view()).view().data());
+    }
+  }
+  size_t interned = other.size();
+  ::observer::GetFlowsResponse pb;
+  EventToProto(events[0], &pb);
+  EventFromProto(pb, cache);
+  EXPECT_EQ(other.size(), interned);  // nothing new
+}
+
 TEST(ProtoConvert, MapsFieldsByName) {
   SymbolTable symbols;
   Event ev = SyntheticEvents(symbols)[0];

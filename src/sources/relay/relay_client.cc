@@ -620,7 +620,7 @@ absl::Status RelayClient::RunWire(const WireEventCallback& callback) {
           failures = 0;
           backoff.Reset();
         }
-        flow::Event ev = flow::EventFromProto(resp, symbols_);
+        flow::Event ev = flow::EventFromProto(resp, symbol_cache_);
         if (ev.flow) {
           absl::Time t = ev.flow->time != absl::UnixEpoch() ? ev.flow->time : ev.time;
           flow::Symbol node = !ev.node_name.empty() ? ev.node_name : ev.flow->node_name;

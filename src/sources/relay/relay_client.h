@@ -57,6 +57,7 @@
 #include "common/time_source.h"
 #include "flow/flow.h"
 #include "flow/flow.pb.h"
+#include "flow/symbol_cache.h"
 #include "observer/observer.pb.h"
 #include "sources/source.h"
 
@@ -235,6 +236,7 @@ class RelayClient final : public FlowSource {
 
   RelayClientOptions options_;
   flow::SymbolTable& symbols_;
+  flow::SymbolCache symbol_cache_{symbols_};  // Run()'s thread only: no lock per string
   RealTimeSource real_clock_;
   const TimeSource* clock_;
   std::atomic<bool> stop_{false};
