@@ -12,8 +12,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "baseline/baseline.h"
 #include "baseline/persist.h"
+#include "bench_scale.h"
 #include "benchmark/benchmark.h"
 #include "flow/connection.h"
 
@@ -91,7 +93,7 @@ flow::ConnectionKey SyntheticKey(const Names& n, size_t i) {
 }
 
 void BM_MemoryPerConnection(benchmark::State& state) {
-  const size_t n = static_cast<size_t>(state.range(0));
+  const size_t n = tw::bench::Scaled(static_cast<size_t>(state.range(0)));
   for (auto _ : state) {
     state.PauseTiming();
     flow::SymbolTable symbols;
@@ -198,18 +200,27 @@ void BM_SnapshotEncodeDecode(benchmark::State& state) {
   flow::SymbolTable symbols;
   Names names(symbols);
   Baseline b(symbols);
-  for (size_t i = 0; i < 1'000'000; ++i) {
+  const size_t n = tw::bench::Scaled(1'000'000);
+  for (size_t i = 0; i < n; ++i) {
     b.Record(SyntheticKey(names, i), kT0, names.nodes[i % 6], flow::Verdict::kForwarded);
   }
   size_t bytes = 0;
+  double encode_ms = 0, decode_ms = 0;
   for (auto _ : state) {
+    absl::Time t0 = absl::Now();
     std::string s = EncodeSnapshot(b);
+    absl::Time t1 = absl::Now();
     bytes = s.size();
     auto back = DecodeSnapshot(s, "bench", symbols);
+    absl::Time t2 = absl::Now();
     if (!back.ok() || back->size() != b.size()) state.SkipWithError("round trip failed");
+    encode_ms = absl::ToDoubleMilliseconds(t1 - t0);  // the last iteration's
+    decode_ms = absl::ToDoubleMilliseconds(t2 - t1);
   }
   state.counters["snapshot_MB"] = static_cast<double>(bytes) / 1e6;
-  state.SetItemsProcessed(state.iterations() * 1'000'000);
+  state.counters["encode_ms"] = encode_ms;
+  state.counters["decode_ms"] = decode_ms;
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n));
 }
 BENCHMARK(BM_SnapshotEncodeDecode)->Unit(benchmark::kMillisecond)->Iterations(2);
 

@@ -17,6 +17,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "baseline/baseline.h"
+#include "bench_scale.h"
 #include "classify/analyzer.h"
 #include "flow/json.h"
 #include "policy/parser.h"
@@ -109,7 +110,7 @@ BENCHMARK(BM_ClassifyDrop)->Arg(0)->Arg(1);
 // 100 namespaces (the tier model's Tier 0 and Tier 1 ones, then app-NN) x 10 workloads;
 // every ordered pair of workloads is one connection on a port derived from the destination.
 void BM_Simulate1M(benchmark::State& state) {
-  const int kNamespaces = 100, kPerNamespace = 10;
+  const int kNamespaces = tw::bench::Smoke() ? 10 : 100, kPerNamespace = 10;
   tw::flow::SymbolTable symbols;
   tw::tier::TierModel tiers;
   auto loaded = tw::policy::LoadPolicies({Src("deploy/network-policies/app")});

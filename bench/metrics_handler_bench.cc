@@ -25,6 +25,7 @@
 #include "app/drop_ring.h"
 #include "app/flow_metrics.h"
 #include "baseline/baseline.h"
+#include "bench_scale.h"
 #include "classify/analyzer.h"
 #include "common/time_source.h"
 #include "flow/json.h"
@@ -98,7 +99,7 @@ void BM_DropMetricsPerDrop(benchmark::State& state) {
   if (spread) {
     // The same drops, each enforced in a namespace of its own (100k of them).
     std::vector<std::shared_ptr<const tw::classify::Classification>> many;
-    for (int i = 0; i < 100000; ++i) {
+    for (int i = 0, n = static_cast<int>(tw::bench::Scaled(100000)); i < n; ++i) {
       auto c = std::make_shared<tw::classify::Classification>(*ex.drops[i % ex.drops.size()]);
       tw::flow::Endpoint& ep =
           c->enforcing_side == tw::classify::Side::kSource ? c->flow.source : c->flow.destination;

@@ -15,7 +15,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "baseline/baseline.h"
+#include "bench_scale.h"
 #include "benchmark/benchmark.h"
 #include "suggest/prove.h"
 #include "suggest/render.h"
@@ -88,7 +90,7 @@ std::unique_ptr<baseline::Baseline> Cluster(flow::SymbolTable& s, size_t n) {
 }
 
 void BM_Suggest(benchmark::State& state) {
-  const size_t n = static_cast<size_t>(state.range(0));
+  const size_t n = tw::bench::Scaled(static_cast<size_t>(state.range(0)), 100);
   flow::SymbolTable symbols;
   std::unique_ptr<baseline::Baseline> b = Cluster(symbols, n);
   tier::TierModel tiers;

@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "app/suggestion_handler.h"
 #include "baseline/baseline.h"
+#include "bench_scale.h"
 #include "classify/analyzer.h"
 #include "classify/inputs.h"
 #include "flow/json.h"
@@ -209,7 +210,7 @@ Fed Cluster(tw::flow::SymbolTable& s, size_t n) {
 }
 
 void BM_Cluster(benchmark::State& state) {
-  const size_t n = static_cast<size_t>(state.range(0));
+  const size_t n = tw::bench::Scaled(static_cast<size_t>(state.range(0)), 100);
   tw::flow::SymbolTable symbols;
   Fed in = Cluster(symbols, n);
   for (auto _ : state) {

@@ -1,11 +1,120 @@
 #!/usr/bin/env bash
-# make bench: runs every Google Benchmark binary of a build, then the observe-over-gRPC
-# throughput script. Figures are for notes and docs/performance.md; nothing asserts them.
+# make bench: one table, each row measured side by side in the same run (ratios are what
+# count on a shared machine; absolute figures are noisy), then every Google Benchmark
+# binary in full. Figures go to docs/performance.md; nothing asserts them.
 #
-#   scripts/bench.sh build/release
+#   scripts/bench.sh build/release            # the table, then the benchmark binaries
+#   BENCH_TABLE_ONLY=1 scripts/bench.sh build/release
+#   BENCH_REPEAT=200 scripts/bench.sh ...     # capture size: the example's after phase x N
 set -euo pipefail
 BUILD=${1:-build/release}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TW="$BUILD/tierwatch"
+EX="$ROOT/examples/zero-trust-rollout"
+REPEAT=${BENCH_REPEAT:-100}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+# CPU seconds (user+sys) and wall seconds of a command, its stdout discarded.
+cpu_of() {
+  local out
+  out=$( { /usr/bin/time -f '%U %S %e' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+  awk '{printf "%.3f %.3f\n", $1 + $2, $3}' <<<"$out"
+}
+rate() { awk -v n="$1" -v s="$2" 'BEGIN { if (s <= 0) s = 0.001; printf "%.0f", n / s }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) print "-"; else printf "%.2f", a / b }'; }
+
+echo "# preparing: after phase x $REPEAT, baseline from the before phase" >&2
+python3 - "$EX/after.jsonl" "$REPEAT" >"$WORK/capture.jsonl" <<'PY'
+import sys, uuid
+lines = open(sys.argv[1]).read().splitlines()
+for i in range(int(sys.argv[2])):
+    for l in lines:
+        # fresh uuids, as a long capture has
+        j = l.find('"uuid":"')
+        if j >= 0:
+            l = l[:j + 8] + str(uuid.UUID(int=i * 1000003 + hash(l) % 1000003)) + l[j + 44:]
+        print(l)
+PY
+FLOWS=$(wc -l <"$WORK/capture.jsonl")
+MB=$(du -m "$WORK/capture.jsonl" | cut -f1)
+"$TW" baseline learn --capture "$EX/before.jsonl" --out "$WORK/baseline.twb" >/dev/null 2>&1
+
+cat >"$WORK/count.py" <<'PY'
+import json, sys, collections
+c = collections.Counter()
+for line in open(sys.argv[1]):
+    f = json.loads(line).get("flow", {})
+    c[(f.get("verdict"), f.get("source", {}).get("namespace"),
+       f.get("destination", {}).get("namespace"))] += 1
+print(len(c))
+PY
+
+rows=()
+row() { rows+=("$(printf '| %s | %s | %s | %s | %s |' "$@")"); }
+
+# --- capture ---------------------------------------------------------------------------
+read -r an_cpu an_wall < <(cpu_of "$TW" analyze --capture "$WORK/capture.jsonl" \
+  --baseline "$WORK/baseline.twb" --policies "$EX/story-policies" -o json)
+raw_s=$("$BUILD/bench/raw_capture_bench" --file "$WORK/capture.jsonl" | sed 's/.*seconds=//')
+read -r jq_cpu jq_wall < <(cpu_of jq -c -n \
+  'reduce inputs as $l ({}; .[($l.flow.verdict // "") + " " + ($l.flow.source.namespace // "") + " " + ($l.flow.destination.namespace // "")] += 1)' \
+  "$WORK/capture.jsonl")
+read -r py_cpu py_wall < <(cpu_of python3 "$WORK/count.py" "$WORK/capture.jsonl")
+an_rate=$(rate "$FLOWS" "$an_cpu")
+raw_rate=$(rate "$FLOWS" "$raw_s")
+jq_rate=$(rate "$FLOWS" "$jq_cpu")
+py_rate=$(rate "$FLOWS" "$py_cpu")
+row "capture: \`analyze --baseline --policies\`, $FLOWS flows ($MB MB)" "$an_rate flows/CPU-s" \
+  "bare simdjson loop (4 fields) $raw_rate/s" "$(ratio "$an_rate" "$raw_rate")× (target ≥ 0.4)" \
+  "jq $jq_rate/s → $(ratio "$an_rate" "$jq_rate")× jq (target ≥ 10); python json $py_rate/s → $(ratio "$an_rate" "$py_rate")×"
+
+# --- Google Benchmark figures (one run each, JSON) --------------------------------------
+gb() {  # binary filter -> JSON file
+  "$BUILD/bench/$1" --benchmark_filter="$2" --benchmark_format=json 2>/dev/null
+}
+gb classify_bench 'BM_Simulate1M' >"$WORK/sim.json"
+gb policy_verdict_bench 'BM_Generated300/65536|BM_CorrectedSet/65536' >"$WORK/verdict.json"
+gb baseline_bench 'BM_MemoryPerConnection/1000000|BM_Snapshot' >"$WORK/baseline.json"
+python3 - "$WORK" >>"$WORK/rows.md" <<'PY'
+import json, sys, os
+w = sys.argv[1]
+def load(n):
+    try:
+        return {b["name"]: b for b in json.load(open(os.path.join(w, n)))["benchmarks"]}
+    except Exception:
+        return {}
+sim, ver, base = load("sim.json"), load("verdict.json"), load("baseline.json")
+def row(*c): print("| " + " | ".join(c) + " |")
+for name, b in sim.items():
+    unit = {"s": 1, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}[b.get("time_unit", "ns")]
+    row("simulate: %d connections × %d policies" % (b.get("connections", 0), b.get("policies", 0)),
+        "%.2f s CPU (%d broken)" % (b["cpu_time"] * unit, b.get("broken", 0)),
+        "—", "—", "target < 2 s for 1M × 300")
+g = ver.get("BM_Generated300/65536"); c = ver.get("BM_CorrectedSet/65536")
+if g and c:
+    row("policy verdicts/s", "%.0fk/s (300 generated)" % (g["items_per_second"] / 1e3),
+        "corrected set (15): %.0fk/s" % (c["items_per_second"] / 1e3), "—", "one core")
+m = base.get("BM_MemoryPerConnection/1000000/iterations:1")
+if m:
+    row("baseline memory at 1M", "%.0f B/connection" % m["bytes_per_connection"],
+        "snapshot %.0f B/connection on disk" % m["snapshot_bytes_per_connection"], "—",
+        "target ≤ 128 B")
+for name, b in base.items():
+    if name.startswith("BM_Snapshot"):
+        row("baseline snapshot 1M: %s" % name.split("/")[0][3:],
+            "%.0f ms" % b["real_time"], "save %.0f ms, load %.0f ms" % (b.get("encode_ms", 0), b.get("decode_ms", 0)),
+            "—", "target save ≤ 250 ms, load ≤ 200 ms")
+PY
+
+echo
+echo "| path | tierwatch | reference, same run | ratio | target / notes |"
+echo "|---|---|---|---|---|"
+printf '%s\n' "${rows[@]}"
+cat "$WORK/rows.md"
+echo
+[[ -n ${BENCH_TABLE_ONLY:-} ]] && exit 0
+
 for b in "$BUILD"/bench/*_bench; do
   [[ -x $b ]] || continue
   echo "=== $(basename "$b") ==="
