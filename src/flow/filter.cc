@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/status_macros.h"
 #include "google/protobuf/util/message_differencer.h"
 
 namespace tw::flow {
@@ -521,293 +522,483 @@ bool FqdnGlobMatch(absl::string_view pattern, absl::string_view name) {
   return Glob(LowerNoDot(pattern), LowerNoDot(name), DnsChar);
 }
 
-// --- CompileFlowFilter ---------------------------------------------------------------
+// --- CompileFlowFilter: one builder per FlowFilter field ------------------------------
 
-absl::StatusOr<FlowPredicate> CompileFlowFilter(const ::flow::FlowFilter& ff) {
-  Preds p;
+namespace {
 
+using ::flow::FlowFilter;
+
+// Adds the predicate for one field of `ff` to `p` when that field is populated; an error
+// names the field and the bad value. Every builder is a small function of its own so that
+// each field's semantics can be read (and tested) alone.
+using FieldBuilder = absl::Status (*)(const FlowFilter& ff, Preds* p);
+
+const std::string& SourceIp(const Flow& f) { return f.source_ip; }
+const std::string& SourceIpXlated(const Flow& f) { return f.source_ip_xlated; }
+const std::string& DestinationIp(const Flow& f) { return f.destination_ip; }
+const std::vector<Symbol>& SourceNames(const Flow& f) { return f.source_names; }
+const std::vector<Symbol>& DestinationNames(const Flow& f) { return f.destination_names; }
+const std::vector<Symbol>& SourceLabels(const Flow& f) { return f.source.labels; }
+const std::vector<Symbol>& DestinationLabels(const Flow& f) { return f.destination.labels; }
+const std::vector<Symbol>& NodeLabels(const Flow& f) { return f.node_labels; }
+const Endpoint& SourceEndpoint(const Flow& f) { return f.source; }
+const Endpoint& DestinationEndpoint(const Flow& f) { return f.destination; }
+
+absl::Status BuildUuid(const FlowFilter& ff, Preds* p) {
   if (ff.uuid_size() > 0) {
-    p.push_back(
+    p->push_back(
         AnyOf(ToVector(ff.uuid()), [](const Flow& f) -> const std::string& { return f.uuid; }));
   }
-  absl::Status st;
-#define TW_CHECK(expr) \
-  st = (expr);         \
-  if (!st.ok()) return st
+  return absl::OkStatus();
+}
 
-  TW_CHECK(AddIps(&p, "source_ip", ff.source_ip(),
-                  [](const Flow& f) -> const std::string& { return f.source_ip; }));
-  TW_CHECK(AddIps(&p, "source_ip_xlated", ff.source_ip_xlated(),
-                  [](const Flow& f) -> const std::string& { return f.source_ip_xlated; }));
-  TW_CHECK(AddIps(&p, "destination_ip", ff.destination_ip(),
-                  [](const Flow& f) -> const std::string& { return f.destination_ip; }));
+absl::Status BuildSourceIp(const FlowFilter& ff, Preds* p) {
+  return AddIps(p, "source_ip", ff.source_ip(), SourceIp);
+}
+absl::Status BuildSourceIpXlated(const FlowFilter& ff, Preds* p) {
+  return AddIps(p, "source_ip_xlated", ff.source_ip_xlated(), SourceIpXlated);
+}
+absl::Status BuildDestinationIp(const FlowFilter& ff, Preds* p) {
+  return AddIps(p, "destination_ip", ff.destination_ip(), DestinationIp);
+}
 
-  TW_CHECK(AddNamespaced(&p, "source_pod", ff.source_pod(), [](const Flow& f) {
+absl::Status BuildSourcePod(const FlowFilter& ff, Preds* p) {
+  return AddNamespaced(p, "source_pod", ff.source_pod(), [](const Flow& f) {
     return std::make_pair(f.source.namespace_.view(), f.source.pod_name.view());
-  }));
-  TW_CHECK(AddNamespaced(&p, "destination_pod", ff.destination_pod(), [](const Flow& f) {
+  });
+}
+absl::Status BuildDestinationPod(const FlowFilter& ff, Preds* p) {
+  return AddNamespaced(p, "destination_pod", ff.destination_pod(), [](const Flow& f) {
     return std::make_pair(f.destination.namespace_.view(), f.destination.pod_name.view());
-  }));
-  TW_CHECK(AddNamespaced(&p, "source_service", ff.source_service(), [](const Flow& f) {
+  });
+}
+absl::Status BuildSourceService(const FlowFilter& ff, Preds* p) {
+  return AddNamespaced(p, "source_service", ff.source_service(), [](const Flow& f) {
     return std::make_pair(f.source_service.namespace_.view(), f.source_service.name.view());
-  }));
-  TW_CHECK(AddNamespaced(&p, "destination_service", ff.destination_service(), [](const Flow& f) {
+  });
+}
+absl::Status BuildDestinationService(const FlowFilter& ff, Preds* p) {
+  return AddNamespaced(p, "destination_service", ff.destination_service(), [](const Flow& f) {
     return std::make_pair(f.destination_service.namespace_.view(),
                           f.destination_service.name.view());
-  }));
+  });
+}
 
-  TW_CHECK(AddFqdns(&p, "source_fqdn", ff.source_fqdn(),
-                    [](const Flow& f) -> const std::vector<Symbol>& { return f.source_names; }));
-  TW_CHECK(
-      AddFqdns(&p, "destination_fqdn", ff.destination_fqdn(),
-               [](const Flow& f) -> const std::vector<Symbol>& { return f.destination_names; }));
+absl::Status BuildSourceFqdn(const FlowFilter& ff, Preds* p) {
+  return AddFqdns(p, "source_fqdn", ff.source_fqdn(), SourceNames);
+}
+absl::Status BuildDestinationFqdn(const FlowFilter& ff, Preds* p) {
+  return AddFqdns(p, "destination_fqdn", ff.destination_fqdn(), DestinationNames);
+}
 
-  TW_CHECK(AddLabels(&p, ff.source_label(),
-                     [](const Flow& f) -> const std::vector<Symbol>& { return f.source.labels; }));
-  TW_CHECK(AddLabels(&p, ff.destination_label(), [](const Flow& f) -> const std::vector<Symbol>& {
-    return f.destination.labels;
-  }));
-  TW_CHECK(AddLabels(&p, ff.node_labels(),
-                     [](const Flow& f) -> const std::vector<Symbol>& { return f.node_labels; }));
+absl::Status BuildSourceLabel(const FlowFilter& ff, Preds* p) {
+  return AddLabels(p, ff.source_label(), SourceLabels);
+}
+absl::Status BuildDestinationLabel(const FlowFilter& ff, Preds* p) {
+  return AddLabels(p, ff.destination_label(), DestinationLabels);
+}
+absl::Status BuildNodeLabels(const FlowFilter& ff, Preds* p) {
+  return AddLabels(p, ff.node_labels(), NodeLabels);
+}
 
-  AddWorkloads(&p, ff.source_workload(), [](const Flow& f) -> const Endpoint& { return f.source; });
-  AddWorkloads(&p, ff.destination_workload(),
-               [](const Flow& f) -> const Endpoint& { return f.destination; });
+absl::Status BuildSourceWorkload(const FlowFilter& ff, Preds* p) {
+  AddWorkloads(p, ff.source_workload(), SourceEndpoint);
+  return absl::OkStatus();
+}
+absl::Status BuildDestinationWorkload(const FlowFilter& ff, Preds* p) {
+  AddWorkloads(p, ff.destination_workload(), DestinationEndpoint);
+  return absl::OkStatus();
+}
 
+absl::Status BuildSourceClusterName(const FlowFilter& ff, Preds* p) {
   if (ff.source_cluster_name_size() > 0) {
-    p.push_back(AnyOf(ToVector(ff.source_cluster_name()),
-                      [](const Flow& f) { return f.source.cluster_name.str(); }));
+    p->push_back(AnyOf(ToVector(ff.source_cluster_name()),
+                       [](const Flow& f) { return f.source.cluster_name.str(); }));
   }
+  return absl::OkStatus();
+}
+absl::Status BuildDestinationClusterName(const FlowFilter& ff, Preds* p) {
   if (ff.destination_cluster_name_size() > 0) {
-    p.push_back(AnyOf(ToVector(ff.destination_cluster_name()),
-                      [](const Flow& f) { return f.destination.cluster_name.str(); }));
+    p->push_back(AnyOf(ToVector(ff.destination_cluster_name()),
+                       [](const Flow& f) { return f.destination.cluster_name.str(); }));
   }
+  return absl::OkStatus();
+}
 
-  if (ff.traffic_direction_size() > 0) {
-    std::vector<TrafficDirection> v;
-    for (int d : ff.traffic_direction()) v.push_back(static_cast<TrafficDirection>(d));
-    p.push_back(AnyOf(std::move(v), [](const Flow& f) { return f.traffic_direction; }));
-  }
-  if (ff.verdict_size() > 0) {
-    std::vector<Verdict> v;
-    for (int d : ff.verdict()) v.push_back(static_cast<Verdict>(d));
-    p.push_back(AnyOf(std::move(v), [](const Flow& f) { return f.verdict; }));
-  }
-  if (ff.drop_reason_desc_size() > 0) {
-    // EffectiveDropReason: older captures carry the reason only in the deprecated field or
-    // the drop event's sub_type; a relay built from them should still answer the filter.
-    std::vector<uint32_t> v;
-    for (int d : ff.drop_reason_desc()) v.push_back(static_cast<uint32_t>(d));
-    p.push_back(AnyOf(std::move(v), [](const Flow& f) { return f.EffectiveDropReason(); }));
-  }
-  if (ff.interface_size() > 0) {
-    std::vector<std::pair<uint32_t, std::string>> ifs;
-    for (const auto& i : ff.interface()) ifs.emplace_back(i.index(), i.name());
-    p.push_back([ifs = std::move(ifs)](const Flow& f) {
-      for (const auto& [index, name] : ifs) {
-        if ((index == 0 || f.interface_index == index) &&
-            (name.empty() || f.interface_name == name)) {
-          return true;
-        }
+// Enum fields arrive as ints; the flow model's enums share Hubble's numbering.
+template <typename E, typename Get>
+void AddEnums(Preds* p, const google::protobuf::RepeatedField<int>& values, Get get) {
+  if (values.empty()) return;
+  std::vector<E> v;
+  for (int d : values) v.push_back(static_cast<E>(d));
+  p->push_back(AnyOf(std::move(v), get));
+}
+
+absl::Status BuildTrafficDirection(const FlowFilter& ff, Preds* p) {
+  AddEnums<TrafficDirection>(p, ff.traffic_direction(),
+                             [](const Flow& f) { return f.traffic_direction; });
+  return absl::OkStatus();
+}
+absl::Status BuildVerdict(const FlowFilter& ff, Preds* p) {
+  AddEnums<Verdict>(p, ff.verdict(), [](const Flow& f) { return f.verdict; });
+  return absl::OkStatus();
+}
+absl::Status BuildDropReasonDesc(const FlowFilter& ff, Preds* p) {
+  // EffectiveDropReason: older captures carry the reason only in the deprecated field or
+  // the drop event's sub_type; a relay built from them should still answer the filter.
+  AddEnums<uint32_t>(p, ff.drop_reason_desc(),
+                     [](const Flow& f) { return f.EffectiveDropReason(); });
+  return absl::OkStatus();
+}
+absl::Status BuildIpVersion(const FlowFilter& ff, Preds* p) {
+  AddEnums<IpVersion>(p, ff.ip_version(), [](const Flow& f) { return f.ip_version; });
+  return absl::OkStatus();
+}
+
+absl::Status BuildInterface(const FlowFilter& ff, Preds* p) {
+  if (ff.interface_size() == 0) return absl::OkStatus();
+  std::vector<std::pair<uint32_t, std::string>> ifs;
+  for (const auto& i : ff.interface()) ifs.emplace_back(i.index(), i.name());
+  p->push_back([ifs = std::move(ifs)](const Flow& f) {
+    for (const auto& [index, name] : ifs) {
+      if ((index == 0 || f.interface_index == index) &&
+          (name.empty() || f.interface_name == name)) {
+        return true;
       }
-      return false;
-    });
-  }
-  if (ff.event_type_size() > 0) {
-    std::vector<::flow::EventTypeFilter> ets(ff.event_type().begin(), ff.event_type().end());
-    p.push_back([ets = std::move(ets)](const Flow& f) {
-      for (const auto& e : ets) {
-        if (e.type() == f.event_type && (!e.match_sub_type() || e.sub_type() == f.event_sub_type)) {
-          return true;
-        }
-      }
-      return false;
-    });
-  }
-  if (ff.http_status_code_size() > 0) {
-    // "404" exact; "4+" / "40+" a prefix of the three-digit code (Hubble's syntax).
-    std::vector<std::pair<std::string, bool>> codes;
-    for (const auto& c : ff.http_status_code()) {
-      bool full = c.size() == 3 && c[0] >= '1' && c[0] <= '5' && absl::ascii_isdigit(c[1]) &&
-                  absl::ascii_isdigit(c[2]);
-      bool prefix = (c.size() == 2 || c.size() == 3) && c.back() == '+' && c[0] >= '1' &&
-                    c[0] <= '5' && (c.size() == 2 || absl::ascii_isdigit(c[1]));
-      if (!full && !prefix) {
-        return Bad("http_status_code", c,
-                   "expected a status code (404) or a prefix of one (5+, 40+)");
-      }
-      codes.emplace_back(prefix ? c.substr(0, c.size() - 1) : c, prefix);
     }
-    p.push_back([codes = std::move(codes)](const Flow& f) {
-      if (!f.l7 || !f.l7->http || f.l7->http->code == 0) return false;
-      std::string got = absl::StrFormat("%03d", f.l7->http->code);
-      for (const auto& [code, prefix] : codes) {
-        if (prefix ? absl::StartsWith(got, code) : got == code) return true;
+    return false;
+  });
+  return absl::OkStatus();
+}
+
+absl::Status BuildEventType(const FlowFilter& ff, Preds* p) {
+  if (ff.event_type_size() == 0) return absl::OkStatus();
+  std::vector<::flow::EventTypeFilter> ets(ff.event_type().begin(), ff.event_type().end());
+  p->push_back([ets = std::move(ets)](const Flow& f) {
+    for (const auto& e : ets) {
+      if (e.type() == f.event_type && (!e.match_sub_type() || e.sub_type() == f.event_sub_type)) {
+        return true;
       }
-      return false;
-    });
-  }
-  if (ff.protocol_size() > 0) {
-    std::vector<std::string> protos;
-    for (const auto& pr : ff.protocol()) {
-      std::string l = absl::AsciiStrToLower(absl::StripAsciiWhitespace(pr));
-      static const char* const kKnown[] = {"tcp",  "udp",  "sctp", "icmp", "icmpv4", "icmpv6",
-                                           "vrrp", "igmp", "dns",  "http", "kafka"};
-      bool known = false;
-      for (const char* k : kKnown) known |= l == k;
-      if (!known) {
-        return Bad("protocol", pr,
-                   "expected tcp, udp, sctp, icmp, icmpv4, icmpv6, vrrp, igmp, dns, http or kafka");
-      }
-      protos.push_back(std::move(l));
     }
-    p.push_back([protos = std::move(protos)](const Flow& f) {
-      for (const auto& pr : protos) {
-        if (pr == "dns") {
-          if (f.l7 && f.l7->dns) return true;
-        } else if (pr == "http") {
-          if (f.l7 && f.l7->http) return true;
-        } else if (pr == "kafka") {
-          // Kafka records are not part of the flow model.
-        } else if (pr == "icmp") {
-          if (f.l4.protocol == Protocol::kICMPv4 || f.l4.protocol == Protocol::kICMPv6) return true;
-        } else {
-          auto want = ProtocolFromName(pr);
-          if (want && f.l4.protocol == *want) return true;
-        }
-      }
-      return false;
-    });
+    return false;
+  });
+  return absl::OkStatus();
+}
+
+absl::Status BuildHttpStatusCode(const FlowFilter& ff, Preds* p) {
+  if (ff.http_status_code_size() == 0) return absl::OkStatus();
+  // "404" exact; "4+" / "40+" a prefix of the three-digit code (Hubble's syntax).
+  std::vector<std::pair<std::string, bool>> codes;
+  for (const auto& c : ff.http_status_code()) {
+    bool full = c.size() == 3 && c[0] >= '1' && c[0] <= '5' && absl::ascii_isdigit(c[1]) &&
+                absl::ascii_isdigit(c[2]);
+    bool prefix = (c.size() == 2 || c.size() == 3) && c.back() == '+' && c[0] >= '1' &&
+                  c[0] <= '5' && (c.size() == 2 || absl::ascii_isdigit(c[1]));
+    if (!full && !prefix) {
+      return Bad("http_status_code", c,
+                 "expected a status code (404) or a prefix of one (5+, 40+)");
+    }
+    codes.emplace_back(prefix ? c.substr(0, c.size() - 1) : c, prefix);
   }
-  TW_CHECK(AddPorts(&p, "source_port", ff.source_port(),
-                    [](const Flow& f) { return f.l4.source_port; }));
-  TW_CHECK(AddPorts(&p, "destination_port", ff.destination_port(),
-                    [](const Flow& f) { return f.l4.destination_port; }));
+  p->push_back([codes = std::move(codes)](const Flow& f) {
+    if (!f.l7 || !f.l7->http || f.l7->http->code == 0) return false;
+    std::string got = absl::StrFormat("%03d", f.l7->http->code);
+    for (const auto& [code, prefix] : codes) {
+      if (prefix ? absl::StartsWith(got, code) : got == code) return true;
+    }
+    return false;
+  });
+  return absl::OkStatus();
+}
+
+bool FlowHasProtocol(const Flow& f, const std::string& pr) {
+  if (pr == "dns") return f.l7 && f.l7->dns;
+  if (pr == "http") return f.l7 && f.l7->http;
+  if (pr == "kafka") return false;  // Kafka records are not part of the flow model.
+  if (pr == "icmp") {
+    return f.l4.protocol == Protocol::kICMPv4 || f.l4.protocol == Protocol::kICMPv6;
+  }
+  auto want = ProtocolFromName(pr);
+  return want && f.l4.protocol == *want;
+}
+
+absl::Status BuildProtocol(const FlowFilter& ff, Preds* p) {
+  if (ff.protocol_size() == 0) return absl::OkStatus();
+  static const char* const kKnown[] = {"tcp",  "udp",  "sctp", "icmp", "icmpv4", "icmpv6",
+                                       "vrrp", "igmp", "dns",  "http", "kafka"};
+  std::vector<std::string> protos;
+  for (const auto& pr : ff.protocol()) {
+    std::string l = absl::AsciiStrToLower(absl::StripAsciiWhitespace(pr));
+    bool known = false;
+    for (const char* k : kKnown) known |= l == k;
+    if (!known) {
+      return Bad("protocol", pr,
+                 "expected tcp, udp, sctp, icmp, icmpv4, icmpv6, vrrp, igmp, dns, http or kafka");
+    }
+    protos.push_back(std::move(l));
+  }
+  p->push_back([protos = std::move(protos)](const Flow& f) {
+    for (const auto& pr : protos) {
+      if (FlowHasProtocol(f, pr)) return true;
+    }
+    return false;
+  });
+  return absl::OkStatus();
+}
+
+absl::Status BuildSourcePort(const FlowFilter& ff, Preds* p) {
+  return AddPorts(p, "source_port", ff.source_port(),
+                  [](const Flow& f) { return f.l4.source_port; });
+}
+absl::Status BuildDestinationPort(const FlowFilter& ff, Preds* p) {
+  return AddPorts(p, "destination_port", ff.destination_port(),
+                  [](const Flow& f) { return f.l4.destination_port; });
+}
+
+absl::Status BuildReply(const FlowFilter& ff, Preds* p) {
   if (ff.reply_size() > 0) {
-    p.push_back(
+    p->push_back(
         AnyOf(ToVector(ff.reply()), [](const Flow& f) { return f.is_reply.value_or(false); }));
   }
-  if (ff.dns_query_size() > 0) {
-    std::vector<std::shared_ptr<const std::regex>> res;
-    for (const auto& q : ff.dns_query()) {
-      auto re = CompileRegex("dns_query", q);
-      if (!re.ok()) return re.status();
-      res.push_back(*re);
-    }
-    p.push_back([res = std::move(res)](const Flow& f) {
-      return f.l7 && f.l7->dns && RegexSearch(res, f.l7->dns->query);
-    });
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::shared_ptr<const std::regex>>> CompileRegexes(
+    absl::string_view field, const google::protobuf::RepeatedPtrField<std::string>& values) {
+  std::vector<std::shared_ptr<const std::regex>> res;
+  for (const auto& q : values) {
+    auto re = CompileRegex(field, q);
+    if (!re.ok()) return re.status();
+    res.push_back(*re);
   }
+  return res;
+}
+
+absl::Status BuildDnsQuery(const FlowFilter& ff, Preds* p) {
+  if (ff.dns_query_size() == 0) return absl::OkStatus();
+  TW_ASSIGN_OR_RETURN(auto res, CompileRegexes("dns_query", ff.dns_query()));
+  p->push_back([res = std::move(res)](const Flow& f) {
+    return f.l7 && f.l7->dns && RegexSearch(res, f.l7->dns->query);
+  });
+  return absl::OkStatus();
+}
+
+absl::Status BuildSourceIdentity(const FlowFilter& ff, Preds* p) {
   if (ff.source_identity_size() > 0) {
-    p.push_back(
+    p->push_back(
         AnyOf(ToVector(ff.source_identity()), [](const Flow& f) { return f.source.identity; }));
   }
+  return absl::OkStatus();
+}
+absl::Status BuildDestinationIdentity(const FlowFilter& ff, Preds* p) {
   if (ff.destination_identity_size() > 0) {
-    p.push_back(AnyOf(ToVector(ff.destination_identity()),
-                      [](const Flow& f) { return f.destination.identity; }));
+    p->push_back(AnyOf(ToVector(ff.destination_identity()),
+                       [](const Flow& f) { return f.destination.identity; }));
   }
-  if (ff.http_method_size() > 0) {
-    std::vector<std::string> ms;
-    for (const auto& m : ff.http_method()) ms.push_back(absl::AsciiStrToUpper(m));
-    p.push_back([ms = std::move(ms)](const Flow& f) {
-      if (!f.l7 || !f.l7->http) return false;
-      for (const auto& m : ms) {
-        if (absl::EqualsIgnoreCase(f.l7->http->method, m)) return true;
-      }
-      return false;
-    });
-  }
-  for (auto [field, values, path_only] : {std::make_tuple("http_path", &ff.http_path(), true),
-                                          std::make_tuple("http_url", &ff.http_url(), false)}) {
-    if (values->empty()) continue;
-    std::vector<std::shared_ptr<const std::regex>> res;
-    for (const auto& q : *values) {
-      auto re = CompileRegex(field, q);
-      if (!re.ok()) return re.status();
-      res.push_back(*re);
-    }
-    p.push_back([res = std::move(res), path_only = path_only](const Flow& f) {
-      if (!f.l7 || !f.l7->http) return false;
-      const std::string& url = f.l7->http->url;
-      return RegexSearch(res, path_only ? std::string(UrlPath(url)) : url);
-    });
-  }
-  if (ff.http_header_size() > 0) {
-    std::vector<std::pair<std::string, std::string>> want;
-    for (const auto& h : ff.http_header()) want.emplace_back(h.key(), h.value());
-    p.push_back([want = std::move(want)](const Flow& f) {
-      if (!f.l7 || !f.l7->http) return false;
-      for (const auto& w : want) {
-        for (const auto& h : f.l7->http->headers) {
-          if (h == w) return true;
-        }
-      }
-      return false;
-    });
-  }
-  if (ff.trace_id_size() > 0) {
-    p.push_back(AnyOf(ToVector(ff.trace_id()),
-                      [](const Flow& f) -> const std::string& { return f.trace_id; }));
-  }
-  if (ff.encrypted_size() > 0) {
-    p.push_back(AnyOf(ToVector(ff.encrypted()), [](const Flow& f) { return f.encrypted; }));
-  }
-  if (ff.tcp_flags_size() > 0) {
-    std::vector<uint16_t> masks;
-    for (const auto& t : ff.tcp_flags()) masks.push_back(TcpFlagsMask(t));
-    p.push_back([masks = std::move(masks)](const Flow& f) {
-      if (f.l4.protocol != Protocol::kTCP) return false;
-      for (uint16_t m : masks) {
-        if ((f.l4.tcp_flags & m) == m) return true;
-      }
-      return false;
-    });
-  }
-  if (ff.node_name_size() > 0) {
-    // "cluster/node" or "node" (any cluster); `*` stays within one part.
-    std::vector<std::pair<std::string, std::string>> pats;
-    for (const auto& n : ff.node_name()) {
-      std::string l = absl::AsciiStrToLower(absl::StripAsciiWhitespace(n));
-      std::vector<std::string> parts = absl::StrSplit(l, '/');
-      if (l.empty() || parts.size() > 2 || parts.back().empty()) {
-        return Bad("node_name", n, "expected a node name pattern: node or cluster/node");
-      }
-      if (parts.size() == 1) {
-        pats.emplace_back("*", parts[0]);
-      } else {
-        pats.emplace_back(parts[0].empty() ? "*" : parts[0], parts[1]);
-      }
-    }
-    p.push_back([pats = std::move(pats)](const Flow& f) {
-      std::string name = absl::AsciiStrToLower(f.node_name.view());
-      if (name.empty()) return false;
-      absl::string_view cluster, node = name;
-      size_t slash = name.rfind('/');
-      bool has_cluster = slash != std::string::npos;
-      if (has_cluster) {
-        cluster = absl::string_view(name).substr(0, slash);
-        node = absl::string_view(name).substr(slash + 1);
-      }
-      for (const auto& [cp, np] : pats) {
-        if (!Glob(np, node, NodeChar)) continue;
-        if (!has_cluster || Glob(cp, cluster, NodeChar)) return true;
-      }
-      return false;
-    });
-  }
-  if (ff.ip_version_size() > 0) {
-    std::vector<IpVersion> v;
-    for (int d : ff.ip_version()) v.push_back(static_cast<IpVersion>(d));
-    p.push_back(AnyOf(std::move(v), [](const Flow& f) { return f.ip_version; }));
-  }
-#undef TW_CHECK
+  return absl::OkStatus();
+}
 
-  return FlowPredicate([p = std::move(p)](const Flow& f) {
+absl::Status BuildHttpMethod(const FlowFilter& ff, Preds* p) {
+  if (ff.http_method_size() == 0) return absl::OkStatus();
+  std::vector<std::string> ms;
+  for (const auto& m : ff.http_method()) ms.push_back(absl::AsciiStrToUpper(m));
+  p->push_back([ms = std::move(ms)](const Flow& f) {
+    if (!f.l7 || !f.l7->http) return false;
+    for (const auto& m : ms) {
+      if (absl::EqualsIgnoreCase(f.l7->http->method, m)) return true;
+    }
+    return false;
+  });
+  return absl::OkStatus();
+}
+
+// http_path matches the URL's path only; http_url the whole URL.
+absl::Status AddHttpUrl(Preds* p, absl::string_view field,
+                        const google::protobuf::RepeatedPtrField<std::string>& values,
+                        bool path_only) {
+  if (values.empty()) return absl::OkStatus();
+  TW_ASSIGN_OR_RETURN(auto res, CompileRegexes(field, values));
+  p->push_back([res = std::move(res), path_only](const Flow& f) {
+    if (!f.l7 || !f.l7->http) return false;
+    const std::string& url = f.l7->http->url;
+    return RegexSearch(res, path_only ? std::string(UrlPath(url)) : url);
+  });
+  return absl::OkStatus();
+}
+absl::Status BuildHttpPath(const FlowFilter& ff, Preds* p) {
+  return AddHttpUrl(p, "http_path", ff.http_path(), /*path_only=*/true);
+}
+absl::Status BuildHttpUrl(const FlowFilter& ff, Preds* p) {
+  return AddHttpUrl(p, "http_url", ff.http_url(), /*path_only=*/false);
+}
+
+absl::Status BuildHttpHeader(const FlowFilter& ff, Preds* p) {
+  if (ff.http_header_size() == 0) return absl::OkStatus();
+  std::vector<std::pair<std::string, std::string>> want;
+  for (const auto& h : ff.http_header()) want.emplace_back(h.key(), h.value());
+  p->push_back([want = std::move(want)](const Flow& f) {
+    if (!f.l7 || !f.l7->http) return false;
+    for (const auto& w : want) {
+      for (const auto& h : f.l7->http->headers) {
+        if (h == w) return true;
+      }
+    }
+    return false;
+  });
+  return absl::OkStatus();
+}
+
+absl::Status BuildTraceId(const FlowFilter& ff, Preds* p) {
+  if (ff.trace_id_size() > 0) {
+    p->push_back(AnyOf(ToVector(ff.trace_id()),
+                       [](const Flow& f) -> const std::string& { return f.trace_id; }));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BuildEncrypted(const FlowFilter& ff, Preds* p) {
+  if (ff.encrypted_size() > 0) {
+    p->push_back(AnyOf(ToVector(ff.encrypted()), [](const Flow& f) { return f.encrypted; }));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BuildTcpFlags(const FlowFilter& ff, Preds* p) {
+  if (ff.tcp_flags_size() == 0) return absl::OkStatus();
+  std::vector<uint16_t> masks;
+  for (const auto& t : ff.tcp_flags()) masks.push_back(TcpFlagsMask(t));
+  p->push_back([masks = std::move(masks)](const Flow& f) {
+    if (f.l4.protocol != Protocol::kTCP) return false;
+    for (uint16_t m : masks) {
+      if ((f.l4.tcp_flags & m) == m) return true;
+    }
+    return false;
+  });
+  return absl::OkStatus();
+}
+
+// A node name pattern split into cluster and node globs ("*" when the cluster is not given).
+absl::StatusOr<std::pair<std::string, std::string>> ParseNodePattern(const std::string& n) {
+  std::string l = absl::AsciiStrToLower(absl::StripAsciiWhitespace(n));
+  std::vector<std::string> parts = absl::StrSplit(l, '/');
+  if (l.empty() || parts.size() > 2 || parts.back().empty()) {
+    return Bad("node_name", n, "expected a node name pattern: node or cluster/node");
+  }
+  if (parts.size() == 1) return std::make_pair(std::string("*"), parts[0]);
+  return std::make_pair(parts[0].empty() ? std::string("*") : parts[0], parts[1]);
+}
+
+absl::Status BuildNodeName(const FlowFilter& ff, Preds* p) {
+  if (ff.node_name_size() == 0) return absl::OkStatus();
+  // "cluster/node" or "node" (any cluster); `*` stays within one part.
+  std::vector<std::pair<std::string, std::string>> pats;
+  for (const auto& n : ff.node_name()) {
+    TW_ASSIGN_OR_RETURN(auto pat, ParseNodePattern(n));
+    pats.push_back(std::move(pat));
+  }
+  p->push_back([pats = std::move(pats)](const Flow& f) {
+    std::string name = absl::AsciiStrToLower(f.node_name.view());
+    if (name.empty()) return false;
+    absl::string_view cluster, node = name;
+    size_t slash = name.rfind('/');
+    bool has_cluster = slash != std::string::npos;
+    if (has_cluster) {
+      cluster = absl::string_view(name).substr(0, slash);
+      node = absl::string_view(name).substr(slash + 1);
+    }
+    for (const auto& [cp, np] : pats) {
+      if (!Glob(np, node, NodeChar)) continue;
+      if (!has_cluster || Glob(cp, cluster, NodeChar)) return true;
+    }
+    return false;
+  });
+  return absl::OkStatus();
+}
+
+struct FieldRule {
+  absl::string_view field;  // the FlowFilter field's proto name
+  FieldBuilder build;
+};
+
+// Every supported field, cheap exact comparisons roughly first (the conjunction stops at
+// the first predicate that fails).
+constexpr FieldRule kFieldRules[] = {
+    {"uuid", BuildUuid},
+    {"source_ip", BuildSourceIp},
+    {"source_ip_xlated", BuildSourceIpXlated},
+    {"destination_ip", BuildDestinationIp},
+    {"source_pod", BuildSourcePod},
+    {"destination_pod", BuildDestinationPod},
+    {"source_service", BuildSourceService},
+    {"destination_service", BuildDestinationService},
+    {"source_fqdn", BuildSourceFqdn},
+    {"destination_fqdn", BuildDestinationFqdn},
+    {"source_label", BuildSourceLabel},
+    {"destination_label", BuildDestinationLabel},
+    {"node_labels", BuildNodeLabels},
+    {"source_workload", BuildSourceWorkload},
+    {"destination_workload", BuildDestinationWorkload},
+    {"source_cluster_name", BuildSourceClusterName},
+    {"destination_cluster_name", BuildDestinationClusterName},
+    {"traffic_direction", BuildTrafficDirection},
+    {"verdict", BuildVerdict},
+    {"drop_reason_desc", BuildDropReasonDesc},
+    {"interface", BuildInterface},
+    {"event_type", BuildEventType},
+    {"http_status_code", BuildHttpStatusCode},
+    {"protocol", BuildProtocol},
+    {"source_port", BuildSourcePort},
+    {"destination_port", BuildDestinationPort},
+    {"reply", BuildReply},
+    {"dns_query", BuildDnsQuery},
+    {"source_identity", BuildSourceIdentity},
+    {"destination_identity", BuildDestinationIdentity},
+    {"http_method", BuildHttpMethod},
+    {"http_path", BuildHttpPath},
+    {"http_url", BuildHttpUrl},
+    {"http_header", BuildHttpHeader},
+    {"trace_id", BuildTraceId},
+    {"encrypted", BuildEncrypted},
+    {"tcp_flags", BuildTcpFlags},
+    {"node_name", BuildNodeName},
+    {"ip_version", BuildIpVersion},
+};
+
+FlowPredicate AllOf(Preds p) {
+  return [p = std::move(p)](const Flow& f) {
     for (const auto& pred : p) {
       if (!pred(f)) return false;
     }
     return true;
-  });
+  };
+}
+
+}  // namespace
+
+const std::vector<absl::string_view>& FlowFilterFields() {
+  static const std::vector<absl::string_view>* const kFields = [] {
+    auto* v = new std::vector<absl::string_view>();
+    for (const FieldRule& r : kFieldRules) v->push_back(r.field);
+    return v;
+  }();
+  return *kFields;
+}
+
+absl::StatusOr<FlowPredicate> CompileFlowFilterField(absl::string_view field,
+                                                     const ::flow::FlowFilter& filter) {
+  for (const FieldRule& r : kFieldRules) {
+    if (r.field != field) continue;
+    Preds p;
+    TW_RETURN_IF_ERROR(r.build(filter, &p));
+    return AllOf(std::move(p));
+  }
+  return absl::InvalidArgumentError(absl::StrCat("filter field \"", field, "\" is not supported"));
+}
+
+absl::StatusOr<FlowPredicate> CompileFlowFilter(const ::flow::FlowFilter& ff) {
+  Preds p;
+  for (const FieldRule& r : kFieldRules) TW_RETURN_IF_ERROR(r.build(ff, &p));
+  return AllOf(std::move(p));
 }
 
 bool FlowFilterSet::Matches(const Flow& flow) const {
