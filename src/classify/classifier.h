@@ -250,6 +250,9 @@ class DropClassifier {
     std::string why;
   };
   ReplyCheck CheckReply(const flow::Flow& f) const;
+  // One side of `f` as the rules see it.
+  EndpointFacts Facts(const flow::Flow& f, const flow::Endpoint& ep, const std::string& ip,
+                      const std::vector<flow::Symbol>& names, flow::PeerRole role) const;
   bool KnownConnection(const flow::ConnectionKey& key) const;
 
   ClassifierContext context_;

@@ -3,6 +3,7 @@
 #include "classify/classifier.h"
 
 #include <functional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,9 @@ struct ClassCase {
   DropClass want;
   Side want_side;
 };
+
+// ctest and gtest print the case by its name, not as a byte dump.
+void PrintTo(const ClassCase& c, std::ostream* os) { *os << c.name; }
 
 class ClassTable : public ClassifierTest, public ::testing::WithParamInterface<ClassCase> {};
 
