@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/glob.h"
 #include "common/status_macros.h"
 #include "google/protobuf/util/message_differencer.h"
 
@@ -115,28 +116,6 @@ absl::StatusOr<NamespacedPrefix> ParseNamespaced(absl::string_view field, absl::
 }
 
 // --- globs ------------------------------------------------------------------------
-
-// Iterative glob with single-star backtracking; `allowed` limits what `*` may swallow.
-template <typename Allowed>
-bool Glob(absl::string_view pat, absl::string_view s, Allowed allowed) {
-  size_t p = 0, i = 0, star = absl::string_view::npos, mark = 0;
-  while (i < s.size()) {
-    if (p < pat.size() && pat[p] == '*') {
-      star = p++;
-      mark = i;
-    } else if (p < pat.size() && pat[p] == s[i]) {
-      ++p;
-      ++i;
-    } else if (star != absl::string_view::npos && allowed(s[mark])) {
-      p = star + 1;
-      i = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pat.size() && pat[p] == '*') ++p;
-  return p == pat.size();
-}
 
 bool DnsChar(char c) {
   return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
@@ -334,7 +313,7 @@ absl::Status AddFqdns(Preds* preds, absl::string_view field,
     for (Symbol n : get(f)) {
       std::string name = LowerNoDot(n.view());
       for (const auto& p : pats) {
-        if (Glob(p, name, DnsChar)) return true;
+        if (GlobMatch(p, name, DnsChar)) return true;
       }
     }
     return false;
@@ -519,7 +498,7 @@ bool LabelSelector::Matches(const std::vector<Symbol>& labels) const {
 }
 
 bool FqdnGlobMatch(absl::string_view pattern, absl::string_view name) {
-  return Glob(LowerNoDot(pattern), LowerNoDot(name), DnsChar);
+  return GlobMatch(LowerNoDot(pattern), LowerNoDot(name), DnsChar);
 }
 
 // --- CompileFlowFilter: one builder per FlowFilter field ------------------------------
@@ -907,8 +886,8 @@ absl::Status BuildNodeName(const FlowFilter& ff, Preds* p) {
       node = absl::string_view(name).substr(slash + 1);
     }
     for (const auto& [cp, np] : pats) {
-      if (!Glob(np, node, NodeChar)) continue;
-      if (!has_cluster || Glob(cp, cluster, NodeChar)) return true;
+      if (!GlobMatch(np, node, NodeChar)) continue;
+      if (!has_cluster || GlobMatch(cp, cluster, NodeChar)) return true;
     }
     return false;
   });
@@ -1232,6 +1211,15 @@ struct ObserveFilterBuilder::Tracker {
     f(&*right);
   }
   bool empty() const { return !left && !right && ns.empty() && src_ns.empty() && dst_ns.empty(); }
+
+  // A flag from kStringFlags (the value as given); false when `name` is not one.
+  bool ApplyStringFlag(absl::string_view name, const std::string& v);
+  // Every other flag: the value parsed and checked first.
+  absl::Status ApplyParsedFlag(const std::string& name, const std::string& v);
+  // `base` sets src in the left filter and dst in the right; "from-"base src in both,
+  // "to-"base dst in both.
+  template <typename Src, typename Dst>
+  void Sided(absl::string_view name, absl::string_view base, Src src, Dst dst);
   std::vector<::flow::FlowFilter> Filters() const {
     if (empty()) return {};
     ::flow::FlowFilter l = left.value_or(::flow::FlowFilter());
@@ -1344,6 +1332,200 @@ absl::Status ObserveFilterBuilder::Not() {
   return absl::OkStatus();
 }
 
+namespace {
+
+using FF = ::flow::FlowFilter;
+using StringField = google::protobuf::RepeatedPtrField<std::string>* (FF::*)();
+
+// A flag whose value goes into a string field as given. With `right` unset, both filters
+// get it in `left`'s field; otherwise it is an either-side flag: the left filter matches
+// the value as the source, the right filter as the destination.
+struct StringFlag {
+  absl::string_view flag;
+  StringField left;
+  StringField right;  // nullptr: the same field in both filters
+};
+
+constexpr StringFlag kStringFlags[] = {
+    {"uuid", &FF::mutable_uuid, nullptr},
+    {"fqdn", &FF::mutable_source_fqdn, &FF::mutable_destination_fqdn},
+    {"from-fqdn", &FF::mutable_source_fqdn, nullptr},
+    {"to-fqdn", &FF::mutable_destination_fqdn, nullptr},
+    {"pod", &FF::mutable_source_pod, &FF::mutable_destination_pod},
+    {"from-pod", &FF::mutable_source_pod, nullptr},
+    {"to-pod", &FF::mutable_destination_pod, nullptr},
+    {"ip", &FF::mutable_source_ip, &FF::mutable_destination_ip},
+    {"from-ip", &FF::mutable_source_ip, nullptr},
+    {"to-ip", &FF::mutable_destination_ip, nullptr},
+    {"snat-ip", &FF::mutable_source_ip_xlated, nullptr},
+    {"label", &FF::mutable_source_label, &FF::mutable_destination_label},
+    {"from-label", &FF::mutable_source_label, nullptr},
+    {"to-label", &FF::mutable_destination_label, nullptr},
+    {"service", &FF::mutable_source_service, &FF::mutable_destination_service},
+    {"from-service", &FF::mutable_source_service, nullptr},
+    {"to-service", &FF::mutable_destination_service, nullptr},
+    {"port", &FF::mutable_source_port, &FF::mutable_destination_port},
+    {"from-port", &FF::mutable_source_port, nullptr},
+    {"to-port", &FF::mutable_destination_port, nullptr},
+    {"trace-id", &FF::mutable_trace_id, nullptr},
+    {"http-status", &FF::mutable_http_status_code, nullptr},
+    {"http-method", &FF::mutable_http_method, nullptr},
+    {"http-path", &FF::mutable_http_path, nullptr},
+    {"http-url", &FF::mutable_http_url, nullptr},
+    {"protocol", &FF::mutable_protocol, nullptr},
+    {"node-name", &FF::mutable_node_name, nullptr},
+    {"node-label", &FF::mutable_node_labels, nullptr},
+    {"cluster", &FF::mutable_source_cluster_name, &FF::mutable_destination_cluster_name},
+    {"from-cluster", &FF::mutable_source_cluster_name, nullptr},
+    {"to-cluster", &FF::mutable_destination_cluster_name, nullptr},
+    {"dns-query", &FF::mutable_dns_query, nullptr},
+};
+
+// Flags of one group that together would make a filter nothing can match.
+absl::Status CheckConflicts(const std::vector<std::string>& changed) {
+  auto has = [&](const std::string& f) {
+    return std::find(changed.begin(), changed.end(), f) != changed.end();
+  };
+  for (const auto& group : Conflicts()) {
+    for (const auto& a : group) {
+      if (!has(a)) continue;
+      for (const auto& b : group) {
+        if (b != a && has(b)) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("filters --", a, " and --", b, " cannot be combined"));
+        }
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<::flow::IPVersion> ParseIpVersion(absl::string_view text) {
+  std::string l = absl::AsciiStrToLower(text);
+  if (l == "4" || l == "v4" || l == "ipv4" || l == "ip4") return ::flow::IPv4;
+  if (l == "6" || l == "v6" || l == "ipv6" || l == "ip6") return ::flow::IPv6;
+  if (l == "none") return ::flow::IP_NOT_USED;
+  return absl::InvalidArgumentError(
+      absl::StrCat("--ip-version \"", text, "\": expected v4, v6 or none"));
+}
+
+// "name" or "Kind/name" (hubble's parseWorkload).
+::flow::Workload ParseWorkload(const std::string& v) {
+  ::flow::Workload w;
+  size_t slash = v.find('/');
+  if (slash == std::string::npos) {
+    w.set_name(v);
+  } else {
+    w.set_kind(v.substr(0, slash));
+    w.set_name(v.substr(slash + 1));
+  }
+  return w;
+}
+
+absl::StatusOr<::flow::HTTPHeader> ParseHttpHeader(const std::string& v) {
+  size_t colon = v.find(':');
+  if (colon == std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--http-header \"", v, "\": expected name:value"));
+  }
+  ::flow::HTTPHeader h;
+  h.set_key(v.substr(0, colon));
+  h.set_value(v.substr(colon + 1));
+  return h;
+}
+
+}  // namespace
+
+bool ObserveFilterBuilder::Tracker::ApplyStringFlag(absl::string_view name, const std::string& v) {
+  for (const StringFlag& s : kStringFlags) {
+    if (s.flag != name) continue;
+    StringField left_field = s.left;
+    StringField right_field = s.right != nullptr ? s.right : s.left;
+    Left([&](FF* f) { *(f->*left_field)()->Add() = v; });
+    Right([&](FF* f) { *(f->*right_field)()->Add() = v; });
+    return true;
+  }
+  return false;
+}
+
+template <typename Src, typename Dst>
+void ObserveFilterBuilder::Tracker::Sided(absl::string_view name, absl::string_view base, Src src,
+                                          Dst dst) {
+  if (name == base) {
+    Left(src);
+    Right(dst);
+  } else if (absl::StartsWith(name, "from-")) {
+    Both(src);
+  } else {
+    Both(dst);
+  }
+}
+
+absl::Status ObserveFilterBuilder::Tracker::ApplyParsedFlag(const std::string& name,
+                                                            const std::string& v) {
+  if (name == "ipv4" || name == "ipv6" || name == "ip-version") {
+    TW_ASSIGN_OR_RETURN(::flow::IPVersion ipv, ParseIpVersion(name == "ip-version" ? v : name));
+    Both([ipv](FF* f) { f->add_ip_version(ipv); });
+  } else if (name == "namespace" || name == "all-namespaces") {
+    ns.push_back(name == "namespace" ? v : "");
+  } else if (name == "from-namespace" || name == "from-all-namespaces") {
+    src_ns.push_back(name == "from-namespace" ? v : "");
+  } else if (name == "to-namespace" || name == "to-all-namespaces") {
+    dst_ns.push_back(name == "to-namespace" ? v : "");
+  } else if (name == "verdict") {
+    auto verdict = VerdictFromName(absl::AsciiStrToUpper(v));
+    if (!verdict || *verdict == Verdict::kUnknown) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--verdict \"", v,
+          "\": expected FORWARDED, DROPPED, AUDIT, REDIRECTED, ERROR, TRACED or TRANSLATED"));
+    }
+    Both([&](FF* f) { f->add_verdict(static_cast<::flow::Verdict>(*verdict)); });
+  } else if (name == "drop-reason-desc") {
+    auto r = DropReasonFromName(absl::AsciiStrToUpper(v));
+    if (!r) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--drop-reason-desc \"", v, "\": expected a Hubble drop reason such as POLICY_DENIED"));
+    }
+    Both([&](FF* f) { f->add_drop_reason_desc(static_cast<::flow::DropReason>(*r)); });
+  } else if (name == "http-header") {
+    TW_ASSIGN_OR_RETURN(::flow::HTTPHeader h, ParseHttpHeader(v));
+    Both([&](FF* f) { *f->add_http_header() = h; });
+  } else if (name == "type") {
+    TW_ASSIGN_OR_RETURN(::flow::EventTypeFilter et, ParseEventTypeFilter(v));
+    Both([&](FF* f) { *f->add_event_type() = et; });
+  } else if (name == "workload" || name == "from-workload" || name == "to-workload") {
+    ::flow::Workload w = ParseWorkload(v);
+    Sided(
+        name, "workload", [&](FF* f) { *f->add_source_workload() = w; },
+        [&](FF* f) { *f->add_destination_workload() = w; });
+  } else if (name == "identity" || name == "from-identity" || name == "to-identity") {
+    TW_ASSIGN_OR_RETURN(uint32_t n, ParseIdentity(name, v));
+    Sided(
+        name, "identity", [n](FF* f) { f->add_source_identity(n); },
+        [n](FF* f) { f->add_destination_identity(n); });
+  } else if (name == "tcp-flags") {
+    TW_ASSIGN_OR_RETURN(::flow::TCPFlags flags, ParseTcpFlags(v));
+    Both([&](FF* f) { *f->add_tcp_flags() = flags; });
+  } else if (name == "traffic-direction") {
+    auto d = TrafficDirectionFromName(absl::AsciiStrToUpper(v));
+    if (!d || *d == TrafficDirection::kUnknown) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--traffic-direction \"", v, "\": expected ingress or egress"));
+    }
+    Both([&](FF* f) { f->add_traffic_direction(static_cast<::flow::TrafficDirection>(*d)); });
+  } else if (name == "interface") {
+    Both([&](FF* f) { f->add_interface()->set_name(v); });
+  } else if (name == "encrypted" || name == "unencrypted") {
+    bool enc = name == "encrypted";
+    Both([enc](FF* f) { f->add_encrypted(enc); });
+  } else if (name == "reply") {
+    Both([](FF* f) { f->add_reply(true); });
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat("unknown filter flag --", name));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ObserveFilterBuilder::Set(absl::string_view flag, absl::string_view value) {
   std::unique_ptr<Tracker>& slot = blacklisting_ ? black_ : white_;
   blacklisting_ = false;  // --not applies to one filter
@@ -1354,204 +1536,8 @@ absl::Status ObserveFilterBuilder::Set(absl::string_view flag, absl::string_view
   if (std::find(t.changed.begin(), t.changed.end(), name) == t.changed.end()) {
     t.changed.push_back(name);
   }
-  for (const auto& group : Conflicts()) {
-    for (const auto& a : group) {
-      if (std::find(t.changed.begin(), t.changed.end(), a) == t.changed.end()) continue;
-      for (const auto& b : group) {
-        if (b != a && std::find(t.changed.begin(), t.changed.end(), b) != t.changed.end()) {
-          return absl::InvalidArgumentError(
-              absl::StrCat("filters --", a, " and --", b, " cannot be combined"));
-        }
-      }
-    }
-  }
-
-  using F = ::flow::FlowFilter;
-  auto add = [&v](google::protobuf::RepeatedPtrField<std::string>* (F::*field)()) {
-    return [field, &v](F* f) { *(f->*field)()->Add() = v; };
-  };
-  auto either = [&](google::protobuf::RepeatedPtrField<std::string>* (F::*src)(),
-                    google::protobuf::RepeatedPtrField<std::string>* (F::*dst)()) {
-    t.Left(add(src));
-    t.Right(add(dst));
-  };
-
-  if (name == "uuid") {
-    t.Both(add(&F::mutable_uuid));
-  } else if (name == "fqdn") {
-    either(&F::mutable_source_fqdn, &F::mutable_destination_fqdn);
-  } else if (name == "from-fqdn") {
-    t.Both(add(&F::mutable_source_fqdn));
-  } else if (name == "to-fqdn") {
-    t.Both(add(&F::mutable_destination_fqdn));
-  } else if (name == "pod") {
-    either(&F::mutable_source_pod, &F::mutable_destination_pod);
-  } else if (name == "from-pod") {
-    t.Both(add(&F::mutable_source_pod));
-  } else if (name == "to-pod") {
-    t.Both(add(&F::mutable_destination_pod));
-  } else if (name == "ip") {
-    either(&F::mutable_source_ip, &F::mutable_destination_ip);
-  } else if (name == "from-ip") {
-    t.Both(add(&F::mutable_source_ip));
-  } else if (name == "to-ip") {
-    t.Both(add(&F::mutable_destination_ip));
-  } else if (name == "snat-ip") {
-    t.Both(add(&F::mutable_source_ip_xlated));
-  } else if (name == "ipv4" || name == "ipv6" || name == "ip-version") {
-    std::string l = absl::AsciiStrToLower(name == "ip-version" ? v : name);
-    ::flow::IPVersion ipv;
-    if (l == "4" || l == "v4" || l == "ipv4" || l == "ip4") {
-      ipv = ::flow::IPv4;
-    } else if (l == "6" || l == "v6" || l == "ipv6" || l == "ip6") {
-      ipv = ::flow::IPv6;
-    } else if (l == "none") {
-      ipv = ::flow::IP_NOT_USED;
-    } else {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--ip-version \"", v, "\": expected v4, v6 or none"));
-    }
-    t.Both([ipv](F* f) { f->add_ip_version(ipv); });
-  } else if (name == "label") {
-    either(&F::mutable_source_label, &F::mutable_destination_label);
-  } else if (name == "from-label") {
-    t.Both(add(&F::mutable_source_label));
-  } else if (name == "to-label") {
-    t.Both(add(&F::mutable_destination_label));
-  } else if (name == "namespace") {
-    t.ns.push_back(v);
-  } else if (name == "from-namespace") {
-    t.src_ns.push_back(v);
-  } else if (name == "to-namespace") {
-    t.dst_ns.push_back(v);
-  } else if (name == "all-namespaces") {
-    t.ns.push_back("");
-  } else if (name == "from-all-namespaces") {
-    t.src_ns.push_back("");
-  } else if (name == "to-all-namespaces") {
-    t.dst_ns.push_back("");
-  } else if (name == "service") {
-    either(&F::mutable_source_service, &F::mutable_destination_service);
-  } else if (name == "from-service") {
-    t.Both(add(&F::mutable_source_service));
-  } else if (name == "to-service") {
-    t.Both(add(&F::mutable_destination_service));
-  } else if (name == "port") {
-    either(&F::mutable_source_port, &F::mutable_destination_port);
-  } else if (name == "from-port") {
-    t.Both(add(&F::mutable_source_port));
-  } else if (name == "to-port") {
-    t.Both(add(&F::mutable_destination_port));
-  } else if (name == "trace-id") {
-    t.Both(add(&F::mutable_trace_id));
-  } else if (name == "verdict") {
-    auto verdict = VerdictFromName(absl::AsciiStrToUpper(v));
-    if (!verdict || *verdict == Verdict::kUnknown) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--verdict \"", v,
-          "\": expected FORWARDED, DROPPED, AUDIT, REDIRECTED, ERROR, TRACED or TRANSLATED"));
-    }
-    t.Both([&](F* f) { f->add_verdict(static_cast<::flow::Verdict>(*verdict)); });
-  } else if (name == "drop-reason-desc") {
-    auto r = DropReasonFromName(absl::AsciiStrToUpper(v));
-    if (!r) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--drop-reason-desc \"", v, "\": expected a Hubble drop reason such as POLICY_DENIED"));
-    }
-    t.Both([&](F* f) { f->add_drop_reason_desc(static_cast<::flow::DropReason>(*r)); });
-  } else if (name == "http-status") {
-    t.Both(add(&F::mutable_http_status_code));
-  } else if (name == "http-method") {
-    t.Both(add(&F::mutable_http_method));
-  } else if (name == "http-path") {
-    t.Both(add(&F::mutable_http_path));
-  } else if (name == "http-url") {
-    t.Both(add(&F::mutable_http_url));
-  } else if (name == "http-header") {
-    size_t colon = v.find(':');
-    if (colon == std::string::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--http-header \"", v, "\": expected name:value"));
-    }
-    std::string key = v.substr(0, colon), val = v.substr(colon + 1);
-    t.Both([&](F* f) {
-      auto* h = f->add_http_header();
-      h->set_key(key);
-      h->set_value(val);
-    });
-  } else if (name == "type") {
-    auto et = ParseEventTypeFilter(v);
-    if (!et.ok()) return et.status();
-    t.Both([&](F* f) { *f->add_event_type() = *et; });
-  } else if (name == "protocol") {
-    t.Both(add(&F::mutable_protocol));
-  } else if (name == "workload" || name == "from-workload" || name == "to-workload") {
-    // "name" or "Kind/name" (hubble's parseWorkload).
-    ::flow::Workload w;
-    size_t slash = v.find('/');
-    if (slash == std::string::npos) {
-      w.set_name(v);
-    } else {
-      w.set_kind(v.substr(0, slash));
-      w.set_name(v.substr(slash + 1));
-    }
-    auto src = [w](F* f) { *f->add_source_workload() = w; };
-    auto dst = [w](F* f) { *f->add_destination_workload() = w; };
-    if (name == "workload") {
-      t.Left(src);
-      t.Right(dst);
-    } else if (name == "from-workload") {
-      t.Both(src);
-    } else {
-      t.Both(dst);
-    }
-  } else if (name == "identity" || name == "from-identity" || name == "to-identity") {
-    auto id = ParseIdentity(name, v);
-    if (!id.ok()) return id.status();
-    uint32_t n = *id;
-    auto src = [n](F* f) { f->add_source_identity(n); };
-    auto dst = [n](F* f) { f->add_destination_identity(n); };
-    if (name == "identity") {
-      t.Left(src);
-      t.Right(dst);
-    } else if (name == "from-identity") {
-      t.Both(src);
-    } else {
-      t.Both(dst);
-    }
-  } else if (name == "node-name") {
-    t.Both(add(&F::mutable_node_name));
-  } else if (name == "node-label") {
-    t.Both(add(&F::mutable_node_labels));
-  } else if (name == "cluster") {
-    either(&F::mutable_source_cluster_name, &F::mutable_destination_cluster_name);
-  } else if (name == "from-cluster") {
-    t.Both(add(&F::mutable_source_cluster_name));
-  } else if (name == "to-cluster") {
-    t.Both(add(&F::mutable_destination_cluster_name));
-  } else if (name == "tcp-flags") {
-    auto flags = ParseTcpFlags(v);
-    if (!flags.ok()) return flags.status();
-    t.Both([&](F* f) { *f->add_tcp_flags() = *flags; });
-  } else if (name == "traffic-direction") {
-    auto d = TrafficDirectionFromName(absl::AsciiStrToUpper(v));
-    if (!d || *d == TrafficDirection::kUnknown) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--traffic-direction \"", v, "\": expected ingress or egress"));
-    }
-    t.Both([&](F* f) { f->add_traffic_direction(static_cast<::flow::TrafficDirection>(*d)); });
-  } else if (name == "interface") {
-    t.Both([&](F* f) { f->add_interface()->set_name(v); });
-  } else if (name == "encrypted" || name == "unencrypted") {
-    bool enc = name == "encrypted";
-    t.Both([enc](F* f) { f->add_encrypted(enc); });
-  } else if (name == "dns-query") {
-    t.Both(add(&F::mutable_dns_query));
-  } else if (name == "reply") {
-    t.Both([](F* f) { f->add_reply(true); });
-  } else {
-    return absl::InvalidArgumentError(absl::StrCat("unknown filter flag --", name));
-  }
+  TW_RETURN_IF_ERROR(CheckConflicts(t.changed));
+  if (!t.ApplyStringFlag(name, v)) TW_RETURN_IF_ERROR(t.ApplyParsedFlag(name, v));
   return t.CheckNamespaces();
 }
 
