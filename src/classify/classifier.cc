@@ -47,7 +47,18 @@ const std::vector<DropClass>& AllDropClasses() {
   return *kAll;
 }
 
-absl::string_view DropClassName(DropClass c) { return kClassNames[static_cast<int>(c)]; }
+namespace {
+
+// The tables are indexed by enum value: a value outside the enum is a bug, not input.
+int ClassIndex(DropClass c) {
+  const int i = static_cast<int>(c);
+  TW_CHECK(i >= 0 && i < kDropClassCount, "DropClass ", i);
+  return i;
+}
+
+}  // namespace
+
+absl::string_view DropClassName(DropClass c) { return kClassNames[ClassIndex(c)]; }
 
 std::optional<DropClass> DropClassFromName(absl::string_view name) {
   for (int i = 0; i < kDropClassCount; ++i) {
@@ -56,7 +67,11 @@ std::optional<DropClass> DropClassFromName(absl::string_view name) {
   return std::nullopt;
 }
 
-absl::string_view SeverityName(Severity s) { return kSeverityNames[static_cast<int>(s)]; }
+absl::string_view SeverityName(Severity s) {
+  const int i = static_cast<int>(s);
+  TW_CHECK(i >= 0 && i < 4, "Severity ", i);
+  return kSeverityNames[i];
+}
 
 std::optional<Severity> SeverityFromName(absl::string_view name) {
   for (int i = 0; i < 4; ++i) {
@@ -65,7 +80,7 @@ std::optional<Severity> SeverityFromName(absl::string_view name) {
   return std::nullopt;
 }
 
-Severity SeverityOf(DropClass c) { return kClassSeverity[static_cast<int>(c)]; }
+Severity SeverityOf(DropClass c) { return kClassSeverity[ClassIndex(c)]; }
 
 absl::string_view SideName(Side s) { return s == Side::kSource ? "source" : "destination"; }
 
@@ -78,7 +93,7 @@ absl::string_view SideBasisName(SideBasis b) {
     case SideBasis::kAssumedSource:
       return "assumed";
   }
-  return "";
+  TW_UNREACHABLE("SideBasis ", static_cast<int>(b));
 }
 
 TierInfo TierInfo::From(const tier::TierAssignment& a) {
@@ -187,7 +202,7 @@ std::string PeerName(const flow::Peer& p) {
     case flow::PeerKind::kIp:
       return p.ToString();
   }
-  return p.ToString();
+  TW_UNREACHABLE("PeerKind ", static_cast<int>(p.kind));
 }
 
 std::string PortText(const Flow& f) {
@@ -509,7 +524,7 @@ std::string Explain(const Classification& c, bool l7, const tier::TierModel& tie
                           ": default-deny doing its job; if this traffic is wanted, allow it in ",
                           enforcer, "'s policies.");
   }
-  return "";
+  TW_UNREACHABLE("DropClass ", static_cast<int>(c.drop_class));
 }
 
 }  // namespace

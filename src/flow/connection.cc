@@ -4,6 +4,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/check.h"
 
 namespace tw::flow {
 
@@ -130,7 +131,7 @@ absl::string_view PeerKindName(PeerKind k) {
     case PeerKind::kIp:
       return "ip";
   }
-  return "";
+  TW_UNREACHABLE("PeerKind ", static_cast<int>(k));
 }
 
 std::string Peer::ToString() const {
@@ -147,7 +148,7 @@ std::string Peer::ToString() const {
       }
       return name.str();
   }
-  return "";
+  TW_UNREACHABLE("PeerKind ", static_cast<int>(kind));
 }
 
 std::string ConnectionKey::ToString() const {
@@ -216,7 +217,7 @@ absl::string_view ReplyStateName(ReplyState s) {
     case ReplyState::kUnknown:
       return "unknown";
   }
-  return "";
+  TW_UNREACHABLE("ReplyState ", static_cast<int>(s));
 }
 
 absl::string_view ReplyBasisName(ReplyBasis b) {
@@ -234,7 +235,7 @@ absl::string_view ReplyBasisName(ReplyBasis b) {
     case ReplyBasis::kEphemeralPort:
       return "ephemeral_port";
   }
-  return "";
+  TW_UNREACHABLE("ReplyBasis ", static_cast<int>(b));
 }
 
 ReplyInfo InferReply(const Flow& flow, const ServerPortIndex* servers) {
