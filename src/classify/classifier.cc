@@ -30,9 +30,10 @@ constexpr absl::string_view kClassNames[kDropClassCount] = {"infra_drop",
                                                             "baseline_regression",
                                                             "expected_deny"};
 
-constexpr Severity kClassSeverity[kDropClassCount] = {
-    Severity::kMedium, Severity::kLow,  Severity::kCritical, Severity::kCritical, Severity::kHigh,
-    Severity::kHigh,   Severity::kHigh, Severity::kHigh,     Severity::kLow};
+constexpr DropSeverity kClassSeverity[kDropClassCount] = {
+    DropSeverity::kMedium,   DropSeverity::kLow,  DropSeverity::kCritical,
+    DropSeverity::kCritical, DropSeverity::kHigh, DropSeverity::kHigh,
+    DropSeverity::kHigh,     DropSeverity::kHigh, DropSeverity::kLow};
 
 constexpr absl::string_view kSeverityNames[] = {"critical", "high", "medium", "low"};
 
@@ -67,20 +68,20 @@ std::optional<DropClass> DropClassFromName(absl::string_view name) {
   return std::nullopt;
 }
 
-absl::string_view SeverityName(Severity s) {
+absl::string_view SeverityName(DropSeverity s) {
   const int i = static_cast<int>(s);
-  TW_CHECK(i >= 0 && i < 4, "Severity ", i);
+  TW_CHECK(i >= 0 && i < 4, "DropSeverity ", i);
   return kSeverityNames[i];
 }
 
-std::optional<Severity> SeverityFromName(absl::string_view name) {
+std::optional<DropSeverity> SeverityFromName(absl::string_view name) {
   for (int i = 0; i < 4; ++i) {
-    if (kSeverityNames[i] == name) return static_cast<Severity>(i);
+    if (kSeverityNames[i] == name) return static_cast<DropSeverity>(i);
   }
   return std::nullopt;
 }
 
-Severity SeverityOf(DropClass c) { return kClassSeverity[ClassIndex(c)]; }
+DropSeverity SeverityOf(DropClass c) { return kClassSeverity[ClassIndex(c)]; }
 
 absl::string_view SideName(Side s) { return s == Side::kSource ? "source" : "destination"; }
 
@@ -661,7 +662,7 @@ DropClass FirstMatchingRule(const RuleInput& in, std::vector<std::string>* reaso
 }
 
 // Which endpoint's policy dropped it.
-void DecideEnforcingSide(const Flow& f, const std::optional<policy::Verdict>& engine,
+void DecideEnforcingSide(const Flow& f, const std::optional<policy::Evaluation>& engine,
                          Classification* c) {
   if (f.traffic_direction == flow::TrafficDirection::kEgress) {
     c->enforcing_side = Side::kSource;
@@ -695,7 +696,7 @@ std::vector<const PolicyRefInfo*> Pointers(const std::vector<PolicyRefInfo>& ref
 }
 
 // Which policy caused it: Hubble's names, and the engine's verdict at the enforcing side.
-void Attribute(const Flow& f, const std::optional<policy::Verdict>& engine, bool policies_loaded,
+void Attribute(const Flow& f, const std::optional<policy::Evaluation>& engine, bool policies_loaded,
                Classification* c, const std::function<void(std::string)>& note) {
   Attribution& a = c->attribution;
   a.policy_match_type = f.policy_match_type;
@@ -754,7 +755,7 @@ EndpointFacts DropClassifier::Facts(const Flow& f, const flow::Endpoint& ep, con
 }
 
 std::optional<Classification> DropClassifier::Classify(const Flow& f, bool explain,
-                                                       const policy::Verdict* verdict,
+                                                       const policy::Evaluation* verdict,
                                                        bool with_explanation) const {
   if (!IsClassifiable(f)) return std::nullopt;
   Classification c;
@@ -791,7 +792,7 @@ std::optional<Classification> DropClassifier::Classify(const Flow& f, bool expla
   const bool infra = c.drop_reason != 0 && !IsPolicyReason(c.drop_reason);
   ReplyCheck reply;
   if (!infra) reply = CheckReply(f);
-  std::optional<policy::Verdict> engine;
+  std::optional<policy::Evaluation> engine;
   if (verdict != nullptr) {
     engine = *verdict;
   } else if (context_.policies != nullptr && !infra && !reply.reply) {

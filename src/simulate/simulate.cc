@@ -160,7 +160,7 @@ Representative ConnectionSet::RepresentativeOf(const Peer& peer,
 
 // --- Simulation ---------------------------------------------------------------------------------
 
-uint64_t SimulationResult::drops_of(classify::Severity s) const {
+uint64_t SimulationResult::drops_of(classify::DropSeverity s) const {
   uint64_t n = 0;
   for (const auto& [c, count] : by_class) {
     if (classify::SeverityOf(c) == s) n += count.drops;
@@ -169,7 +169,7 @@ uint64_t SimulationResult::drops_of(classify::Severity s) const {
 }
 
 bool SimulationResult::GateFailed() const {
-  return drops_of(classify::Severity::kCritical) + drops_of(classify::Severity::kHigh) > 0;
+  return drops_of(classify::DropSeverity::kCritical) + drops_of(classify::DropSeverity::kHigh) > 0;
 }
 
 bool SimulationResult::AnyOf(const std::vector<classify::DropClass>& classes) const {
@@ -260,7 +260,7 @@ SimulationResult Simulate(const ConnectionSet& set, const policy::Evaluator& pol
     const bool synthesized = src.synthesized || dst.synthesized;
     if (synthesized) ++r.synthesized;
     Flow f = ConnectionFlow(rec, src, dst);  // reused for both sides
-    policy::Verdict v = policy::EvaluateFlow(policies, f);
+    policy::Evaluation v = policy::EvaluateFlow(policies, f);
     if (v.decision == policy::Decision::kAllowed) {
       ++r.allowed;
       return;

@@ -61,9 +61,10 @@ struct ClassCase {
 // ctest and gtest print the case by its name, not as a byte dump.
 void PrintTo(const ClassCase& c, std::ostream* os) { *os << c.name; }
 
-class ClassTable : public ClassifierTest, public ::testing::WithParamInterface<ClassCase> {};
+class ClassifierRuleTest : public ClassifierTest,
+                           public ::testing::WithParamInterface<ClassCase> {};
 
-TEST_P(ClassTable, FirstMatchWins) {
+TEST_P(ClassifierRuleTest, FirstMatchWins) {
   const ClassCase& tc = GetParam();
   Flow f = tc.build(b_, [this](const Flow& g) { Learn(g); });
   Classification c = MustClassify(f);
@@ -294,7 +295,7 @@ std::vector<ClassCase> Cases() {
   return v;
 }
 
-INSTANTIATE_TEST_SUITE_P(Classes, ClassTable, ::testing::ValuesIn(Cases()),
+INSTANTIATE_TEST_SUITE_P(EveryClass, ClassifierRuleTest, ::testing::ValuesIn(Cases()),
                          [](const ::testing::TestParamInfo<ClassCase>& i) { return i.param.name; });
 
 // --- Verdicts, sides and reasons -------------------------------------------------------------
@@ -554,19 +555,19 @@ TEST_F(ClassifierTest, ReasoningListsEveryRuleChecked) {
   }
 }
 
-TEST(ClassNames, RoundTripAndSeverities) {
+TEST(DropClassTest, RoundTripAndSeverities) {
   for (DropClass c : AllDropClasses()) {
     EXPECT_EQ(DropClassFromName(DropClassName(c)), c);
   }
-  EXPECT_EQ(SeverityOf(DropClass::kDnsBlocked), Severity::kCritical);
-  EXPECT_EQ(SeverityOf(DropClass::kTier0Violation), Severity::kCritical);
-  EXPECT_EQ(SeverityOf(DropClass::kMetricsScrapeBlocked), Severity::kHigh);
-  EXPECT_EQ(SeverityOf(DropClass::kBypassIneffective), Severity::kHigh);
-  EXPECT_EQ(SeverityOf(DropClass::kPlatformBlocked), Severity::kHigh);
-  EXPECT_EQ(SeverityOf(DropClass::kBaselineRegression), Severity::kHigh);
-  EXPECT_EQ(SeverityOf(DropClass::kInfraDrop), Severity::kMedium);
-  EXPECT_EQ(SeverityOf(DropClass::kExpectedDeny), Severity::kLow);
-  EXPECT_EQ(SeverityOf(DropClass::kReplyDrop), Severity::kLow);
+  EXPECT_EQ(SeverityOf(DropClass::kDnsBlocked), DropSeverity::kCritical);
+  EXPECT_EQ(SeverityOf(DropClass::kTier0Violation), DropSeverity::kCritical);
+  EXPECT_EQ(SeverityOf(DropClass::kMetricsScrapeBlocked), DropSeverity::kHigh);
+  EXPECT_EQ(SeverityOf(DropClass::kBypassIneffective), DropSeverity::kHigh);
+  EXPECT_EQ(SeverityOf(DropClass::kPlatformBlocked), DropSeverity::kHigh);
+  EXPECT_EQ(SeverityOf(DropClass::kBaselineRegression), DropSeverity::kHigh);
+  EXPECT_EQ(SeverityOf(DropClass::kInfraDrop), DropSeverity::kMedium);
+  EXPECT_EQ(SeverityOf(DropClass::kExpectedDeny), DropSeverity::kLow);
+  EXPECT_EQ(SeverityOf(DropClass::kReplyDrop), DropSeverity::kLow);
   EXPECT_FALSE(DropClassFromName("nope").has_value());
 }
 
