@@ -65,7 +65,7 @@ std::string RenderText(const SimulationResult& r, const RenderOptions& o) {
   bool header = false;
   for (int pass = 0; pass < 2; ++pass) {
     for (const WouldBreak& b : r.breaks) {
-      Severity s = b.drop.severity;
+      DropSeverity s = b.drop.severity;
       bool severe = s == DropSeverity::kCritical || s == DropSeverity::kHigh;
       if ((pass == 0) != severe) continue;
       if (pass == 1 && !o.list_low) continue;
