@@ -253,16 +253,26 @@ absl::string_view UrlPath(absl::string_view url) {
 
 // --- per-field compilers ------------------------------------------------------------
 
+// Parses every value of a repeated field with `parse(field, value)`; the first bad value is
+// the error.
+template <typename T, typename Parse>
+absl::StatusOr<std::vector<T>> ParseAll(
+    absl::string_view field, const google::protobuf::RepeatedPtrField<std::string>& values,
+    Parse parse) {
+  std::vector<T> out;
+  out.reserve(values.size());
+  for (const auto& v : values) {
+    TW_ASSIGN_OR_RETURN(T parsed, parse(field, v));
+    out.push_back(std::move(parsed));
+  }
+  return out;
+}
+
 template <typename GetEp>
 absl::Status AddIps(Preds* preds, absl::string_view field,
                     const google::protobuf::RepeatedPtrField<std::string>& values, GetEp get) {
   if (values.empty()) return absl::OkStatus();
-  std::vector<IpMatcher> ms;
-  for (const auto& v : values) {
-    auto m = ParseIp(field, v);
-    if (!m.ok()) return m.status();
-    ms.push_back(*m);
-  }
+  TW_ASSIGN_OR_RETURN(std::vector<IpMatcher> ms, ParseAll<IpMatcher>(field, values, ParseIp));
   preds->push_back([ms = std::move(ms), get](const Flow& f) {
     const std::string& ip = get(f);
     for (const auto& m : ms) {
@@ -278,12 +288,8 @@ absl::Status AddNamespaced(Preds* preds, absl::string_view field,
                            const google::protobuf::RepeatedPtrField<std::string>& values,
                            GetNsName get) {
   if (values.empty()) return absl::OkStatus();
-  std::vector<NamespacedPrefix> ps;
-  for (const auto& v : values) {
-    auto p = ParseNamespaced(field, v);
-    if (!p.ok()) return p.status();
-    ps.push_back(*p);
-  }
+  TW_ASSIGN_OR_RETURN(std::vector<NamespacedPrefix> ps,
+                      ParseAll<NamespacedPrefix>(field, values, ParseNamespaced));
   preds->push_back([ps = std::move(ps), get](const Flow& f) {
     auto [ns, name] = get(f);
     if (ns.empty() && name.empty()) return false;  // not a Kubernetes endpoint
@@ -345,12 +351,7 @@ template <typename GetPort>
 absl::Status AddPorts(Preds* preds, absl::string_view field,
                       const google::protobuf::RepeatedPtrField<std::string>& values, GetPort get) {
   if (values.empty()) return absl::OkStatus();
-  std::vector<uint16_t> ports;
-  for (const auto& v : values) {
-    auto p = ParsePort(field, v);
-    if (!p.ok()) return p.status();
-    ports.push_back(*p);
-  }
+  TW_ASSIGN_OR_RETURN(std::vector<uint16_t> ports, ParseAll<uint16_t>(field, values, ParsePort));
   preds->push_back([ports = std::move(ports), get](const Flow& f) {
     if (!HasPorts(f)) return false;
     uint16_t got = get(f);
@@ -744,13 +745,7 @@ absl::Status BuildReply(const FlowFilter& ff, Preds* p) {
 
 absl::StatusOr<std::vector<std::shared_ptr<const std::regex>>> CompileRegexes(
     absl::string_view field, const google::protobuf::RepeatedPtrField<std::string>& values) {
-  std::vector<std::shared_ptr<const std::regex>> res;
-  for (const auto& q : values) {
-    auto re = CompileRegex(field, q);
-    if (!re.ok()) return re.status();
-    res.push_back(*re);
-  }
-  return res;
+  return ParseAll<std::shared_ptr<const std::regex>>(field, values, CompileRegex);
 }
 
 absl::Status BuildDnsQuery(const FlowFilter& ff, Preds* p) {
