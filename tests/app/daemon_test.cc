@@ -25,7 +25,7 @@
 namespace tw::app {
 namespace {
 
-using testing::Eventually;
+using tw::testing::Eventually;
 using testing::FlowEvent;
 using testing::FlowSpec;
 using ::testing::HasSubstr;

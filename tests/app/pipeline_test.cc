@@ -16,7 +16,7 @@
 namespace tw::app {
 namespace {
 
-using testing::Eventually;
+using tw::testing::Eventually;
 
 flow::Event Numbered(int i) {
   flow::Event ev;
