@@ -196,7 +196,7 @@ void RunVerdicts(benchmark::State& state, const tw::policy::PolicySet& set,
   Evaluator eval(set, opts);
   size_t i = 0, denied = 0;
   for (auto _ : state) {
-    tw::policy::Verdict v = eval.Evaluate(conns[i]);
+    tw::policy::Evaluation v = eval.Evaluate(conns[i]);
     denied += v.decision == tw::policy::Decision::kDenied;
     benchmark::DoNotOptimize(v);
     if (++i == conns.size()) i = 0;

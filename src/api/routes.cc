@@ -116,7 +116,7 @@ bool ParseClasses(const Query& q, std::vector<classify::DropClass>* out, std::st
   return true;
 }
 
-bool ParseSeverities(const Query& q, std::vector<classify::Severity>* out, std::string* error) {
+bool ParseSeverities(const Query& q, std::vector<classify::DropSeverity>* out, std::string* error) {
   const std::string* v = q.Get("severity");
   if (v == nullptr) return true;
   for (absl::string_view name : absl::StrSplit(*v, ',', absl::SkipWhitespace())) {
@@ -161,7 +161,7 @@ Response Drops(const Request& req, const StateView& state) {
   std::string error = q.Check();
   size_t limit = 0;
   std::vector<classify::DropClass> classes;
-  std::vector<classify::Severity> severities;
+  std::vector<classify::DropSeverity> severities;
   std::optional<absl::Time> since;
   if (error.empty()) ParseLimit(q, &limit, &error);
   if (error.empty()) ParseClasses(q, &classes, &error);
@@ -218,7 +218,7 @@ Response Connections(const Request& req, const StateView& state) {
   std::string error = q.Check();
   size_t limit = 0;
   std::vector<classify::DropClass> classes;
-  std::vector<classify::Severity> severities;
+  std::vector<classify::DropSeverity> severities;
   if (error.empty()) ParseLimit(q, &limit, &error);
   if (error.empty()) ParseClasses(q, &classes, &error);
   if (error.empty()) ParseSeverities(q, &severities, &error);

@@ -19,7 +19,7 @@ void AddUnique(std::vector<std::string>& v, absl::string_view s, size_t cap) {
 }
 }  // namespace
 
-uint64_t AggregateSnapshot::events_of(Severity s) const {
+uint64_t AggregateSnapshot::events_of(DropSeverity s) const {
   uint64_t n = 0;
   for (DropClass c : AllDropClasses()) {
     if (SeverityOf(c) == s) n += of(c).events;

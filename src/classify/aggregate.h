@@ -63,7 +63,7 @@ struct AggregateSnapshot {
   std::vector<ConnectionCount> connections;
 
   const ClassTotals& of(DropClass c) const { return classes[static_cast<int>(c)]; }
-  uint64_t events_of(Severity s) const;
+  uint64_t events_of(DropSeverity s) const;
   // Connections of one class, most events first; `limit` 0 = all.
   std::vector<const ConnectionCount*> Top(DropClass c, size_t limit = 0) const;
 };

@@ -1,12 +1,14 @@
 #include "classify/classifier.h"
 
 #include <algorithm>
+#include <functional>
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "common/check.h"
 #include "common/time_format.h"
 
 namespace tw::classify {
@@ -28,9 +30,10 @@ constexpr absl::string_view kClassNames[kDropClassCount] = {"infra_drop",
                                                             "baseline_regression",
                                                             "expected_deny"};
 
-constexpr Severity kClassSeverity[kDropClassCount] = {
-    Severity::kMedium, Severity::kLow,  Severity::kCritical, Severity::kCritical, Severity::kHigh,
-    Severity::kHigh,   Severity::kHigh, Severity::kHigh,     Severity::kLow};
+constexpr DropSeverity kClassSeverity[kDropClassCount] = {
+    DropSeverity::kMedium,   DropSeverity::kLow,  DropSeverity::kCritical,
+    DropSeverity::kCritical, DropSeverity::kHigh, DropSeverity::kHigh,
+    DropSeverity::kHigh,     DropSeverity::kHigh, DropSeverity::kLow};
 
 constexpr absl::string_view kSeverityNames[] = {"critical", "high", "medium", "low"};
 
@@ -45,7 +48,18 @@ const std::vector<DropClass>& AllDropClasses() {
   return *kAll;
 }
 
-absl::string_view DropClassName(DropClass c) { return kClassNames[static_cast<int>(c)]; }
+namespace {
+
+// The tables are indexed by enum value: a value outside the enum is a bug, not input.
+int ClassIndex(DropClass c) {
+  const int i = static_cast<int>(c);
+  TW_CHECK(i >= 0 && i < kDropClassCount, "DropClass ", i);
+  return i;
+}
+
+}  // namespace
+
+absl::string_view DropClassName(DropClass c) { return kClassNames[ClassIndex(c)]; }
 
 std::optional<DropClass> DropClassFromName(absl::string_view name) {
   for (int i = 0; i < kDropClassCount; ++i) {
@@ -54,16 +68,20 @@ std::optional<DropClass> DropClassFromName(absl::string_view name) {
   return std::nullopt;
 }
 
-absl::string_view SeverityName(Severity s) { return kSeverityNames[static_cast<int>(s)]; }
+absl::string_view SeverityName(DropSeverity s) {
+  const int i = static_cast<int>(s);
+  TW_CHECK(i >= 0 && i < 4, "DropSeverity ", i);
+  return kSeverityNames[i];
+}
 
-std::optional<Severity> SeverityFromName(absl::string_view name) {
+std::optional<DropSeverity> SeverityFromName(absl::string_view name) {
   for (int i = 0; i < 4; ++i) {
-    if (kSeverityNames[i] == name) return static_cast<Severity>(i);
+    if (kSeverityNames[i] == name) return static_cast<DropSeverity>(i);
   }
   return std::nullopt;
 }
 
-Severity SeverityOf(DropClass c) { return kClassSeverity[static_cast<int>(c)]; }
+DropSeverity SeverityOf(DropClass c) { return kClassSeverity[ClassIndex(c)]; }
 
 absl::string_view SideName(Side s) { return s == Side::kSource ? "source" : "destination"; }
 
@@ -76,7 +94,7 @@ absl::string_view SideBasisName(SideBasis b) {
     case SideBasis::kAssumedSource:
       return "assumed";
   }
-  return "";
+  TW_UNREACHABLE("SideBasis ", static_cast<int>(b));
 }
 
 TierInfo TierInfo::From(const tier::TierAssignment& a) {
@@ -185,7 +203,7 @@ std::string PeerName(const flow::Peer& p) {
     case flow::PeerKind::kIp:
       return p.ToString();
   }
-  return p.ToString();
+  TW_UNREACHABLE("PeerKind ", static_cast<int>(p.kind));
 }
 
 std::string PortText(const Flow& f) {
@@ -224,22 +242,24 @@ std::string DirectionWord(Side s) { return s == Side::kSource ? "egress" : "ingr
 }  // namespace
 
 std::string DropId(const Flow& f) {
-  uint64_t h;
-  if (!f.uuid.empty()) {
-    h = Fnv1a(f.uuid);
-  } else {
-    h = Fnv1a(absl::StrCat(absl::ToUnixNanos(f.time), "|", f.node_name.view(), "|", f.source_ip,
-                           "|", f.destination_ip, "|", static_cast<int>(f.l4.protocol), "|",
-                           f.l4.source_port, "|", f.l4.destination_port, "|", f.l4.icmp_type, "|",
-                           f.event_type, "|", static_cast<int>(f.verdict)));
-  }
-  return absl::StrFormat("%012x", h & 0xffffffffffffull);
+  return absl::StrFormat("%012x", Fnv1a(flow::EventKey(f)) & 0xffffffffffffull);
 }
+
+namespace {
+
+flow::SymbolTable& RequiredSymbols(const ClassifierContext& context) {
+  TW_CHECK(context.symbols != nullptr, "ClassifierContext.symbols is required");
+  return *context.symbols;
+}
+
+}  // namespace
 
 // --- DropClassifier -----------------------------------------------------------------------
 
 DropClassifier::DropClassifier(ClassifierContext context, ClassifierOptions options)
-    : context_(context), options_(options), dns_(*context.symbols, options.dns) {}
+    : context_(context), options_(options), dns_(RequiredSymbols(context), options.dns) {
+  TW_CHECK(context_.tiers != nullptr, "ClassifierContext.tiers is required");
+}
 
 void DropClassifier::Observe(const Flow& f) {
   dns_.Observe(f);
@@ -505,108 +525,180 @@ std::string Explain(const Classification& c, bool l7, const tier::TierModel& tie
                           ": default-deny doing its job; if this traffic is wanted, allow it in ",
                           enforcer, "'s policies.");
   }
-  return "";
+  TW_UNREACHABLE("DropClass ", static_cast<int>(c.drop_class));
 }
 
 }  // namespace
 
-std::string Explanation(const Classification& c, const tier::TierModel& tiers) {
-  return Explain(c, IsL7(c.flow), tiers);
+// --- The rules ---------------------------------------------------------------------------
+
+namespace {
+
+// What the rules look at, computed once before the first rule runs.
+struct RuleInput {
+  const Flow& flow;
+  const Classification& c;  // both sides' facts, the connection, baseline, attribution
+  const tier::TierModel& tiers;
+  uint32_t reason;  // the drop reason (0 for AUDIT and L7)
+  bool l7;
+  bool infra;                                   // a drop reason that is not a policy reason
+  const std::optional<std::string>& reply_why;  // set when the flow is a reply
+  const std::string& not_reply_why;
+  bool baseline_loaded;
+};
+
+// One rule: whether the flow is of this class, and (when `why` is given) a short reason
+// for the reasoning list, worded to follow "yes, " or "no, ".
+using RuleCheck = bool (*)(const RuleInput& in, std::string* why);
+
+bool InfraDropRule(const RuleInput& in, std::string* why) {
+  if (why != nullptr) {
+    if (in.infra) {
+      *why = absl::StrCat("drop reason ", flow::DropReasonName(in.reason), " (", in.reason,
+                          ") is not a policy reason");
+    } else if (in.reason == 0) {
+      *why = in.l7 || in.c.predicted ? "AUDIT/L7 verdicts carry no drop reason"
+                                     : "no drop reason known";
+    } else {
+      *why = absl::StrCat(flow::DropReasonName(in.reason), " is a policy reason");
+    }
+  }
+  return in.infra;
 }
 
-std::optional<Classification> DropClassifier::Classify(const Flow& f, bool explain,
-                                                       const policy::Verdict* verdict,
-                                                       bool with_explanation) const {
-  if (!IsClassifiable(f)) return std::nullopt;
-  const tier::TierModel& tiers = *context_.tiers;
-  flow::SymbolTable& symbols = *context_.symbols;
-  Classification c;
-  c.flow = f;
-  c.id = DropId(f);
-  c.predicted = f.verdict == flow::Verdict::kAudit;
-  std::vector<std::string>* why = explain ? &c.reasoning : nullptr;
-  auto note = [why](std::string s) {
-    if (why != nullptr) why->push_back(std::move(s));
-  };
+bool ReplyDropRule(const RuleInput& in, std::string* why) {
+  if (why != nullptr) *why = in.reply_why ? *in.reply_why : in.not_reply_why;
+  return in.reply_why.has_value();
+}
 
-  const bool l7 = IsL7(f);
-  const uint32_t reason =
-      (f.verdict == flow::Verdict::kDropped && !l7) ? f.EffectiveDropReason() : 0;
-  c.drop_reason = reason;
+bool DnsBlockedRule(const RuleInput& in, std::string* why) {
+  const bool dns = in.c.destination.dns_service;
+  if (why != nullptr) {
+    *why = absl::StrCat("destination ", dns ? "is" : "is not", " the DNS service on ",
+                        PortText(in.flow));
+  }
+  return dns;
+}
 
-  // Both sides, named as connection keys name them.
-  auto facts = [&](const flow::Endpoint& ep, const std::string& ip,
-                   const std::vector<flow::Symbol>& names, flow::PeerRole role) {
-    EndpointFacts e;
-    e.peer = flow::PeerOf(ep, ip, names, role, symbols, &dns_, f.time);
-    e.tier = TierInfo::From(tiers.TierOf(ep));
-    e.bypass = tiers.HasBypassLabel(ep);
-    e.scraper = tiers.IsScraper(ep);
-    e.dns_service = tiers.IsDnsService(ep, f.l4.protocol, f.l4.destination_port);
-    return e;
-  };
-  c.source = facts(f.source, f.source_ip, f.source_names, flow::PeerRole::kSource);
-  c.destination =
-      facts(f.destination, f.destination_ip, f.destination_names, flow::PeerRole::kDestination);
-  // The key as seen (flow::KeyAsSeen), from the peers just computed rather than again.
-  {
-    const Protocol p = f.l4.protocol;
-    const bool icmp_like = IsIcmp(p) || p == Protocol::kVRRP || p == Protocol::kIGMP;
-    if ((HasPorts(p) && f.l4.destination_port != 0) || icmp_like) {
-      c.connection = flow::ConnectionKey{
-          c.source.peer, c.destination.peer, p,
-          static_cast<uint16_t>(HasPorts(p) ? f.l4.destination_port : f.l4.icmp_type)};
+bool Tier0ViolationRule(const RuleInput& in, std::string* why) {
+  const TierInfo& tier = in.c.enforcing().tier;
+  if (why != nullptr) *why = absl::StrCat("the enforcing endpoint is ", tier.ToString());
+  return tier.is_tier(0) || tier.kind == tier::TierKind::kCiliumReserved;
+}
+
+bool MetricsScrapeBlockedRule(const RuleInput& in, std::string* why) {
+  const bool metrics_port = in.tiers.IsMetricsPort(in.flow.l4.destination_port);
+  if (why != nullptr) {
+    *why = absl::StrCat("source ", in.c.source.scraper ? "is" : "is not", " a scraper, port ",
+                        PortText(in.flow), metrics_port ? " is" : " is not", " a metrics port");
+  }
+  return in.c.source.scraper && HasPorts(in.flow.l4.protocol) && metrics_port;
+}
+
+bool BypassIneffectiveRule(const RuleInput& in, std::string* why) {
+  const bool bypass = in.c.enforcing().bypass;
+  if (why != nullptr) {
+    *why = absl::StrCat("the enforcing endpoint ", bypass ? "carries" : "does not carry", " ",
+                        in.tiers.options().debug_bypass_label.ToString());
+  }
+  return bypass;
+}
+
+bool PlatformBlockedRule(const RuleInput& in, std::string* why) {
+  const TierInfo& tier = in.c.enforcing().tier;
+  if (why != nullptr) *why = absl::StrCat("the enforcing endpoint is ", tier.ToString());
+  return tier.is_tier(1);
+}
+
+bool BaselineRegressionRule(const RuleInput& in, std::string* why) {
+  if (why != nullptr) {
+    *why = in.c.in_baseline     ? BaselineText(in.c)
+           : in.baseline_loaded ? "not in the baseline"
+                                : "no baseline loaded";
+  }
+  return in.c.in_baseline;
+}
+
+bool ExpectedDenyRule(const RuleInput&, std::string* why) {
+  if (why != nullptr) *why = "default-deny doing its job";
+  return true;
+}
+
+struct Rule {
+  DropClass drop_class;
+  RuleCheck matches;
+};
+
+// docs/classification.md's table, in precedence order: the first rule that matches wins.
+// The last one always matches, so every DROPPED and AUDIT flow gets a class.
+constexpr Rule kRules[] = {
+    {DropClass::kInfraDrop, InfraDropRule},
+    {DropClass::kReplyDrop, ReplyDropRule},
+    {DropClass::kDnsBlocked, DnsBlockedRule},
+    {DropClass::kTier0Violation, Tier0ViolationRule},
+    {DropClass::kMetricsScrapeBlocked, MetricsScrapeBlockedRule},
+    {DropClass::kBypassIneffective, BypassIneffectiveRule},
+    {DropClass::kPlatformBlocked, PlatformBlockedRule},
+    {DropClass::kBaselineRegression, BaselineRegressionRule},
+    {DropClass::kExpectedDeny, ExpectedDenyRule},
+};
+static_assert(sizeof(kRules) / sizeof(kRules[0]) == kDropClassCount, "one rule per class");
+
+// Runs the rules in order; with `reasoning`, notes every rule checked ("3 dns_blocked: no, ...").
+DropClass FirstMatchingRule(const RuleInput& in, std::vector<std::string>* reasoning) {
+  std::string why;
+  for (size_t i = 0; i < kDropClassCount; ++i) {
+    const Rule& rule = kRules[i];
+    // The table is in the enum's order: rule i decides class i.
+    TW_CHECK(static_cast<size_t>(rule.drop_class) == i, "rule ", i, " is out of order");
+    const bool yes = rule.matches(in, reasoning != nullptr ? &why : nullptr);
+    if (reasoning != nullptr) {
+      reasoning->push_back(absl::StrCat(i + 1, " ", DropClassName(rule.drop_class), ": ",
+                                        yes ? "yes, " : "no, ", why));
     }
+    if (yes) return rule.drop_class;
   }
-  if (c.connection && context_.baseline != nullptr) {
-    if (auto rec = context_.baseline->Find(*c.connection)) {
-      c.in_baseline = true;
-      c.baseline_since = rec->first_seen;
-      c.baseline_count = rec->count;
-    }
-  }
-  if (why)
-    note(absl::StrCat("connection ", c.ConnectionText(), "; verdict ", flow::VerdictName(f.verdict),
-                      c.predicted ? " (AUDIT: would be dropped)" : "", l7 ? "; L7 flow" : "",
-                      "; event type ", f.event_type));
+  TW_UNREACHABLE("the last rule (expected_deny) always matches");
+}
 
-  // Rule 1 needs the reason; rule 2 the reply inference. Only policy drops go to the engine.
-  const bool infra = reason != 0 && !IsPolicyReason(reason);
-  ReplyCheck reply;
-  if (!infra) reply = CheckReply(f);
-
-  std::optional<policy::Verdict> engine;
-  if (verdict != nullptr) {
-    engine = *verdict;
-  } else if (context_.policies != nullptr && !infra && !reply.reply) {
-    engine = policy::EvaluateFlow(*context_.policies, f);
-  }
-
-  // The enforcing side.
+// Which endpoint's policy dropped it.
+void DecideEnforcingSide(const Flow& f, const std::optional<policy::Evaluation>& engine,
+                         Classification* c) {
   if (f.traffic_direction == flow::TrafficDirection::kEgress) {
-    c.enforcing_side = Side::kSource;
-    c.side_basis = SideBasis::kTrafficDirection;
+    c->enforcing_side = Side::kSource;
+    c->side_basis = SideBasis::kTrafficDirection;
   } else if (f.traffic_direction == flow::TrafficDirection::kIngress) {
-    c.enforcing_side = Side::kDestination;
-    c.side_basis = SideBasis::kTrafficDirection;
+    c->enforcing_side = Side::kDestination;
+    c->side_basis = SideBasis::kTrafficDirection;
   } else if (engine && engine->denied_at) {
-    c.enforcing_side =
+    c->enforcing_side =
         *engine->denied_at == policy::Direction::kEgress ? Side::kSource : Side::kDestination;
-    c.side_basis = SideBasis::kPolicyEngine;
+    c->side_basis = SideBasis::kPolicyEngine;
   } else {
-    c.enforcing_side = Side::kSource;
-    c.side_basis = SideBasis::kAssumedSource;
+    c->enforcing_side = Side::kSource;
+    c->side_basis = SideBasis::kAssumedSource;
   }
-  if (why)
-    note(absl::StrCat("enforcing side: ", SideName(c.enforcing_side), " (",
+}
+
+std::string EnforcingSideNote(const Flow& f, const Classification& c) {
+  return absl::StrCat("enforcing side: ", SideName(c.enforcing_side), " (",
                       PeerName(c.enforcing().peer), ", ", c.enforcing().tier.ToString(), ") from ",
                       SideBasisName(c.side_basis),
                       f.traffic_direction != flow::TrafficDirection::kUnknown
                           ? absl::StrCat(" ", flow::TrafficDirectionName(f.traffic_direction))
-                          : ""));
+                          : "");
+}
 
-  // Attribution.
-  Attribution& a = c.attribution;
+std::vector<const PolicyRefInfo*> Pointers(const std::vector<PolicyRefInfo>& refs) {
+  std::vector<const PolicyRefInfo*> out;
+  for (const auto& r : refs) out.push_back(&r);
+  return out;
+}
+
+// Which policy caused it: Hubble's names, and the engine's verdict at the enforcing side.
+void Attribute(const Flow& f, const std::optional<policy::Evaluation>& engine, bool policies_loaded,
+               Classification* c, const std::function<void(std::string)>& note) {
+  Attribution& a = c->attribution;
   a.policy_match_type = f.policy_match_type;
   for (const auto* list : {&f.egress_denied_by, &f.ingress_denied_by}) {
     for (const flow::PolicyRef& r : *list) a.hubble_denied_by.push_back(PolicyRefInfo::From(r));
@@ -618,7 +710,7 @@ std::optional<Classification> DropClassifier::Classify(const Flow& f, bool expla
     a.engine_drop_reason = engine->drop_reason;
     a.undecided_reason = engine->undecided_reason;
     const policy::DirectionVerdict& side =
-        c.enforcing_side == Side::kSource ? engine->egress : engine->ingress;
+        c->enforcing_side == Side::kSource ? engine->egress : engine->ingress;
     a.side_decision = side.decision;
     if (a.undecided_reason.empty()) a.undecided_reason = side.undecided_reason;
     if (side.decision == policy::Decision::kAllowed) {
@@ -631,99 +723,104 @@ std::optional<Classification> DropClassifier::Classify(const Flow& f, bool expla
       }
     }
     std::vector<const PolicyRefInfo*> resp = a.Responsible();
-    if (why)
-      note(absl::StrCat("policy engine: ", policy::DecisionName(engine->decision), " overall, ",
-                        policy::DecisionName(side.decision), " at the ",
-                        DirectionWord(c.enforcing_side),
-                        resp.empty() ? "" : absl::StrCat("; responsible: ", JoinNames(resp))));
-  } else if (context_.policies == nullptr) {
-    if (why) note("no policies loaded: no policy attribution beyond what Hubble reports");
+    note(absl::StrCat("policy engine: ", policy::DecisionName(engine->decision), " overall, ",
+                      policy::DecisionName(side.decision), " at the ",
+                      DirectionWord(c->enforcing_side),
+                      resp.empty() ? "" : absl::StrCat("; responsible: ", JoinNames(resp))));
+  } else if (!policies_loaded) {
+    note("no policies loaded: no policy attribution beyond what Hubble reports");
   }
   if (!a.hubble_denied_by.empty()) {
-    std::vector<const PolicyRefInfo*> refs;
-    for (const auto& r : a.hubble_denied_by) refs.push_back(&r);
-    if (why) note(absl::StrCat("Hubble names ", JoinNames(refs), " as denying it"));
+    note(absl::StrCat("Hubble names ", JoinNames(Pointers(a.hubble_denied_by)), " as denying it"));
   }
+}
 
-  // The rules, first match wins.
-  const EndpointFacts& enf = c.enforcing();
-  auto decide = [&](DropClass cls) { c.drop_class = cls; };
-  if (infra) {
-    if (why)
-      note(absl::StrCat("1 infra_drop: yes, drop reason ", flow::DropReasonName(reason), " (",
-                        reason, ") is not a policy reason"));
-    decide(DropClass::kInfraDrop);
-  } else {
-    if (why)
-      note(absl::StrCat("1 infra_drop: no, ",
-                        reason == 0
-                            ? (l7 || c.predicted ? "AUDIT/L7 verdicts carry no drop reason"
-                                                 : "no drop reason known")
-                            : absl::StrCat(flow::DropReasonName(reason), " is a policy reason")));
-    if (reply.reply) {
-      c.reply_to = reply.original;
-      c.reply_basis = reply.basis;
-      if (why) note(absl::StrCat("2 reply_drop: yes, ", reply.why));
-      decide(DropClass::kReplyDrop);
-    } else {
-      if (why) note(absl::StrCat("2 reply_drop: no, ", reply.why));
-      const bool dns = c.destination.dns_service;
-      if (why)
-        note(absl::StrCat("3 dns_blocked: ", dns ? "yes" : "no", ", destination ",
-                          dns ? "is" : "is not", " the DNS service on ", PortText(f)));
-      const bool tier0 = enf.tier.is_tier(0) || enf.tier.kind == tier::TierKind::kCiliumReserved;
-      const bool metrics =
-          c.source.scraper && HasPorts(f.l4.protocol) && tiers.IsMetricsPort(f.l4.destination_port);
-      const bool bypass = enf.bypass;
-      const bool tier1 = enf.tier.is_tier(1);
-      if (dns) {
-        decide(DropClass::kDnsBlocked);
-      } else {
-        if (why)
-          note(absl::StrCat("4 tier0_violation: ", tier0 ? "yes" : "no",
-                            ", the enforcing endpoint is ", enf.tier.ToString()));
-        if (tier0) {
-          decide(DropClass::kTier0Violation);
-        } else {
-          if (why)
-            note(absl::StrCat("5 metrics_scrape_blocked: ", metrics ? "yes" : "no", ", source ",
-                              c.source.scraper ? "is" : "is not", " a scraper, port ", PortText(f),
-                              tiers.IsMetricsPort(f.l4.destination_port) ? " is" : " is not",
-                              " a metrics port"));
-          if (metrics) {
-            decide(DropClass::kMetricsScrapeBlocked);
-          } else {
-            if (why)
-              note(absl::StrCat("6 bypass_ineffective: ", bypass ? "yes" : "no",
-                                ", the enforcing endpoint ", bypass ? "carries" : "does not carry",
-                                " ", tiers.options().debug_bypass_label.ToString()));
-            if (bypass) {
-              decide(DropClass::kBypassIneffective);
-            } else {
-              if (why)
-                note(absl::StrCat("7 platform_blocked: ", tier1 ? "yes" : "no",
-                                  ", the enforcing endpoint is ", enf.tier.ToString()));
-              if (tier1) {
-                decide(DropClass::kPlatformBlocked);
-              } else if (c.in_baseline) {
-                if (why) note(absl::StrCat("8 baseline_regression: yes, ", BaselineText(c)));
-                decide(DropClass::kBaselineRegression);
-              } else {
-                if (why)
-                  note(absl::StrCat("8 baseline_regression: no, ", context_.baseline == nullptr
-                                                                       ? "no baseline loaded"
-                                                                       : "not in the baseline"));
-                if (why) note("9 expected_deny: default-deny doing its job");
-                decide(DropClass::kExpectedDeny);
-              }
-            }
-          }
-        }
-      }
+}  // namespace
+
+std::string Explanation(const Classification& c, const tier::TierModel& tiers) {
+  return Explain(c, IsL7(c.flow), tiers);
+}
+
+EndpointFacts DropClassifier::Facts(const Flow& f, const flow::Endpoint& ep, const std::string& ip,
+                                    const std::vector<flow::Symbol>& names,
+                                    flow::PeerRole role) const {
+  const tier::TierModel& tiers = *context_.tiers;
+  EndpointFacts e;
+  e.peer = flow::PeerOf(ep, ip, names, role, *context_.symbols, &dns_, f.time);
+  e.tier = TierInfo::From(tiers.TierOf(ep));
+  e.bypass = tiers.HasBypassLabel(ep);
+  e.scraper = tiers.IsScraper(ep);
+  e.dns_service = tiers.IsDnsService(ep, f.l4.protocol, f.l4.destination_port);
+  return e;
+}
+
+std::optional<Classification> DropClassifier::Classify(const Flow& f, bool explain,
+                                                       const policy::Evaluation* verdict,
+                                                       bool with_explanation) const {
+  if (!IsClassifiable(f)) return std::nullopt;
+  Classification c;
+  c.flow = f;
+  c.id = DropId(f);
+  c.predicted = f.verdict == flow::Verdict::kAudit;
+  std::vector<std::string>* reasoning = explain ? &c.reasoning : nullptr;
+  auto note = [reasoning](std::string s) {
+    if (reasoning != nullptr) reasoning->push_back(std::move(s));
+  };
+
+  const bool l7 = IsL7(f);
+  c.drop_reason = (f.verdict == flow::Verdict::kDropped && !l7) ? f.EffectiveDropReason() : 0;
+
+  // Both sides, named as connection keys name them, and the connection from those peers.
+  c.source = Facts(f, f.source, f.source_ip, f.source_names, flow::PeerRole::kSource);
+  c.destination =
+      Facts(f, f.destination, f.destination_ip, f.destination_names, flow::PeerRole::kDestination);
+  c.connection = flow::KeyAsSeen(f, c.source.peer, c.destination.peer);
+  if (c.connection && context_.baseline != nullptr) {
+    if (auto rec = context_.baseline->Find(*c.connection)) {
+      c.in_baseline = true;
+      c.baseline_since = rec->first_seen;
+      c.baseline_count = rec->count;
     }
   }
+  if (reasoning != nullptr) {
+    note(absl::StrCat("connection ", c.ConnectionText(), "; verdict ", flow::VerdictName(f.verdict),
+                      c.predicted ? " (AUDIT: would be dropped)" : "", l7 ? "; L7 flow" : "",
+                      "; event type ", f.event_type));
+  }
+
+  // Rule 1 needs the reason; rule 2 the reply inference. Only policy drops go to the engine.
+  const bool infra = c.drop_reason != 0 && !IsPolicyReason(c.drop_reason);
+  ReplyCheck reply;
+  if (!infra) reply = CheckReply(f);
+  std::optional<policy::Evaluation> engine;
+  if (verdict != nullptr) {
+    engine = *verdict;
+  } else if (context_.policies != nullptr && !infra && !reply.reply) {
+    engine = policy::EvaluateFlow(*context_.policies, f);
+  }
+
+  DecideEnforcingSide(f, engine, &c);
+  if (reasoning != nullptr) note(EnforcingSideNote(f, c));
+  Attribute(f, engine, context_.policies != nullptr, &c, note);
+
+  std::optional<std::string> reply_why;
+  if (reply.reply) {
+    c.reply_to = reply.original;
+    c.reply_basis = reply.basis;
+    reply_why = reply.why;
+  }
+  const RuleInput in{f,
+                     c,
+                     *context_.tiers,
+                     c.drop_reason,
+                     l7,
+                     infra,
+                     reply_why,
+                     reply.why,
+                     context_.baseline != nullptr};
+  c.drop_class = FirstMatchingRule(in, reasoning);
   c.severity = SeverityOf(c.drop_class);
-  if (with_explanation) c.explanation = Explain(c, l7, tiers);
+  if (with_explanation) c.explanation = Explain(c, l7, *context_.tiers);
   return c;
 }
 

@@ -68,10 +68,10 @@ const std::vector<DropClass>& AllDropClasses();
 absl::string_view DropClassName(DropClass c);  // "infra_drop", ...
 std::optional<DropClass> DropClassFromName(absl::string_view name);
 
-enum class Severity : uint8_t { kCritical = 0, kHigh = 1, kMedium = 2, kLow = 3 };
-absl::string_view SeverityName(Severity s);  // "critical", "high", "medium", "low"
-std::optional<Severity> SeverityFromName(absl::string_view name);
-Severity SeverityOf(DropClass c);
+enum class DropSeverity : uint8_t { kCritical = 0, kHigh = 1, kMedium = 2, kLow = 3 };
+absl::string_view SeverityName(DropSeverity s);  // "critical", "high", "medium", "low"
+std::optional<DropSeverity> SeverityFromName(absl::string_view name);
+DropSeverity SeverityOf(DropClass c);
 
 // Which endpoint's policy dropped it: the source for EGRESS, the destination for INGRESS.
 enum class Side : uint8_t { kSource = 0, kDestination = 1 };
@@ -154,7 +154,7 @@ struct Classification {
   // node and 5-tuple when it has none. `tierwatch analyze --explain ID` finds it again.
   std::string id;
   DropClass drop_class = DropClass::kExpectedDeny;
-  Severity severity = Severity::kLow;
+  DropSeverity severity = DropSeverity::kLow;
   bool predicted = false;  // AUDIT: would be dropped, was not
 
   // The counted event (a type-1 drop event, a type-5 verdict without a drop twin, an
@@ -235,7 +235,7 @@ class DropClassifier {
   // `with_explanation` false leaves `explanation` empty (bulk callers that only count, like
   // the simulator, fill it later with Explanation()).
   std::optional<Classification> Classify(const flow::Flow& f, bool explain = false,
-                                         const policy::Verdict* verdict = nullptr,
+                                         const policy::Evaluation* verdict = nullptr,
                                          bool with_explanation = true) const;
 
   const ClassifierContext& context() const { return context_; }
@@ -250,6 +250,9 @@ class DropClassifier {
     std::string why;
   };
   ReplyCheck CheckReply(const flow::Flow& f) const;
+  // One side of `f` as the rules see it.
+  EndpointFacts Facts(const flow::Flow& f, const flow::Endpoint& ep, const std::string& ip,
+                      const std::vector<flow::Symbol>& names, flow::PeerRole role) const;
   bool KnownConnection(const flow::ConnectionKey& key) const;
 
   ClassifierContext context_;

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/check.h"
 
 namespace tw::classify {
 
@@ -16,14 +17,6 @@ DropStream::DropStream(const DropClassifier& classifier, DropStreamOptions optio
   if (options_.max_pending == 0) options_.max_pending = 1;
 }
 
-std::string DropStream::TwinKey(const Flow& f) {
-  // The same packet: same node, addresses, protocol, ports (or ICMP type/code) and flags.
-  return absl::StrCat(f.node_name.view(), "|", f.source_ip, "|", f.destination_ip, "|",
-                      static_cast<int>(f.l4.protocol), "|", f.l4.source_port, "|",
-                      f.l4.destination_port, "|", f.l4.icmp_type, "|", f.l4.icmp_code, "|",
-                      f.l4.tcp_flags);
-}
-
 DropStream::Entry* DropStream::FindTwin(const std::string& key, Kind want, const Flow& f) {
   auto it = unmatched_.find(key);
   if (it == unmatched_.end()) return nullptr;
@@ -33,6 +26,9 @@ DropStream::Entry* DropStream::FindTwin(const std::string& key, Kind want, const
   uint64_t best_seq = 0;
   int64_t best_dt = 0;
   for (uint64_t seq : it->second) {
+    // The index holds only entries still pending: their sequence numbers are in the window.
+    TW_CHECK(seq >= front_seq_ && seq - front_seq_ < pending_.size(), "twin index entry ", seq,
+             " outside pending [", front_seq_, ", ", front_seq_ + pending_.size(), ")");
     Entry& e = pending_[seq - front_seq_];
     if (e.kind != want || e.matched) continue;
     // Both directions known and different: not the same packet's twin.
@@ -96,7 +92,7 @@ void DropStream::OnFlow(const Flow& f) {
       kind = Kind::kVerdictEvent;
     }
     if (kind != Kind::kOther) {
-      std::string key = TwinKey(f);
+      std::string key = flow::PacketKey(f);  // the twin is the same packet
       Entry* twin =
           FindTwin(key, kind == Kind::kDropEvent ? Kind::kVerdictEvent : Kind::kDropEvent, f);
       if (twin != nullptr) {
@@ -146,6 +142,9 @@ void DropStream::ReleaseFront() {
 
   std::optional<Classification> c = classifier_.Classify(e.flow, options_.explain);
   if (!c) return;
+  // With explain, the classifier's reasoning opens with the connection line; the twin note
+  // goes right after it.
+  TW_CHECK(!options_.explain || !c->reasoning.empty(), "explained classification has no reasoning");
   if (e.matched) {
     c->twin_uuid = e.twin.uuid;
     if (options_.explain) {

@@ -84,10 +84,9 @@ class DropStream {
     Kind kind = Kind::kOther;
     bool matched = false;
     int64_t time_ns = 0;
-    std::string key;  // twin key ("" for kOther)
+    std::string key;  // flow::PacketKey: the twin's key ("" for kOther)
   };
 
-  static std::string TwinKey(const flow::Flow& f);
   // Finds the closest unmatched entry of `want` kind with `key` within the window.
   Entry* FindTwin(const std::string& key, Kind want, const flow::Flow& f);
   void Unindex(uint64_t seq, const std::string& key);

@@ -221,8 +221,8 @@ std::string RenderReport(const AggregateSnapshot& counts,
 
   bool header = false;
   for (DropClass c : AllDropClasses()) {
-    Severity sev = SeverityOf(c);
-    if (sev != Severity::kCritical && sev != Severity::kHigh) continue;
+    DropSeverity sev = SeverityOf(c);
+    if (sev != DropSeverity::kCritical && sev != DropSeverity::kHigh) continue;
     for (const ConnectionCount* cc : counts.Top(c)) {
       if (!header) {
         absl::StrAppend(&out, "\nCritical and high (per connection; ", options.explain_hint,

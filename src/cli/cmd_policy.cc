@@ -213,7 +213,7 @@ int RunVerdict(const VerdictArgs& args) {
       servers.Add(*key);
     }
     const flow::Flow& judged = original ? *original : f;
-    policy::Verdict v;
+    policy::Evaluation v;
     if (is_reply && !original) {
       v.decision = Decision::kUndecided;
       v.undecided_reason =

@@ -4,6 +4,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/check.h"
 
 namespace tw::flow {
 
@@ -130,7 +131,7 @@ absl::string_view PeerKindName(PeerKind k) {
     case PeerKind::kIp:
       return "ip";
   }
-  return "";
+  TW_UNREACHABLE("PeerKind ", static_cast<int>(k));
 }
 
 std::string Peer::ToString() const {
@@ -147,7 +148,7 @@ std::string Peer::ToString() const {
       }
       return name.str();
   }
-  return "";
+  TW_UNREACHABLE("PeerKind ", static_cast<int>(kind));
 }
 
 std::string ConnectionKey::ToString() const {
@@ -216,7 +217,7 @@ absl::string_view ReplyStateName(ReplyState s) {
     case ReplyState::kUnknown:
       return "unknown";
   }
-  return "";
+  TW_UNREACHABLE("ReplyState ", static_cast<int>(s));
 }
 
 absl::string_view ReplyBasisName(ReplyBasis b) {
@@ -234,7 +235,7 @@ absl::string_view ReplyBasisName(ReplyBasis b) {
     case ReplyBasis::kEphemeralPort:
       return "ephemeral_port";
   }
-  return "";
+  TW_UNREACHABLE("ReplyBasis ", static_cast<int>(b));
 }
 
 ReplyInfo InferReply(const Flow& flow, const ServerPortIndex* servers) {
@@ -276,24 +277,36 @@ ReplyInfo InferReply(const Flow& flow, const ServerPortIndex* servers) {
 
 // --- Keys ----------------------------------------------------------------------------
 
-std::optional<ConnectionKey> KeyAsSeen(const Flow& flow, SymbolTable& symbols,
-                                       const DnsNameCache* dns) {
-  const L4& l4 = flow.l4;
-  ConnectionKey key;
-  key.protocol = l4.protocol;
+namespace {
+
+// The port a connection key carries for a flow seen in its own direction: the destination
+// port, or for ICMP-like protocols the type. nullopt when the flow has neither.
+std::optional<uint16_t> PortAsSeen(const L4& l4) {
   if (HasPorts(l4.protocol)) {
     if (l4.destination_port == 0) return std::nullopt;
-    key.port = l4.destination_port;
-  } else if (IsIcmpLike(l4.protocol)) {
-    key.port = l4.icmp_type;
-  } else {
-    return std::nullopt;
+    return l4.destination_port;
   }
-  key.source = PeerOf(flow.source, flow.source_ip, flow.source_names, PeerRole::kSource, symbols,
-                      dns, flow.time);
-  key.destination = PeerOf(flow.destination, flow.destination_ip, flow.destination_names,
-                           PeerRole::kDestination, symbols, dns, flow.time);
-  return key;
+  if (IsIcmpLike(l4.protocol)) return static_cast<uint16_t>(l4.icmp_type);
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<ConnectionKey> KeyAsSeen(const Flow& flow, const Peer& source,
+                                       const Peer& destination) {
+  std::optional<uint16_t> port = PortAsSeen(flow.l4);
+  if (!port) return std::nullopt;
+  return ConnectionKey{source, destination, flow.l4.protocol, *port};
+}
+
+std::optional<ConnectionKey> KeyAsSeen(const Flow& flow, SymbolTable& symbols,
+                                       const DnsNameCache* dns) {
+  if (!PortAsSeen(flow.l4)) return std::nullopt;
+  return KeyAsSeen(flow,
+                   PeerOf(flow.source, flow.source_ip, flow.source_names, PeerRole::kSource,
+                          symbols, dns, flow.time),
+                   PeerOf(flow.destination, flow.destination_ip, flow.destination_names,
+                          PeerRole::kDestination, symbols, dns, flow.time));
 }
 
 std::optional<ConnectionKey> KeyReversed(const Flow& flow, SymbolTable& symbols,
@@ -329,6 +342,21 @@ std::optional<ConnectionKey> ConnectionKeyOf(const Flow& flow, SymbolTable& symb
     return KeyReversed(flow, symbols, dns);
   }
   return KeyAsSeen(flow, symbols, dns);
+}
+
+// --- Packets and events --------------------------------------------------------------
+
+std::string PacketKey(const Flow& f) {
+  return absl::StrCat(f.node_name.view(), "|", f.source_ip, "|", f.destination_ip, "|",
+                      static_cast<int>(f.l4.protocol), "|", f.l4.source_port, "|",
+                      f.l4.destination_port, "|", f.l4.icmp_type, "|", f.l4.icmp_code, "|",
+                      f.l4.tcp_flags);
+}
+
+std::string EventKey(const Flow& f) {
+  if (!f.uuid.empty()) return f.uuid;
+  return absl::StrCat(absl::ToUnixNanos(f.time), "|", PacketKey(f), "|", f.event_type, "|",
+                      static_cast<int>(f.verdict));
 }
 
 // --- DnsNameCache --------------------------------------------------------------------

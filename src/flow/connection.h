@@ -222,6 +222,10 @@ inline ReplyState IsReply(const Flow& flow, const ServerPortIndex* servers) {
 // port.
 std::optional<ConnectionKey> KeyAsSeen(const Flow& flow, SymbolTable& symbols,
                                        const DnsNameCache* dns);
+// The same key from the flow's two peers when the caller has them already (PeerOf): the
+// protocol and port rule above is the one definition both overloads share.
+std::optional<ConnectionKey> KeyAsSeen(const Flow& flow, const Peer& source,
+                                       const Peer& destination);
 // The key of the opposite direction: destination -> source:source_port. For an ICMP echo
 // reply the echo request (0 -> 8, 129 -> 128); nullopt for other ICMP types.
 std::optional<ConnectionKey> KeyReversed(const Flow& flow, SymbolTable& symbols,
@@ -239,6 +243,22 @@ std::optional<ConnectionKey> ConnectionKeyOf(const Flow& flow, SymbolTable& symb
                                              const ServerPortIndex* servers,
                                              ReplyHandling handling = ReplyHandling::kSkip,
                                              ReplyInfo* reply_out = nullptr);
+
+// ---------------------------------------------------------------------------------------
+// The same packet, the same event
+//
+// Three identities, from the widest to the narrowest: the connection (ConnectionKeyOf, many
+// packets), the packet (PacketKey: one packet at one node, which Hubble may report as
+// several events) and the event (EventKey: one Hubble event, however often it is read).
+
+// One packet as observed at one node: node, addresses, protocol, ports, ICMP type and code,
+// TCP flags. A drop event and its policy-verdict twin share it (the time is not part of it:
+// the two events are stamped microseconds apart).
+std::string PacketKey(const Flow& flow);
+
+// One Hubble event: its uuid, else (Hubble before 1.14) its time, PacketKey, event type and
+// verdict. Stable across processes and runs, so ids derived from it can be looked up later.
+std::string EventKey(const Flow& flow);
 
 // ---------------------------------------------------------------------------------------
 // DNS names for IP-only destinations

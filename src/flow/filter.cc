@@ -15,6 +15,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/glob.h"
+#include "common/status_macros.h"
 #include "google/protobuf/util/message_differencer.h"
 
 namespace tw::flow {
@@ -114,28 +116,6 @@ absl::StatusOr<NamespacedPrefix> ParseNamespaced(absl::string_view field, absl::
 }
 
 // --- globs ------------------------------------------------------------------------
-
-// Iterative glob with single-star backtracking; `allowed` limits what `*` may swallow.
-template <typename Allowed>
-bool Glob(absl::string_view pat, absl::string_view s, Allowed allowed) {
-  size_t p = 0, i = 0, star = absl::string_view::npos, mark = 0;
-  while (i < s.size()) {
-    if (p < pat.size() && pat[p] == '*') {
-      star = p++;
-      mark = i;
-    } else if (p < pat.size() && pat[p] == s[i]) {
-      ++p;
-      ++i;
-    } else if (star != absl::string_view::npos && allowed(s[mark])) {
-      p = star + 1;
-      i = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pat.size() && pat[p] == '*') ++p;
-  return p == pat.size();
-}
 
 bool DnsChar(char c) {
   return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
@@ -273,16 +253,26 @@ absl::string_view UrlPath(absl::string_view url) {
 
 // --- per-field compilers ------------------------------------------------------------
 
+// Parses every value of a repeated field with `parse(field, value)`; the first bad value is
+// the error.
+template <typename T, typename Parse>
+absl::StatusOr<std::vector<T>> ParseAll(
+    absl::string_view field, const google::protobuf::RepeatedPtrField<std::string>& values,
+    Parse parse) {
+  std::vector<T> out;
+  out.reserve(values.size());
+  for (const auto& v : values) {
+    TW_ASSIGN_OR_RETURN(T parsed, parse(field, v));
+    out.push_back(std::move(parsed));
+  }
+  return out;
+}
+
 template <typename GetEp>
 absl::Status AddIps(Preds* preds, absl::string_view field,
                     const google::protobuf::RepeatedPtrField<std::string>& values, GetEp get) {
   if (values.empty()) return absl::OkStatus();
-  std::vector<IpMatcher> ms;
-  for (const auto& v : values) {
-    auto m = ParseIp(field, v);
-    if (!m.ok()) return m.status();
-    ms.push_back(*m);
-  }
+  TW_ASSIGN_OR_RETURN(std::vector<IpMatcher> ms, ParseAll<IpMatcher>(field, values, ParseIp));
   preds->push_back([ms = std::move(ms), get](const Flow& f) {
     const std::string& ip = get(f);
     for (const auto& m : ms) {
@@ -298,12 +288,8 @@ absl::Status AddNamespaced(Preds* preds, absl::string_view field,
                            const google::protobuf::RepeatedPtrField<std::string>& values,
                            GetNsName get) {
   if (values.empty()) return absl::OkStatus();
-  std::vector<NamespacedPrefix> ps;
-  for (const auto& v : values) {
-    auto p = ParseNamespaced(field, v);
-    if (!p.ok()) return p.status();
-    ps.push_back(*p);
-  }
+  TW_ASSIGN_OR_RETURN(std::vector<NamespacedPrefix> ps,
+                      ParseAll<NamespacedPrefix>(field, values, ParseNamespaced));
   preds->push_back([ps = std::move(ps), get](const Flow& f) {
     auto [ns, name] = get(f);
     if (ns.empty() && name.empty()) return false;  // not a Kubernetes endpoint
@@ -333,7 +319,7 @@ absl::Status AddFqdns(Preds* preds, absl::string_view field,
     for (Symbol n : get(f)) {
       std::string name = LowerNoDot(n.view());
       for (const auto& p : pats) {
-        if (Glob(p, name, DnsChar)) return true;
+        if (GlobMatch(p, name, DnsChar)) return true;
       }
     }
     return false;
@@ -365,12 +351,7 @@ template <typename GetPort>
 absl::Status AddPorts(Preds* preds, absl::string_view field,
                       const google::protobuf::RepeatedPtrField<std::string>& values, GetPort get) {
   if (values.empty()) return absl::OkStatus();
-  std::vector<uint16_t> ports;
-  for (const auto& v : values) {
-    auto p = ParsePort(field, v);
-    if (!p.ok()) return p.status();
-    ports.push_back(*p);
-  }
+  TW_ASSIGN_OR_RETURN(std::vector<uint16_t> ports, ParseAll<uint16_t>(field, values, ParsePort));
   preds->push_back([ports = std::move(ports), get](const Flow& f) {
     if (!HasPorts(f)) return false;
     uint16_t got = get(f);
@@ -518,296 +499,480 @@ bool LabelSelector::Matches(const std::vector<Symbol>& labels) const {
 }
 
 bool FqdnGlobMatch(absl::string_view pattern, absl::string_view name) {
-  return Glob(LowerNoDot(pattern), LowerNoDot(name), DnsChar);
+  return GlobMatch(LowerNoDot(pattern), LowerNoDot(name), DnsChar);
 }
 
-// --- CompileFlowFilter ---------------------------------------------------------------
+// --- CompileFlowFilter: one builder per FlowFilter field ------------------------------
 
-absl::StatusOr<FlowPredicate> CompileFlowFilter(const ::flow::FlowFilter& ff) {
-  Preds p;
+namespace {
 
+using ::flow::FlowFilter;
+
+// Adds the predicate for one field of `ff` to `p` when that field is populated; an error
+// names the field and the bad value. Every builder is a small function of its own so that
+// each field's semantics can be read (and tested) alone.
+using FieldBuilder = absl::Status (*)(const FlowFilter& ff, Preds* p);
+
+const std::string& SourceIp(const Flow& f) { return f.source_ip; }
+const std::string& SourceIpXlated(const Flow& f) { return f.source_ip_xlated; }
+const std::string& DestinationIp(const Flow& f) { return f.destination_ip; }
+const std::vector<Symbol>& SourceNames(const Flow& f) { return f.source_names; }
+const std::vector<Symbol>& DestinationNames(const Flow& f) { return f.destination_names; }
+const std::vector<Symbol>& SourceLabels(const Flow& f) { return f.source.labels; }
+const std::vector<Symbol>& DestinationLabels(const Flow& f) { return f.destination.labels; }
+const std::vector<Symbol>& NodeLabels(const Flow& f) { return f.node_labels; }
+const Endpoint& SourceEndpoint(const Flow& f) { return f.source; }
+const Endpoint& DestinationEndpoint(const Flow& f) { return f.destination; }
+
+absl::Status BuildUuid(const FlowFilter& ff, Preds* p) {
   if (ff.uuid_size() > 0) {
-    p.push_back(
+    p->push_back(
         AnyOf(ToVector(ff.uuid()), [](const Flow& f) -> const std::string& { return f.uuid; }));
   }
-  absl::Status st;
-#define TW_CHECK(expr) \
-  st = (expr);         \
-  if (!st.ok()) return st
+  return absl::OkStatus();
+}
 
-  TW_CHECK(AddIps(&p, "source_ip", ff.source_ip(),
-                  [](const Flow& f) -> const std::string& { return f.source_ip; }));
-  TW_CHECK(AddIps(&p, "source_ip_xlated", ff.source_ip_xlated(),
-                  [](const Flow& f) -> const std::string& { return f.source_ip_xlated; }));
-  TW_CHECK(AddIps(&p, "destination_ip", ff.destination_ip(),
-                  [](const Flow& f) -> const std::string& { return f.destination_ip; }));
+absl::Status BuildSourceIp(const FlowFilter& ff, Preds* p) {
+  return AddIps(p, "source_ip", ff.source_ip(), SourceIp);
+}
+absl::Status BuildSourceIpXlated(const FlowFilter& ff, Preds* p) {
+  return AddIps(p, "source_ip_xlated", ff.source_ip_xlated(), SourceIpXlated);
+}
+absl::Status BuildDestinationIp(const FlowFilter& ff, Preds* p) {
+  return AddIps(p, "destination_ip", ff.destination_ip(), DestinationIp);
+}
 
-  TW_CHECK(AddNamespaced(&p, "source_pod", ff.source_pod(), [](const Flow& f) {
+absl::Status BuildSourcePod(const FlowFilter& ff, Preds* p) {
+  return AddNamespaced(p, "source_pod", ff.source_pod(), [](const Flow& f) {
     return std::make_pair(f.source.namespace_.view(), f.source.pod_name.view());
-  }));
-  TW_CHECK(AddNamespaced(&p, "destination_pod", ff.destination_pod(), [](const Flow& f) {
+  });
+}
+absl::Status BuildDestinationPod(const FlowFilter& ff, Preds* p) {
+  return AddNamespaced(p, "destination_pod", ff.destination_pod(), [](const Flow& f) {
     return std::make_pair(f.destination.namespace_.view(), f.destination.pod_name.view());
-  }));
-  TW_CHECK(AddNamespaced(&p, "source_service", ff.source_service(), [](const Flow& f) {
+  });
+}
+absl::Status BuildSourceService(const FlowFilter& ff, Preds* p) {
+  return AddNamespaced(p, "source_service", ff.source_service(), [](const Flow& f) {
     return std::make_pair(f.source_service.namespace_.view(), f.source_service.name.view());
-  }));
-  TW_CHECK(AddNamespaced(&p, "destination_service", ff.destination_service(), [](const Flow& f) {
+  });
+}
+absl::Status BuildDestinationService(const FlowFilter& ff, Preds* p) {
+  return AddNamespaced(p, "destination_service", ff.destination_service(), [](const Flow& f) {
     return std::make_pair(f.destination_service.namespace_.view(),
                           f.destination_service.name.view());
-  }));
+  });
+}
 
-  TW_CHECK(AddFqdns(&p, "source_fqdn", ff.source_fqdn(),
-                    [](const Flow& f) -> const std::vector<Symbol>& { return f.source_names; }));
-  TW_CHECK(
-      AddFqdns(&p, "destination_fqdn", ff.destination_fqdn(),
-               [](const Flow& f) -> const std::vector<Symbol>& { return f.destination_names; }));
+absl::Status BuildSourceFqdn(const FlowFilter& ff, Preds* p) {
+  return AddFqdns(p, "source_fqdn", ff.source_fqdn(), SourceNames);
+}
+absl::Status BuildDestinationFqdn(const FlowFilter& ff, Preds* p) {
+  return AddFqdns(p, "destination_fqdn", ff.destination_fqdn(), DestinationNames);
+}
 
-  TW_CHECK(AddLabels(&p, ff.source_label(),
-                     [](const Flow& f) -> const std::vector<Symbol>& { return f.source.labels; }));
-  TW_CHECK(AddLabels(&p, ff.destination_label(), [](const Flow& f) -> const std::vector<Symbol>& {
-    return f.destination.labels;
-  }));
-  TW_CHECK(AddLabels(&p, ff.node_labels(),
-                     [](const Flow& f) -> const std::vector<Symbol>& { return f.node_labels; }));
+absl::Status BuildSourceLabel(const FlowFilter& ff, Preds* p) {
+  return AddLabels(p, ff.source_label(), SourceLabels);
+}
+absl::Status BuildDestinationLabel(const FlowFilter& ff, Preds* p) {
+  return AddLabels(p, ff.destination_label(), DestinationLabels);
+}
+absl::Status BuildNodeLabels(const FlowFilter& ff, Preds* p) {
+  return AddLabels(p, ff.node_labels(), NodeLabels);
+}
 
-  AddWorkloads(&p, ff.source_workload(), [](const Flow& f) -> const Endpoint& { return f.source; });
-  AddWorkloads(&p, ff.destination_workload(),
-               [](const Flow& f) -> const Endpoint& { return f.destination; });
+absl::Status BuildSourceWorkload(const FlowFilter& ff, Preds* p) {
+  AddWorkloads(p, ff.source_workload(), SourceEndpoint);
+  return absl::OkStatus();
+}
+absl::Status BuildDestinationWorkload(const FlowFilter& ff, Preds* p) {
+  AddWorkloads(p, ff.destination_workload(), DestinationEndpoint);
+  return absl::OkStatus();
+}
 
+absl::Status BuildSourceClusterName(const FlowFilter& ff, Preds* p) {
   if (ff.source_cluster_name_size() > 0) {
-    p.push_back(AnyOf(ToVector(ff.source_cluster_name()),
-                      [](const Flow& f) { return f.source.cluster_name.str(); }));
+    p->push_back(AnyOf(ToVector(ff.source_cluster_name()),
+                       [](const Flow& f) { return f.source.cluster_name.str(); }));
   }
+  return absl::OkStatus();
+}
+absl::Status BuildDestinationClusterName(const FlowFilter& ff, Preds* p) {
   if (ff.destination_cluster_name_size() > 0) {
-    p.push_back(AnyOf(ToVector(ff.destination_cluster_name()),
-                      [](const Flow& f) { return f.destination.cluster_name.str(); }));
+    p->push_back(AnyOf(ToVector(ff.destination_cluster_name()),
+                       [](const Flow& f) { return f.destination.cluster_name.str(); }));
   }
+  return absl::OkStatus();
+}
 
-  if (ff.traffic_direction_size() > 0) {
-    std::vector<TrafficDirection> v;
-    for (int d : ff.traffic_direction()) v.push_back(static_cast<TrafficDirection>(d));
-    p.push_back(AnyOf(std::move(v), [](const Flow& f) { return f.traffic_direction; }));
-  }
-  if (ff.verdict_size() > 0) {
-    std::vector<Verdict> v;
-    for (int d : ff.verdict()) v.push_back(static_cast<Verdict>(d));
-    p.push_back(AnyOf(std::move(v), [](const Flow& f) { return f.verdict; }));
-  }
-  if (ff.drop_reason_desc_size() > 0) {
-    // EffectiveDropReason: older captures carry the reason only in the deprecated field or
-    // the drop event's sub_type; a relay built from them should still answer the filter.
-    std::vector<uint32_t> v;
-    for (int d : ff.drop_reason_desc()) v.push_back(static_cast<uint32_t>(d));
-    p.push_back(AnyOf(std::move(v), [](const Flow& f) { return f.EffectiveDropReason(); }));
-  }
-  if (ff.interface_size() > 0) {
-    std::vector<std::pair<uint32_t, std::string>> ifs;
-    for (const auto& i : ff.interface()) ifs.emplace_back(i.index(), i.name());
-    p.push_back([ifs = std::move(ifs)](const Flow& f) {
-      for (const auto& [index, name] : ifs) {
-        if ((index == 0 || f.interface_index == index) &&
-            (name.empty() || f.interface_name == name)) {
-          return true;
-        }
+// Enum fields arrive as ints; the flow model's enums share Hubble's numbering.
+template <typename E, typename Get>
+void AddEnums(Preds* p, const google::protobuf::RepeatedField<int>& values, Get get) {
+  if (values.empty()) return;
+  std::vector<E> v;
+  for (int d : values) v.push_back(static_cast<E>(d));
+  p->push_back(AnyOf(std::move(v), get));
+}
+
+absl::Status BuildTrafficDirection(const FlowFilter& ff, Preds* p) {
+  AddEnums<TrafficDirection>(p, ff.traffic_direction(),
+                             [](const Flow& f) { return f.traffic_direction; });
+  return absl::OkStatus();
+}
+absl::Status BuildVerdict(const FlowFilter& ff, Preds* p) {
+  AddEnums<Verdict>(p, ff.verdict(), [](const Flow& f) { return f.verdict; });
+  return absl::OkStatus();
+}
+absl::Status BuildDropReasonDesc(const FlowFilter& ff, Preds* p) {
+  // EffectiveDropReason: older captures carry the reason only in the deprecated field or
+  // the drop event's sub_type; a relay built from them should still answer the filter.
+  AddEnums<uint32_t>(p, ff.drop_reason_desc(),
+                     [](const Flow& f) { return f.EffectiveDropReason(); });
+  return absl::OkStatus();
+}
+absl::Status BuildIpVersion(const FlowFilter& ff, Preds* p) {
+  AddEnums<IpVersion>(p, ff.ip_version(), [](const Flow& f) { return f.ip_version; });
+  return absl::OkStatus();
+}
+
+absl::Status BuildInterface(const FlowFilter& ff, Preds* p) {
+  if (ff.interface_size() == 0) return absl::OkStatus();
+  std::vector<std::pair<uint32_t, std::string>> ifs;
+  for (const auto& i : ff.interface()) ifs.emplace_back(i.index(), i.name());
+  p->push_back([ifs = std::move(ifs)](const Flow& f) {
+    for (const auto& [index, name] : ifs) {
+      if ((index == 0 || f.interface_index == index) &&
+          (name.empty() || f.interface_name == name)) {
+        return true;
       }
-      return false;
-    });
-  }
-  if (ff.event_type_size() > 0) {
-    std::vector<::flow::EventTypeFilter> ets(ff.event_type().begin(), ff.event_type().end());
-    p.push_back([ets = std::move(ets)](const Flow& f) {
-      for (const auto& e : ets) {
-        if (e.type() == f.event_type && (!e.match_sub_type() || e.sub_type() == f.event_sub_type)) {
-          return true;
-        }
-      }
-      return false;
-    });
-  }
-  if (ff.http_status_code_size() > 0) {
-    // "404" exact; "4+" / "40+" a prefix of the three-digit code (Hubble's syntax).
-    std::vector<std::pair<std::string, bool>> codes;
-    for (const auto& c : ff.http_status_code()) {
-      bool full = c.size() == 3 && c[0] >= '1' && c[0] <= '5' && absl::ascii_isdigit(c[1]) &&
-                  absl::ascii_isdigit(c[2]);
-      bool prefix = (c.size() == 2 || c.size() == 3) && c.back() == '+' && c[0] >= '1' &&
-                    c[0] <= '5' && (c.size() == 2 || absl::ascii_isdigit(c[1]));
-      if (!full && !prefix) {
-        return Bad("http_status_code", c,
-                   "expected a status code (404) or a prefix of one (5+, 40+)");
-      }
-      codes.emplace_back(prefix ? c.substr(0, c.size() - 1) : c, prefix);
     }
-    p.push_back([codes = std::move(codes)](const Flow& f) {
-      if (!f.l7 || !f.l7->http || f.l7->http->code == 0) return false;
-      std::string got = absl::StrFormat("%03d", f.l7->http->code);
-      for (const auto& [code, prefix] : codes) {
-        if (prefix ? absl::StartsWith(got, code) : got == code) return true;
+    return false;
+  });
+  return absl::OkStatus();
+}
+
+absl::Status BuildEventType(const FlowFilter& ff, Preds* p) {
+  if (ff.event_type_size() == 0) return absl::OkStatus();
+  std::vector<::flow::EventTypeFilter> ets(ff.event_type().begin(), ff.event_type().end());
+  p->push_back([ets = std::move(ets)](const Flow& f) {
+    for (const auto& e : ets) {
+      if (e.type() == f.event_type && (!e.match_sub_type() || e.sub_type() == f.event_sub_type)) {
+        return true;
       }
-      return false;
-    });
-  }
-  if (ff.protocol_size() > 0) {
-    std::vector<std::string> protos;
-    for (const auto& pr : ff.protocol()) {
-      std::string l = absl::AsciiStrToLower(absl::StripAsciiWhitespace(pr));
-      static const char* const kKnown[] = {"tcp",  "udp",  "sctp", "icmp", "icmpv4", "icmpv6",
-                                           "vrrp", "igmp", "dns",  "http", "kafka"};
-      bool known = false;
-      for (const char* k : kKnown) known |= l == k;
-      if (!known) {
-        return Bad("protocol", pr,
-                   "expected tcp, udp, sctp, icmp, icmpv4, icmpv6, vrrp, igmp, dns, http or kafka");
-      }
-      protos.push_back(std::move(l));
     }
-    p.push_back([protos = std::move(protos)](const Flow& f) {
-      for (const auto& pr : protos) {
-        if (pr == "dns") {
-          if (f.l7 && f.l7->dns) return true;
-        } else if (pr == "http") {
-          if (f.l7 && f.l7->http) return true;
-        } else if (pr == "kafka") {
-          // Kafka records are not part of the flow model.
-        } else if (pr == "icmp") {
-          if (f.l4.protocol == Protocol::kICMPv4 || f.l4.protocol == Protocol::kICMPv6) return true;
-        } else {
-          auto want = ProtocolFromName(pr);
-          if (want && f.l4.protocol == *want) return true;
-        }
-      }
-      return false;
-    });
+    return false;
+  });
+  return absl::OkStatus();
+}
+
+absl::Status BuildHttpStatusCode(const FlowFilter& ff, Preds* p) {
+  if (ff.http_status_code_size() == 0) return absl::OkStatus();
+  // "404" exact; "4+" / "40+" a prefix of the three-digit code (Hubble's syntax).
+  std::vector<std::pair<std::string, bool>> codes;
+  for (const auto& c : ff.http_status_code()) {
+    bool full = c.size() == 3 && c[0] >= '1' && c[0] <= '5' && absl::ascii_isdigit(c[1]) &&
+                absl::ascii_isdigit(c[2]);
+    bool prefix = (c.size() == 2 || c.size() == 3) && c.back() == '+' && c[0] >= '1' &&
+                  c[0] <= '5' && (c.size() == 2 || absl::ascii_isdigit(c[1]));
+    if (!full && !prefix) {
+      return Bad("http_status_code", c,
+                 "expected a status code (404) or a prefix of one (5+, 40+)");
+    }
+    codes.emplace_back(prefix ? c.substr(0, c.size() - 1) : c, prefix);
   }
-  TW_CHECK(AddPorts(&p, "source_port", ff.source_port(),
-                    [](const Flow& f) { return f.l4.source_port; }));
-  TW_CHECK(AddPorts(&p, "destination_port", ff.destination_port(),
-                    [](const Flow& f) { return f.l4.destination_port; }));
+  p->push_back([codes = std::move(codes)](const Flow& f) {
+    if (!f.l7 || !f.l7->http || f.l7->http->code == 0) return false;
+    std::string got = absl::StrFormat("%03d", f.l7->http->code);
+    for (const auto& [code, prefix] : codes) {
+      if (prefix ? absl::StartsWith(got, code) : got == code) return true;
+    }
+    return false;
+  });
+  return absl::OkStatus();
+}
+
+bool FlowHasProtocol(const Flow& f, const std::string& pr) {
+  if (pr == "dns") return f.l7 && f.l7->dns;
+  if (pr == "http") return f.l7 && f.l7->http;
+  if (pr == "kafka") return false;  // Kafka records are not part of the flow model.
+  if (pr == "icmp") {
+    return f.l4.protocol == Protocol::kICMPv4 || f.l4.protocol == Protocol::kICMPv6;
+  }
+  auto want = ProtocolFromName(pr);
+  return want && f.l4.protocol == *want;
+}
+
+absl::Status BuildProtocol(const FlowFilter& ff, Preds* p) {
+  if (ff.protocol_size() == 0) return absl::OkStatus();
+  static const char* const kKnown[] = {"tcp",  "udp",  "sctp", "icmp", "icmpv4", "icmpv6",
+                                       "vrrp", "igmp", "dns",  "http", "kafka"};
+  std::vector<std::string> protos;
+  for (const auto& pr : ff.protocol()) {
+    std::string l = absl::AsciiStrToLower(absl::StripAsciiWhitespace(pr));
+    bool known = false;
+    for (const char* k : kKnown) known |= l == k;
+    if (!known) {
+      return Bad("protocol", pr,
+                 "expected tcp, udp, sctp, icmp, icmpv4, icmpv6, vrrp, igmp, dns, http or kafka");
+    }
+    protos.push_back(std::move(l));
+  }
+  p->push_back([protos = std::move(protos)](const Flow& f) {
+    for (const auto& pr : protos) {
+      if (FlowHasProtocol(f, pr)) return true;
+    }
+    return false;
+  });
+  return absl::OkStatus();
+}
+
+absl::Status BuildSourcePort(const FlowFilter& ff, Preds* p) {
+  return AddPorts(p, "source_port", ff.source_port(),
+                  [](const Flow& f) { return f.l4.source_port; });
+}
+absl::Status BuildDestinationPort(const FlowFilter& ff, Preds* p) {
+  return AddPorts(p, "destination_port", ff.destination_port(),
+                  [](const Flow& f) { return f.l4.destination_port; });
+}
+
+absl::Status BuildReply(const FlowFilter& ff, Preds* p) {
   if (ff.reply_size() > 0) {
-    p.push_back(
+    p->push_back(
         AnyOf(ToVector(ff.reply()), [](const Flow& f) { return f.is_reply.value_or(false); }));
   }
-  if (ff.dns_query_size() > 0) {
-    std::vector<std::shared_ptr<const std::regex>> res;
-    for (const auto& q : ff.dns_query()) {
-      auto re = CompileRegex("dns_query", q);
-      if (!re.ok()) return re.status();
-      res.push_back(*re);
-    }
-    p.push_back([res = std::move(res)](const Flow& f) {
-      return f.l7 && f.l7->dns && RegexSearch(res, f.l7->dns->query);
-    });
-  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::shared_ptr<const std::regex>>> CompileRegexes(
+    absl::string_view field, const google::protobuf::RepeatedPtrField<std::string>& values) {
+  return ParseAll<std::shared_ptr<const std::regex>>(field, values, CompileRegex);
+}
+
+absl::Status BuildDnsQuery(const FlowFilter& ff, Preds* p) {
+  if (ff.dns_query_size() == 0) return absl::OkStatus();
+  TW_ASSIGN_OR_RETURN(auto res, CompileRegexes("dns_query", ff.dns_query()));
+  p->push_back([res = std::move(res)](const Flow& f) {
+    return f.l7 && f.l7->dns && RegexSearch(res, f.l7->dns->query);
+  });
+  return absl::OkStatus();
+}
+
+absl::Status BuildSourceIdentity(const FlowFilter& ff, Preds* p) {
   if (ff.source_identity_size() > 0) {
-    p.push_back(
+    p->push_back(
         AnyOf(ToVector(ff.source_identity()), [](const Flow& f) { return f.source.identity; }));
   }
+  return absl::OkStatus();
+}
+absl::Status BuildDestinationIdentity(const FlowFilter& ff, Preds* p) {
   if (ff.destination_identity_size() > 0) {
-    p.push_back(AnyOf(ToVector(ff.destination_identity()),
-                      [](const Flow& f) { return f.destination.identity; }));
+    p->push_back(AnyOf(ToVector(ff.destination_identity()),
+                       [](const Flow& f) { return f.destination.identity; }));
   }
-  if (ff.http_method_size() > 0) {
-    std::vector<std::string> ms;
-    for (const auto& m : ff.http_method()) ms.push_back(absl::AsciiStrToUpper(m));
-    p.push_back([ms = std::move(ms)](const Flow& f) {
-      if (!f.l7 || !f.l7->http) return false;
-      for (const auto& m : ms) {
-        if (absl::EqualsIgnoreCase(f.l7->http->method, m)) return true;
-      }
-      return false;
-    });
-  }
-  for (auto [field, values, path_only] : {std::make_tuple("http_path", &ff.http_path(), true),
-                                          std::make_tuple("http_url", &ff.http_url(), false)}) {
-    if (values->empty()) continue;
-    std::vector<std::shared_ptr<const std::regex>> res;
-    for (const auto& q : *values) {
-      auto re = CompileRegex(field, q);
-      if (!re.ok()) return re.status();
-      res.push_back(*re);
-    }
-    p.push_back([res = std::move(res), path_only = path_only](const Flow& f) {
-      if (!f.l7 || !f.l7->http) return false;
-      const std::string& url = f.l7->http->url;
-      return RegexSearch(res, path_only ? std::string(UrlPath(url)) : url);
-    });
-  }
-  if (ff.http_header_size() > 0) {
-    std::vector<std::pair<std::string, std::string>> want;
-    for (const auto& h : ff.http_header()) want.emplace_back(h.key(), h.value());
-    p.push_back([want = std::move(want)](const Flow& f) {
-      if (!f.l7 || !f.l7->http) return false;
-      for (const auto& w : want) {
-        for (const auto& h : f.l7->http->headers) {
-          if (h == w) return true;
-        }
-      }
-      return false;
-    });
-  }
-  if (ff.trace_id_size() > 0) {
-    p.push_back(AnyOf(ToVector(ff.trace_id()),
-                      [](const Flow& f) -> const std::string& { return f.trace_id; }));
-  }
-  if (ff.encrypted_size() > 0) {
-    p.push_back(AnyOf(ToVector(ff.encrypted()), [](const Flow& f) { return f.encrypted; }));
-  }
-  if (ff.tcp_flags_size() > 0) {
-    std::vector<uint16_t> masks;
-    for (const auto& t : ff.tcp_flags()) masks.push_back(TcpFlagsMask(t));
-    p.push_back([masks = std::move(masks)](const Flow& f) {
-      if (f.l4.protocol != Protocol::kTCP) return false;
-      for (uint16_t m : masks) {
-        if ((f.l4.tcp_flags & m) == m) return true;
-      }
-      return false;
-    });
-  }
-  if (ff.node_name_size() > 0) {
-    // "cluster/node" or "node" (any cluster); `*` stays within one part.
-    std::vector<std::pair<std::string, std::string>> pats;
-    for (const auto& n : ff.node_name()) {
-      std::string l = absl::AsciiStrToLower(absl::StripAsciiWhitespace(n));
-      std::vector<std::string> parts = absl::StrSplit(l, '/');
-      if (l.empty() || parts.size() > 2 || parts.back().empty()) {
-        return Bad("node_name", n, "expected a node name pattern: node or cluster/node");
-      }
-      if (parts.size() == 1) {
-        pats.emplace_back("*", parts[0]);
-      } else {
-        pats.emplace_back(parts[0].empty() ? "*" : parts[0], parts[1]);
-      }
-    }
-    p.push_back([pats = std::move(pats)](const Flow& f) {
-      std::string name = absl::AsciiStrToLower(f.node_name.view());
-      if (name.empty()) return false;
-      absl::string_view cluster, node = name;
-      size_t slash = name.rfind('/');
-      bool has_cluster = slash != std::string::npos;
-      if (has_cluster) {
-        cluster = absl::string_view(name).substr(0, slash);
-        node = absl::string_view(name).substr(slash + 1);
-      }
-      for (const auto& [cp, np] : pats) {
-        if (!Glob(np, node, NodeChar)) continue;
-        if (!has_cluster || Glob(cp, cluster, NodeChar)) return true;
-      }
-      return false;
-    });
-  }
-  if (ff.ip_version_size() > 0) {
-    std::vector<IpVersion> v;
-    for (int d : ff.ip_version()) v.push_back(static_cast<IpVersion>(d));
-    p.push_back(AnyOf(std::move(v), [](const Flow& f) { return f.ip_version; }));
-  }
-#undef TW_CHECK
+  return absl::OkStatus();
+}
 
-  return FlowPredicate([p = std::move(p)](const Flow& f) {
+absl::Status BuildHttpMethod(const FlowFilter& ff, Preds* p) {
+  if (ff.http_method_size() == 0) return absl::OkStatus();
+  std::vector<std::string> ms;
+  for (const auto& m : ff.http_method()) ms.push_back(absl::AsciiStrToUpper(m));
+  p->push_back([ms = std::move(ms)](const Flow& f) {
+    if (!f.l7 || !f.l7->http) return false;
+    for (const auto& m : ms) {
+      if (absl::EqualsIgnoreCase(f.l7->http->method, m)) return true;
+    }
+    return false;
+  });
+  return absl::OkStatus();
+}
+
+// http_path matches the URL's path only; http_url the whole URL.
+absl::Status AddHttpUrl(Preds* p, absl::string_view field,
+                        const google::protobuf::RepeatedPtrField<std::string>& values,
+                        bool path_only) {
+  if (values.empty()) return absl::OkStatus();
+  TW_ASSIGN_OR_RETURN(auto res, CompileRegexes(field, values));
+  p->push_back([res = std::move(res), path_only](const Flow& f) {
+    if (!f.l7 || !f.l7->http) return false;
+    const std::string& url = f.l7->http->url;
+    return RegexSearch(res, path_only ? std::string(UrlPath(url)) : url);
+  });
+  return absl::OkStatus();
+}
+absl::Status BuildHttpPath(const FlowFilter& ff, Preds* p) {
+  return AddHttpUrl(p, "http_path", ff.http_path(), /*path_only=*/true);
+}
+absl::Status BuildHttpUrl(const FlowFilter& ff, Preds* p) {
+  return AddHttpUrl(p, "http_url", ff.http_url(), /*path_only=*/false);
+}
+
+absl::Status BuildHttpHeader(const FlowFilter& ff, Preds* p) {
+  if (ff.http_header_size() == 0) return absl::OkStatus();
+  std::vector<std::pair<std::string, std::string>> want;
+  for (const auto& h : ff.http_header()) want.emplace_back(h.key(), h.value());
+  p->push_back([want = std::move(want)](const Flow& f) {
+    if (!f.l7 || !f.l7->http) return false;
+    for (const auto& w : want) {
+      for (const auto& h : f.l7->http->headers) {
+        if (h == w) return true;
+      }
+    }
+    return false;
+  });
+  return absl::OkStatus();
+}
+
+absl::Status BuildTraceId(const FlowFilter& ff, Preds* p) {
+  if (ff.trace_id_size() > 0) {
+    p->push_back(AnyOf(ToVector(ff.trace_id()),
+                       [](const Flow& f) -> const std::string& { return f.trace_id; }));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BuildEncrypted(const FlowFilter& ff, Preds* p) {
+  if (ff.encrypted_size() > 0) {
+    p->push_back(AnyOf(ToVector(ff.encrypted()), [](const Flow& f) { return f.encrypted; }));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BuildTcpFlags(const FlowFilter& ff, Preds* p) {
+  if (ff.tcp_flags_size() == 0) return absl::OkStatus();
+  std::vector<uint16_t> masks;
+  for (const auto& t : ff.tcp_flags()) masks.push_back(TcpFlagsMask(t));
+  p->push_back([masks = std::move(masks)](const Flow& f) {
+    if (f.l4.protocol != Protocol::kTCP) return false;
+    for (uint16_t m : masks) {
+      if ((f.l4.tcp_flags & m) == m) return true;
+    }
+    return false;
+  });
+  return absl::OkStatus();
+}
+
+// A node name pattern split into cluster and node globs ("*" when the cluster is not given).
+absl::StatusOr<std::pair<std::string, std::string>> ParseNodePattern(const std::string& n) {
+  std::string l = absl::AsciiStrToLower(absl::StripAsciiWhitespace(n));
+  std::vector<std::string> parts = absl::StrSplit(l, '/');
+  if (l.empty() || parts.size() > 2 || parts.back().empty()) {
+    return Bad("node_name", n, "expected a node name pattern: node or cluster/node");
+  }
+  if (parts.size() == 1) return std::make_pair(std::string("*"), parts[0]);
+  return std::make_pair(parts[0].empty() ? std::string("*") : parts[0], parts[1]);
+}
+
+absl::Status BuildNodeName(const FlowFilter& ff, Preds* p) {
+  if (ff.node_name_size() == 0) return absl::OkStatus();
+  // "cluster/node" or "node" (any cluster); `*` stays within one part.
+  std::vector<std::pair<std::string, std::string>> pats;
+  for (const auto& n : ff.node_name()) {
+    TW_ASSIGN_OR_RETURN(auto pat, ParseNodePattern(n));
+    pats.push_back(std::move(pat));
+  }
+  p->push_back([pats = std::move(pats)](const Flow& f) {
+    std::string name = absl::AsciiStrToLower(f.node_name.view());
+    if (name.empty()) return false;
+    absl::string_view cluster, node = name;
+    size_t slash = name.rfind('/');
+    bool has_cluster = slash != std::string::npos;
+    if (has_cluster) {
+      cluster = absl::string_view(name).substr(0, slash);
+      node = absl::string_view(name).substr(slash + 1);
+    }
+    for (const auto& [cp, np] : pats) {
+      if (!GlobMatch(np, node, NodeChar)) continue;
+      if (!has_cluster || GlobMatch(cp, cluster, NodeChar)) return true;
+    }
+    return false;
+  });
+  return absl::OkStatus();
+}
+
+struct FieldRule {
+  absl::string_view field;  // the FlowFilter field's proto name
+  FieldBuilder build;
+};
+
+// Every supported field, cheap exact comparisons roughly first (the conjunction stops at
+// the first predicate that fails).
+constexpr FieldRule kFieldRules[] = {
+    {"uuid", BuildUuid},
+    {"source_ip", BuildSourceIp},
+    {"source_ip_xlated", BuildSourceIpXlated},
+    {"destination_ip", BuildDestinationIp},
+    {"source_pod", BuildSourcePod},
+    {"destination_pod", BuildDestinationPod},
+    {"source_service", BuildSourceService},
+    {"destination_service", BuildDestinationService},
+    {"source_fqdn", BuildSourceFqdn},
+    {"destination_fqdn", BuildDestinationFqdn},
+    {"source_label", BuildSourceLabel},
+    {"destination_label", BuildDestinationLabel},
+    {"node_labels", BuildNodeLabels},
+    {"source_workload", BuildSourceWorkload},
+    {"destination_workload", BuildDestinationWorkload},
+    {"source_cluster_name", BuildSourceClusterName},
+    {"destination_cluster_name", BuildDestinationClusterName},
+    {"traffic_direction", BuildTrafficDirection},
+    {"verdict", BuildVerdict},
+    {"drop_reason_desc", BuildDropReasonDesc},
+    {"interface", BuildInterface},
+    {"event_type", BuildEventType},
+    {"http_status_code", BuildHttpStatusCode},
+    {"protocol", BuildProtocol},
+    {"source_port", BuildSourcePort},
+    {"destination_port", BuildDestinationPort},
+    {"reply", BuildReply},
+    {"dns_query", BuildDnsQuery},
+    {"source_identity", BuildSourceIdentity},
+    {"destination_identity", BuildDestinationIdentity},
+    {"http_method", BuildHttpMethod},
+    {"http_path", BuildHttpPath},
+    {"http_url", BuildHttpUrl},
+    {"http_header", BuildHttpHeader},
+    {"trace_id", BuildTraceId},
+    {"encrypted", BuildEncrypted},
+    {"tcp_flags", BuildTcpFlags},
+    {"node_name", BuildNodeName},
+    {"ip_version", BuildIpVersion},
+};
+
+FlowPredicate AllOf(Preds p) {
+  return [p = std::move(p)](const Flow& f) {
     for (const auto& pred : p) {
       if (!pred(f)) return false;
     }
     return true;
-  });
+  };
+}
+
+}  // namespace
+
+const std::vector<absl::string_view>& FlowFilterFields() {
+  static const std::vector<absl::string_view>* const kFields = [] {
+    auto* v = new std::vector<absl::string_view>();
+    for (const FieldRule& r : kFieldRules) v->push_back(r.field);
+    return v;
+  }();
+  return *kFields;
+}
+
+absl::StatusOr<FlowPredicate> CompileFlowFilterField(absl::string_view field,
+                                                     const ::flow::FlowFilter& filter) {
+  for (const FieldRule& r : kFieldRules) {
+    if (r.field != field) continue;
+    Preds p;
+    TW_RETURN_IF_ERROR(r.build(filter, &p));
+    return AllOf(std::move(p));
+  }
+  return absl::InvalidArgumentError(absl::StrCat("filter field \"", field, "\" is not supported"));
+}
+
+absl::StatusOr<FlowPredicate> CompileFlowFilter(const ::flow::FlowFilter& ff) {
+  Preds p;
+  for (const FieldRule& r : kFieldRules) TW_RETURN_IF_ERROR(r.build(ff, &p));
+  return AllOf(std::move(p));
 }
 
 bool FlowFilterSet::Matches(const Flow& flow) const {
@@ -1041,6 +1206,15 @@ struct ObserveFilterBuilder::Tracker {
     f(&*right);
   }
   bool empty() const { return !left && !right && ns.empty() && src_ns.empty() && dst_ns.empty(); }
+
+  // A flag from kStringFlags (the value as given); false when `name` is not one.
+  bool ApplyStringFlag(absl::string_view name, const std::string& v);
+  // Every other flag: the value parsed and checked first.
+  absl::Status ApplyParsedFlag(const std::string& name, const std::string& v);
+  // `base` sets src in the left filter and dst in the right; "from-"base src in both,
+  // "to-"base dst in both.
+  template <typename Src, typename Dst>
+  void Sided(absl::string_view name, absl::string_view base, Src src, Dst dst);
   std::vector<::flow::FlowFilter> Filters() const {
     if (empty()) return {};
     ::flow::FlowFilter l = left.value_or(::flow::FlowFilter());
@@ -1153,6 +1327,200 @@ absl::Status ObserveFilterBuilder::Not() {
   return absl::OkStatus();
 }
 
+namespace {
+
+using FF = ::flow::FlowFilter;
+using StringField = google::protobuf::RepeatedPtrField<std::string>* (FF::*)();
+
+// A flag whose value goes into a string field as given. With `right` unset, both filters
+// get it in `left`'s field; otherwise it is an either-side flag: the left filter matches
+// the value as the source, the right filter as the destination.
+struct StringFlag {
+  absl::string_view flag;
+  StringField left;
+  StringField right;  // nullptr: the same field in both filters
+};
+
+constexpr StringFlag kStringFlags[] = {
+    {"uuid", &FF::mutable_uuid, nullptr},
+    {"fqdn", &FF::mutable_source_fqdn, &FF::mutable_destination_fqdn},
+    {"from-fqdn", &FF::mutable_source_fqdn, nullptr},
+    {"to-fqdn", &FF::mutable_destination_fqdn, nullptr},
+    {"pod", &FF::mutable_source_pod, &FF::mutable_destination_pod},
+    {"from-pod", &FF::mutable_source_pod, nullptr},
+    {"to-pod", &FF::mutable_destination_pod, nullptr},
+    {"ip", &FF::mutable_source_ip, &FF::mutable_destination_ip},
+    {"from-ip", &FF::mutable_source_ip, nullptr},
+    {"to-ip", &FF::mutable_destination_ip, nullptr},
+    {"snat-ip", &FF::mutable_source_ip_xlated, nullptr},
+    {"label", &FF::mutable_source_label, &FF::mutable_destination_label},
+    {"from-label", &FF::mutable_source_label, nullptr},
+    {"to-label", &FF::mutable_destination_label, nullptr},
+    {"service", &FF::mutable_source_service, &FF::mutable_destination_service},
+    {"from-service", &FF::mutable_source_service, nullptr},
+    {"to-service", &FF::mutable_destination_service, nullptr},
+    {"port", &FF::mutable_source_port, &FF::mutable_destination_port},
+    {"from-port", &FF::mutable_source_port, nullptr},
+    {"to-port", &FF::mutable_destination_port, nullptr},
+    {"trace-id", &FF::mutable_trace_id, nullptr},
+    {"http-status", &FF::mutable_http_status_code, nullptr},
+    {"http-method", &FF::mutable_http_method, nullptr},
+    {"http-path", &FF::mutable_http_path, nullptr},
+    {"http-url", &FF::mutable_http_url, nullptr},
+    {"protocol", &FF::mutable_protocol, nullptr},
+    {"node-name", &FF::mutable_node_name, nullptr},
+    {"node-label", &FF::mutable_node_labels, nullptr},
+    {"cluster", &FF::mutable_source_cluster_name, &FF::mutable_destination_cluster_name},
+    {"from-cluster", &FF::mutable_source_cluster_name, nullptr},
+    {"to-cluster", &FF::mutable_destination_cluster_name, nullptr},
+    {"dns-query", &FF::mutable_dns_query, nullptr},
+};
+
+// Flags of one group that together would make a filter nothing can match.
+absl::Status CheckConflicts(const std::vector<std::string>& changed) {
+  auto has = [&](const std::string& f) {
+    return std::find(changed.begin(), changed.end(), f) != changed.end();
+  };
+  for (const auto& group : Conflicts()) {
+    for (const auto& a : group) {
+      if (!has(a)) continue;
+      for (const auto& b : group) {
+        if (b != a && has(b)) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("filters --", a, " and --", b, " cannot be combined"));
+        }
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<::flow::IPVersion> ParseIpVersion(absl::string_view text) {
+  std::string l = absl::AsciiStrToLower(text);
+  if (l == "4" || l == "v4" || l == "ipv4" || l == "ip4") return ::flow::IPv4;
+  if (l == "6" || l == "v6" || l == "ipv6" || l == "ip6") return ::flow::IPv6;
+  if (l == "none") return ::flow::IP_NOT_USED;
+  return absl::InvalidArgumentError(
+      absl::StrCat("--ip-version \"", text, "\": expected v4, v6 or none"));
+}
+
+// "name" or "Kind/name" (hubble's parseWorkload).
+::flow::Workload ParseWorkload(const std::string& v) {
+  ::flow::Workload w;
+  size_t slash = v.find('/');
+  if (slash == std::string::npos) {
+    w.set_name(v);
+  } else {
+    w.set_kind(v.substr(0, slash));
+    w.set_name(v.substr(slash + 1));
+  }
+  return w;
+}
+
+absl::StatusOr<::flow::HTTPHeader> ParseHttpHeader(const std::string& v) {
+  size_t colon = v.find(':');
+  if (colon == std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--http-header \"", v, "\": expected name:value"));
+  }
+  ::flow::HTTPHeader h;
+  h.set_key(v.substr(0, colon));
+  h.set_value(v.substr(colon + 1));
+  return h;
+}
+
+}  // namespace
+
+bool ObserveFilterBuilder::Tracker::ApplyStringFlag(absl::string_view name, const std::string& v) {
+  for (const StringFlag& s : kStringFlags) {
+    if (s.flag != name) continue;
+    StringField left_field = s.left;
+    StringField right_field = s.right != nullptr ? s.right : s.left;
+    Left([&](FF* f) { *(f->*left_field)()->Add() = v; });
+    Right([&](FF* f) { *(f->*right_field)()->Add() = v; });
+    return true;
+  }
+  return false;
+}
+
+template <typename Src, typename Dst>
+void ObserveFilterBuilder::Tracker::Sided(absl::string_view name, absl::string_view base, Src src,
+                                          Dst dst) {
+  if (name == base) {
+    Left(src);
+    Right(dst);
+  } else if (absl::StartsWith(name, "from-")) {
+    Both(src);
+  } else {
+    Both(dst);
+  }
+}
+
+absl::Status ObserveFilterBuilder::Tracker::ApplyParsedFlag(const std::string& name,
+                                                            const std::string& v) {
+  if (name == "ipv4" || name == "ipv6" || name == "ip-version") {
+    TW_ASSIGN_OR_RETURN(::flow::IPVersion ipv, ParseIpVersion(name == "ip-version" ? v : name));
+    Both([ipv](FF* f) { f->add_ip_version(ipv); });
+  } else if (name == "namespace" || name == "all-namespaces") {
+    ns.push_back(name == "namespace" ? v : "");
+  } else if (name == "from-namespace" || name == "from-all-namespaces") {
+    src_ns.push_back(name == "from-namespace" ? v : "");
+  } else if (name == "to-namespace" || name == "to-all-namespaces") {
+    dst_ns.push_back(name == "to-namespace" ? v : "");
+  } else if (name == "verdict") {
+    auto verdict = VerdictFromName(absl::AsciiStrToUpper(v));
+    if (!verdict || *verdict == Verdict::kUnknown) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--verdict \"", v,
+          "\": expected FORWARDED, DROPPED, AUDIT, REDIRECTED, ERROR, TRACED or TRANSLATED"));
+    }
+    Both([&](FF* f) { f->add_verdict(static_cast<::flow::Verdict>(*verdict)); });
+  } else if (name == "drop-reason-desc") {
+    auto r = DropReasonFromName(absl::AsciiStrToUpper(v));
+    if (!r) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--drop-reason-desc \"", v, "\": expected a Hubble drop reason such as POLICY_DENIED"));
+    }
+    Both([&](FF* f) { f->add_drop_reason_desc(static_cast<::flow::DropReason>(*r)); });
+  } else if (name == "http-header") {
+    TW_ASSIGN_OR_RETURN(::flow::HTTPHeader h, ParseHttpHeader(v));
+    Both([&](FF* f) { *f->add_http_header() = h; });
+  } else if (name == "type") {
+    TW_ASSIGN_OR_RETURN(::flow::EventTypeFilter et, ParseEventTypeFilter(v));
+    Both([&](FF* f) { *f->add_event_type() = et; });
+  } else if (name == "workload" || name == "from-workload" || name == "to-workload") {
+    ::flow::Workload w = ParseWorkload(v);
+    Sided(
+        name, "workload", [&](FF* f) { *f->add_source_workload() = w; },
+        [&](FF* f) { *f->add_destination_workload() = w; });
+  } else if (name == "identity" || name == "from-identity" || name == "to-identity") {
+    TW_ASSIGN_OR_RETURN(uint32_t n, ParseIdentity(name, v));
+    Sided(
+        name, "identity", [n](FF* f) { f->add_source_identity(n); },
+        [n](FF* f) { f->add_destination_identity(n); });
+  } else if (name == "tcp-flags") {
+    TW_ASSIGN_OR_RETURN(::flow::TCPFlags flags, ParseTcpFlags(v));
+    Both([&](FF* f) { *f->add_tcp_flags() = flags; });
+  } else if (name == "traffic-direction") {
+    auto d = TrafficDirectionFromName(absl::AsciiStrToUpper(v));
+    if (!d || *d == TrafficDirection::kUnknown) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--traffic-direction \"", v, "\": expected ingress or egress"));
+    }
+    Both([&](FF* f) { f->add_traffic_direction(static_cast<::flow::TrafficDirection>(*d)); });
+  } else if (name == "interface") {
+    Both([&](FF* f) { f->add_interface()->set_name(v); });
+  } else if (name == "encrypted" || name == "unencrypted") {
+    bool enc = name == "encrypted";
+    Both([enc](FF* f) { f->add_encrypted(enc); });
+  } else if (name == "reply") {
+    Both([](FF* f) { f->add_reply(true); });
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat("unknown filter flag --", name));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ObserveFilterBuilder::Set(absl::string_view flag, absl::string_view value) {
   std::unique_ptr<Tracker>& slot = blacklisting_ ? black_ : white_;
   blacklisting_ = false;  // --not applies to one filter
@@ -1163,204 +1531,8 @@ absl::Status ObserveFilterBuilder::Set(absl::string_view flag, absl::string_view
   if (std::find(t.changed.begin(), t.changed.end(), name) == t.changed.end()) {
     t.changed.push_back(name);
   }
-  for (const auto& group : Conflicts()) {
-    for (const auto& a : group) {
-      if (std::find(t.changed.begin(), t.changed.end(), a) == t.changed.end()) continue;
-      for (const auto& b : group) {
-        if (b != a && std::find(t.changed.begin(), t.changed.end(), b) != t.changed.end()) {
-          return absl::InvalidArgumentError(
-              absl::StrCat("filters --", a, " and --", b, " cannot be combined"));
-        }
-      }
-    }
-  }
-
-  using F = ::flow::FlowFilter;
-  auto add = [&v](google::protobuf::RepeatedPtrField<std::string>* (F::*field)()) {
-    return [field, &v](F* f) { *(f->*field)()->Add() = v; };
-  };
-  auto either = [&](google::protobuf::RepeatedPtrField<std::string>* (F::*src)(),
-                    google::protobuf::RepeatedPtrField<std::string>* (F::*dst)()) {
-    t.Left(add(src));
-    t.Right(add(dst));
-  };
-
-  if (name == "uuid") {
-    t.Both(add(&F::mutable_uuid));
-  } else if (name == "fqdn") {
-    either(&F::mutable_source_fqdn, &F::mutable_destination_fqdn);
-  } else if (name == "from-fqdn") {
-    t.Both(add(&F::mutable_source_fqdn));
-  } else if (name == "to-fqdn") {
-    t.Both(add(&F::mutable_destination_fqdn));
-  } else if (name == "pod") {
-    either(&F::mutable_source_pod, &F::mutable_destination_pod);
-  } else if (name == "from-pod") {
-    t.Both(add(&F::mutable_source_pod));
-  } else if (name == "to-pod") {
-    t.Both(add(&F::mutable_destination_pod));
-  } else if (name == "ip") {
-    either(&F::mutable_source_ip, &F::mutable_destination_ip);
-  } else if (name == "from-ip") {
-    t.Both(add(&F::mutable_source_ip));
-  } else if (name == "to-ip") {
-    t.Both(add(&F::mutable_destination_ip));
-  } else if (name == "snat-ip") {
-    t.Both(add(&F::mutable_source_ip_xlated));
-  } else if (name == "ipv4" || name == "ipv6" || name == "ip-version") {
-    std::string l = absl::AsciiStrToLower(name == "ip-version" ? v : name);
-    ::flow::IPVersion ipv;
-    if (l == "4" || l == "v4" || l == "ipv4" || l == "ip4") {
-      ipv = ::flow::IPv4;
-    } else if (l == "6" || l == "v6" || l == "ipv6" || l == "ip6") {
-      ipv = ::flow::IPv6;
-    } else if (l == "none") {
-      ipv = ::flow::IP_NOT_USED;
-    } else {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--ip-version \"", v, "\": expected v4, v6 or none"));
-    }
-    t.Both([ipv](F* f) { f->add_ip_version(ipv); });
-  } else if (name == "label") {
-    either(&F::mutable_source_label, &F::mutable_destination_label);
-  } else if (name == "from-label") {
-    t.Both(add(&F::mutable_source_label));
-  } else if (name == "to-label") {
-    t.Both(add(&F::mutable_destination_label));
-  } else if (name == "namespace") {
-    t.ns.push_back(v);
-  } else if (name == "from-namespace") {
-    t.src_ns.push_back(v);
-  } else if (name == "to-namespace") {
-    t.dst_ns.push_back(v);
-  } else if (name == "all-namespaces") {
-    t.ns.push_back("");
-  } else if (name == "from-all-namespaces") {
-    t.src_ns.push_back("");
-  } else if (name == "to-all-namespaces") {
-    t.dst_ns.push_back("");
-  } else if (name == "service") {
-    either(&F::mutable_source_service, &F::mutable_destination_service);
-  } else if (name == "from-service") {
-    t.Both(add(&F::mutable_source_service));
-  } else if (name == "to-service") {
-    t.Both(add(&F::mutable_destination_service));
-  } else if (name == "port") {
-    either(&F::mutable_source_port, &F::mutable_destination_port);
-  } else if (name == "from-port") {
-    t.Both(add(&F::mutable_source_port));
-  } else if (name == "to-port") {
-    t.Both(add(&F::mutable_destination_port));
-  } else if (name == "trace-id") {
-    t.Both(add(&F::mutable_trace_id));
-  } else if (name == "verdict") {
-    auto verdict = VerdictFromName(absl::AsciiStrToUpper(v));
-    if (!verdict || *verdict == Verdict::kUnknown) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--verdict \"", v,
-          "\": expected FORWARDED, DROPPED, AUDIT, REDIRECTED, ERROR, TRACED or TRANSLATED"));
-    }
-    t.Both([&](F* f) { f->add_verdict(static_cast<::flow::Verdict>(*verdict)); });
-  } else if (name == "drop-reason-desc") {
-    auto r = DropReasonFromName(absl::AsciiStrToUpper(v));
-    if (!r) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--drop-reason-desc \"", v, "\": expected a Hubble drop reason such as POLICY_DENIED"));
-    }
-    t.Both([&](F* f) { f->add_drop_reason_desc(static_cast<::flow::DropReason>(*r)); });
-  } else if (name == "http-status") {
-    t.Both(add(&F::mutable_http_status_code));
-  } else if (name == "http-method") {
-    t.Both(add(&F::mutable_http_method));
-  } else if (name == "http-path") {
-    t.Both(add(&F::mutable_http_path));
-  } else if (name == "http-url") {
-    t.Both(add(&F::mutable_http_url));
-  } else if (name == "http-header") {
-    size_t colon = v.find(':');
-    if (colon == std::string::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--http-header \"", v, "\": expected name:value"));
-    }
-    std::string key = v.substr(0, colon), val = v.substr(colon + 1);
-    t.Both([&](F* f) {
-      auto* h = f->add_http_header();
-      h->set_key(key);
-      h->set_value(val);
-    });
-  } else if (name == "type") {
-    auto et = ParseEventTypeFilter(v);
-    if (!et.ok()) return et.status();
-    t.Both([&](F* f) { *f->add_event_type() = *et; });
-  } else if (name == "protocol") {
-    t.Both(add(&F::mutable_protocol));
-  } else if (name == "workload" || name == "from-workload" || name == "to-workload") {
-    // "name" or "Kind/name" (hubble's parseWorkload).
-    ::flow::Workload w;
-    size_t slash = v.find('/');
-    if (slash == std::string::npos) {
-      w.set_name(v);
-    } else {
-      w.set_kind(v.substr(0, slash));
-      w.set_name(v.substr(slash + 1));
-    }
-    auto src = [w](F* f) { *f->add_source_workload() = w; };
-    auto dst = [w](F* f) { *f->add_destination_workload() = w; };
-    if (name == "workload") {
-      t.Left(src);
-      t.Right(dst);
-    } else if (name == "from-workload") {
-      t.Both(src);
-    } else {
-      t.Both(dst);
-    }
-  } else if (name == "identity" || name == "from-identity" || name == "to-identity") {
-    auto id = ParseIdentity(name, v);
-    if (!id.ok()) return id.status();
-    uint32_t n = *id;
-    auto src = [n](F* f) { f->add_source_identity(n); };
-    auto dst = [n](F* f) { f->add_destination_identity(n); };
-    if (name == "identity") {
-      t.Left(src);
-      t.Right(dst);
-    } else if (name == "from-identity") {
-      t.Both(src);
-    } else {
-      t.Both(dst);
-    }
-  } else if (name == "node-name") {
-    t.Both(add(&F::mutable_node_name));
-  } else if (name == "node-label") {
-    t.Both(add(&F::mutable_node_labels));
-  } else if (name == "cluster") {
-    either(&F::mutable_source_cluster_name, &F::mutable_destination_cluster_name);
-  } else if (name == "from-cluster") {
-    t.Both(add(&F::mutable_source_cluster_name));
-  } else if (name == "to-cluster") {
-    t.Both(add(&F::mutable_destination_cluster_name));
-  } else if (name == "tcp-flags") {
-    auto flags = ParseTcpFlags(v);
-    if (!flags.ok()) return flags.status();
-    t.Both([&](F* f) { *f->add_tcp_flags() = *flags; });
-  } else if (name == "traffic-direction") {
-    auto d = TrafficDirectionFromName(absl::AsciiStrToUpper(v));
-    if (!d || *d == TrafficDirection::kUnknown) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--traffic-direction \"", v, "\": expected ingress or egress"));
-    }
-    t.Both([&](F* f) { f->add_traffic_direction(static_cast<::flow::TrafficDirection>(*d)); });
-  } else if (name == "interface") {
-    t.Both([&](F* f) { f->add_interface()->set_name(v); });
-  } else if (name == "encrypted" || name == "unencrypted") {
-    bool enc = name == "encrypted";
-    t.Both([enc](F* f) { f->add_encrypted(enc); });
-  } else if (name == "dns-query") {
-    t.Both(add(&F::mutable_dns_query));
-  } else if (name == "reply") {
-    t.Both([](F* f) { f->add_reply(true); });
-  } else {
-    return absl::InvalidArgumentError(absl::StrCat("unknown filter flag --", name));
-  }
+  TW_RETURN_IF_ERROR(CheckConflicts(t.changed));
+  if (!t.ApplyStringFlag(name, v)) TW_RETURN_IF_ERROR(t.ApplyParsedFlag(name, v));
   return t.CheckNamespaces();
 }
 

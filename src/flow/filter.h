@@ -53,7 +53,17 @@ using FlowPredicate = std::function<bool(const Flow&)>;
 
 // One FlowFilter as a predicate. Errors (bad CIDR, port, selector, regex, unsupported
 // field) are InvalidArgument naming the field and the value.
+// Each populated field is compiled by a builder of its own (filter.cc's field table, after
+// Hubble's pkg/hubble/filters) and the predicate is their conjunction.
 absl::StatusOr<FlowPredicate> CompileFlowFilter(const ::flow::FlowFilter& filter);
+
+// The FlowFilter fields CompileFlowFilter understands, by proto field name, in the order it
+// applies them. Fields not listed are ignored.
+const std::vector<absl::string_view>& FlowFilterFields();
+// Only `field` of `filter` as a predicate (true for every flow when the field is empty);
+// InvalidArgument for a field not in FlowFilterFields(). Tests check each builder with it.
+absl::StatusOr<FlowPredicate> CompileFlowFilterField(absl::string_view field,
+                                                     const ::flow::FlowFilter& filter);
 
 // A request's whitelist minus blacklist. Default-constructed: matches everything.
 class FlowFilterSet {

@@ -573,8 +573,8 @@ DirectionVerdict Evaluator::EvaluateDirection(Direction dir, const EndpointView&
   return impl_->Decide(dir, s, p, c);
 }
 
-Verdict Evaluator::Evaluate(const Connection& c) const {
-  Verdict v;
+Evaluation Evaluator::Evaluate(const Connection& c) const {
+  Evaluation v;
   if (c.is_reply.value_or(false)) {
     v.decision = Decision::kUndecided;
     v.undecided_reason = "reply: policy is not applied to replies";
@@ -648,11 +648,11 @@ Connection ConnectionOf(const flow::Flow& f) {
   return c;
 }
 
-Verdict EvaluateFlow(const Evaluator& eval, const flow::Flow& f) {
+Evaluation EvaluateFlow(const Evaluator& eval, const flow::Flow& f) {
   return eval.Evaluate(ConnectionOf(f));
 }
 
-Verdict EvaluateFlow(const PolicySet& policies, const flow::Flow& f) {
+Evaluation EvaluateFlow(const PolicySet& policies, const flow::Flow& f) {
   EvaluatorOptions o;
   o.selection_cache_size = 0;
   Evaluator eval(policies, o);

@@ -2,7 +2,7 @@
 // at the destination, and which policies (and which of their rules) decided each.
 //
 //   tw::policy::Evaluator eval(load_result.policies);   // the set must outlive `eval`
-//   tw::policy::Verdict v = tw::policy::EvaluateFlow(eval, flow);
+//   tw::policy::Evaluation v = tw::policy::EvaluateFlow(eval, flow);
 //   if (v.decision == tw::policy::Decision::kDenied) {
 //     // v.drop_reason is 181 (POLICY_DENY, a deny rule) or 133 (POLICY_DENIED, no allow)
 //     for (const auto& ref : v.ingress.default_deny_by) std::cout << ref.Path() << "\n";
@@ -116,7 +116,7 @@ struct DirectionVerdict {
   uint32_t drop_reason = 0;  // 181 with denied_by, 133 without; 0 unless DENIED
 };
 
-struct Verdict {
+struct Evaluation {
   Decision decision = Decision::kAllowed;
   uint32_t drop_reason = 0;  // flow::kDropPolicyDeny (181) / kDropPolicyDenied (133) / 0
   std::string undecided_reason;
@@ -134,7 +134,7 @@ class Evaluator {
   Evaluator& operator=(const Evaluator&) = delete;
 
   // Thread-safe.
-  Verdict Evaluate(const Connection& c) const;
+  Evaluation Evaluate(const Connection& c) const;
 
   // One side only: `subject` is the endpoint whose policy applies, `peer` the other end.
   // For egress the Connection's destination_* fields describe the peer.
@@ -165,8 +165,8 @@ EndpointView ViewOf(const flow::Endpoint& ep, absl::string_view ip);
 Connection ConnectionOf(const flow::Flow& f);
 
 // Evaluates a flow against an evaluator (fast path for streams of flows).
-Verdict EvaluateFlow(const Evaluator& eval, const flow::Flow& f);
+Evaluation EvaluateFlow(const Evaluator& eval, const flow::Flow& f);
 // One-off convenience: builds an Evaluator for the set (costly per call; prefer the above).
-Verdict EvaluateFlow(const PolicySet& policies, const flow::Flow& f);
+Evaluation EvaluateFlow(const PolicySet& policies, const flow::Flow& f);
 
 }  // namespace tw::policy

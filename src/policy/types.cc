@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/glob.h"
 
 namespace tw::policy {
 
@@ -373,24 +374,7 @@ bool IsDnsChar(char c) {
 // Glob match of one pattern (lowercase, trailing dot) against a name (same form), where
 // '*' matches zero or more DNS characters and never a '.'.
 bool GlobLabelMatch(absl::string_view pat, absl::string_view name) {
-  size_t p = 0, n = 0, star_p = absl::string_view::npos, star_n = 0;
-  while (n < name.size()) {
-    if (p < pat.size() && pat[p] == '*') {
-      star_p = p++;
-      star_n = n;
-    } else if (p < pat.size() && pat[p] == name[n]) {
-      ++p;
-      ++n;
-    } else if (star_p != absl::string_view::npos && IsDnsChar(name[star_n])) {
-      // Let the star swallow one more DNS character (never a dot).
-      p = star_p + 1;
-      n = ++star_n;
-    } else {
-      return false;
-    }
-  }
-  while (p < pat.size() && pat[p] == '*') ++p;
-  return p == pat.size();
+  return GlobMatch(pat, name, IsDnsChar);
 }
 
 std::string CanonicalName(absl::string_view s) {

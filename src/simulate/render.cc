@@ -8,7 +8,7 @@
 namespace tw::simulate {
 
 using classify::DropClass;
-using classify::Severity;
+using classify::DropSeverity;
 using nlohmann::json;
 
 namespace {
@@ -65,8 +65,8 @@ std::string RenderText(const SimulationResult& r, const RenderOptions& o) {
   bool header = false;
   for (int pass = 0; pass < 2; ++pass) {
     for (const WouldBreak& b : r.breaks) {
-      Severity s = b.drop.severity;
-      bool severe = s == Severity::kCritical || s == Severity::kHigh;
+      DropSeverity s = b.drop.severity;
+      bool severe = s == DropSeverity::kCritical || s == DropSeverity::kHigh;
       if ((pass == 0) != severe) continue;
       if (pass == 1 && !o.list_low) continue;
       if (listed >= o.max_listed) break;
@@ -97,7 +97,7 @@ std::string RenderText(const SimulationResult& r, const RenderOptions& o) {
       absl::StrAppend(&out, "  ... ", r.undecided_count - r.undecided.size(), " more\n");
     }
   }
-  uint64_t crit = r.drops_of(Severity::kCritical), high = r.drops_of(Severity::kHigh);
+  uint64_t crit = r.drops_of(DropSeverity::kCritical), high = r.drops_of(DropSeverity::kHigh);
   if (o.fail_on.empty()) {
     if (r.GateFailed()) {
       absl::StrAppend(&out, "\nFAIL: ", crit, " critical and ", high, " high would-be drop",

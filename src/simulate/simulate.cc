@@ -160,7 +160,7 @@ Representative ConnectionSet::RepresentativeOf(const Peer& peer,
 
 // --- Simulation ---------------------------------------------------------------------------------
 
-uint64_t SimulationResult::drops_of(classify::Severity s) const {
+uint64_t SimulationResult::drops_of(classify::DropSeverity s) const {
   uint64_t n = 0;
   for (const auto& [c, count] : by_class) {
     if (classify::SeverityOf(c) == s) n += count.drops;
@@ -169,7 +169,7 @@ uint64_t SimulationResult::drops_of(classify::Severity s) const {
 }
 
 bool SimulationResult::GateFailed() const {
-  return drops_of(classify::Severity::kCritical) + drops_of(classify::Severity::kHigh) > 0;
+  return drops_of(classify::DropSeverity::kCritical) + drops_of(classify::DropSeverity::kHigh) > 0;
 }
 
 bool SimulationResult::AnyOf(const std::vector<classify::DropClass>& classes) const {
@@ -286,7 +286,7 @@ SimulationResult Simulate(const ConnectionSet& set, const policy::Evaluator& pol
         key.protocol == flow::Protocol::kICMPv4 || key.protocol == flow::Protocol::kICMPv6;
     conn.destination_port = icmp ? 0 : key.port;
     conn.icmp_type = icmp ? static_cast<uint8_t>(key.port) : 0;
-    policy::Verdict v = policies.Evaluate(conn);
+    policy::Evaluation v = policies.Evaluate(conn);
     if (v.decision == policy::Decision::kAllowed) {
       ++r.allowed;
       return;

@@ -136,7 +136,7 @@ struct SimulationResult {
   std::map<classify::DropClass, ClassCount> by_class;
   std::vector<PolicyImpact> by_policy;  // most drops first
 
-  uint64_t drops_of(classify::Severity s) const;
+  uint64_t drops_of(classify::DropSeverity s) const;
   // Something critical or high would break (`tierwatch simulate` exits 1).
   bool GateFailed() const;
   // Some would-be drop has one of these classes.

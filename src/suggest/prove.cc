@@ -137,7 +137,7 @@ class Prover {
       if (options_.only_dropped && !SeenDropped(rec.verdicts)) return;
       ++report_.closure_checked;
       flow::Flow f = simulate::ConnectionFlow(rec, Rep(rec.key.source), Rep(rec.key.destination));
-      policy::Verdict v = policy::EvaluateFlow(*eval_, f);
+      policy::Evaluation v = policy::EvaluateFlow(*eval_, f);
       if (v.decision == Decision::kAllowed) {
         ++report_.closure_allowed;
         return;
@@ -215,7 +215,7 @@ class Prover {
     rec.key = n.key;
     rec.last_seen = absl::UnixEpoch();
     flow::Flow f = simulate::ConnectionFlow(rec, *n.src, *n.dst);
-    policy::Verdict v = policy::EvaluateFlow(*eval_, f);
+    policy::Evaluation v = policy::EvaluateFlow(*eval_, f);
     const policy::DirectionVerdict& side = dir == Direction::kEgress ? v.egress : v.ingress;
     if (side.decision != Decision::kAllowed) return;
     bool by_suggestion = false;
@@ -223,7 +223,7 @@ class Prover {
       by_suggestion |= ref.policy && suggested_files_.count(ref.policy->file) > 0;
     }
     if (!by_suggestion) return;
-    policy::Verdict before = policy::EvaluateFlow(*base_eval_, f);
+    policy::Evaluation before = policy::EvaluateFlow(*base_eval_, f);
     const policy::DirectionVerdict& was =
         dir == Direction::kEgress ? before.egress : before.ingress;
     if (was.decision == Decision::kAllowed) return;  // allowed before the suggestions

@@ -449,7 +449,7 @@ bool HasDnsVisibility(const policy::Evaluator& eval, const simulate::Representat
   f.destination = dns.endpoint;
   f.l4.protocol = Protocol::kUDP;
   f.l4.destination_port = port;
-  policy::Verdict v = policy::EvaluateFlow(eval, f);
+  policy::Evaluation v = policy::EvaluateFlow(eval, f);
   for (const policy::RuleRef& ref : v.egress.allowed_by) {
     if (!ref.policy) continue;
     for (const policy::Rule& rule : ref.policy->rules) {
@@ -530,7 +530,7 @@ absl::StatusOr<SuggestionSet> Suggest(const baseline::Baseline& connections,
     const simulate::Representative& src = rep(rec.key.source);
     const simulate::Representative& dst = rep(rec.key.destination);
     flow::Flow f = simulate::ConnectionFlow(rec, src, dst);
-    policy::Verdict v = policy::EvaluateFlow(eval, f);
+    policy::Evaluation v = policy::EvaluateFlow(eval, f);
     if (v.decision == policy::Decision::kAllowed) {
       ++out.stats.already_allowed;
       return;
@@ -640,7 +640,7 @@ absl::StatusOr<SuggestionSet> Suggest(const baseline::Baseline& connections,
       };
       // The egress element carries the DNS rule even where the lookups are allowed already.
       add(subjects[subject].egress[dns_peer]);
-      policy::Verdict v =
+      policy::Evaluation v =
           policy::EvaluateFlow(eval, simulate::ConnectionFlow(lookup, rep(subject), dns_rep));
       if (v.ingress.decision != policy::Decision::kAllowed && v.ingress.denied_by.empty()) {
         add(side(dns_peer, v.ingress)->ingress[subject]);

@@ -20,26 +20,18 @@
 #include "metrics/scope.h"
 #include "replay/replay_server.h"
 #include "test_flows.h"
+#include "testing/eventually.h"
 
 namespace tw::app {
 namespace {
 
+using tw::testing::Eventually;
 using testing::FlowEvent;
 using testing::FlowSpec;
 using ::testing::HasSubstr;
 using testing::TempDir;
 
 const absl::Time kT0 = absl::FromUnixSeconds(1764300000);
-
-template <typename F>
-bool Eventually(F cond) {
-  absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (absl::Now() < deadline) {
-    if (cond()) return true;
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  return cond();
-}
 
 // Three connections, each seen twice, plus one DROPPED flow (not learned).
 std::vector<flow::Event> SmallTraffic(flow::SymbolTable& s) {

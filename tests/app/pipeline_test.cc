@@ -11,9 +11,12 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "testing/eventually.h"
 
 namespace tw::app {
 namespace {
+
+using tw::testing::Eventually;
 
 flow::Event Numbered(int i) {
   flow::Event ev;
@@ -45,18 +48,6 @@ class RecordingSink : public FlowHandler {
   mutable absl::Mutex mu_;
   std::vector<std::string> seen_;
 };
-
-// Polls `cond` until it holds (no timing assertion: the deadline only turns a hang into a
-// failure).
-template <typename F>
-bool Eventually(F cond) {
-  absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (absl::Now() < deadline) {
-    if (cond()) return true;
-    absl::SleepFor(absl::Milliseconds(2));
-  }
-  return cond();
-}
 
 bool Increasing(const std::vector<std::string>& v) {
   int prev = -1;

@@ -3,6 +3,7 @@
 #include "classify/classifier.h"
 
 #include <functional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -57,9 +58,13 @@ struct ClassCase {
   Side want_side;
 };
 
-class ClassTable : public ClassifierTest, public ::testing::WithParamInterface<ClassCase> {};
+// ctest and gtest print the case by its name, not as a byte dump.
+void PrintTo(const ClassCase& c, std::ostream* os) { *os << c.name; }
 
-TEST_P(ClassTable, FirstMatchWins) {
+class ClassifierRuleTest : public ClassifierTest,
+                           public ::testing::WithParamInterface<ClassCase> {};
+
+TEST_P(ClassifierRuleTest, FirstMatchWins) {
   const ClassCase& tc = GetParam();
   Flow f = tc.build(b_, [this](const Flow& g) { Learn(g); });
   Classification c = MustClassify(f);
@@ -290,7 +295,7 @@ std::vector<ClassCase> Cases() {
   return v;
 }
 
-INSTANTIATE_TEST_SUITE_P(Classes, ClassTable, ::testing::ValuesIn(Cases()),
+INSTANTIATE_TEST_SUITE_P(EveryClass, ClassifierRuleTest, ::testing::ValuesIn(Cases()),
                          [](const ::testing::TestParamInfo<ClassCase>& i) { return i.param.name; });
 
 // --- Verdicts, sides and reasons -------------------------------------------------------------
@@ -550,19 +555,19 @@ TEST_F(ClassifierTest, ReasoningListsEveryRuleChecked) {
   }
 }
 
-TEST(ClassNames, RoundTripAndSeverities) {
+TEST(DropClassTest, RoundTripAndSeverities) {
   for (DropClass c : AllDropClasses()) {
     EXPECT_EQ(DropClassFromName(DropClassName(c)), c);
   }
-  EXPECT_EQ(SeverityOf(DropClass::kDnsBlocked), Severity::kCritical);
-  EXPECT_EQ(SeverityOf(DropClass::kTier0Violation), Severity::kCritical);
-  EXPECT_EQ(SeverityOf(DropClass::kMetricsScrapeBlocked), Severity::kHigh);
-  EXPECT_EQ(SeverityOf(DropClass::kBypassIneffective), Severity::kHigh);
-  EXPECT_EQ(SeverityOf(DropClass::kPlatformBlocked), Severity::kHigh);
-  EXPECT_EQ(SeverityOf(DropClass::kBaselineRegression), Severity::kHigh);
-  EXPECT_EQ(SeverityOf(DropClass::kInfraDrop), Severity::kMedium);
-  EXPECT_EQ(SeverityOf(DropClass::kExpectedDeny), Severity::kLow);
-  EXPECT_EQ(SeverityOf(DropClass::kReplyDrop), Severity::kLow);
+  EXPECT_EQ(SeverityOf(DropClass::kDnsBlocked), DropSeverity::kCritical);
+  EXPECT_EQ(SeverityOf(DropClass::kTier0Violation), DropSeverity::kCritical);
+  EXPECT_EQ(SeverityOf(DropClass::kMetricsScrapeBlocked), DropSeverity::kHigh);
+  EXPECT_EQ(SeverityOf(DropClass::kBypassIneffective), DropSeverity::kHigh);
+  EXPECT_EQ(SeverityOf(DropClass::kPlatformBlocked), DropSeverity::kHigh);
+  EXPECT_EQ(SeverityOf(DropClass::kBaselineRegression), DropSeverity::kHigh);
+  EXPECT_EQ(SeverityOf(DropClass::kInfraDrop), DropSeverity::kMedium);
+  EXPECT_EQ(SeverityOf(DropClass::kExpectedDeny), DropSeverity::kLow);
+  EXPECT_EQ(SeverityOf(DropClass::kReplyDrop), DropSeverity::kLow);
   EXPECT_FALSE(DropClassFromName("nope").has_value());
 }
 

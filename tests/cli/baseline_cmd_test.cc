@@ -18,6 +18,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "testing/paths.h"
+#include "testing/run.h"
 
 namespace tw {
 namespace {
@@ -26,18 +27,8 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using ::testing::HasSubstr;
 
-struct Result {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using Result = testing::RunResult;
+using testing::Slurp;
 
 class BaselineCli : public ::testing::Test {
  protected:
@@ -50,15 +41,7 @@ class BaselineCli : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   Result Run(const std::string& args) {
-    fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
-    std::string cmd = "cd " + dir_.string() + " && " + testing::TierwatchBin() + " " + args + " >" +
-                      out.string() + " 2>" + err.string() + " </dev/null";
-    int rc = std::system(cmd.c_str());
-    Result r;
-    r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-    r.out = Slurp(out);
-    r.err = Slurp(err);
-    return r;
+    return testing::RunTierwatch(args, dir_, {.in_dir = true});
   }
   std::string Example(const char* name) { return (example_ / name).string(); }
   // Learns before.jsonl into before.twb and exports before.yaml.

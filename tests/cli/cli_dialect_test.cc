@@ -16,6 +16,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/paths.h"
+#include "testing/run.h"
 
 namespace tw {
 namespace {
@@ -24,17 +25,8 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-struct Result {
-  int status = -1;
-  std::string out, err;
-};
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using Result = testing::RunResult;
+using testing::Slurp;
 
 class CliDialect : public ::testing::Test {
  protected:
@@ -46,11 +38,7 @@ class CliDialect : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
   Result Run(const std::string& args) {
-    fs::path out = dir_ / "out.txt", err = dir_ / "err.txt";
-    std::string cmd = "cd " + dir_.string() + " && timeout 120 " + testing::TierwatchBin() + " " +
-                      args + " >" + out.string() + " 2>" + err.string() + " </dev/null";
-    int rc = std::system(cmd.c_str());
-    return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, Slurp(out), Slurp(err)};
+    return testing::RunTierwatch(args, dir_, {.in_dir = true, .timeout_s = 120});
   }
   fs::path dir_;
   std::string ex_;

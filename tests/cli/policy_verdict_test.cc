@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "testing/paths.h"
+#include "testing/run.h"
 
 namespace tw {
 namespace {
@@ -22,30 +23,9 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-struct Result {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-Result RunTierwatch(const std::string& args, const fs::path& dir) {
-  fs::path out = dir / "stdout.txt", err = dir / "stderr.txt";
-  std::string cmd = testing::TierwatchBin() + " " + args + " >" + out.string() + " 2>" +
-                    err.string() + " </dev/null";
-  int rc = std::system(cmd.c_str());
-  Result r;
-  r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-  r.out = Slurp(out);
-  r.err = Slurp(err);
-  return r;
-}
+using Result = testing::RunResult;
+using testing::RunTierwatch;
+using testing::Slurp;
 
 std::vector<json> Lines(const std::string& s) {
   std::vector<json> out;

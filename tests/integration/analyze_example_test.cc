@@ -22,6 +22,7 @@
 #include "nlohmann/json.hpp"
 #include "sources/capture/capture_reader.h"
 #include "testing/paths.h"
+#include "testing/run.h"
 
 namespace tw {
 namespace {
@@ -30,18 +31,8 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using ::testing::HasSubstr;
 
-struct Result {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using Result = testing::RunResult;
+using testing::Slurp;
 
 std::string Example(const std::string& f) {
   return testing::SourceDir() + "/examples/zero-trust-rollout/" + f;
@@ -77,17 +68,7 @@ class ExampleCli : public ::testing::Test {
   }
   static std::string Baseline() { return (*dir_ / "before.twb").string(); }
 
-  Result Run(const std::string& args) {
-    fs::path out = *dir_ / "stdout.txt", err = *dir_ / "stderr.txt";
-    std::string cmd = testing::TierwatchBin() + " " + args + " >" + out.string() + " 2>" +
-                      err.string() + " </dev/null";
-    int rc = std::system(cmd.c_str());
-    Result r;
-    r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-    r.out = Slurp(out);
-    r.err = Slurp(err);
-    return r;
-  }
+  Result Run(const std::string& args) { return testing::RunTierwatch(args, *dir_); }
   static std::vector<json> Lines(const std::string& s) {
     std::vector<json> out;
     std::istringstream in(s);

@@ -26,6 +26,7 @@
 #include "gtest/gtest.h"
 #include "replay/test_certs.h"
 #include "testing/paths.h"
+#include "testing/run.h"
 
 namespace tw {
 namespace {
@@ -34,17 +35,8 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-struct Result {
-  int status = -1;
-  std::string out, err;
-};
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using Result = testing::RunResult;
+using testing::Slurp;
 
 std::vector<std::string> Lines(const std::string& s) {
   return absl::StrSplit(s, '\n', absl::SkipEmpty());
@@ -76,11 +68,7 @@ class ObserveParity : public ::testing::Test {
   }
   // The binary with a hard time limit: a command that should give up must not hang here.
   Result Run(const std::string& args) {
-    fs::path out = dir_ / "out.txt", err = dir_ / "err.txt";
-    std::string cmd = "timeout 60 " + testing::TierwatchBin() + " " + args + " >" + out.string() +
-                      " 2>" + err.string() + " </dev/null";
-    int rc = std::system(cmd.c_str());
-    return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, Slurp(out), Slurp(err)};
+    return testing::RunTierwatch(args, dir_, {.timeout_s = 60});
   }
   // A replay process; returns its address ("" if it did not start).
   std::string StartReplay(const std::vector<std::string>& extra) {

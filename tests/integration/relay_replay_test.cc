@@ -21,6 +21,7 @@
 #include "replay/synthetic_capture.h"
 #include "sources/capture/capture_reader.h"
 #include "sources/relay/relay_client.h"
+#include "testing/eventually.h"
 #include "testing/paths.h"
 
 namespace tw {
@@ -210,7 +211,14 @@ TEST_F(RelayReplayTest, KillNineMidStreamLosesAndDuplicatesNothing) {
   while (count() < static_cast<size_t>(kFlows) && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(10));
   }
-  absl::SleepFor(absl::Milliseconds(200));  // anything extra would show up now
+  // Nothing extra: end the relay's stream (SIGTERM, a clean exit) and wait until the client
+  // has seen it end. A stream delivers in order, so once its end is seen every flow the
+  // relay sent is in `uuids`.
+  const uint64_t reconnects_before = client.stats().reconnects;
+  restarted.child->Signal(SIGTERM);
+  EXPECT_EQ(restarted.child->Wait(), 0);
+  EXPECT_TRUE(testing::Eventually([&] { return client.stats().reconnects > reconnects_before; }))
+      << "the client did not see the relay's stream end";
   client.Stop();
   t.join();
 
@@ -221,10 +229,6 @@ TEST_F(RelayReplayTest, KillNineMidStreamLosesAndDuplicatesNothing) {
   std::set<std::string> unique(uuids.begin(), uuids.end());
   EXPECT_EQ(unique.size(), uuids.size());
   EXPECT_GE(client.stats().reconnects, 1u);
-
-  // SIGTERM: clean shutdown, exit 0.
-  restarted.child->Signal(SIGTERM);
-  EXPECT_EQ(restarted.child->Wait(), 0);
 }
 
 TEST_F(RelayReplayTest, ObserveJsonOfACaptureReadsBackEqual) {

@@ -66,7 +66,7 @@ void RunTable(const std::string& citation, const std::string& yaml, const std::v
   PolicySet set = MustParse(yaml);
   for (const Case& c : cases) {
     SCOPED_TRACE(citation + " — " + c.what);
-    Verdict v = Check(set, c.src, c.dst, c.q, opts);
+    Evaluation v = Check(set, c.src, c.dst, c.q, opts);
     EXPECT_EQ(DecisionName(v.decision), DecisionName(c.want))
         << "egress=" << DecisionName(v.egress.decision)
         << " ingress=" << DecisionName(v.ingress.decision) << " reason=" << v.undecided_reason;
@@ -88,7 +88,7 @@ const Ep kOtherNs = Pod("other", {"app=frontend"});
 TEST(Semantics, NoPolicyMeansAllowedAndNotEnforced) {
   // intro.rst: "Without such a rule, all traffic in that direction is allowed."
   PolicySet empty;
-  Verdict v = Check(empty, kFrontend, kBackend, Protocol::kTCP, 80);
+  Evaluation v = Check(empty, kFrontend, kBackend, Protocol::kTCP, 80);
   EXPECT_EQ(v.decision, Decision::kAllowed);
   EXPECT_FALSE(v.egress.enforced);
   EXPECT_FALSE(v.ingress.enforced);
@@ -219,7 +219,7 @@ spec:
   egress:
   - toEntities: [world]
 )");
-  Verdict v = Check(set, kFrontend, kBackend);
+  Evaluation v = Check(set, kFrontend, kBackend);
   EXPECT_TRUE(v.egress.enforced);
   EXPECT_FALSE(v.egress.default_deny);
   EXPECT_TRUE(v.egress.default_deny_by.empty());
@@ -841,7 +841,7 @@ spec:
   q.service = "backend";
   q.service_ns = "default";
   EXPECT_EQ(Check(set, kFrontend, kBackend, q).decision, Decision::kAllowed);
-  Verdict v = Check(set, kFrontend, kBackend, Tcp(80));
+  Evaluation v = Check(set, kFrontend, kBackend, Tcp(80));
   EXPECT_EQ(v.decision, Decision::kUndecided);
   EXPECT_NE(v.undecided_reason.find("toServices"), std::string::npos) << v.undecided_reason;
 }
@@ -912,7 +912,7 @@ spec:
     toPorts:
     - ports: [{port: http-metrics, protocol: TCP}]
 )");
-  Verdict v = Check(set, kFrontend, kBackend, Protocol::kTCP, 9090);
+  Evaluation v = Check(set, kFrontend, kBackend, Protocol::kTCP, 9090);
   EXPECT_EQ(v.decision, Decision::kUndecided);
   EXPECT_NE(v.undecided_reason.find("named port"), std::string::npos) << v.undecided_reason;
   // A peer the rule does not name is DENIED whatever the port name resolves to.
@@ -936,7 +936,7 @@ spec:
 )");
   Query q = Tcp(80);
   q.is_reply = true;
-  Verdict v = Check(set, kFrontend, kBackend, q);
+  Evaluation v = Check(set, kFrontend, kBackend, q);
   EXPECT_EQ(v.decision, Decision::kUndecided);
   EXPECT_EQ(v.undecided_reason, "reply: policy is not applied to replies");
   q.is_reply = false;
@@ -963,7 +963,7 @@ spec:
   ingress:
   - fromEndpoints: [{matchLabels: {app: other}}]
 )");
-  Verdict v = Check(set, kFrontend, kBackend, Protocol::kTCP, 80);
+  Evaluation v = Check(set, kFrontend, kBackend, Protocol::kTCP, 80);
   EXPECT_EQ(v.decision, Decision::kDenied);
   EXPECT_EQ(v.egress.decision, Decision::kAllowed);
   EXPECT_EQ(v.ingress.decision, Decision::kDenied);
@@ -992,7 +992,7 @@ spec:
   EvaluatorOptions always;
   always.enforcement_mode = EvaluatorOptions::EnforcementMode::kAlways;
   PolicySet none;
-  Verdict v = Check(none, kFrontend, kBackend, q, always);
+  Evaluation v = Check(none, kFrontend, kBackend, q, always);
   EXPECT_EQ(v.decision, Decision::kDenied);
   EXPECT_EQ(v.drop_reason, flow::kDropPolicyDenied);
   EXPECT_TRUE(v.egress.default_deny_by.empty());  // no policy is to blame: the mode is
@@ -1104,7 +1104,7 @@ spec:
   podSelector: {}
   policyTypes: [Egress]
 )");
-  Verdict v = Check(set, Pod("x", {"pod=a"}), World(), Protocol::kTCP, 80);
+  Evaluation v = Check(set, Pod("x", {"pod=a"}), World(), Protocol::kTCP, 80);
   ASSERT_EQ(v.egress.default_deny_by.size(), 1u);
   EXPECT_EQ(v.egress.default_deny_by[0].rule_index, -1);
   EXPECT_EQ(v.egress.default_deny_by[0].kind(), PolicyKind::kNetworkPolicy);
@@ -1185,7 +1185,7 @@ spec:
   enableDefaultDeny: {ingress: false}
   ingress: [{fromEntities: [world]}]
 )");
-  Verdict v = Check(set, kFrontend, kBackend, Protocol::kTCP, 80);
+  Evaluation v = Check(set, kFrontend, kBackend, Protocol::kTCP, 80);
   EXPECT_EQ(v.decision, Decision::kDenied);
   EXPECT_EQ(v.drop_reason, flow::kDropPolicyDenied);
   EXPECT_EQ(v.ingress.drop_reason, flow::kDropPolicyDenied);
@@ -1202,7 +1202,7 @@ spec:
   EXPECT_TRUE(v.ingress.allowed_by.empty());
   EXPECT_FALSE(v.egress.enforced);
 
-  Verdict w = Check(set, World(), kBackend, Protocol::kTCP, 80);
+  Evaluation w = Check(set, World(), kBackend, Protocol::kTCP, 80);
   EXPECT_EQ(w.decision, Decision::kAllowed);
   ASSERT_EQ(w.ingress.allowed_by.size(), 1u);
   EXPECT_EQ(w.ingress.allowed_by[0].name(), "open");
@@ -1225,7 +1225,7 @@ specs:
     toPorts:
     - ports: [{port: "25", protocol: TCP}]
 )");
-  Verdict v = Check(set, kFrontend, World(), Protocol::kTCP, 25);
+  Evaluation v = Check(set, kFrontend, World(), Protocol::kTCP, 25);
   EXPECT_EQ(v.decision, Decision::kDenied);
   EXPECT_EQ(v.drop_reason, flow::kDropPolicyDeny);
   ASSERT_TRUE(v.denied_at.has_value());

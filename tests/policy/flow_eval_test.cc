@@ -49,7 +49,7 @@ spec:
   Evaluator eval(set);
   flow::Flow f = MakeFlow(PodEp("b", "x"), PodEp("a", "y"), Protocol::kTCP, 80);
   f.is_reply = true;
-  Verdict v = EvaluateFlow(eval, f);
+  Evaluation v = EvaluateFlow(eval, f);
   EXPECT_EQ(v.decision, Decision::kUndecided);
   EXPECT_EQ(v.undecided_reason, "reply: policy is not applied to replies");
   f.is_reply.reset();  // drops carry no is_reply: judged as the original direction
@@ -103,7 +103,7 @@ spec:
   world.reserved = flow::ComputeReserved(world);
   flow::Flow f = MakeFlow(PodEp("a", "x"), world, Protocol::kTCP, 443);
   f.destination_names = {symbols_.Intern("api.github.com")};
-  Verdict v = EvaluateFlow(eval, f);
+  Evaluation v = EvaluateFlow(eval, f);
   EXPECT_EQ(v.decision, Decision::kAllowed);
   ASSERT_EQ(v.egress.allowed_by.size(), 1u);
   EXPECT_EQ(v.egress.allowed_by[0].rule_index, 0);
@@ -117,12 +117,12 @@ spec:
   ping.l4.icmp_type = 8;
   EXPECT_EQ(EvaluateFlow(eval, ping).decision, Decision::kAllowed);
   ping.l4.icmp_type = 13;
-  Verdict pv = EvaluateFlow(eval, ping);
+  Evaluation pv = EvaluateFlow(eval, ping);
   // A pod of namespace b can never back service a/db, so toServices does not blur this.
   EXPECT_EQ(pv.decision, Decision::kDenied) << pv.undecided_reason;
   // Another pod of namespace a might back a/db: undecidable without the recorded service.
   flow::Flow same_ns = MakeFlow(PodEp("a", "x"), PodEp("a", "cache"), Protocol::kTCP, 6379);
-  Verdict sv = EvaluateFlow(eval, same_ns);
+  Evaluation sv = EvaluateFlow(eval, same_ns);
   EXPECT_EQ(sv.decision, Decision::kUndecided);
   EXPECT_NE(sv.undecided_reason.find("toServices"), std::string::npos);
 }
@@ -143,7 +143,7 @@ spec:
   bare.identity = 50000;
   bare.namespace_ = symbols_.Intern("a");
   flow::Flow f = MakeFlow(PodEp("b", "x"), bare, Protocol::kTCP, 80);
-  Verdict v = EvaluateFlow(eval, f);
+  Evaluation v = EvaluateFlow(eval, f);
   EXPECT_EQ(v.decision, Decision::kDenied);
   EXPECT_EQ(Names(v.ingress.default_deny_by), std::vector<std::string>{"deny"});
 }

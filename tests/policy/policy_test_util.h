@@ -2,7 +2,7 @@
 // EndpointView only points at them), policy loading from inline YAML, one-line queries.
 //
 //   PolicySet set = MustParse(R"(... CNP YAML ...)");
-//   Verdict v = Check(set, Pod("a", {"app=x"}), Pod("b", {"app=y"}), Protocol::kTCP, 80);
+//   Evaluation v = Check(set, Pod("a", {"app=x"}), Pod("b", {"app=y"}), Protocol::kTCP, 80);
 #pragma once
 
 #include <initializer_list>
@@ -106,8 +106,8 @@ struct Query {
   std::optional<bool> is_reply;
 };
 
-inline Verdict Check(const PolicySet& set, const Ep& src, const Ep& dst, const Query& q,
-                     EvaluatorOptions opts = {}) {
+inline Evaluation Check(const PolicySet& set, const Ep& src, const Ep& dst, const Query& q,
+                        EvaluatorOptions opts = {}) {
   Evaluator eval(set, opts);
   Connection c;
   c.source = src.View();
@@ -122,8 +122,8 @@ inline Verdict Check(const PolicySet& set, const Ep& src, const Ep& dst, const Q
   return eval.Evaluate(c);
 }
 
-inline Verdict Check(const PolicySet& set, const Ep& src, const Ep& dst,
-                     flow::Protocol proto = flow::Protocol::kTCP, uint16_t port = 80) {
+inline Evaluation Check(const PolicySet& set, const Ep& src, const Ep& dst,
+                        flow::Protocol proto = flow::Protocol::kTCP, uint16_t port = 80) {
   Query q;
   q.protocol = proto;
   q.port = port;

@@ -26,7 +26,9 @@ class Story : public ::testing::Test {
       ASSERT_NE(d.severity, Severity::kError) << d.ToString();
     }
   }
-  Verdict V(const Ep& src, const Ep& dst, Query q) { return Check(result_.policies, src, dst, q); }
+  Evaluation V(const Ep& src, const Ep& dst, Query q) {
+    return Check(result_.policies, src, dst, q);
+  }
   static Query Q(Protocol p, uint16_t port, std::vector<std::string> names = {}) {
     Query q;
     q.protocol = p;
@@ -62,7 +64,7 @@ TEST_F(Story, MetricsScrapingPutsKubeSystemIntoIngressDefaultDeny) {
   // The source is in flux-system (Tier 0, egress open) so only the destination decides.
   Ep flux = Pod("flux-system", {"app=helm-controller"});
   Ep metrics_server = Pod("kube-system", {"k8s-app=metrics-server"});
-  Verdict v = V(flux, metrics_server, Q(Protocol::kTCP, 443));
+  Evaluation v = V(flux, metrics_server, Q(Protocol::kTCP, 443));
   EXPECT_FALSE(v.egress.enforced);
   EXPECT_EQ(v.decision, Decision::kDenied);
   EXPECT_EQ(v.drop_reason, flow::kDropPolicyDenied);
@@ -72,14 +74,14 @@ TEST_F(Story, MetricsScrapingPutsKubeSystemIntoIngressDefaultDeny) {
   // The scrapers are admitted on 9153 (CoreDNS metrics)...
   EXPECT_EQ(V(kVmagent, kCoreDns, Q(Protocol::kTCP, 9153)).ingress.decision, Decision::kAllowed);
   // ...and the health endpoint is swept into ingress default-deny as well.
-  Verdict h = V(RemoteNode(), Health(), Q(Protocol::kTCP, 4240));
+  Evaluation h = V(RemoteNode(), Health(), Q(Protocol::kTCP, 4240));
   EXPECT_EQ(h.decision, Decision::kDenied);
   EXPECT_EQ(Names(h.ingress.default_deny_by),
             (std::vector<std::string>{"allow-metrics-scraping", "default-deny-all"}));
 }
 
 TEST_F(Story, DnsWorksForOrdinaryPodsBecauseAllowDnsIngressAdmitsThem) {
-  Verdict v = V(kApp, kCoreDns, Q(Protocol::kUDP, 53));
+  Evaluation v = V(kApp, kCoreDns, Q(Protocol::kUDP, 53));
   EXPECT_EQ(v.decision, Decision::kAllowed);
   EXPECT_EQ(Names(v.egress.allowed_by), std::vector<std::string>{"allow-dns-egress"});
   EXPECT_EQ(Names(v.ingress.allowed_by), std::vector<std::string>{"allow-dns-ingress"});
@@ -88,15 +90,15 @@ TEST_F(Story, DnsWorksForOrdinaryPodsBecauseAllowDnsIngressAdmitsThem) {
 TEST_F(Story, ObservabilityEgressEmptyElementDeniesDns) {
   // §10(c): egress [{}] is deny-all egress, "full egress" notwithstanding; only
   // allow-dns-egress (which also selects observability) lets DNS out.
-  Verdict dns = V(kVmagent, kCoreDns, Q(Protocol::kUDP, 53));
+  Evaluation dns = V(kVmagent, kCoreDns, Q(Protocol::kUDP, 53));
   EXPECT_EQ(dns.egress.decision, Decision::kAllowed);  // allow-dns-egress
-  Verdict scrape = V(kVmagent, kApp, Q(Protocol::kTCP, 8080));
+  Evaluation scrape = V(kVmagent, kApp, Q(Protocol::kTCP, 8080));
   EXPECT_EQ(scrape.decision, Decision::kDenied);
   EXPECT_EQ(*scrape.denied_at, Direction::kEgress);
   EXPECT_EQ(scrape.drop_reason, flow::kDropPolicyDenied);
   auto names = Names(scrape.egress.default_deny_by);
   EXPECT_NE(std::find(names.begin(), names.end(), "tier1-observability-egress"), names.end());
-  Verdict remote_write = V(kVmagent, World(), Q(Protocol::kTCP, 443));
+  Evaluation remote_write = V(kVmagent, World(), Q(Protocol::kTCP, 443));
   EXPECT_EQ(remote_write.decision, Decision::kDenied);
 
   // Without allow-dns-egress the {} element alone denies DNS too.
@@ -104,7 +106,7 @@ TEST_F(Story, ObservabilityEgressEmptyElementDeniesDns) {
   for (const auto& p : result_.policies.policies) {
     if (p.name == "tier1-observability-egress") only.policies.push_back(p);
   }
-  Verdict v = Check(only, kVmagent, kCoreDns, Q(Protocol::kUDP, 53));
+  Evaluation v = Check(only, kVmagent, kCoreDns, Q(Protocol::kUDP, 53));
   EXPECT_EQ(v.decision, Decision::kDenied);
   EXPECT_EQ(Names(v.egress.default_deny_by),
             std::vector<std::string>{"tier1-observability-egress"});
@@ -112,12 +114,12 @@ TEST_F(Story, ObservabilityEgressEmptyElementDeniesDns) {
 
 TEST_F(Story, CertManagerPatternDoesNotMatchAcmeEndpoint) {
   // §10(d): *.letsencrypt.org is one label; acme-v02.api.letsencrypt.org is two deep.
-  Verdict acme = V(kCertManager, World("172.65.32.248"),
-                   Q(Protocol::kTCP, 443, {"acme-v02.api.letsencrypt.org"}));
+  Evaluation acme = V(kCertManager, World("172.65.32.248"),
+                      Q(Protocol::kTCP, 443, {"acme-v02.api.letsencrypt.org"}));
   EXPECT_EQ(acme.decision, Decision::kDenied);
   EXPECT_EQ(*acme.denied_at, Direction::kEgress);
   EXPECT_TRUE(acme.egress.allowed_by.empty());
-  Verdict one_label =
+  Evaluation one_label =
       V(kCertManager, World("172.65.32.248"), Q(Protocol::kTCP, 443, {"www.letsencrypt.org"}));
   EXPECT_EQ(one_label.decision, Decision::kAllowed);
   ASSERT_EQ(one_label.egress.allowed_by.size(), 1u);
@@ -125,14 +127,14 @@ TEST_F(Story, CertManagerPatternDoesNotMatchAcmeEndpoint) {
   // DNS over TCP is not allowed by the cert-manager policy, but allow-dns-egress allows it.
   EXPECT_EQ(V(kCertManager, kCoreDns, Q(Protocol::kTCP, 53)).decision, Decision::kAllowed);
   // The apiserver is unreachable (no kube-apiserver egress).
-  Verdict api = V(kCertManager, KubeApiserver(), Q(Protocol::kTCP, 6443));
+  Evaluation api = V(kCertManager, KubeApiserver(), Q(Protocol::kTCP, 6443));
   EXPECT_EQ(api.decision, Decision::kDenied);
 }
 
 TEST_F(Story, ExternalSecretsToOnePasswordDroppedAtIngress) {
   // §10(e): egress allowed by tier1-external-secrets-egress, but onepassword-connect is in
   // ingress default-deny (default-deny-all and allow-metrics-scraping) with no allow.
-  Verdict v = V(kExternalSecrets, kOnePassword, Q(Protocol::kTCP, 8080));
+  Evaluation v = V(kExternalSecrets, kOnePassword, Q(Protocol::kTCP, 8080));
   EXPECT_EQ(v.decision, Decision::kDenied);
   EXPECT_EQ(v.egress.decision, Decision::kAllowed);
   EXPECT_EQ(Names(v.egress.allowed_by), std::vector<std::string>{"tier1-external-secrets-egress"});
@@ -150,7 +152,7 @@ TEST_F(Story, TierZeroEgressIsOpenButTheirIngressIsNot) {
   EXPECT_FALSE(V(flux, World(), Q(Protocol::kTCP, 443)).egress.enforced);
   // Webhook/notification traffic into flux-system from another namespace is dropped by
   // allow-metrics-scraping's implicit default-deny (and the source's default-deny-all).
-  Verdict in = V(kApp, flux, Q(Protocol::kTCP, 9292));
+  Evaluation in = V(kApp, flux, Q(Protocol::kTCP, 9292));
   EXPECT_EQ(in.ingress.decision, Decision::kDenied);
 }
 

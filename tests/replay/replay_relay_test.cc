@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/civil_time.h"
 #include "flow/filter.h"
 #include "grpcpp/grpcpp.h"
@@ -18,6 +19,7 @@
 #include "replay/synthetic_capture.h"
 #include "replay/test_certs.h"
 #include "sources/relay/relay_client.h"
+#include "testing/eventually.h"
 
 namespace tw::replay {
 namespace {
@@ -464,10 +466,21 @@ TEST_F(ReplayRelayTest, ShutdownEndsFollowersPromptly) {
       return true;
     });
   });
-  while (got.load() == 0) absl::SleepFor(absl::Milliseconds(5));  // node status arrived
-  server->Shutdown();  // returns once every stream has ended
+  ASSERT_TRUE(tw::testing::Eventually([&] { return got.load() > 0; }))  // node status arrived
+      << "the follower received nothing";
+  // Shutdown returns once every stream has ended: a follower waiting for flows that will
+  // never come must not hold it up. The bound turns a hang into a failure (Stop() then
+  // releases the stream so the test still ends).
+  absl::Notification shut;
+  std::thread stopper([&] {
+    server->Shutdown();
+    shut.Notify();
+  });
+  const bool prompt = shut.WaitForNotificationWithTimeout(absl::Seconds(10));
   client.Stop();
+  stopper.join();
   t.join();
+  EXPECT_TRUE(prompt) << "Shutdown did not end a following stream within 10s";
 }
 
 class ReplayTlsTest : public ReplayRelayTest {

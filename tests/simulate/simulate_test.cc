@@ -107,7 +107,7 @@ TEST_F(ExampleSimulation, StoryPoliciesBreakTier0Tier1AndDns) {
   EXPECT_THAT(
       Broken(r, DropClass::kPlatformBlocked),
       ::testing::Contains("cert-manager/cert-manager -> acme-v02.api.letsencrypt.org:443/TCP"));
-  EXPECT_GT(r.drops_of(classify::Severity::kCritical), 0u);
+  EXPECT_GT(r.drops_of(classify::DropSeverity::kCritical), 0u);
 
   // Attribution: the story's allow-metrics-scraping (no enableDefaultDeny: false) is what
   // puts flux-system's source-controller into ingress default-deny.
@@ -136,7 +136,7 @@ TEST_F(ExampleSimulation, StoryPoliciesBreakTier0Tier1AndDns) {
 
 TEST_F(ExampleSimulation, CorrectedSetBreaksNothingInTier0Tier1OrDns) {
   SimulationResult r = Run({tw::testing::SourceDir() + "/deploy/network-policies/app"});
-  EXPECT_EQ(r.drops_of(classify::Severity::kCritical), 0u);
+  EXPECT_EQ(r.drops_of(classify::DropSeverity::kCritical), 0u);
   for (DropClass c :
        {DropClass::kDnsBlocked, DropClass::kTier0Violation, DropClass::kMetricsScrapeBlocked,
         DropClass::kBypassIneffective, DropClass::kPlatformBlocked}) {
@@ -178,7 +178,8 @@ TEST_F(ExampleSimulation, KeepsTheMostSevereBeyondTheCap) {
   o.max_breaks_kept = 3;
   SimulationResult r = Simulate(set_, *evaluator_, tiers_, o);
   ASSERT_EQ(r.breaks.size(), 3u);
-  for (const WouldBreak& b : r.breaks) EXPECT_EQ(b.drop.severity, classify::Severity::kCritical);
+  for (const WouldBreak& b : r.breaks)
+    EXPECT_EQ(b.drop.severity, classify::DropSeverity::kCritical);
   uint64_t total = 0;
   for (const auto& [c, n] : r.by_class) total += n.drops;
   EXPECT_EQ(r.breaks_not_kept, total - 3);  // counts stay exact

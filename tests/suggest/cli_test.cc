@@ -15,6 +15,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/paths.h"
+#include "testing/run.h"
 
 namespace tw {
 namespace {
@@ -22,18 +23,8 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-struct Result {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using Result = testing::RunResult;
+using testing::Slurp;
 
 // Every file under `dir`, path -> bytes.
 std::map<std::string, std::string> Tree(const fs::path& dir) {
@@ -57,15 +48,7 @@ class SuggestCli : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   Result Exec(const std::string& cmdline) {
-    fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
-    std::string cmd = "cd " + dir_.string() + " && " + cmdline + " >" + out.string() + " 2>" +
-                      err.string() + " </dev/null";
-    int rc = std::system(cmd.c_str());
-    Result r;
-    r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-    r.out = Slurp(out);
-    r.err = Slurp(err);
-    return r;
+    return testing::RunShell(cmdline, dir_, {.in_dir = true});
   }
   Result Run(const std::string& args) { return Exec(testing::TierwatchBin() + " " + args); }
   std::string Example(const char* name) { return (example_ / name).string(); }
