@@ -51,7 +51,7 @@ class Walker {
         auto it =
             std::find_if(seen.begin(), seen.end(), [&](const auto& s) { return *s.first == *key; });
         if (it != seen.end()) {
-          Duplicate(kv.first, *key, it->second);
+          Duplicate(kv.first, it->second);
         } else {
           seen.emplace_back(key, LineOf(kv.first));
         }
@@ -70,13 +70,12 @@ class Walker {
     size_t index;
   };
 
-  void Duplicate(const YAML::Node& key_node, const std::string& key, int first) {
+  void Duplicate(const YAML::Node& key_node, int first) {
     // An aliased mapping is visited once per alias: report each duplicate once.
     if (!reported_.emplace(LineOf(key_node), ColumnOf(key_node)).second) return;
     Add(TreeProblem::Code::kDuplicateKey, key_node,
-        first > 0 ? absl::StrCat("duplicate key \"", key, "\" (first given at line ", first,
-                                 "); each key may appear once")
-                  : absl::StrCat("duplicate key \"", key, "\"; each key may appear once"));
+        first > 0 ? absl::StrCat("duplicate key (first given at line ", first, ")")
+                  : std::string("duplicate key"));
   }
 
   void Add(TreeProblem::Code code, const YAML::Node& n, std::string message) {
