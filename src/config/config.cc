@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "common/time_format.h"
+#include "common/yaml_schema.h"
 #include "yaml-cpp/yaml.h"
 
 namespace tw::config {
@@ -210,11 +211,8 @@ class Reader {
               absl::StrCat("unknown key", hint, "; allowed here: ", absl::StrJoin(allowed, ", ")));
         continue;
       }
-      if (out->count(key)) {
-        Error(kv.first, full,
-              absl::StrCat("duplicate key (first given at line ", LineOf((*out)[key].key), ")"));
-        continue;
-      }
+      // Duplicates were reported by yaml::CheckTree before the walk; the first one wins.
+      if (out->count(key)) continue;
       (*out)[key] = Entry{kv.first, kv.second};
     }
     return true;
@@ -565,8 +563,9 @@ class Reader {
 
 bool ParseListenAddress(absl::string_view listen, std::string* host, int* port,
                         std::string* error) {
-  const std::string example = "expected HOST:PORT such as \":9977\", \"0.0.0.0:9977\" or "
-                              "\"127.0.0.1:9977\" (\"\" turns the HTTP server off)";
+  const std::string example =
+      "expected HOST:PORT such as \":9977\", \"0.0.0.0:9977\" or "
+      "\"127.0.0.1:9977\" (\"\" turns the HTTP server off)";
   size_t colon = listen.rfind(':');
   if (colon == absl::string_view::npos) {
     *error = absl::StrCat(example, ", got \"", listen, "\" (no port)");
@@ -611,6 +610,15 @@ LoadResult Parse(absl::string_view yaml, const std::string& file, const LoadOpti
   if (docs.size() > 1) {
     result.errors.push_back(
         ConfigError{name, LineOf(docs[1]), "a config file holds one YAML document; found another"});
+  }
+  for (const YAML::Node& doc : docs) {
+    std::vector<tw::yaml::TreeProblem> problems =
+        tw::yaml::CheckTree(doc, tw::yaml::LimitsFor(yaml.size()));
+    for (const tw::yaml::TreeProblem& p : problems) {
+      result.errors.push_back(ConfigError{name, p.line, p.ToString()});
+    }
+    // Interpreting a tree that blew the budget would do the expansion we just refused.
+    if (tw::yaml::HasLimitProblem(problems)) return result;
   }
   try {
     reader.Document(docs.empty() ? YAML::Node() : docs[0], options, &result.config);

@@ -189,6 +189,35 @@ TEST(ConfigTest, DuplicateKeysAreErrors) {
   EXPECT_EQ(r.config.mode, Mode::kWatch);
 }
 
+// The probe's 528-byte config: 8 levels of 10 aliases each under relay.filters expand to
+// 10^8 nodes. It is refused after a bounded walk, at its line, before any copy is made.
+std::string AliasBombConfig() {
+  std::string y = "relay:\n  address: a:1\n  filters:\n    - l0: &l0 [x]\n";
+  for (int i = 1; i <= 8; ++i) {
+    y += "      l" + std::to_string(i) + ": &l" + std::to_string(i) + " [";
+    for (int j = 0; j < 10; ++j) y += std::string(j ? "," : "") + "*l" + std::to_string(i - 1);
+    y += "]\n";
+  }
+  return y;
+}
+
+TEST(ConfigTest, AliasBombIsRefusedWithItsLine) {
+  LoadResult r = Parse(AliasBombConfig(), "bomb.yaml");
+  ASSERT_EQ(r.errors.size(), 1u) << Messages(r);
+  EXPECT_EQ(r.errors[0].file, "bomb.yaml");
+  EXPECT_GE(r.errors[0].line, 4);
+  EXPECT_THAT(r.errors[0].message, HasSubstr("relay.filters[0].l"));
+  EXPECT_THAT(r.errors[0].message, HasSubstr("expands to more than 100000 YAML nodes"));
+}
+
+TEST(ConfigTest, DuplicateKeysInsideFiltersAreErrors) {
+  LoadResult r = Parse(
+      "relay:\n  address: a:1\n  filters:\n    - verdict: [DROPPED]\n      verdict: [AUDIT]\n",
+      "dup.yaml");
+  EXPECT_THAT(ErrorAt(r, 5),
+              HasSubstr("relay.filters[0].verdict: duplicate key (first given at line 4)"));
+}
+
 TEST(ConfigTest, RelayAddressOptionalForCaptures) {
   const std::string yaml = "mode: watch\n";
   EXPECT_FALSE(Parse(yaml, "c.yaml").ok());
