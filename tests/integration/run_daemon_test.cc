@@ -185,6 +185,49 @@ TEST_F(RunDaemonTest, AnInvalidConfigOnSighupIsLoggedAndTheRunningOneKept) {
   relay->Wait();
 }
 
+// The probe's 528-byte config: 8 levels of 10 nested aliases under relay.filters. It once
+// grew `run --check` without end and aborted a running daemon with std::bad_alloc.
+std::string AliasBombConfig(const std::string& relay) {
+  std::string y =
+      absl::StrCat("relay:\n  address: \"", relay, "\"\n  filters:\n    - l0: &l0 [x]\n");
+  for (int i = 1; i <= 8; ++i) {
+    absl::StrAppend(&y, "      l", i, ": &l", i, " [");
+    for (int j = 0; j < 10; ++j) absl::StrAppend(&y, j ? "," : "", "*l", i - 1);
+    absl::StrAppend(&y, "]\n");
+  }
+  return y;
+}
+
+TEST_F(RunDaemonTest, AnAliasBombOnSighupIsRejectedAndTheRunningConfigKept) {
+  std::unique_ptr<Process> relay;
+  std::string addr = StartRelay(Capture("a.jsonl", 2, 1764300000), &relay);
+  ASSERT_FALSE(addr.empty());
+  WriteFile(dir_ / "tierwatch.yaml", Config(addr, "learn"));
+  auto daemon = StartDaemon();
+  ASSERT_TRUE(daemon->AwaitErr("connections=2")) << daemon->err();
+
+  WriteFile(dir_ / "tierwatch.yaml", AliasBombConfig(addr));
+  daemon->Signal(SIGHUP);
+  ASSERT_TRUE(daemon->AwaitErr("config reload rejected")) << daemon->err();
+  EXPECT_THAT(daemon->err(), HasSubstr("tierwatch.yaml:5: relay.filters[0].l"));
+  EXPECT_THAT(daemon->err(), HasSubstr("expands to more than 100000 YAML nodes"));
+
+  daemon->Signal(SIGINT);
+  ASSERT_EQ(daemon->Wait(), 0) << daemon->err();
+  EXPECT_THAT(daemon->out(), HasSubstr("config reloads: 0 applied, 1 rejected"));
+  EXPECT_THAT(daemon->out(), HasSubstr("baseline: 2 connections"));
+  relay->Signal(SIGTERM);
+  relay->Wait();
+}
+
+TEST_F(RunDaemonTest, CheckRefusesAnAliasBombAtItsLine) {
+  WriteFile(dir_ / "tierwatch.yaml", AliasBombConfig("127.0.0.1:1"));
+  auto daemon = StartDaemon({"--check"});
+  EXPECT_EQ(daemon->Wait(), 2) << daemon->err();
+  EXPECT_THAT(daemon->err(), HasSubstr("tierwatch.yaml:5: relay.filters[0].l"));
+  EXPECT_THAT(daemon->err(), HasSubstr("refusing to read it"));
+}
+
 TEST_F(RunDaemonTest, AChangedRelayOnSighupReconnectsAndContinues) {
   std::unique_ptr<Process> relay_a, relay_b;
   std::string a = StartRelay(Capture("a.jsonl", 2, 1764300000), &relay_a);
