@@ -83,8 +83,8 @@ void AddLoggingOptions(CLI::App* app, std::string* level, bool* json) {
   app->add_flag("--log-json", *json, "Write logs as JSON lines");
 }
 
-void RelayFlags::AddTo(CLI::App* cmd, bool with_connect_timeout) {
-  cmd->add_option("--relay,--server", address,
+void RelayFlags::AddTo(CLI::App* cmd, bool with_connect_timeout, bool server_alias) {
+  cmd->add_option(server_alias ? "--relay,--server" : "--relay", address,
                   "Hubble Relay (or agent) address HOST:PORT; tls://HOST:PORT turns TLS on")
       ->type_name("ADDR");
   if (with_connect_timeout) {

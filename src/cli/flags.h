@@ -55,8 +55,9 @@ struct RelayFlags {
   absl::Duration connect_timeout = absl::Seconds(10);
 
   // Adds the flags to `cmd` (the TLS ones in the "TLS" group). The daemon retries forever
-  // and takes no --connect-timeout (`connect_timeout` false).
-  void AddTo(CLI::App* cmd, bool connect_timeout = true);
+  // and takes no --connect-timeout (`connect_timeout` false); `suggest` uses --server for
+  // a daemon's HTTP address (`server_alias` false).
+  void AddTo(CLI::App* cmd, bool connect_timeout = true, bool server_alias = true);
   bool given() const { return !address.empty(); }
   // Options for a command's RelayClient: fail_if_unreachable (a command gives up when it
   // never connected within --connect-timeout; only the daemon retries forever).
