@@ -300,7 +300,7 @@ absl::Status Daemon::Reload() {
       return absl::OkStatus();
     }
   }
-  config::LoadOptions lo;
+  config::LoadOptions lo = options_.load_options;
   lo.require_relay_address = options_.captures.empty();
   auto next = LoadDaemonConfig(options_.config_path, lo);
   if (!next.ok()) {

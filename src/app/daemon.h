@@ -80,6 +80,9 @@ struct DaemonOptions {
   // Read these captures instead of the relay; the daemon ends when they are read.
   std::vector<std::string> captures;
   absl::Duration tick_interval = absl::Seconds(1);  // zero: no ticker thread
+  // How the config is read on Reload() (the command line's --relay/TLS overrides);
+  // require_relay_address follows `captures`.
+  config::LoadOptions load_options;
   // `--log-level` was given on the command line: config log.level must not override it.
   bool log_level_from_command_line = false;
   uint64_t seed = 0;  // relay reconnect jitter

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/time_format.h"
+#include "common/yaml_schema.h"
 #include "yaml-cpp/yaml.h"
 
 namespace tw::baseline {
@@ -145,6 +146,10 @@ class DocParser {
     } else {
       errors_.push_back(absl::StrCat(name_, ":", m.line + 1, ":", m.column + 1, ": ", message));
     }
+  }
+  void ErrorAt(int line, int column, absl::string_view message) {
+    errors_.push_back(line > 0 ? absl::StrCat(name_, ":", line, ":", column, ": ", message)
+                               : absl::StrCat(name_, ": ", message));
   }
   const std::vector<std::string>& errors() const { return errors_; }
 
@@ -529,51 +534,57 @@ absl::StatusOr<Baseline> ParseBaselineDocument(absl::string_view text, absl::str
   }
   Baseline baseline(symbols);
   DocParser p(name, symbols);
-  try {
-    if (!root.IsMap() || !root["kind"] || !root["kind"].IsScalar() ||
-        root["kind"].Scalar() != kDocumentKind) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(name, ": not a tierwatch baseline document (expected kind: ", kDocumentKind,
-                       "; write one with `tierwatch baseline export`)"));
-    }
-    if (!root["apiVersion"] || !root["apiVersion"].IsScalar() ||
-        root["apiVersion"].Scalar() != kDocumentApiVersion) {
-      std::string got = root["apiVersion"] && root["apiVersion"].IsScalar()
-                            ? root["apiVersion"].Scalar()
-                            : "(none)";
-      return absl::FailedPreconditionError(absl::StrCat(name, ": baseline document apiVersion ",
-                                                        got, "; this tierwatch reads ",
-                                                        kDocumentApiVersion));
-    }
-    p.Keys(root, "document", {"apiVersion", "kind", "metadata", "connections", "workloads"});
-    if (const YAML::Node& meta = root["metadata"]) {
-      if (p.Keys(meta, "metadata", {"generatedFrom", "timeRange", "connections"})) {
-        std::string source;
-        if (meta["generatedFrom"] &&
-            p.Str(meta["generatedFrom"], "metadata.generatedFrom", &source)) {
-          baseline.set_source(source);
+  std::vector<tw::yaml::TreeProblem> problems =
+      tw::yaml::CheckTree(root, tw::yaml::LimitsFor(text.size()));
+  for (const tw::yaml::TreeProblem& t : problems) p.ErrorAt(t.line, t.column, t.ToString());
+  // Reading a tree that blew the budget would do the expansion just refused.
+  if (!tw::yaml::HasLimitProblem(problems)) {
+    try {
+      if (!root.IsMap() || !root["kind"] || !root["kind"].IsScalar() ||
+          root["kind"].Scalar() != kDocumentKind) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            name, ": not a tierwatch baseline document (expected kind: ", kDocumentKind,
+            "; write one with `tierwatch baseline export`)"));
+      }
+      if (!root["apiVersion"] || !root["apiVersion"].IsScalar() ||
+          root["apiVersion"].Scalar() != kDocumentApiVersion) {
+        std::string got = root["apiVersion"] && root["apiVersion"].IsScalar()
+                              ? root["apiVersion"].Scalar()
+                              : "(none)";
+        return absl::FailedPreconditionError(absl::StrCat(name, ": baseline document apiVersion ",
+                                                          got, "; this tierwatch reads ",
+                                                          kDocumentApiVersion));
+      }
+      p.Keys(root, "document", {"apiVersion", "kind", "metadata", "connections", "workloads"});
+      if (const YAML::Node& meta = root["metadata"]) {
+        if (p.Keys(meta, "metadata", {"generatedFrom", "timeRange", "connections"})) {
+          std::string source;
+          if (meta["generatedFrom"] &&
+              p.Str(meta["generatedFrom"], "metadata.generatedFrom", &source)) {
+            baseline.set_source(source);
+          }
         }
       }
-    }
-    const YAML::Node& conns = root["connections"];
-    if (!conns) {
-      p.Error(root, "missing connections (a list, [] when empty)");
-    } else if (!conns.IsSequence()) {
-      p.Error(conns, "connections: expected a list");
-    } else {
-      std::map<flow::ConnectionKey, int> lines;
-      for (size_t i = 0; i < conns.size(); ++i) p.Connection(conns[i], i, &baseline, &lines);
-    }
-    if (const YAML::Node& ws = root["workloads"]) {
-      if (!ws.IsSequence()) {
-        p.Error(ws, "workloads: expected a list");
+      const YAML::Node& conns = root["connections"];
+      if (!conns) {
+        p.Error(root, "missing connections (a list, [] when empty)");
+      } else if (!conns.IsSequence()) {
+        p.Error(conns, "connections: expected a list");
       } else {
-        std::map<flow::Peer, int> lines;
-        for (size_t i = 0; i < ws.size(); ++i) p.Workload(ws[i], i, &baseline, &lines);
+        std::map<flow::ConnectionKey, int> lines;
+        for (size_t i = 0; i < conns.size(); ++i) p.Connection(conns[i], i, &baseline, &lines);
       }
+      if (const YAML::Node& ws = root["workloads"]) {
+        if (!ws.IsSequence()) {
+          p.Error(ws, "workloads: expected a list");
+        } else {
+          std::map<flow::Peer, int> lines;
+          for (size_t i = 0; i < ws.size(); ++i) p.Workload(ws[i], i, &baseline, &lines);
+        }
+      }
+    } catch (const YAML::Exception& e) {
+      p.Error(root, e.msg);
     }
-  } catch (const YAML::Exception& e) {
-    p.Error(root, e.msg);
   }
   const std::vector<std::string>& errors = p.errors();
   if (!errors.empty()) {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -25,6 +26,8 @@
 #include "common/logging.h"
 #include "common/time_format.h"
 #include "nlohmann/json.hpp"
+#include "policy/parser.h"
+#include "tier/tier_config.h"
 
 namespace tw::cli {
 namespace {
@@ -35,7 +38,9 @@ struct RunArgs {
   absl::Duration duration = absl::InfiniteDuration();
   std::string output = "text";
   bool check = false;
-  std::string shard;  // "I/N" or "ordinal/N"; "" = not sharded
+  bool check_syntax = false;  // --check-syntax: the config file alone, not the files it names
+  std::string shard;          // "I/N" or "ordinal/N"; "" = not sharded
+  RelayFlags relay;           // given flags win over the config's relay section
   // From the global flags: given on the command line, they win over the config's log keys.
   bool log_level_given = false;
   bool log_json_given = false;
@@ -59,10 +64,56 @@ std::string ExplainHint(const RunArgs& args, const config::DaemonConfig& c,
                       " ID` while a daemon runs, or `tierwatch analyze CAPTURE --explain ID`");
 }
 
+// `run --check`: what the daemon would load at start, read now so that every problem is
+// reported at once (the config's own are already in; these carry their files' lines).
+std::vector<std::string> CheckInputs(const config::DaemonConfig& c) {
+  std::vector<std::string> errors;
+  std::error_code ec;
+  if (!c.tiers.empty() && std::filesystem::is_regular_file(c.tiers, ec)) {
+    std::vector<tier::ConfigDiagnostic> diags;
+    auto model = tier::LoadTierModel(c.tiers, &diags);
+    for (const auto& d : diags) errors.push_back(d.ToString());
+    if (!model.ok() && diags.empty()) errors.emplace_back(model.status().message());
+  }
+  std::vector<std::string> policies;
+  for (const auto& p : c.policies) {
+    if (std::filesystem::exists(p, ec)) policies.push_back(p);
+  }
+  if (!policies.empty()) {
+    auto loaded = policy::LoadPolicies(policies);
+    if (!loaded.ok()) {
+      errors.emplace_back(loaded.status().message());
+    } else {
+      for (const auto& d : loaded->diagnostics) {
+        if (d.severity == policy::Severity::kError) errors.push_back(d.ToString());
+      }
+    }
+  }
+  return errors;
+}
+
 int RunDaemon(const RunArgs& args) {
   config::LoadOptions lo;
   lo.require_relay_address = args.captures.empty();
+  lo.check_files = args.check && !args.check_syntax;
+  absl::StatusOr<config::RelayOverride> relay = args.relay.ToConfigOverride();
+  if (!relay.ok()) {
+    std::cerr << "tierwatch run: " << relay.status().message() << "\n";
+    return kExitUsage;
+  }
+  lo.relay = *relay;
   auto cfg = app::LoadDaemonConfig(args.config, lo);
+  if (lo.check_files) {
+    // Everything at once: the config's errors, then those of the files it names.
+    config::LoadResult raw = config::LoadFile(args.config, lo);
+    std::vector<std::string> errors;
+    if (!cfg.ok()) errors.emplace_back(cfg.status().message());
+    for (std::string& e : CheckInputs(raw.config)) errors.push_back(std::move(e));
+    if (!errors.empty()) {
+      std::cerr << "tierwatch run: invalid config:\n" << absl::StrJoin(errors, "\n") << "\n";
+      return kExitUsage;
+    }
+  }
   if (!cfg.ok()) {
     std::cerr << "tierwatch run: invalid config:\n" << cfg.status().message() << "\n";
     return kExitUsage;
@@ -109,6 +160,8 @@ int RunDaemon(const RunArgs& args) {
   app::DaemonOptions opts;
   opts.shard = shard;
   opts.config_path = args.config;
+  opts.load_options = lo;
+  opts.load_options.check_files = false;  // a reload checks what a start checks
   opts.captures = args.captures;
   opts.log_level_from_command_line = args.log_level_given;
   opts.seed = static_cast<uint64_t>(absl::ToUnixNanos(clock.Now()));
@@ -196,6 +249,8 @@ void RegisterRun(CLI::App& app, CommandContext& ctx) {
       "Examples:\n"
       "  tierwatch run --config /etc/tierwatch/tierwatch.yaml\n"
       "  tierwatch run --config tw.yaml --check                 # validate and exit\n"
+      "  tierwatch run --config tw.yaml --check-syntax          # the file alone (CI)\n"
+      "  tierwatch run --config tw.yaml --relay 127.0.0.1:4245  # flags win over relay:\n"
       "  tierwatch run --config tw.yaml --duration 10m -o json  # a bounded run\n"
       "  tierwatch run --config tw.yaml --capture before.jsonl  # captures instead of a relay\n"
       "  tierwatch run --config tw.yaml --shard ordinal/3       # a StatefulSet pod: its nodes\n"
@@ -208,7 +263,14 @@ void RegisterRun(CLI::App& app, CommandContext& ctx) {
   AddDurationOption(cmd, "--duration", &args->duration,
                     "Stop after this long (30s, 10m, 24h), as if sent SIGTERM");
   AddOutputOption(cmd, &args->output, {"text", "json"});
-  cmd->add_flag("--check", args->check, "Validate the config (all errors, FILE:LINE) and exit");
+  cmd->add_flag("--check", args->check,
+                "Validate the config and the files it names (tiers, policies, TLS files, the "
+                "baseline directory): all errors at once, FILE:LINE, then exit");
+  cmd->add_flag_callback(
+      "--check-syntax", [args] { args->check = args->check_syntax = true; },
+      "Like --check for the config file alone (keys, types, values), not the files it names: "
+      "for CI, away from the machine the daemon runs on");
+  args->relay.AddTo(cmd, /*connect_timeout=*/false);
   cmd->add_option("--shard", args->shard,
                   "Read only the nodes that hash to shard I of N (I/N, or ordinal/N: I from the "
                   "host name's -<n>, as in a StatefulSet); series get a shard label. "

@@ -31,7 +31,7 @@ namespace {
 struct SuggestArgs {
   std::string baseline;
   std::vector<std::string> captures;
-  std::string relay;
+  RelayFlags relay;
   std::string server;
   absl::Duration duration = absl::ZeroDuration();
   std::vector<std::string> policies;
@@ -84,11 +84,9 @@ absl::Status Collect(const SuggestArgs& a, baseline::Baseline& b, std::string* s
   lo.only_policy_drops = true;
   baseline::Learner learner(b, &dns, lo);
   uint64_t lost = 0, malformed = 0;
-  if (!a.relay.empty()) {
-    sources::RelayClientOptions o;
-    o.address = a.relay;
+  if (a.relay.given()) {
+    sources::RelayClientOptions o = a.relay.ToOptions();
     o.follow = true;
-    o.seed = static_cast<uint64_t>(absl::ToUnixNanos(absl::Now()));
     sources::RelayClient client(o, b.symbols());
     absl::Status st;
     {
@@ -100,7 +98,7 @@ absl::Status Collect(const SuggestArgs& a, baseline::Baseline& b, std::string* s
     }
     if (!st.ok()) return st;
     for (const auto& [source, n] : client.stats().lost_by_source) lost += n;
-    b.set_source(absl::StrCat("relay:", a.relay));
+    b.set_source(absl::StrCat("relay:", a.relay.address));
   } else {
     sources::CaptureOptions copts;
     copts.strict = a.strict;
@@ -200,17 +198,17 @@ int RunFromServer(const SuggestArgs& args) {
 }
 
 int RunSuggest(const SuggestArgs& args) {
-  int inputs = (!args.baseline.empty()) + (!args.captures.empty()) + (!args.relay.empty()) +
+  int inputs = (!args.baseline.empty()) + (!args.captures.empty()) + (args.relay.given()) +
                (!args.server.empty());
   if (inputs != 1) {
     return Usage(
         "give the connections to allow: exactly one of --baseline FILE, --capture FILE... or "
         "--relay ADDR --duration D (or --server URL: a running daemon's set)");
   }
-  if (!args.relay.empty() && args.duration <= absl::ZeroDuration()) {
+  if (args.relay.given() && args.duration <= absl::ZeroDuration()) {
     return Usage("--relay needs --duration D (how long to watch the traffic, e.g. 10m)");
   }
-  if (args.relay.empty() && args.duration > absl::ZeroDuration()) {
+  if (!args.relay.given() && args.duration > absl::ZeroDuration()) {
     return Usage("--duration applies to --relay only");
   }
   if (args.out.empty() || args.out == "-") return Usage("--out DIR is required (a directory)");
@@ -367,8 +365,7 @@ void RegisterSuggest(CLI::App& app, CommandContext& ctx) {
       ->type_name("FILE");
   // One --capture takes several files (the house dialect), here as in --policies.
   AddCaptureOption(cmd, &args->captures)->allow_extra_args(true);
-  cmd->add_option("--relay", args->relay, "Hubble Relay address HOST:PORT to read from")
-      ->type_name("ADDR");
+  args->relay.AddTo(cmd, /*connect_timeout=*/true, /*server_alias=*/false);
   cmd->add_option("--server", args->server,
                   "A running daemon's HTTP address: write its live suggestion set")
       ->type_name("URL");

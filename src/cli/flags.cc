@@ -83,12 +83,14 @@ void AddLoggingOptions(CLI::App* app, std::string* level, bool* json) {
   app->add_flag("--log-json", *json, "Write logs as JSON lines");
 }
 
-void RelayFlags::AddTo(CLI::App* cmd) {
-  cmd->add_option("--relay,--server", address,
+void RelayFlags::AddTo(CLI::App* cmd, bool with_connect_timeout, bool server_alias) {
+  cmd->add_option(server_alias ? "--relay,--server" : "--relay", address,
                   "Hubble Relay (or agent) address HOST:PORT; tls://HOST:PORT turns TLS on")
       ->type_name("ADDR");
-  AddDurationOption(cmd, "--connect-timeout", &connect_timeout,
-                    "Give up when the relay cannot be reached within this long (default 10s)");
+  if (with_connect_timeout) {
+    AddDurationOption(cmd, "--connect-timeout", &connect_timeout,
+                      "Give up when the relay cannot be reached within this long (default 10s)");
+  }
   cmd->add_flag("--tls", tls, "Use TLS to the relay")->group("TLS");
   cmd->add_option("--tls-ca-cert-files", tls_ca_files,
                   "PEM CA file(s) verifying the relay's certificate (default: system roots)")
@@ -119,6 +121,26 @@ sources::RelayClientOptions RelayFlags::ToOptions() const {
   o.connect_timeout = connect_timeout;
   o.fail_if_unreachable = true;
   o.seed = static_cast<uint64_t>(absl::ToUnixNanos(absl::Now()));
+  return o;
+}
+
+}  // namespace tw::cli
+
+namespace tw::cli {
+
+absl::StatusOr<config::RelayOverride> RelayFlags::ToConfigOverride() const {
+  if (tls_ca_files.size() > 1) {
+    return absl::InvalidArgumentError(
+        "--tls-ca-cert-files: the daemon takes one CA file (relay.tls.ca_file); concatenate "
+        "the PEM files into one");
+  }
+  config::RelayOverride o;
+  o.address = address;
+  o.tls = tls;
+  if (!tls_ca_files.empty()) o.ca_file = tls_ca_files.front();
+  o.cert_file = tls_cert_file;
+  o.key_file = tls_key_file;
+  o.server_name = tls_server_name;
   return o;
 }
 

@@ -8,13 +8,16 @@
 //   AddCaptureOption(cmd, &captures);         // --capture a.jsonl b.jsonl -
 //   ...
 //   sources::RelayClientOptions o = relay.ToOptions();
+//   config::RelayOverride over = *relay.ToConfigOverride();   // `run`: flags win over the config
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "config/config.h"
 #include "sources/relay/relay_client.h"
 
 namespace tw::cli {
@@ -51,12 +54,17 @@ struct RelayFlags {
   std::string tls_server_name;
   absl::Duration connect_timeout = absl::Seconds(10);
 
-  // Adds the flags to `cmd` (the TLS ones in the "TLS" group).
-  void AddTo(CLI::App* cmd);
+  // Adds the flags to `cmd` (the TLS ones in the "TLS" group). The daemon retries forever
+  // and takes no --connect-timeout (`connect_timeout` false); `suggest` uses --server for
+  // a daemon's HTTP address (`server_alias` false).
+  void AddTo(CLI::App* cmd, bool connect_timeout = true, bool server_alias = true);
   bool given() const { return !address.empty(); }
   // Options for a command's RelayClient: fail_if_unreachable (a command gives up when it
   // never connected within --connect-timeout; only the daemon retries forever).
   sources::RelayClientOptions ToOptions() const;
+  // `tierwatch run`: the flags given, as overrides of the config's relay section. Fails when
+  // more than one CA file is given (the config holds one, relay.tls.ca_file).
+  absl::StatusOr<config::RelayOverride> ToConfigOverride() const;
 };
 
 }  // namespace tw::cli

@@ -1,5 +1,7 @@
 #include "config/config.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -8,6 +10,7 @@
 #include <limits>
 #include <map>
 #include <sstream>
+#include <tuple>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -15,6 +18,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "common/time_format.h"
+#include "common/yaml_schema.h"
 #include "yaml-cpp/yaml.h"
 
 namespace tw::config {
@@ -210,11 +214,8 @@ class Reader {
               absl::StrCat("unknown key", hint, "; allowed here: ", absl::StrJoin(allowed, ", ")));
         continue;
       }
-      if (out->count(key)) {
-        Error(kv.first, full,
-              absl::StrCat("duplicate key (first given at line ", LineOf((*out)[key].key), ")"));
-        continue;
-      }
+      // Duplicates were reported by yaml::CheckTree before the walk; the first one wins.
+      if (out->count(key)) continue;
       (*out)[key] = Entry{kv.first, kv.second};
     }
     return true;
@@ -249,6 +250,7 @@ class Reader {
             std::string* out) {
     String(entries, key, path, out);
     *out = ResolvePath(*out);
+    if (const Entry* e = Find(entries, key)) lines_[path] = LineOf(e->value);
   }
 
   std::string ResolvePath(const std::string& p) const {
@@ -320,6 +322,7 @@ class Reader {
         Error(n, p, absl::StrCat("expected a string, got ", Describe(n)));
         return;
       }
+      if (paths) lines_[absl::StrCat(path, "[", out->size(), "]")] = LineOf(n);
       out->push_back(paths ? ResolvePath(n.Scalar()) : n.Scalar());
     };
     if (e->value.IsNull()) return;
@@ -376,6 +379,22 @@ class Reader {
     }
   }
 
+  // The command line's TLS flags win over relay.tls; a CA or client certificate turns TLS
+  // on, as with the other commands' flags.
+  void OverrideTls(const RelayOverride& o, TlsConfig* tls) {
+    if (o.tls || !o.ca_file.empty() || !o.cert_file.empty()) tls->enabled = true;
+    if (!o.ca_file.empty()) tls->ca_file = o.ca_file;
+    if (!o.cert_file.empty()) tls->cert_file = o.cert_file;
+    if (!o.key_file.empty()) tls->key_file = o.key_file;
+    if (!o.server_name.empty()) tls->server_name = o.server_name;
+    if ((!o.cert_file.empty() || !o.key_file.empty()) &&
+        tls->cert_file.empty() != tls->key_file.empty()) {
+      Error(0,
+            "--tls-client-cert-file and --tls-client-key-file go together (mTLS needs the "
+            "client certificate and its key)");
+    }
+  }
+
   void Relay(const Entry* e, RelayConfig* relay, const LoadOptions& options,
              const YAML::Node& root) {
     Entries r;
@@ -385,6 +404,7 @@ class Reader {
       return;
     }
     String(r, "address", "relay.address", &relay->address);
+    if (!options.relay.address.empty()) relay->address = options.relay.address;
     if (relay->address.empty() && options.require_relay_address) {
       if (e) {
         Error(e->key, "relay.address",
@@ -431,6 +451,7 @@ class Reader {
         }
       }
     }
+    OverrideTls(options.relay, &relay->tls);
     Duration(r, "keepalive", "relay.keepalive", &relay->keepalive, /*allow_zero=*/false);
     Duration(r, "resume_window", "relay.resume_window", &relay->resume_window,
              /*allow_zero=*/true);
@@ -555,18 +576,88 @@ class Reader {
     }
   }
 
+  // `run --check`: the files the config names, each problem at the line naming it. Only
+  // what can be known without reading them as tiers or policies (the caller does that).
+  void CheckFiles(const DaemonConfig& cfg, const LoadOptions& options) {
+    namespace fs = std::filesystem;
+    auto at = [&](const std::string& key, const std::string& flag) {
+      auto it = lines_.find(key);
+      // A value from the command line has no line: name the flag instead.
+      return std::make_pair(it == lines_.end() || !flag.empty() ? 0 : it->second,
+                            flag.empty() ? key : absl::StrCat(key, " (", flag, ")"));
+    };
+    auto readable_file = [&](const std::string& key, const std::string& file,
+                             const std::string& flag, const std::string& what) {
+      if (file.empty()) return;
+      auto [line, name] = at(key, flag);
+      std::error_code ec;
+      fs::file_status st = fs::status(file, ec);
+      if (!fs::exists(st)) {
+        Error(line, absl::StrCat(name, ": ", what, " ", file, " does not exist"));
+      } else if (!fs::is_regular_file(st)) {
+        Error(line, absl::StrCat(name, ": ", what, " ", file, " is not a regular file"));
+      } else if (::access(file.c_str(), R_OK) != 0) {
+        Error(line, absl::StrCat(name, ": ", what, " ", file,
+                                 " is not readable: ", std::strerror(errno)));
+      }
+    };
+    const RelayOverride& o = options.relay;
+    readable_file("tiers", cfg.tiers, "", "tier config");
+    readable_file("relay.tls.ca_file", cfg.relay.tls.ca_file,
+                  o.ca_file.empty() ? "" : "--tls-ca-cert-files", "CA file");
+    readable_file("relay.tls.cert_file", cfg.relay.tls.cert_file,
+                  o.cert_file.empty() ? "" : "--tls-client-cert-file", "client certificate");
+    readable_file("relay.tls.key_file", cfg.relay.tls.key_file,
+                  o.key_file.empty() ? "" : "--tls-client-key-file", "client key");
+    for (size_t i = 0; i < cfg.policies.size(); ++i) {
+      auto [line, name] = at(absl::StrCat("policies[", i, "]"), "");
+      if (line == 0) std::tie(line, name) = at("policies", "");
+      std::error_code ec;
+      if (!fs::exists(cfg.policies[i], ec)) {
+        Error(line, absl::StrCat(name, ": ", cfg.policies[i],
+                                 " does not exist (a policy file or a "
+                                 "directory of them)"));
+      } else if (::access(cfg.policies[i].c_str(), R_OK) != 0) {
+        Error(line, absl::StrCat(name, ": ", cfg.policies[i],
+                                 " is not readable: ", std::strerror(errno)));
+      }
+    }
+    if (!cfg.baseline.path.empty()) {
+      auto [line, name] = at("baseline.path", "");
+      fs::path file(cfg.baseline.path);
+      fs::path dir = file.parent_path().empty() ? fs::path(".") : file.parent_path();
+      std::error_code ec;
+      if (!fs::is_directory(dir, ec)) {
+        Error(line, absl::StrCat(name, ": the directory ", dir.string(),
+                                 " does not exist (the baseline is saved there)"));
+      } else if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+        Error(line, absl::StrCat(
+                        name, ": the directory ", dir.string(),
+                        " is not writable (the baseline is saved there): ", std::strerror(errno)));
+      } else if (fs::exists(file, ec) && !fs::is_regular_file(file, ec)) {
+        Error(line, absl::StrCat(name, ": ", file.string(), " is not a regular file"));
+      } else if (cfg.mode == Mode::kWatch && !fs::exists(file, ec)) {
+        Error(line, absl::StrCat(name, ": ", file.string(),
+                                 " does not exist; watch mode compares traffic with a baseline "
+                                 "learned before (mode: learn, or `tierwatch baseline learn`)"));
+      }
+    }
+  }
+
  private:
   std::string file_;
   std::filesystem::path base_dir_;
   std::vector<ConfigError>* errors_;
+  std::map<std::string, int> lines_;  // config key path -> line of its value
 };
 
 }  // namespace
 
 bool ParseListenAddress(absl::string_view listen, std::string* host, int* port,
                         std::string* error) {
-  const std::string example = "expected HOST:PORT such as \":9977\", \"0.0.0.0:9977\" or "
-                              "\"127.0.0.1:9977\" (\"\" turns the HTTP server off)";
+  const std::string example =
+      "expected HOST:PORT such as \":9977\", \"0.0.0.0:9977\" or "
+      "\"127.0.0.1:9977\" (\"\" turns the HTTP server off)";
   size_t colon = listen.rfind(':');
   if (colon == absl::string_view::npos) {
     *error = absl::StrCat(example, ", got \"", listen, "\" (no port)");
@@ -612,8 +703,18 @@ LoadResult Parse(absl::string_view yaml, const std::string& file, const LoadOpti
     result.errors.push_back(
         ConfigError{name, LineOf(docs[1]), "a config file holds one YAML document; found another"});
   }
+  for (const YAML::Node& doc : docs) {
+    std::vector<tw::yaml::TreeProblem> problems =
+        tw::yaml::CheckTree(doc, tw::yaml::LimitsFor(yaml.size()));
+    for (const tw::yaml::TreeProblem& p : problems) {
+      result.errors.push_back(ConfigError{name, p.line, p.ToString()});
+    }
+    // Interpreting a tree that blew the budget would do the expansion we just refused.
+    if (tw::yaml::HasLimitProblem(problems)) return result;
+  }
   try {
     reader.Document(docs.empty() ? YAML::Node() : docs[0], options, &result.config);
+    if (options.check_files) reader.CheckFiles(result.config, options);
   } catch (const YAML::Exception& e) {
     // yaml-cpp throws on some malformed trees (e.g. aliases to nowhere); keep what we have.
     result.errors.push_back(ConfigError{name, e.mark.is_null() ? 0 : e.mark.line + 1,

@@ -187,13 +187,33 @@ struct DaemonConfig {
 
 // Splits an http.listen value into host ("" = every interface) and port. False (with
 // `error` saying why) when it is not HOST:PORT, [IPv6]:PORT or :PORT with a port 0-65535.
-bool ParseListenAddress(absl::string_view listen, std::string* host, int* port,
-                        std::string* error);
+bool ParseListenAddress(absl::string_view listen, std::string* host, int* port, std::string* error);
+
+// Relay settings given on the command line (`tierwatch run --relay ... --tls...`): each
+// non-empty field replaces the config's, on start and on every reload. Paths are as given
+// (relative to the working directory, not to the config file).
+struct RelayOverride {
+  std::string address;
+  bool tls = false;  // true turns TLS on; false leaves the config's choice
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  std::string server_name;
+  bool empty() const {
+    return address.empty() && !tls && ca_file.empty() && cert_file.empty() && key_file.empty() &&
+           server_name.empty();
+  }
+};
 
 struct LoadOptions {
   // `tierwatch run --capture` reads files instead of a relay: then relay.address may be
   // absent.
   bool require_relay_address = true;
+  RelayOverride relay;
+  // `run --check`: also check the files the config names, each error at the line naming
+  // it — tiers and TLS files readable, policy paths present, the baseline's directory
+  // writable, and in watch mode the baseline file present.
+  bool check_files = false;
 };
 
 struct LoadResult {

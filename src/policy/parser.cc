@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/yaml_schema.h"
 #include "yaml-cpp/yaml.h"
 
 namespace tw::policy {
@@ -79,6 +80,15 @@ struct Doc {
   }
   void Warn(const YAML::Node& n, std::string msg, int fallback = 0) {
     Add(Severity::kWarning, Line(n, fallback), std::move(msg));
+  }
+  // Duplicate keys found by yaml::CheckTree before the walk, held until the policy's name
+  // is known so that they are reported under it.
+  std::vector<tw::yaml::TreeProblem> duplicates;
+  void FlushDuplicates() {
+    for (const tw::yaml::TreeProblem& t : duplicates) {
+      Add(Severity::kError, t.line > 0 ? t.line + line_offset : line_offset + 1, t.ToString());
+    }
+    duplicates.clear();
   }
 };
 
@@ -1356,6 +1366,12 @@ void ParseChunk(const Chunk& c, absl::string_view filename, int document_index, 
   }
   if (!Present(root)) return;
   out.documents++;
+  d.duplicates = tw::yaml::CheckTree(root, tw::yaml::LimitsFor(c.text.size()));
+  if (tw::yaml::HasLimitProblem(d.duplicates)) {
+    // Reading a tree that blew the budget would do the expansion just refused.
+    d.FlushDuplicates();
+    return;
+  }
   try {
     ParseObject(d, root, document_index, filename);
   } catch (const YAML::Exception& e) {
@@ -1363,6 +1379,7 @@ void ParseChunk(const Chunk& c, absl::string_view filename, int document_index, 
     int line = e.mark.line >= 0 ? e.mark.line + 1 + c.start_line : c.start_line + 1;
     d.Add(Severity::kError, line, absl::StrCat("unexpected YAML structure: ", e.msg));
   }
+  d.FlushDuplicates();  // a document that is not a policy (or a List) still has them
 }
 
 // A kind that is meant to be a network policy: in a policy API group, or a near miss of a
@@ -1413,6 +1430,7 @@ void ParseObject(Doc& d, const YAML::Node& root, int document_index, absl::strin
       Doc sub = d;
       sub.policy.clear();
       sub.error = false;
+      sub.duplicates.clear();
       ParseObject(sub, item, document_index * 1000 + i++, filename);
     }
     return;
@@ -1481,6 +1499,7 @@ void ParseObject(Doc& d, const YAML::Node& root, int document_index, absl::strin
     pol.namespace_ = "default";
   }
   d.policy = pol.DisplayName();
+  d.FlushDuplicates();
   CheckMap(d, root, kind, {"apiVersion", "kind", "metadata", "spec", "specs", "status"});
   if (!has_md) d.Add(Severity::kError, line, absl::StrCat(kind, " has no metadata"));
   if (pk == PolicyKind::kCiliumClusterwideNetworkPolicy && !written_ns.empty()) {

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/yaml_schema.h"
 #include "yaml-cpp/yaml.h"
 
 namespace tw::tier {
@@ -355,6 +356,18 @@ absl::StatusOr<TierOptions> ParseTierConfig(absl::string_view yaml, absl::string
     d.message = absl::StrCat("YAML syntax: ", e.msg);
     if (diagnostics) *diagnostics = {d};
     return DiagnosticsStatus(file, {d});
+  }
+  {
+    std::vector<tw::yaml::TreeProblem> problems =
+        tw::yaml::CheckTree(root, tw::yaml::LimitsFor(yaml.size()));
+    for (const tw::yaml::TreeProblem& t : problems) {
+      p.diags().push_back(ConfigDiagnostic{std::string(file), t.line, t.column, t.ToString()});
+    }
+    // Reading a tree that blew the budget would do the expansion just refused.
+    if (tw::yaml::HasLimitProblem(problems)) {
+      if (diagnostics) *diagnostics = p.diags();
+      return DiagnosticsStatus(file, p.diags());
+    }
   }
   try {
     if (root.IsNull()) {

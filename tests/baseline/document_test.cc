@@ -136,6 +136,48 @@ connections:
   EXPECT_TRUE(b->Contains(k));
 }
 
+TEST_F(DocumentTest, DuplicateKeysAreErrors) {
+  // yaml-cpp keeps both and a lookup returns the first: the port would silently be 443.
+  auto b = ParseBaselineDocument(R"(apiVersion: tierwatch.io/v1
+kind: TierwatchBaseline
+connections:
+  - source: {namespace: business, workload: odoo}
+    destination: {fqdn: api.example.com}
+    protocol: tcp
+    port: 443
+    port: 8443
+)",
+                                 "dup.yaml", s_);
+  ASSERT_FALSE(b.ok());
+  EXPECT_THAT(
+      std::string(b.status().message()),
+      HasSubstr("dup.yaml:8:5: connections[0].port: duplicate key (first given at line 7)"));
+  auto j = ParseBaselineDocument(
+      "{\"apiVersion\": \"tierwatch.io/v1\", \"kind\": \"TierwatchBaseline\",\n"
+      " \"connections\": [], \"connections\": []}\n",
+      "dup.json", s_);
+  ASSERT_FALSE(j.ok());
+  EXPECT_THAT(std::string(j.status().message()),
+              HasSubstr("dup.json:2:21: connections: duplicate"));
+}
+
+TEST_F(DocumentTest, AliasBombIsRefused) {
+  std::string y =
+      "apiVersion: tierwatch.io/v1\nkind: TierwatchBaseline\nconnections: []\n"
+      "metadata:\n  generatedFrom: x\n  timeRange: &a0 [x]\n";
+  for (int i = 1; i <= 8; ++i) {
+    y += "  a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int j = 0; j < 10; ++j) y += std::string(j ? "," : "") + "*a" + std::to_string(i - 1);
+    y += "]\n";
+  }
+  auto b = ParseBaselineDocument(y, "bomb.yaml", s_);
+  ASSERT_FALSE(b.ok());
+  EXPECT_THAT(std::string(b.status().message()),
+              HasSubstr("expands to more than 100000 YAML nodes"));
+  EXPECT_THAT(std::string(b.status().message()),
+              HasSubstr("1 error in baseline document bomb.yaml"));
+}
+
 TEST_F(DocumentTest, ErrorsAreAllReportedWithLines) {
   auto b = ParseBaselineDocument(
       "apiVersion: tierwatch.io/v1\n"                       // 1

@@ -18,6 +18,18 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
+LoadOptions CheckingFiles() {
+  LoadOptions o;
+  o.check_files = true;
+  return o;
+}
+
+LoadOptions WithoutRelay() {
+  LoadOptions o;
+  o.require_relay_address = false;
+  return o;
+}
+
 std::string Messages(const LoadResult& r) {
   std::string out;
   for (const auto& e : r.errors) out += e.ToString() + "\n";
@@ -189,10 +201,39 @@ TEST(ConfigTest, DuplicateKeysAreErrors) {
   EXPECT_EQ(r.config.mode, Mode::kWatch);
 }
 
+// The probe's 528-byte config: 8 levels of 10 aliases each under relay.filters expand to
+// 10^8 nodes. It is refused after a bounded walk, at its line, before any copy is made.
+std::string AliasBombConfig() {
+  std::string y = "relay:\n  address: a:1\n  filters:\n    - l0: &l0 [x]\n";
+  for (int i = 1; i <= 8; ++i) {
+    y += "      l" + std::to_string(i) + ": &l" + std::to_string(i) + " [";
+    for (int j = 0; j < 10; ++j) y += std::string(j ? "," : "") + "*l" + std::to_string(i - 1);
+    y += "]\n";
+  }
+  return y;
+}
+
+TEST(ConfigTest, AliasBombIsRefusedWithItsLine) {
+  LoadResult r = Parse(AliasBombConfig(), "bomb.yaml");
+  ASSERT_EQ(r.errors.size(), 1u) << Messages(r);
+  EXPECT_EQ(r.errors[0].file, "bomb.yaml");
+  EXPECT_GE(r.errors[0].line, 4);
+  EXPECT_THAT(r.errors[0].message, HasSubstr("relay.filters[0].l"));
+  EXPECT_THAT(r.errors[0].message, HasSubstr("expands to more than 100000 YAML nodes"));
+}
+
+TEST(ConfigTest, DuplicateKeysInsideFiltersAreErrors) {
+  LoadResult r = Parse(
+      "relay:\n  address: a:1\n  filters:\n    - verdict: [DROPPED]\n      verdict: [AUDIT]\n",
+      "dup.yaml");
+  EXPECT_THAT(ErrorAt(r, 5),
+              HasSubstr("relay.filters[0].verdict: duplicate key (first given at line 4)"));
+}
+
 TEST(ConfigTest, RelayAddressOptionalForCaptures) {
   const std::string yaml = "mode: watch\n";
   EXPECT_FALSE(Parse(yaml, "c.yaml").ok());
-  LoadResult r = Parse(yaml, "c.yaml", LoadOptions{.require_relay_address = false});
+  LoadResult r = Parse(yaml, "c.yaml", WithoutRelay());
   EXPECT_TRUE(r.ok()) << Messages(r);
 }
 
@@ -327,6 +368,96 @@ TEST(ConfigTest, RelayBacklog) {
   EXPECT_THAT(bad.errors[0].ToString(),
               HasSubstr("b.yaml:1: relay.backlog: expected none, all or a duration"));
   EXPECT_TRUE(backlog("all").config.relay != backlog("none").config.relay);
+}
+
+}  // namespace
+}  // namespace tw::config
+
+namespace tw::config {
+namespace {
+
+// `run --check` said "config OK" for a config naming files that do not exist; now every
+// such problem is reported at once, each at the line naming the file.
+TEST(ConfigCheckFilesTest, EveryMissingFileAtItsLine) {
+  TempDir dir;
+  const std::string path = dir.Write("tw.yaml",
+                                     "relay:\n"                              // 1
+                                     "  address: a:1\n"                      // 2
+                                     "  tls:\n"                              // 3
+                                     "    enabled: true\n"                   // 4
+                                     "    ca_file: ca.pem\n"                 // 5
+                                     "    cert_file: client.pem\n"           // 6
+                                     "    key_file: client.key\n"            // 7
+                                     "mode: watch\n"                         // 8
+                                     "baseline:\n"                           // 9
+                                     "  path: nodir/baseline.twb\n"          // 10
+                                     "tiers: tiers.yaml\n"                   // 11
+                                     "policies: [policies/, more.yaml]\n");  // 12
+  dir.Write("client.pem", "x");
+  dir.Write("more.yaml", "");
+  LoadResult plain = LoadFile(path);
+  EXPECT_TRUE(plain.ok()) << Messages(plain);  // without check_files nothing is opened
+
+  LoadResult r = LoadFile(path, CheckingFiles());
+  EXPECT_THAT(ErrorAt(r, 5), HasSubstr("relay.tls.ca_file: CA file "));
+  EXPECT_THAT(ErrorAt(r, 5), HasSubstr("ca.pem does not exist"));
+  EXPECT_THAT(ErrorAt(r, 7), HasSubstr("client.key does not exist"));
+  EXPECT_THAT(ErrorAt(r, 10), HasSubstr("baseline.path: the directory "));
+  EXPECT_THAT(ErrorAt(r, 10), HasSubstr("nodir does not exist"));
+  EXPECT_THAT(ErrorAt(r, 11), HasSubstr("tiers: tier config "));
+  EXPECT_THAT(ErrorAt(r, 12), HasSubstr("policies[0]: "));
+  EXPECT_EQ(r.errors.size(), 5u) << Messages(r);
+}
+
+TEST(ConfigCheckFilesTest, WatchModeNeedsTheBaselineFile) {
+  TempDir dir;
+  const std::string path =
+      dir.Write("tw.yaml", "relay: {address: a:1}\nmode: watch\nbaseline:\n  path: b.twb\n");
+  LoadResult r = LoadFile(path, CheckingFiles());
+  EXPECT_THAT(ErrorAt(r, 4), HasSubstr("b.twb does not exist; watch mode compares"));
+  dir.Write("b.twb", "");
+  EXPECT_TRUE(LoadFile(path, CheckingFiles()).ok());
+}
+
+TEST(ConfigCheckFilesTest, AnUnwritableBaselineDirectoryIsAnError) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root writes to any directory; run as a user to check";
+  TempDir dir;
+  std::filesystem::create_directories(dir.path() / "ro");
+  std::filesystem::permissions(
+      dir.path() / "ro", std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+  const std::string path =
+      dir.Write("tw.yaml", "relay: {address: a:1}\nmode: learn\nbaseline:\n  path: ro/b.twb\n");
+  LoadResult r = LoadFile(path, CheckingFiles());
+  EXPECT_THAT(ErrorAt(r, 4), HasSubstr("is not writable"));
+  std::filesystem::permissions(dir.path() / "ro", std::filesystem::perms::owner_all);
+}
+
+TEST(ConfigRelayOverrideTest, FlagsWinOverTheConfig) {
+  LoadOptions o;
+  o.relay.address = "flag:4245";
+  o.relay.ca_file = "/etc/ca.pem";
+  o.relay.server_name = "ui.hubble-relay.cilium.io";
+  LoadResult r = Parse("relay:\n  address: cfg:80\nmode: watch\n", "c.yaml", o);
+  ASSERT_TRUE(r.ok()) << Messages(r);
+  EXPECT_EQ(r.config.relay.address, "flag:4245");
+  EXPECT_TRUE(r.config.relay.tls.enabled);  // a CA turns TLS on
+  EXPECT_EQ(r.config.relay.tls.ca_file, "/etc/ca.pem");
+  EXPECT_EQ(r.config.relay.tls.server_name, "ui.hubble-relay.cilium.io");
+}
+
+TEST(ConfigRelayOverrideTest, AFlagAddressSatisfiesTheRequiredKey) {
+  LoadOptions o;
+  o.relay.address = "flag:4245";
+  LoadResult r = Parse("mode: watch\n", "c.yaml", o);
+  EXPECT_TRUE(r.ok()) << Messages(r);
+  EXPECT_FALSE(Parse("mode: watch\n", "c.yaml").ok());
+}
+
+TEST(ConfigRelayOverrideTest, ClientCertificateWithoutKeyIsAnError) {
+  LoadOptions o;
+  o.relay.cert_file = "client.pem";
+  LoadResult r = Parse("relay: {address: a:1}\nmode: watch\n", "c.yaml", o);
+  EXPECT_THAT(ErrorAt(r, 0), HasSubstr("--tls-client-cert-file and --tls-client-key-file go"));
 }
 
 }  // namespace

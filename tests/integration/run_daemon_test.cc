@@ -185,6 +185,119 @@ TEST_F(RunDaemonTest, AnInvalidConfigOnSighupIsLoggedAndTheRunningOneKept) {
   relay->Wait();
 }
 
+// The probe's 528-byte config: 8 levels of 10 nested aliases under relay.filters. It once
+// grew `run --check` without end and aborted a running daemon with std::bad_alloc.
+std::string AliasBombConfig(const std::string& relay) {
+  std::string y =
+      absl::StrCat("relay:\n  address: \"", relay, "\"\n  filters:\n    - l0: &l0 [x]\n");
+  for (int i = 1; i <= 8; ++i) {
+    absl::StrAppend(&y, "      l", i, ": &l", i, " [");
+    for (int j = 0; j < 10; ++j) absl::StrAppend(&y, j ? "," : "", "*l", i - 1);
+    absl::StrAppend(&y, "]\n");
+  }
+  return y;
+}
+
+TEST_F(RunDaemonTest, AnAliasBombOnSighupIsRejectedAndTheRunningConfigKept) {
+  std::unique_ptr<Process> relay;
+  std::string addr = StartRelay(Capture("a.jsonl", 2, 1764300000), &relay);
+  ASSERT_FALSE(addr.empty());
+  WriteFile(dir_ / "tierwatch.yaml", Config(addr, "learn"));
+  auto daemon = StartDaemon();
+  ASSERT_TRUE(daemon->AwaitErr("connections=2")) << daemon->err();
+
+  WriteFile(dir_ / "tierwatch.yaml", AliasBombConfig(addr));
+  daemon->Signal(SIGHUP);
+  ASSERT_TRUE(daemon->AwaitErr("config reload rejected")) << daemon->err();
+  EXPECT_THAT(daemon->err(), HasSubstr("tierwatch.yaml:5: relay.filters[0].l"));
+  EXPECT_THAT(daemon->err(), HasSubstr("expands to more than 100000 YAML nodes"));
+
+  daemon->Signal(SIGINT);
+  ASSERT_EQ(daemon->Wait(), 0) << daemon->err();
+  EXPECT_THAT(daemon->out(), HasSubstr("config reloads: 0 applied, 1 rejected"));
+  EXPECT_THAT(daemon->out(), HasSubstr("baseline: 2 connections"));
+  relay->Signal(SIGTERM);
+  relay->Wait();
+}
+
+TEST_F(RunDaemonTest, CheckRefusesAnAliasBombAtItsLine) {
+  WriteFile(dir_ / "tierwatch.yaml", AliasBombConfig("127.0.0.1:1"));
+  auto daemon = StartDaemon({"--check"});
+  EXPECT_EQ(daemon->Wait(), 2) << daemon->err();
+  EXPECT_THAT(daemon->err(), HasSubstr("tierwatch.yaml:5: relay.filters[0].l"));
+  EXPECT_THAT(daemon->err(), HasSubstr("refusing to read it"));
+}
+
+// --check used to say "config OK" for files that do not exist, and the daemon then failed
+// on them one at a time without a line.
+TEST_F(RunDaemonTest, CheckReportsEveryMissingFileAtOnceAtItsLine) {
+  WriteFile(dir_ / "tierwatch.yaml",
+            "relay:\n"                                   // 1
+            "  address: 127.0.0.1:1\n"                   // 2
+            "  tls: {enabled: true, ca_file: ca.pem}\n"  // 3
+            "mode: learn\n"                              // 4
+            "baseline:\n"                                // 5
+            "  path: gone/baseline.twb\n"                // 6
+            "tiers: tiers.yaml\n"                        // 7
+            "policies: [policies]\n");                   // 8
+  auto daemon = StartDaemon({"--check"});
+  EXPECT_EQ(daemon->Wait(), 2) << daemon->err();
+  std::string err = daemon->err();
+  EXPECT_THAT(err, HasSubstr("tierwatch.yaml:3: relay.tls.ca_file: CA file "));
+  EXPECT_THAT(err, HasSubstr("tierwatch.yaml:6: baseline.path: the directory "));
+  EXPECT_THAT(err, HasSubstr("tierwatch.yaml:7: tiers: tier config "));
+  EXPECT_THAT(err, HasSubstr("tierwatch.yaml:8: policies[0]: "));
+  EXPECT_EQ(daemon->out(), "");
+}
+
+TEST_F(RunDaemonTest, CheckReadsTheTierFileAndThePolicies) {
+  WriteFile(dir_ / "tiers.yaml", "tiers:\n  - level: 7\n");
+  fs::create_directories(dir_ / "policies");
+  WriteFile(dir_ / "policies" / "p.yaml",
+            "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: p, "
+            "namespace: ns}\nspec:\n  endpointSelector: {}\n  egres: []\n");
+  WriteFile(dir_ / "tierwatch.yaml",
+            Config("127.0.0.1:1", "learn", "tiers: tiers.yaml\npolicies: [policies]\n"));
+  auto daemon = StartDaemon({"--check"});
+  EXPECT_EQ(daemon->Wait(), 2) << daemon->err();
+  std::string err = daemon->err();
+  EXPECT_THAT(err, HasSubstr("tiers.yaml:2:"));
+  EXPECT_THAT(err, HasSubstr("7 is out of range"));
+  EXPECT_THAT(err, HasSubstr("p.yaml:6:"));
+  EXPECT_THAT(err, HasSubstr("unknown field \"egres\""));
+}
+
+TEST_F(RunDaemonTest, RelayFlagWinsOverTheConfigAndSurvivesAReload) {
+  std::unique_ptr<Process> relay;
+  std::string addr = StartRelay(Capture("a.jsonl", 2, 1764300000), &relay);
+  ASSERT_FALSE(addr.empty());
+  // The config names a relay nobody listens on; --relay names the real one.
+  WriteFile(dir_ / "tierwatch.yaml", Config("127.0.0.1:1", "learn"));
+  auto daemon = StartDaemon({"--relay", addr});
+  ASSERT_TRUE(daemon->AwaitErr("connections=2")) << daemon->err();
+  WriteFile(dir_ / "tierwatch.yaml", Config("127.0.0.1:1", "watch"));
+  daemon->Signal(SIGHUP);
+  ASSERT_TRUE(daemon->AwaitErr("config reloaded")) << daemon->err();
+  daemon->Signal(SIGINT);
+  ASSERT_EQ(daemon->Wait(), 0) << daemon->err();
+  EXPECT_THAT(daemon->err(), ::testing::Not(HasSubstr("relay settings changed")));
+  EXPECT_THAT(daemon->out(), HasSubstr(addr));
+  relay->Signal(SIGTERM);
+  relay->Wait();
+}
+
+TEST_F(RunDaemonTest, CheckAcceptsTheRelayFromTheCommandLine) {
+  WriteFile(dir_ / "tierwatch.yaml", "mode: learn\nbaseline:\n  path: b.twb\n");
+  auto daemon = StartDaemon({"--check", "--relay", "127.0.0.1:4245"});
+  EXPECT_EQ(daemon->Wait(), 0) << daemon->err();
+  EXPECT_THAT(daemon->out(), HasSubstr("config OK"));
+  EXPECT_THAT(daemon->out(), HasSubstr("relay 127.0.0.1:4245"));
+  auto two_cas =
+      StartDaemon({"--check", "--relay", "a:1", "--tls-ca-cert-files", "a.pem", "b.pem"});
+  EXPECT_EQ(two_cas->Wait(), 2);
+  EXPECT_THAT(two_cas->err(), HasSubstr("the daemon takes one CA file"));
+}
+
 TEST_F(RunDaemonTest, AChangedRelayOnSighupReconnectsAndContinues) {
   std::unique_ptr<Process> relay_a, relay_b;
   std::string a = StartRelay(Capture("a.jsonl", 2, 1764300000), &relay_a);
@@ -234,9 +347,21 @@ TEST_F(RunDaemonTest, CheckValidatesWithoutStarting) {
   auto example = std::make_unique<Process>(
       std::vector<std::string>{tw::testing::TierwatchBin(), "run", "--config",
                                tw::testing::SourceDir() + "/config/tierwatch.example.yaml",
-                               "--check"},
+                               "--check-syntax"},
       dir_ / "ex.out", dir_ / "ex.err");
   EXPECT_EQ(example->Wait(), 0) << example->err();
+  // Full --check also looks at the machine: the example's /var/lib/tierwatch is not here.
+  auto here = std::make_unique<Process>(
+      std::vector<std::string>{tw::testing::TierwatchBin(), "run", "--config",
+                               tw::testing::SourceDir() + "/config/tierwatch.example.yaml",
+                               "--check"},
+      dir_ / "ex2.out", dir_ / "ex2.err");
+  if (!fs::exists("/var/lib/tierwatch")) {
+    EXPECT_EQ(here->Wait(), 2);
+    EXPECT_THAT(here->err(), HasSubstr("tierwatch.example.yaml:93: baseline.path: the directory"));
+  } else {
+    here->Wait();
+  }
 }
 
 TEST_F(RunDaemonTest, CapturesEndTheRunAndTheSummaryIsPrinted) {

@@ -557,3 +557,65 @@ TEST(Labels, ParseLabelAndPrefixes) {
 
 }  // namespace
 }  // namespace tw::policy::testing
+
+namespace tw::policy::testing {
+namespace {
+
+// A duplicate key used to be ignored (yaml-cpp returns the first): a second `ingress:`
+// silently dropped rules the author meant.
+TEST(ParserYamlTree, DuplicateKeysAreErrorsUnderThePolicyName) {
+  LoadResult r = ParsePolicyText(R"(---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: p, namespace: ns}
+spec:
+  endpointSelector: {}
+  ingress: [{fromEntities: [world]}]
+  ingress: [{fromEntities: [cluster]}]
+)",
+                                 "dup.yaml");
+  const Diagnostic* d = Find(r, "duplicate key");
+  ASSERT_NE(d, nullptr) << AllDiags(r);
+  EXPECT_EQ(d->severity, Severity::kError);
+  EXPECT_EQ(d->line, 8);
+  EXPECT_EQ(d->policy, "ns/p");
+  EXPECT_EQ(d->message, "spec.ingress: duplicate key (first given at line 7)");
+  EXPECT_TRUE(r.policies.policies.empty());
+  EXPECT_EQ(r.rejected.size(), 1u);
+}
+
+TEST(ParserYamlTree, DuplicateKeysInANonPolicyDocumentAreReported) {
+  LoadResult r = ParsePolicyText("apiVersion: v1\nkind: ConfigMap\nkind: Secret\n", "cm.yaml");
+  const Diagnostic* d = Find(r, "kind: duplicate key (first given at line 2)");
+  ASSERT_NE(d, nullptr) << AllDiags(r);
+  EXPECT_EQ(d->line, 3);
+}
+
+// The probe's 14 KB policy made of aliases took lint to 2 GB and 60 s.
+TEST(ParserYamlTree, AliasBombIsRefusedAtItsLine) {
+  std::string y =
+      "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: p, namespace: "
+      "ns}\nx0: &x0 [{port: \"80\"}]\n";
+  for (int i = 1; i <= 9; ++i) {
+    y += "x" + std::to_string(i) + ": &x" + std::to_string(i) + " [";
+    for (int j = 0; j < 10; ++j) y += std::string(j ? "," : "") + "*x" + std::to_string(i - 1);
+    y += "]\n";
+  }
+  y += "spec:\n  endpointSelector: {}\n  egress: [{toPorts: [{ports: *x9}]}]\n";
+  LoadResult r = ParsePolicyText("---\n" + y + "---\n" + y, "bomb.yaml");
+  std::vector<const Diagnostic*> bombs;
+  for (const auto& d : r.diagnostics) {
+    if (d.message.find("expands to more than 100000 YAML nodes") != std::string::npos) {
+      bombs.push_back(&d);
+    }
+  }
+  ASSERT_EQ(bombs.size(), 2u) << AllDiags(r);
+  EXPECT_EQ(bombs[0]->severity, Severity::kError);
+  EXPECT_EQ(bombs[0]->file, "bomb.yaml");
+  EXPECT_GT(bombs[0]->line, 1);
+  EXPECT_GT(bombs[1]->line, bombs[0]->line + 10);  // each document at its own lines
+  EXPECT_TRUE(r.policies.policies.empty());
+}
+
+}  // namespace
+}  // namespace tw::policy::testing

@@ -252,6 +252,44 @@ TEST_F(TierTest, ListedNamespaceMatchingAnotherTiersPatternIsAnError) {
                                           "tier 0 pattern \"cert-*\""));
 }
 
+// A second `tiers:` used to be ignored silently (yaml-cpp's lookup returns the first), which
+// changed what an operator thought was Tier 0.
+TEST_F(TierTest, DuplicateKeysAreErrorsWithBothLines) {
+  std::vector<ConfigDiagnostic> diags;
+  auto options = ParseTierConfig(
+      "tiers:\n"
+      "  - level: 0\n"
+      "    namespaces: [kube-system]\n"
+      "  - level: 2\n"
+      "    default: true\n"
+      "tiers:\n"  // 6
+      "  - level: 0\n"
+      "    namespaces: [kube-system, monitoring]\n"
+      "    namespaces: [x]\n",  // 9
+      "dup.yaml", &diags);
+  ASSERT_FALSE(options.ok());
+  ASSERT_EQ(diags.size(), 2u) << options.status();
+  EXPECT_EQ(diags[0].ToString(), "dup.yaml:6:1: tiers: duplicate key (first given at line 1)");
+  EXPECT_EQ(diags[1].line, 9);
+  EXPECT_THAT(diags[1].message, HasSubstr("duplicate key (first given at line 8)"));
+}
+
+TEST_F(TierTest, AliasBombIsRefusedBeforeReading) {
+  std::string yaml = "a0: &a0 [kube-system]\n";
+  for (int i = 1; i <= 9; ++i) {
+    yaml += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int j = 0; j < 10; ++j) yaml += std::string(j ? "," : "") + "*a" + std::to_string(i - 1);
+    yaml += "]\n";
+  }
+  yaml += "tiers:\n  - level: 0\n    namespaces: *a9\n";
+  std::vector<ConfigDiagnostic> diags;
+  auto options = ParseTierConfig(yaml, "bomb.yaml", &diags);
+  ASSERT_FALSE(options.ok());
+  ASSERT_EQ(diags.size(), 1u) << options.status();
+  EXPECT_GT(diags[0].line, 0);
+  EXPECT_THAT(diags[0].message, HasSubstr("expands to more than 100000 YAML nodes"));
+}
+
 TEST_F(TierTest, YamlSyntaxErrorHasLine) {
   std::vector<ConfigDiagnostic> diags;
   auto options = ParseTierConfig("tiers:\n  - level: 0\n    namespaces: [a, b\n", "s.yaml", &diags);

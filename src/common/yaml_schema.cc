@@ -1,0 +1,136 @@
+#include "common/yaml_schema.h"
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace tw::yaml {
+namespace {
+
+int LineOf(const YAML::Node& n) { return n.Mark().is_null() ? 0 : n.Mark().line + 1; }
+int ColumnOf(const YAML::Node& n) { return n.Mark().is_null() ? 0 : n.Mark().column + 1; }
+
+class Walker {
+ public:
+  Walker(const TreeLimits& limits, std::vector<TreeProblem>* out) : limits_(limits), out_(out) {}
+
+  // False once a limit is hit: the caller unwinds without visiting anything else.
+  bool Visit(const YAML::Node& n, int depth) {
+    if (++visited_ > limits_.max_nodes) {
+      Add(TreeProblem::Code::kAliasExpansion, n,
+          absl::StrCat("the document expands to more than ", limits_.max_nodes,
+                       " YAML nodes (aliases nested inside aliases?); refusing to read it"));
+      return false;
+    }
+    if (!n.IsMap() && !n.IsSequence()) return true;
+    if (depth >= limits_.max_depth) {
+      Add(TreeProblem::Code::kTooDeep, n,
+          absl::StrCat("nested deeper than ", limits_.max_depth, " levels; refusing to read it"));
+      return false;
+    }
+    if (n.IsSequence()) {
+      path_.push_back(Step{nullptr, 0});
+      for (const YAML::Node& item : n) {
+        bool ok = Visit(item, depth + 1);
+        if (!ok) return false;  // path_ is kept as it was: the report is already written
+        ++path_.back().index;
+      }
+      path_.pop_back();
+      return true;
+    }
+    // Most mappings are small: a linear scan of the keys seen so far beats hashing.
+    std::vector<std::pair<const std::string*, int>> seen;
+    static const std::string kComplexKey = "?";
+    for (const auto& kv : n) {
+      const bool scalar_key = kv.first.IsScalar();
+      const std::string* key = scalar_key ? &kv.first.Scalar() : &kComplexKey;
+      path_.push_back(Step{key, 0});
+      if (scalar_key) {
+        auto it =
+            std::find_if(seen.begin(), seen.end(), [&](const auto& s) { return *s.first == *key; });
+        if (it != seen.end()) {
+          Duplicate(kv.first, it->second);
+        } else {
+          seen.emplace_back(key, LineOf(kv.first));
+        }
+      }
+      if (!Visit(kv.first, depth + 1) || !Visit(kv.second, depth + 1)) return false;
+      path_.pop_back();
+    }
+    return true;
+  }
+
+ private:
+  // One step of the path from the root: a mapping key, or a list index (key == nullptr).
+  // Keys point into the tree, which outlives the walk; the text is built only to report.
+  struct Step {
+    const std::string* key;
+    size_t index;
+  };
+
+  void Duplicate(const YAML::Node& key_node, int first) {
+    // An aliased mapping is visited once per alias: report each duplicate once.
+    if (!reported_.emplace(LineOf(key_node), ColumnOf(key_node)).second) return;
+    Add(TreeProblem::Code::kDuplicateKey, key_node,
+        first > 0 ? absl::StrCat("duplicate key (first given at line ", first, ")")
+                  : std::string("duplicate key"));
+  }
+
+  void Add(TreeProblem::Code code, const YAML::Node& n, std::string message) {
+    TreeProblem p;
+    p.code = code;
+    p.line = LineOf(n);
+    p.column = ColumnOf(n);
+    for (const Step& s : path_) {
+      if (s.key == nullptr) {
+        absl::StrAppend(&p.path, "[", s.index, "]");
+      } else {
+        absl::StrAppend(&p.path, p.path.empty() ? "" : ".", *s.key);
+      }
+    }
+    // A bomb's path can be as long as its nesting; keep the message readable.
+    if (p.path.size() > 200) p.path = p.path.substr(0, 200) + "...";
+    p.message = std::move(message);
+    out_->push_back(std::move(p));
+  }
+
+  const TreeLimits& limits_;
+  std::vector<TreeProblem>* out_;
+  size_t visited_ = 0;
+  std::vector<Step> path_;
+  std::set<std::pair<int, int>> reported_;
+};
+
+}  // namespace
+
+TreeLimits LimitsFor(size_t bytes) {
+  TreeLimits limits;
+  limits.max_nodes = std::max<size_t>(limits.max_nodes, bytes * 16);
+  return limits;
+}
+
+std::string TreeProblem::ToString() const {
+  return path.empty() ? message : absl::StrCat(path, ": ", message);
+}
+
+std::vector<TreeProblem> CheckTree(const YAML::Node& root, const TreeLimits& limits) {
+  std::vector<TreeProblem> problems;
+  if (!root.IsDefined()) return problems;
+  Walker w(limits, &problems);
+  try {
+    w.Visit(root, 0);
+  } catch (const YAML::Exception& e) {
+    // Iteration of a malformed tree (an alias to nowhere) throws; the reader reports it.
+  }
+  return problems;
+}
+
+bool HasLimitProblem(const std::vector<TreeProblem>& problems) {
+  return std::any_of(problems.begin(), problems.end(), [](const TreeProblem& p) {
+    return p.code != TreeProblem::Code::kDuplicateKey;
+  });
+}
+
+}  // namespace tw::yaml

@@ -1,0 +1,96 @@
+#include "common/yaml_schema.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace tw::yaml {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::SizeIs;
+
+// "Billion laughs": `levels` anchors, each a list of `width` aliases of the previous one.
+std::string AliasBomb(int levels, int width) {
+  std::string y = "a0: &a0 [x]\n";
+  for (int i = 1; i <= levels; ++i) {
+    absl::StrAppend(&y, "a", i, ": &a", i, " [");
+    for (int j = 0; j < width; ++j) absl::StrAppend(&y, j ? ", " : "", "*a", i - 1);
+    absl::StrAppend(&y, "]\n");
+  }
+  return y;
+}
+
+TEST(YamlTreeCheckTest, PlainDocumentPasses) {
+  YAML::Node n = YAML::Load("a: 1\nb: [x, y, {c: d}]\n");
+  EXPECT_THAT(CheckTree(n, TreeLimits{}), IsEmpty());
+}
+
+TEST(YamlTreeCheckTest, HonestAnchorsPass) {
+  YAML::Node n = YAML::Load("base: &b {port: 80}\nx: *b\ny: *b\n");
+  EXPECT_THAT(CheckTree(n, TreeLimits{}), IsEmpty());
+}
+
+TEST(YamlTreeCheckTest, AliasBombStopsAtTheBudget) {
+  const std::string text = AliasBomb(8, 10);  // 10^8 leaves from a few hundred bytes
+  YAML::Node n = YAML::Load(text);
+  std::vector<TreeProblem> p = CheckTree(n, LimitsFor(text.size()));
+  ASSERT_THAT(p, SizeIs(1));
+  EXPECT_EQ(p[0].code, TreeProblem::Code::kAliasExpansion);
+  EXPECT_GT(p[0].line, 0);
+  EXPECT_THAT(p[0].message, HasSubstr("expands to more than 100000 YAML nodes"));
+  EXPECT_TRUE(HasLimitProblem(p));
+}
+
+TEST(YamlTreeCheckTest, BudgetIsExact) {
+  YAML::Node n = YAML::Load("[a, b, c]");  // 4 nodes: the list and three items
+  EXPECT_THAT(CheckTree(n, TreeLimits{.max_nodes = 4}), IsEmpty());
+  EXPECT_THAT(CheckTree(n, TreeLimits{.max_nodes = 3}), SizeIs(1));
+}
+
+TEST(YamlTreeCheckTest, LimitsGrowWithTheInput) {
+  EXPECT_EQ(LimitsFor(100).max_nodes, 100000u);
+  EXPECT_EQ(LimitsFor(10000000).max_nodes, 160000000u);
+}
+
+TEST(YamlTreeCheckTest, DeepNestingIsRefused) {
+  std::string text;
+  for (int i = 0; i < 50; ++i) text += "[";
+  for (int i = 0; i < 50; ++i) text += "]";
+  YAML::Node n = YAML::Load(text);
+  std::vector<TreeProblem> p = CheckTree(n, TreeLimits{.max_depth = 20});
+  ASSERT_THAT(p, SizeIs(1));
+  EXPECT_EQ(p[0].code, TreeProblem::Code::kTooDeep);
+  EXPECT_THAT(CheckTree(n, TreeLimits{}), IsEmpty());
+}
+
+TEST(YamlTreeCheckTest, DuplicateKeysAreReportedAtTheSecondWithTheFirstLine) {
+  YAML::Node n = YAML::Load("tiers:\n  a: 1\nother: 2\ntiers:\n  b: 2\n");
+  std::vector<TreeProblem> p = CheckTree(n, TreeLimits{});
+  ASSERT_THAT(p, SizeIs(1));
+  EXPECT_EQ(p[0].code, TreeProblem::Code::kDuplicateKey);
+  EXPECT_EQ(p[0].line, 4);
+  EXPECT_EQ(p[0].column, 1);
+  EXPECT_EQ(p[0].ToString(), "tiers: duplicate key (first given at line 1)");
+  EXPECT_FALSE(HasLimitProblem(p));
+}
+
+TEST(YamlTreeCheckTest, NestedDuplicateNamesItsPathOnce) {
+  YAML::Node n =
+      YAML::Load("spec: &s\n  endpointSelector: {}\n  endpointSelector: {}\nx: *s\ny: *s\n");
+  std::vector<TreeProblem> p = CheckTree(n, TreeLimits{});
+  ASSERT_THAT(p, SizeIs(1));  // the aliased mapping is walked three times, reported once
+  EXPECT_EQ(p[0].line, 3);
+  EXPECT_EQ(p[0].path, "spec.endpointSelector");
+}
+
+TEST(YamlTreeCheckTest, QuotedAndPlainSpellingsOfAKeyAreTheSameKey) {
+  YAML::Node n = YAML::Load("port: 1\n\"port\": 2\n");
+  EXPECT_THAT(CheckTree(n, TreeLimits{}), SizeIs(1));
+}
+
+}  // namespace
+}  // namespace tw::yaml
