@@ -475,9 +475,15 @@ Saver::Saver(SaverOptions options, const TimeSource& clock)
 absl::StatusOr<Baseline> Saver::Start(flow::SymbolTable& symbols) {
   // Held for the saver's lifetime: a second daemon (or a CLI --out) on the same file is
   // refused instead of the two overwriting each other's saves.
-  TW_ASSIGN_OR_RETURN(FileLock lock, FileLock::Acquire(options_.path, absl::ZeroDuration()));
-  lock_.emplace(std::move(lock));
-  RemoveStaleTempFiles(options_.path);
+  absl::StatusOr<FileLock> lock = FileLock::Acquire(options_.path, absl::ZeroDuration());
+  if (lock.ok()) {
+    lock_.emplace(*std::move(lock));
+    RemoveStaleTempFiles(options_.path);
+  } else if (absl::IsUnavailable(lock.status())) {
+    return lock.status();  // another writer holds it
+  }
+  // Otherwise the lock file cannot be made (a read-only volume holding a baseline to watch
+  // against): loading needs no lock; a save, should one come, takes it and fails clearly.
   struct stat st;
   if (::stat(options_.path.c_str(), &st) != 0) {
     int err = errno;
