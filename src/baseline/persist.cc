@@ -396,7 +396,11 @@ absl::StatusOr<Baseline> DecodeSnapshot(absl::string_view bytes, absl::string_vi
 }
 
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view data) {
-  return tw::WriteFileAtomically(path, data);
+  // Exports, suggest bundles, side files: no lock file beside each (they land in users'
+  // trees); the snapshot (SaveSnapshot, Saver) is locked.
+  AtomicWriteOptions o;
+  o.lock = false;
+  return tw::WriteFileAtomically(path, data, o);
 }
 
 absl::Status SaveSnapshot(const Baseline& baseline, const std::string& path) {

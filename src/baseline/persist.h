@@ -46,9 +46,10 @@ std::string EncodeSnapshot(const Baseline& baseline);
 absl::StatusOr<Baseline> DecodeSnapshot(absl::string_view bytes, absl::string_view name,
                                         flow::SymbolTable& symbols);
 
-// Atomic and locked (common/atomic_file.h): a unique temporary file next to PATH (O_EXCL,
-// no symlink following), fsync, rename, fsync dir, under PATH.lock (waits up to 10 s for
-// another writer, then fails naming it).
+// Atomic (common/atomic_file.h): a unique temporary file next to PATH (O_EXCL, no symlink
+// following), fsync, rename, fsync dir. No PATH.lock (for exports and bundles in users'
+// trees); SaveSnapshot and the Saver also lock PATH.lock (wait up to 10 s, then fail naming
+// the holder).
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view data);
 absl::Status SaveSnapshot(const Baseline& baseline, const std::string& path);
 absl::StatusOr<Baseline> LoadSnapshot(const std::string& path, flow::SymbolTable& symbols);

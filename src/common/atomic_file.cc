@@ -149,13 +149,13 @@ int RemoveStaleTempFiles(const std::string& path) {
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view data,
                                  const AtomicWriteOptions& options) {
   std::optional<FileLock> own_lock;
-  if (options.held_lock == nullptr) {
+  if (options.held_lock == nullptr && options.lock) {
     absl::StatusOr<FileLock> lock = FileLock::Acquire(path, options.lock_wait);
     if (!lock.ok()) return lock.status();
     own_lock.emplace(*std::move(lock));
   }
   // Under the lock no other writer has a temporary file open, so any left is a crash's.
-  RemoveStaleTempFiles(path);
+  if (options.held_lock != nullptr || options.lock) RemoveStaleTempFiles(path);
 
   // A fresh name each time (O_EXCL retries on the unlikely clash): a name an attacker can
   // predict, or a crashed writer's leftover, is never opened.

@@ -58,6 +58,10 @@ struct AtomicWriteOptions {
   absl::Duration lock_wait = absl::Seconds(10);
   // The caller already holds the file's lock (FileLock::Acquire on the same path).
   const FileLock* held_lock = nullptr;
+  // false: no PATH.lock (files in a user's output tree, e.g. a suggest bundle): still a
+  // unique temporary and a rename, but concurrent writers are not serialized and stale
+  // temporaries are not swept (without the lock they may be another writer's).
+  bool lock = true;
 };
 
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view data,

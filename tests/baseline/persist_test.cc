@@ -170,7 +170,7 @@ TEST_F(PersistTest, LoadAnyTellsSnapshotsAndDocumentsApart) {
 TEST_F(PersistTest, AtomicWriteFailsCleanlyInAMissingDirectory) {
   auto st = WriteFileAtomically(Path("no/such/dir/b.twb"), "x");
   EXPECT_FALSE(st.ok());
-  EXPECT_THAT(std::string(st.message()), HasSubstr("cannot write " + Path("no/such/dir/b.twb")));
+  EXPECT_THAT(std::string(st.message()), HasSubstr(Path("no/such/dir/b.twb")));
 }
 
 // --- Saver -----------------------------------------------------------------------------

@@ -55,6 +55,16 @@ TEST_F(AtomicFileTest, WritesReplacesAndLeavesNoTemporary) {
   EXPECT_THAT(Entries(), ::testing::ElementsAre("b.twb", "b.twb.lock"));
 }
 
+TEST_F(AtomicFileTest, UnlockedWritesLeaveNoLockFileInTheUsersTree) {
+  const std::string p = Path("policy.yaml");
+  AtomicWriteOptions o;
+  o.lock = false;
+  ASSERT_TRUE(WriteFileAtomically(p, "a", o).ok());
+  ASSERT_TRUE(WriteFileAtomically(p, "b", o).ok());
+  EXPECT_EQ(Slurp(p), "b");
+  EXPECT_THAT(Entries(), ::testing::ElementsAre("policy.yaml"));
+}
+
 TEST_F(AtomicFileTest, APlantedSymlinkAtTheOldTemporaryNameIsNeverFollowed) {
   const std::string p = Path("b.twb");
   const std::string victim = Path("victim");
