@@ -5,7 +5,7 @@
 PRESET ?= dev
 BUILD_DIR := build/$(PRESET)
 
-.PHONY: all deps configure build test demo release asan bench format clean
+.PHONY: all deps configure build test soak demo release asan bench format clean
 
 all: build
 
@@ -20,6 +20,11 @@ build: configure
 
 test: build
 	ctest --preset $(PRESET)
+
+# The fault tests at their big counts (1000 kills during saves, 100 relay restarts, ...);
+# `make test` runs the same tests at CI-sized counts.
+soak: build
+	TIERWATCH_SOAK=1 $(BUILD_DIR)/tests/tw_faults_test
 
 demo: build
 	@scripts/demo.sh $(BUILD_DIR)/tierwatch

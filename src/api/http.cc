@@ -6,7 +6,9 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -28,14 +30,38 @@ HttpServer::HttpServer(RequestHandler handler, HttpServerOptions options)
   const size_t threads = static_cast<size_t>(std::max(1, options.threads));
   s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   s.set_read_timeout(std::chrono::microseconds(absl::ToInt64Microseconds(options.read_timeout)));
-  s.set_payload_max_length(64 * 1024);  // GET only: nothing big ever comes in
+  s.set_payload_max_length(options.max_body);  // GET only: nothing big ever comes in
   // httplib's default adds SO_REUSEPORT, which lets a second daemon bind the same port and
   // silently share the scrapes; SO_REUSEADDR alone still allows a quick restart.
   s.set_socket_options([](socket_t sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<void*>(&yes), sizeof(yes));
   });
-  auto serve = [handler](const httplib::Request& req, httplib::Response& res) {
+  auto serve = [handler, options](const httplib::Request& req, httplib::Response& res) {
+    if (req.target.size() > options.max_target) {
+      res.status = 414;
+      res.set_content(absl::StrCat("{\"error\":\"request target longer than ", options.max_target,
+                                   " bytes\",\"status\":414}\n"),
+                      "application/json");
+      return;
+    }
+    if (!options.bearer_token.empty() && req.path != "/healthz" && req.path != "/readyz") {
+      const std::string& auth = req.get_header_value("Authorization");
+      absl::string_view given = auth;
+      if (!absl::ConsumePrefix(&given, "Bearer ") ||
+          !ConstantTimeEquals(given, options.bearer_token)) {
+        // Neither the expected nor the given token is logged.
+        spdlog::info("http request refused method={} path={} reason={}", req.method, req.path,
+                     auth.empty() ? "no_token" : "wrong_token");
+        res.status = 401;
+        res.set_header("WWW-Authenticate", "Bearer realm=\"tierwatch\"");
+        res.set_content(
+            "{\"error\":\"authentication required: send Authorization: Bearer <token> "
+            "(http.bearer_token_file)\",\"status\":401}\n",
+            "application/json");
+        return;
+      }
+    }
     Request r;
     r.method = req.method;
     r.path = req.path;
@@ -63,6 +89,37 @@ HttpServer::HttpServer(RequestHandler handler, HttpServerOptions options)
 }
 
 HttpServer::~HttpServer() { Stop(); }
+
+bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
+  // Every byte of the longer input is visited whatever the contents, so the time tells an
+  // attacker nothing about where a guess first differs.
+  const size_t n = std::max(a.size(), b.size());
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < n; ++i) {
+    unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+    unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+    diff |= static_cast<unsigned char>(x ^ y);
+  }
+  // Keep the compiler from turning the loop into an early exit.
+  volatile unsigned char result = diff;
+  return result == 0;
+}
+
+absl::StatusOr<std::string> ReadBearerTokenFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(
+        absl::StrCat("http.bearer_token_file: cannot read ", path, ": ", std::strerror(errno)));
+  }
+  std::string line;
+  std::getline(in, line);
+  absl::string_view token = absl::StripAsciiWhitespace(line);
+  if (token.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("http.bearer_token_file: ", path,
+                                                   " is empty; put the token on its first line"));
+  }
+  return std::string(token);
+}
 
 absl::Status HttpServer::Start(const std::string& listen) {
   std::string host, error;
@@ -173,7 +230,11 @@ absl::StatusOr<Response> HttpGet(const std::string& base_url, const std::string&
     client.set_read_timeout(
         std::chrono::microseconds(absl::ToInt64Microseconds(options.read_timeout)));
     const std::string url = absl::StrCat(scheme, "://", host_port, prefix, path_and_query);
-    httplib::Result res = client.Get(absl::StrCat(prefix, path_and_query));
+    httplib::Headers headers;
+    if (!options.bearer_token.empty()) {
+      headers.emplace("Authorization", absl::StrCat("Bearer ", options.bearer_token));
+    }
+    httplib::Result res = client.Get(absl::StrCat(prefix, path_and_query), headers);
     if (!res) {
       return absl::UnavailableError(
           absl::StrCat("cannot reach tierwatch at ", url, ": ", Describe(res.error())));

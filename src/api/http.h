@@ -19,6 +19,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "api/routes.h"
 
@@ -29,7 +30,21 @@ using RequestHandler = std::function<Response(const Request&)>;
 struct HttpServerOptions {
   int threads = 4;  // concurrent requests (scrapes, probes, on-call CLIs)
   absl::Duration read_timeout = absl::Seconds(5);
+  // Non-empty: every request but the probes (/healthz, /readyz: no data, and kubelet
+  // probes carry no token) needs "Authorization: Bearer <token>"; others get 401 with a
+  // JSON body. Compared in constant time.
+  std::string bearer_token;
+  // Requests with a longer target (path and query) get 414; bodies over max_body get 413.
+  size_t max_target = 8 * 1024;
+  size_t max_body = 64 * 1024;
 };
+
+// Reads a bearer token file (http.bearer_token_file): the first line, whitespace trimmed.
+// Errors name the file; an empty token is an error (it would let everyone in by mistake).
+absl::StatusOr<std::string> ReadBearerTokenFile(const std::string& path);
+
+// Constant-time equality (the time depends on the lengths only, not where they differ).
+bool ConstantTimeEquals(absl::string_view a, absl::string_view b);
 
 class HttpServer {
  public:
@@ -57,6 +72,7 @@ class HttpServer {
 struct HttpGetOptions {
   absl::Duration connect_timeout = absl::Seconds(5);
   absl::Duration read_timeout = absl::Seconds(30);
+  std::string bearer_token;  // sent as "Authorization: Bearer ..." when non-empty
 };
 
 // GET `path_and_query` from `base_url` ("http://host:9977", "host:9977", or with a path

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
+#include "baseline/persist.h"
 #include "common/status_macros.h"
 #include "common/time_format.h"
 #include "sources/relay/node_lister.h"
@@ -17,6 +18,19 @@
 namespace tw::app {
 
 const char* Version() { return TIERWATCH_VERSION; }
+
+namespace {
+
+// The codes persist.h gives a baseline file it cannot load (corrupt or truncated, newer
+// version, foreign file); not a missing file, a lock held by another daemon, or permissions,
+// which --reset-baseline must not "fix" by moving the file.
+bool IsUnloadableBaseline(const absl::Status& st) {
+  return st.code() == absl::StatusCode::kDataLoss ||
+         st.code() == absl::StatusCode::kFailedPrecondition ||
+         st.code() == absl::StatusCode::kInvalidArgument;
+}
+
+}  // namespace
 
 Daemon::Daemon(LoadedConfig config, DaemonOptions options, const TimeSource& clock)
     : options_(std::move(options)),
@@ -92,6 +106,15 @@ absl::Status Daemon::Start() {
     BaselineFactory make =
         options_.learner_factory ? options_.learner_factory : MakeBaselineHandler;
     auto learner = make(c.baseline, symbols_, clock_);
+    if (!learner.ok() && options_.reset_baseline && IsUnloadableBaseline(learner.status())) {
+      auto aside = baseline::MoveUnreadableAside(c.baseline.path, clock_.Now());
+      if (!aside.ok()) return fail(aside.status());
+      spdlog::warn(
+          "baseline reset (--reset-baseline): the unreadable file was moved aside and learning "
+          "starts empty path={} moved_to={} error=\"{}\"",
+          c.baseline.path, *aside, std::string(learner.status().message()));
+      learner = make(c.baseline, symbols_, clock_);
+    }
     if (!learner.ok()) return fail(learner.status());
     learner_ = *std::move(learner);
     if (learner_->read_only() && c.mode == config::Mode::kLearn) {

@@ -92,6 +92,11 @@ struct DaemonOptions {
   // this shard (app/shard.h); every series carries a `shard` label. Relay sources only.
   std::optional<ShardSpec> shard;
   absl::Duration shard_refresh = absl::Seconds(30);  // node list refresh
+  // `tierwatch run --reset-baseline`: a baseline snapshot that cannot be loaded (corrupt,
+  // truncated, foreign, newer version) is renamed to PATH.unreadable-<unix seconds> (never
+  // deleted, never onto an existing file) and learning starts empty. A loadable baseline is
+  // kept: the flag only ever acts on a file tierwatch could not use anyway.
+  bool reset_baseline = false;
   // Seams (nullptr = the production implementation).
   SourceFactory source_factory;
   BaselineFactory learner_factory;

@@ -1,6 +1,7 @@
 #include "baseline/persist.h"
 
 #include <fcntl.h>
+#include <stdio.h>  // renameat2
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -395,59 +396,37 @@ absl::StatusOr<Baseline> DecodeSnapshot(absl::string_view bytes, absl::string_vi
 }
 
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view data) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    int err = errno;
-    return ErrnoStatus(err, absl::StrCat("cannot create ", tmp));
-  }
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return ErrnoStatus(err, absl::StrCat("cannot write ", tmp));
-    }
-    off += static_cast<size_t>(n);
-  }
-  // The data must be on disk before the rename makes it the snapshot: otherwise a power cut
-  // can leave the new name pointing at an empty file.
-  if (::fsync(fd) != 0) {
-    int err = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return ErrnoStatus(err, absl::StrCat("cannot fsync ", tmp));
-  }
-  if (::close(fd) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return ErrnoStatus(err, absl::StrCat("cannot close ", tmp));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return ErrnoStatus(err, absl::StrCat("cannot rename ", tmp, " to ", path));
-  }
-  // And the rename itself must reach the disk: fsync the directory entry.
-  size_t slash = path.find_last_of('/');
-  std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) {
-    int err = errno;
-    return ErrnoStatus(err, absl::StrCat("cannot open directory ", dir));
-  }
-  int rc = ::fsync(dfd);
-  int err = errno;
-  ::close(dfd);
-  if (rc != 0) return ErrnoStatus(err, absl::StrCat("cannot fsync directory ", dir));
-  return absl::OkStatus();
+  // Exports, suggest bundles, side files: no lock file beside each (they land in users'
+  // trees); the snapshot (SaveSnapshot, Saver) is locked.
+  AtomicWriteOptions o;
+  o.lock = false;
+  return tw::WriteFileAtomically(path, data, o);
 }
 
 absl::Status SaveSnapshot(const Baseline& baseline, const std::string& path) {
-  return WriteFileAtomically(path, EncodeSnapshot(baseline));
+  return tw::WriteFileAtomically(path, EncodeSnapshot(baseline));
+}
+
+absl::StatusOr<std::string> MoveUnreadableAside(const std::string& path, absl::Time now) {
+  const std::string stem = absl::StrCat(path, ".unreadable-", absl::ToUnixSeconds(now));
+  // Never onto an existing file: a second reset in the same second keeps both.
+  for (int n = 0; n < 1000; ++n) {
+    std::string aside = n == 0 ? stem : absl::StrCat(stem, "-", n);
+    if (::renameat2(AT_FDCWD, path.c_str(), AT_FDCWD, aside.c_str(), RENAME_NOREPLACE) == 0) {
+      return aside;
+    }
+    int err = errno;
+    if (err == EEXIST) continue;
+    if (err == EINVAL || err == ENOSYS) {  // a filesystem without RENAME_NOREPLACE
+      struct stat st;
+      if (::lstat(aside.c_str(), &st) == 0) continue;
+      if (::rename(path.c_str(), aside.c_str()) == 0) return aside;
+      err = errno;
+    }
+    return ErrnoStatus(err, absl::StrCat("cannot move unreadable baseline ", path, " to ", aside));
+  }
+  return absl::AlreadyExistsError(
+      absl::StrCat("cannot move unreadable baseline ", path, " aside: ", stem, "-* all exist"));
 }
 
 absl::StatusOr<Baseline> LoadSnapshot(const std::string& path, flow::SymbolTable& symbols) {
@@ -498,10 +477,22 @@ Saver::Saver(SaverOptions options, const TimeSource& clock)
     : options_(std::move(options)), clock_(clock) {}
 
 absl::StatusOr<Baseline> Saver::Start(flow::SymbolTable& symbols) {
+  // Held for the saver's lifetime: a second daemon (or a CLI --out) on the same file is
+  // refused instead of the two overwriting each other's saves.
+  absl::StatusOr<FileLock> lock = FileLock::Acquire(options_.path, absl::ZeroDuration());
+  if (lock.ok()) {
+    lock_.emplace(*std::move(lock));
+    RemoveStaleTempFiles(options_.path);
+  } else if (absl::IsUnavailable(lock.status())) {
+    return lock.status();  // another writer holds it
+  }
+  // Otherwise the lock file cannot be made (a read-only volume holding a baseline to watch
+  // against): loading needs no lock; a save, should one come, takes it and fails clearly.
   struct stat st;
   if (::stat(options_.path.c_str(), &st) != 0) {
     int err = errno;
     if (err != ENOENT) {
+      lock_.reset();
       return ErrnoStatus(err, absl::StrCat("cannot stat baseline ", options_.path));
     }
     started_ = true;
@@ -515,21 +506,20 @@ absl::StatusOr<Baseline> Saver::Start(flow::SymbolTable& symbols) {
     return loaded;
   }
   if (!options_.move_aside_unreadable) {
+    lock_.reset();
     return absl::Status(
         loaded.status().code(),
         absl::StrCat(loaded.status().message(),
                      "; tierwatch will not overwrite it: move the file away, or start with "
-                     "--reset-baseline to keep it as ",
-                     options_.path, ".unreadable-<time> and learn afresh"));
+                     "`tierwatch run --reset-baseline` to keep it as ",
+                     options_.path, ".unreadable-<unix seconds> and learn afresh"));
   }
-  std::string aside =
-      absl::StrCat(options_.path, ".unreadable-", absl::ToUnixSeconds(clock_.Now()));
-  if (::rename(options_.path.c_str(), aside.c_str()) != 0) {
-    int err = errno;
-    return ErrnoStatus(
-        err, absl::StrCat("cannot move unreadable baseline ", options_.path, " to ", aside));
+  absl::StatusOr<std::string> aside = MoveUnreadableAside(options_.path, clock_.Now());
+  if (!aside.ok()) {
+    lock_.reset();
+    return aside.status();
   }
-  moved_aside_ = aside;
+  moved_aside_ = *aside;
   started_ = true;
   last_save_ = clock_.Now();
   return Baseline(symbols);
@@ -564,7 +554,9 @@ absl::Status Saver::Save(const Baseline& baseline) {
           Printable(h), "\")"));
     }
   }
-  TW_RETURN_IF_ERROR(SaveSnapshot(baseline, options_.path));
+  AtomicWriteOptions write;
+  write.held_lock = lock_ ? &*lock_ : nullptr;
+  TW_RETURN_IF_ERROR(tw::WriteFileAtomically(options_.path, EncodeSnapshot(baseline), write));
   last_save_ = clock_.Now();
   ++saves_;
   return absl::OkStatus();

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -25,6 +26,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "baseline/baseline.h"
+#include "common/atomic_file.h"
 #include "common/time_source.h"
 
 namespace tw::baseline {
@@ -44,10 +46,17 @@ std::string EncodeSnapshot(const Baseline& baseline);
 absl::StatusOr<Baseline> DecodeSnapshot(absl::string_view bytes, absl::string_view name,
                                         flow::SymbolTable& symbols);
 
-// Atomic: temporary file PATH.tmp in the same directory, write, fsync, rename, fsync dir.
+// Atomic (common/atomic_file.h): a unique temporary file next to PATH (O_EXCL, no symlink
+// following), fsync, rename, fsync dir. No PATH.lock (for exports and bundles in users'
+// trees); SaveSnapshot and the Saver also lock PATH.lock (wait up to 10 s, then fail naming
+// the holder).
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view data);
 absl::Status SaveSnapshot(const Baseline& baseline, const std::string& path);
 absl::StatusOr<Baseline> LoadSnapshot(const std::string& path, flow::SymbolTable& symbols);
+
+// Renames an unreadable baseline to PATH.unreadable-<unix seconds> (or -N suffixed: never
+// onto an existing file; nothing is deleted). Returns the new name.
+absl::StatusOr<std::string> MoveUnreadableAside(const std::string& path, absl::Time now);
 
 enum class BaselineFileKind { kSnapshot, kDocument, kUnknown };
 // Tells the kinds apart by their first bytes: the snapshot magic, or text (YAML or JSON).
@@ -74,6 +83,8 @@ struct SaverOptions {
 //   ... on every pipeline tick:  TW_RETURN_IF_ERROR(saver.MaybeSave(baseline));
 //   ... on shutdown:             TW_RETURN_IF_ERROR(saver.Save(baseline));
 //
+// Start takes PATH.lock (common/atomic_file.h) and holds it until the saver is destroyed:
+// a second saver or CLI writer of the same file is refused (Unavailable, naming the pid).
 // Safety: Save refuses until Start has loaded the file (or found none), so the saver never
 // replaces a file it could not load; before each save it re-checks that whatever is at the
 // path is still a snapshot it can read (someone may have put another file there).
@@ -97,6 +108,7 @@ class Saver {
  private:
   SaverOptions options_;
   const TimeSource& clock_;
+  std::optional<FileLock> lock_;
   bool started_ = false;
   std::string moved_aside_;
   uint64_t saves_ = 0;

@@ -39,8 +39,9 @@ struct RunArgs {
   std::string output = "text";
   bool check = false;
   bool check_syntax = false;  // --check-syntax: the config file alone, not the files it names
-  std::string shard;          // "I/N" or "ordinal/N"; "" = not sharded
-  RelayFlags relay;           // given flags win over the config's relay section
+  bool reset_baseline = false;
+  std::string shard;  // "I/N" or "ordinal/N"; "" = not sharded
+  RelayFlags relay;   // given flags win over the config's relay section
   // From the global flags: given on the command line, they win over the config's log keys.
   bool log_level_given = false;
   bool log_json_given = false;
@@ -164,6 +165,7 @@ int RunDaemon(const RunArgs& args) {
   opts.load_options.check_files = false;  // a reload checks what a start checks
   opts.captures = args.captures;
   opts.log_level_from_command_line = args.log_level_given;
+  opts.reset_baseline = args.reset_baseline;
   opts.seed = static_cast<uint64_t>(absl::ToUnixNanos(clock.Now()));
   app::Daemon daemon(*cfg, opts, clock);
 
@@ -191,16 +193,28 @@ int RunDaemon(const RunArgs& args) {
   std::unique_ptr<api::HttpServer> http;
   std::string explain_hint = ExplainHint(args, cfg->config, "");
   if (!cfg->config.http.listen.empty()) {
+    api::HttpServerOptions http_options;
+    if (!cfg->config.http.bearer_token_file.empty()) {
+      auto token = api::ReadBearerTokenFile(cfg->config.http.bearer_token_file);
+      if (!token.ok()) {
+        std::cerr << "tierwatch run: " << token.status().message() << "\n";
+        daemon.RequestStop("http.bearer_token_file unusable");
+        daemon.Shutdown();
+        return kExitUsage;
+      }
+      http_options.bearer_token = *std::move(token);
+    }
     http = std::make_unique<api::HttpServer>(
-        [&api_state](const api::Request& r) { return api::Handle(r, api_state); });
+        [&api_state](const api::Request& r) { return api::Handle(r, api_state); },
+        http_options);
     if (absl::Status st = http->Start(cfg->config.http.listen); !st.ok()) {
       std::cerr << "tierwatch run: " << st.message() << "\n";
       daemon.RequestStop("http.listen unusable");
       daemon.Shutdown();
       return kExitUsage;
     }
-    spdlog::info("http listening addr={} endpoints=/metrics,/healthz,/readyz,/api/v1/",
-                 http->address());
+    spdlog::info("http listening addr={} endpoints=/metrics,/healthz,/readyz,/api/v1/ auth={}",
+                 http->address(), http_options.bearer_token.empty() ? "none" : "bearer");
     explain_hint = ExplainHint(args, cfg->config, http->address());
   }
   if (!daemon.WaitForStop(args.duration)) daemon.RequestStop("duration");
@@ -254,6 +268,7 @@ void RegisterRun(CLI::App& app, CommandContext& ctx) {
       "  tierwatch run --config tw.yaml --duration 10m -o json  # a bounded run\n"
       "  tierwatch run --config tw.yaml --capture before.jsonl  # captures instead of a relay\n"
       "  tierwatch run --config tw.yaml --shard ordinal/3       # a StatefulSet pod: its nodes\n"
+      "  tierwatch run --config tw.yaml --reset-baseline        # corrupt baseline: keep it aside\n"
       "  kill -HUP $(pidof tierwatch)                           # reload the config");
   cmd->add_option("--config", args->config, "Daemon config (YAML)")->type_name("FILE")->required();
   AddCaptureOption(cmd, &args->captures)
@@ -271,6 +286,10 @@ void RegisterRun(CLI::App& app, CommandContext& ctx) {
       "Like --check for the config file alone (keys, types, values), not the files it names: "
       "for CI, away from the machine the daemon runs on");
   args->relay.AddTo(cmd, /*connect_timeout=*/false);
+  cmd->add_flag("--reset-baseline", args->reset_baseline,
+                "If the baseline file cannot be loaded (corrupt, truncated, foreign), rename it "
+                "to FILE.unreadable-<unix seconds> (never deleted) and learn afresh; a loadable "
+                "baseline is kept");
   cmd->add_option("--shard", args->shard,
                   "Read only the nodes that hash to shard I of N (I/N, or ordinal/N: I from the "
                   "host name's -<n>, as in a StatefulSet); series get a shard label. "

@@ -529,7 +529,10 @@ class Reader {
     Int(top, "recent_drops", "recent_drops", &cfg->recent_drops, 0, int64_t{1} << 24);
     if (const Entry* h = Find(top, "http")) {
       Entries he;
-      if (Map(h->value, "http", {"listen"}, &he)) {
+      if (Map(h->value, "http", {"listen", "bearer_token_file"}, &he)) {
+        if (const Entry* t = Find(he, "bearer_token_file")) {
+          Scalar(*t, "http.bearer_token_file", &cfg->http.bearer_token_file);
+        }
         if (const Entry* l = Find(he, "listen")) {
           std::string v;
           if (Scalar(*l, "http.listen", &v)) {

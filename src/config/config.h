@@ -138,6 +138,9 @@ struct HttpConfig {
   // HOST:PORT; ":9977" = every interface; "" = no HTTP server. Port 0 picks a free port
   // (tests), which the daemon logs.
   std::string listen = ":9977";
+  // A file holding a bearer token: when set, every request but /healthz and /readyz must
+  // carry "Authorization: Bearer <token>" (docs/api.md#authentication). "" = no auth.
+  std::string bearer_token_file;
 };
 
 // Prometheus series limits (docs/metrics.md).

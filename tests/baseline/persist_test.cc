@@ -170,7 +170,7 @@ TEST_F(PersistTest, LoadAnyTellsSnapshotsAndDocumentsApart) {
 TEST_F(PersistTest, AtomicWriteFailsCleanlyInAMissingDirectory) {
   auto st = WriteFileAtomically(Path("no/such/dir/b.twb"), "x");
   EXPECT_FALSE(st.ok());
-  EXPECT_THAT(std::string(st.message()), HasSubstr("no/such/dir/b.twb.tmp"));
+  EXPECT_THAT(std::string(st.message()), HasSubstr(Path("no/such/dir/b.twb")));
 }
 
 // --- Saver -----------------------------------------------------------------------------
@@ -199,7 +199,19 @@ TEST_F(PersistTest, SaverStartsEmptySavesOnIntervalAndReloads) {
   EXPECT_EQ(saver.saves(), 1u);
   EXPECT_FALSE(saver.Due());
 
+  // A second daemon on the same file while this one runs is refused, naming the holder.
+  Saver rival(opts, clock);
+  auto refused = rival.Start(s_);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("is writing " + opts.path));
+  // As is a one-shot writer (baseline learn --out) after its bounded wait.
+  EXPECT_EQ(tw::WriteFileAtomically(opts.path, "x", {.lock_wait = absl::Milliseconds(20)}).code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(LoadSnapshot(opts.path, s_).ok());
+
   // A restarted daemon loads what was saved.
+  { Saver stopped = std::move(saver); }
   Saver again(opts, clock);
   auto loaded = again.Start(s_);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
@@ -236,6 +248,21 @@ TEST_F(PersistTest, SaverRefusesAnUnreadableFileAndNeverOverwritesIt) {
   EXPECT_EQ(ReadFile(reset.moved_aside()), bytes);
   EXPECT_FALSE(std::filesystem::exists(opts.path));
   ASSERT_TRUE(reset.Save(*fresh).ok());
+}
+
+TEST_F(PersistTest, MovingAsideTwiceInOneSecondKeepsBothFiles) {
+  const std::string p = Path("daemon.twb");
+  WriteFile(p, "first bad");
+  auto a = MoveUnreadableAside(p, testutil::kT0);
+  ASSERT_TRUE(a.ok()) << a.status();
+  WriteFile(p, "second bad");
+  auto b = MoveUnreadableAside(p, testutil::kT0);
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_NE(*a, *b);
+  EXPECT_EQ(*b, *a + "-1");
+  EXPECT_EQ(ReadFile(*a), "first bad");
+  EXPECT_EQ(ReadFile(*b), "second bad");
+  EXPECT_FALSE(std::filesystem::exists(p));
 }
 
 TEST_F(PersistTest, SaverWillNotReplaceAForeignFilePutThereLater) {

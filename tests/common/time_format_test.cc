@@ -1,6 +1,5 @@
 #include "common/time_format.h"
 
-#include "common/backoff.h"
 #include "gtest/gtest.h"
 
 namespace tw {
@@ -36,20 +35,6 @@ TEST(FormatRfc3339, UsesShortestOfZeroThreeSixNineDigits) {
   EXPECT_EQ(FormatRfc3339(absl::FromUnixSeconds(0)), "1970-01-01T00:00:00Z");
   EXPECT_EQ(FormatRfc3339(absl::FromUnixMillis(1234)), "1970-01-01T00:00:01.234Z");
   EXPECT_EQ(FormatRfc3339(absl::FromUnixNanos(1000000001)), "1970-01-01T00:00:01.000000001Z");
-}
-
-TEST(Backoff, GrowsToTheCapWithJitterInsideBounds) {
-  Backoff b({absl::Milliseconds(100), absl::Seconds(1), 2.0, 0.5}, 42);
-  absl::Duration prev_cap = absl::Milliseconds(100);
-  for (int i = 0; i < 10; ++i) {
-    absl::Duration d = b.Next();
-    absl::Duration cap = std::min(absl::Milliseconds(100) * (1 << i), absl::Seconds(1));
-    EXPECT_GE(d, cap / 2) << i;
-    EXPECT_LE(d, cap) << i;
-    prev_cap = cap;
-  }
-  b.Reset();
-  EXPECT_LE(b.Next(), absl::Milliseconds(100));
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/time_source.h"
 #include "flow/proto_convert.h"
 #include "grpcpp/grpcpp.h"
 #include "observer/observer.grpc.pb.h"
@@ -422,6 +423,87 @@ TEST(RelayClientTest, RequestForFirstConnectionAndForResume) {
   // Never earlier than the user's own since.
   auto early = BuildGetFlowsRequest(o, kT0 + absl::Seconds(1));
   EXPECT_EQ(FromTs(early.since()), kT0);
+}
+
+// Waits (bounded, real time) until the client is in its retry sleep after `reconnects`
+// retries; returns the sleep's length.
+std::optional<absl::Duration> AwaitRetrySleep(const RelayClient& c, uint64_t reconnects) {
+  absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < deadline) {
+    auto d = c.sleeping_for();
+    if (d && c.stats().reconnects >= reconnects) return d;
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  return std::nullopt;
+}
+
+// A relay that accepts the connection and drops every stream at once (flapping). The
+// backoff restarts at each successful connect, so every retry waits `initial`, not 10 s,
+// 20 s, 40 s... And the sleeps run on the injected clock: only Advance() ends them, so the
+// test proves the delays without sleeping them.
+TEST(RelayClientBackoffTest, AFlappingRelayIsRetriedAtTheInitialDelayOnTheInjectedClock) {
+  FakeRelay relay(
+      [](int, grpc::ServerContext*, const GetFlowsRequest&, grpc::ServerWriter<GetFlowsResponse>*) {
+        return grpc::Status(grpc::StatusCode::UNAVAILABLE, "relay restarting");
+      });
+  ManualTimeSource clock(kT0);
+  RelayClientOptions o = Fast(relay.address());
+  o.backoff = {absl::Seconds(10), absl::Seconds(100), 2.0, 0.0};
+  o.ready_retry_max = absl::Hours(1);  // the reset alone, not the READY cap
+  o.time_source = &clock;
+  flow::SymbolTable s;
+  RelayClient client(o, s);
+  std::thread t([&] { client.Run([](flow::Event&&) { return true; }).IgnoreError(); });
+  for (uint64_t round = 1; round <= 4; ++round) {
+    auto d = AwaitRetrySleep(client, round);
+    ASSERT_TRUE(d.has_value()) << "round " << round;
+    EXPECT_EQ(*d, absl::Seconds(10)) << "round " << round;
+    clock.Advance(*d);
+  }
+  client.Stop();
+  t.join();
+  EXPECT_GE(relay.requests().size(), 4u);
+}
+
+TEST(RelayClientBackoffTest, WhileTheChannelIsReadyTheDelayIsCapped) {
+  FakeRelay relay(
+      [](int, grpc::ServerContext*, const GetFlowsRequest&, grpc::ServerWriter<GetFlowsResponse>*) {
+        return grpc::Status(grpc::StatusCode::UNAVAILABLE, "stream dropped");
+      });
+  ManualTimeSource clock(kT0);
+  RelayClientOptions o = Fast(relay.address());
+  o.backoff = {absl::Seconds(10), absl::Seconds(100), 2.0, 0.0};
+  o.ready_retry_max = absl::Seconds(2);
+  o.time_source = &clock;
+  flow::SymbolTable s;
+  RelayClient client(o, s);
+  std::thread t([&] { client.Run([](flow::Event&&) { return true; }).IgnoreError(); });
+  auto d = AwaitRetrySleep(client, 1);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(*d, absl::Seconds(2));
+  client.Stop();
+  t.join();
+}
+
+TEST(RelayClientBackoffTest, AnUnreachableRelayBacksOffExponentiallyOnTheInjectedClock) {
+  ManualTimeSource clock(kT0);
+  RelayClientOptions o = Fast("127.0.0.1:1");  // nothing listens on port 1
+  o.backoff = {absl::Seconds(10), absl::Seconds(100), 2.0, 0.0};
+  o.time_source = &clock;
+  flow::SymbolTable s;
+  RelayClient client(o, s);
+  std::thread t([&] { client.Run([](flow::Event&&) { return true; }).IgnoreError(); });
+  std::vector<absl::Duration> delays;
+  for (uint64_t round = 1; round <= 4; ++round) {
+    auto d = AwaitRetrySleep(client, round);
+    ASSERT_TRUE(d.has_value()) << "round " << round;
+    delays.push_back(*d);
+    clock.Advance(*d);
+  }
+  client.Stop();
+  t.join();
+  EXPECT_EQ(delays, (std::vector<absl::Duration>{absl::Seconds(10), absl::Seconds(20),
+                                                 absl::Seconds(40), absl::Seconds(80)}));
 }
 
 TEST(FlowDeduperTest, BoundedByWindowAndCapacity) {

@@ -280,6 +280,69 @@ TEST_F(RelayConnectErrors, RightCaAndNameConnect) {
   EXPECT_FALSE(out.diagnosis.has_value());
 }
 
+// A relay certificate past its notAfter: refused, the message says the certificate could
+// not be verified (Run gives up, nothing streams).
+TEST_F(RelayConnectErrors, ExpiredServerCertificateIsRefused) {
+  RequirePki();
+  // Signed by the trusted CA, valid for zero days: expired one second after it is made.
+  const std::string cmd = absl::StrCat(
+      "cd '", pki_->dir,
+      "' && openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+      "-keyout expired.key -out expired.csr -subj '/CN=relay.test' >> openssl.log 2>&1 && "
+      "openssl x509 -req -in expired.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 0 "
+      "-extfile server.ext -out expired.crt >> openssl.log 2>&1");
+  if (std::system(cmd.c_str()) != 0) GTEST_SKIP() << "openssl could not make the certificate";
+  const absl::Time made = absl::Now();
+  // Bounded: the certificate's validity ends at the second it was made.
+  absl::SleepFor(absl::Seconds(2) - (absl::Now() - made));
+  grpc::SslServerCredentialsOptions ssl;
+  ssl.pem_key_cert_pairs.push_back(
+      {Slurp(pki_->dir + "/expired.key"), Slurp(pki_->dir + "/expired.crt")});
+  TestRelay relay(grpc::SslServerCredentials(ssl));
+  RelayClientOptions o = Opts(relay.address());
+  o.tls.enabled = true;
+  o.tls.ca_files = {pki_->ca_crt};
+  Outcome out = Connect(o);
+  ASSERT_TRUE(out.finished);
+  EXPECT_EQ(out.status.code(), absl::StatusCode::kUnavailable) << out.status;
+  EXPECT_EQ(out.flows_callbacks, 0);
+  ASSERT_TRUE(out.diagnosis.has_value());
+  EXPECT_THAT(std::string(out.status.message()), HasSubstr("certificate")) << out.status;
+}
+
+// mTLS with a client key: nothing of the key (PEM armour or its base64 body) reaches the
+// logs, at debug level, on success or on failure.
+TEST_F(RelayConnectErrors, KeyMaterialNeverAppearsInTheLogs) {
+  RequirePki();
+  std::ostringstream logs;
+  auto previous = spdlog::default_logger();
+  auto logger = std::make_shared<spdlog::logger>(
+      "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(logs));
+  logger->set_level(spdlog::level::trace);
+  spdlog::set_default_logger(logger);
+  {
+    TestRelay relay(TlsServer(/*require_client_cert=*/true));
+    RelayClientOptions o = Opts(relay.address());
+    o.tls.enabled = true;
+    o.tls.ca_files = {pki_->ca_crt};
+    o.tls.server_name = "ui.hubble-relay.cilium.io";
+    o.tls.cert_file = pki_->client_crt;
+    o.tls.key_file = pki_->client_key;
+    EXPECT_TRUE(Connect(o).status.ok());
+    o.tls.ca_files = {pki_->other_ca_crt};  // and a failing handshake
+    EXPECT_FALSE(Connect(o).status.ok());
+  }
+  spdlog::set_default_logger(previous);
+  const std::string text = logs.str();
+  EXPECT_FALSE(text.empty());
+  EXPECT_EQ(text.find("PRIVATE KEY"), std::string::npos);
+  std::istringstream key(Slurp(pki_->client_key));
+  for (std::string line; std::getline(key, line);) {
+    if (line.empty() || line.rfind("-----", 0) == 0) continue;
+    EXPECT_EQ(text.find(line.substr(0, 24)), std::string::npos) << "key bytes in the log";
+  }
+}
+
 // A daemon-style client (retrying forever) that never connected must not log a "stream
 // interrupted": no stream ever started. It logs the cause instead.
 TEST(RelayClientLogs, NeverConnectedSaysCannotConnectNotInterrupted) {

@@ -424,8 +424,20 @@ void RelayClient::SetCall(grpc::ClientContext* ctx) {
 
 void RelayClient::Sleep(absl::Duration d) {
   absl::MutexLock lock(&mu_);
-  absl::Time until = absl::Now() + d;
-  while (!stop_ && absl::Now() < until) wake_.WaitWithDeadline(&mu_, until);
+  // On the injected clock: a test's ManualTimeSource ends the sleep by advancing time. The
+  // wait is re-checked at least every 50 ms because such a clock does not signal.
+  const absl::Time until = clock_->Now() + d;
+  sleeping_ = true;
+  for (absl::Time now = clock_->Now(); !stop_ && now < until; now = clock_->Now()) {
+    wake_.WaitWithTimeout(&mu_, std::min(until - now, absl::Milliseconds(50)));
+  }
+  sleeping_ = false;
+}
+
+std::optional<absl::Duration> RelayClient::sleeping_for() const {
+  absl::MutexLock lock(&mu_);
+  if (!sleeping_) return std::nullopt;
+  return last_retry_delay_;
 }
 
 SourceStats RelayClient::stats() const {
@@ -473,11 +485,92 @@ absl::Status RelayClient::Run(const EventCallback& callback) {
   });
 }
 
+// What one connection attempt did; RunWire decides from it whether and when to retry.
+struct RelayClient::Attempt {
+  grpc::Status status;
+  bool stream_started = false;
+  bool received = false;  // at least one event arrived on the stream
+  std::optional<absl::Time> connected_at;
+  std::optional<ConnectDiagnosis> connect_failure;
+};
+
 absl::Status RelayClient::RunWire(const WireEventCallback& callback) {
   RouteGrpcLogsToSpdlog();
   auto creds = MakeRelayCredentials(options_.tls);
   if (!creds.ok()) return creds.status();
+  const grpc::ChannelArguments args = ChannelArgs();
+  const std::string& addr = options_.address;
+  spdlog::info("relay connecting addr={} tls={} mtls={} follow={} number={} first={}", addr,
+               options_.tls.enabled, !options_.tls.cert_file.empty(), options_.follow,
+               options_.number, options_.first);
 
+  Backoff backoff(options_.backoff, options_.seed);
+  std::shared_ptr<RelayResumeState> resume =
+      options_.resume
+          ? options_.resume
+          : std::make_shared<RelayResumeState>(options_.resume_window, options_.dedupe_capacity);
+  int failures = 0;
+  bool connected_before = false;
+  const absl::Time run_start = clock_->Now();
+
+  while (!stop_) {
+    Attempt a;
+    auto channel = grpc::CreateCustomChannel(addr, *creds, args);
+    absl::Duration limit = options_.connect_timeout;
+    if (options_.fail_if_unreachable && !connected_before) {
+      limit = std::max(absl::Milliseconds(1),
+                       std::min(limit, run_start + options_.connect_timeout - clock_->Now()));
+    }
+    if (absl::Status refused = Probe(channel, limit, connected_before, &a); !refused.ok()) {
+      return refused;
+    }
+    if (stop_) break;
+    if (a.status.ok()) {
+      // A relay that accepts us is up: the next interruption starts the backoff afresh,
+      // whether or not flows arrived (a flapping relay must not push retries to the cap).
+      backoff.Reset();
+      connected_before = true;
+      std::optional<absl::Status> ended = StreamFlows(channel, *resume, callback, &a);
+      if (ended) return *ended;
+      if (stop_) break;
+      if (a.received) failures = 0;
+    }
+
+    if (!a.received) ++failures;
+    const bool never_connected = !connected_before;
+    if (a.connect_failure && options_.fail_if_unreachable && never_connected &&
+        (a.connect_failure->permanent || clock_->Now() >= run_start + options_.connect_timeout)) {
+      return absl::UnavailableError(a.connect_failure->ToString(addr));
+    }
+    if (options_.max_attempts > 0 && failures >= options_.max_attempts) {
+      return absl::UnavailableError(
+          a.connect_failure ? a.connect_failure->ToString(addr)
+                            : absl::StrCat("relay ", addr, " unavailable after ", failures,
+                                           " attempt(s): ", a.status.error_message()));
+    }
+    absl::Duration delay = backoff.Next();
+    // The transport is still up (the relay answered, only the stream ended): come back soon
+    // rather than after a delay grown by earlier outages.
+    if (channel->GetState(false) == GRPC_CHANNEL_READY) {
+      delay = std::min(delay, options_.ready_retry_max);
+    }
+    if (options_.fail_if_unreachable && never_connected) {
+      // Spend what is left of the budget on attempts, not on the last sleep.
+      delay = std::max(absl::ZeroDuration(),
+                       std::min(delay, run_start + options_.connect_timeout - clock_->Now()));
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      ++stats_.reconnects;
+      last_retry_delay_ = delay;
+    }
+    LogRetry(a, delay, never_connected);
+    Sleep(delay);
+  }
+  return absl::OkStatus();
+}
+
+grpc::ChannelArguments RelayClient::ChannelArgs() const {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS,
               static_cast<int>(absl::ToInt64Milliseconds(options_.keepalive_time)));
@@ -492,232 +585,200 @@ absl::Status RelayClient::RunWire(const WireEventCallback& callback) {
   if (options_.tls.enabled && !options_.tls.server_name.empty()) {
     args.SetSslTargetNameOverride(options_.tls.server_name);
   }
+  return args;
+}
 
+absl::Status RelayClient::Probe(const std::shared_ptr<grpc::Channel>& channel, absl::Duration limit,
+                                bool connected_before, Attempt* a) {
   const std::string& addr = options_.address;
-  spdlog::info("relay connecting addr={} tls={} mtls={} follow={} number={} first={}", addr,
-               options_.tls.enabled, !options_.tls.cert_file.empty(), options_.follow,
-               options_.number, options_.first);
-
-  Backoff backoff(options_.backoff, options_.seed);
-  std::shared_ptr<RelayResumeState> resume =
-      options_.resume ? options_.resume
-                      : std::make_shared<RelayResumeState>(options_.resume_window,
-                                                           options_.dedupe_capacity);
-  FlowDeduper& dedupe = resume->dedupe;
-  std::optional<absl::Time>& newest = resume->newest;  // the resume point
-  int failures = 0;
-  bool connected_before = false;
-  const absl::Time run_start = absl::Now();
-
-  while (!stop_) {
-    bool received = false;
-    bool stream_started = false;
-    std::optional<absl::Time> connected_at;
-    std::optional<ConnectDiagnosis> connect_failure;
-    grpc::Status status;
-    auto channel = grpc::CreateCustomChannel(addr, *creds, args);
-    auto stub = ::observer::Observer::NewStub(channel);
-
-    // ServerStatus is the connection attempt: without wait_for_ready it waits while the
-    // channel connects and fails at once, with gRPC's reason, when it cannot. The deadline
-    // also ends it when a peer accepts TCP but never speaks gRPC.
-    absl::Duration limit = options_.connect_timeout;
-    {
-      if (options_.fail_if_unreachable && !connected_before) {
-        limit = std::max(absl::Milliseconds(1),
-                         std::min(limit, run_start + options_.connect_timeout - absl::Now()));
-      }
-      grpc::ClientContext ctx;
-      ctx.set_deadline(Deadline(limit));
-      SetCall(&ctx);
-      ::observer::ServerStatusResponse resp;
-      status = stub->ServerStatus(&ctx, ::observer::ServerStatusRequest(), &resp);
-      SetCall(nullptr);
-      if (stop_) break;
-      if (status.ok()) {
-        RelayStatus rs;
-        rs.version = resp.version();
-        rs.num_flows = resp.num_flows();
-        rs.max_flows = resp.max_flows();
-        rs.seen_flows = resp.seen_flows();
-        rs.uptime = absl::Nanoseconds(resp.uptime_ns());
-        if (resp.has_num_connected_nodes()) rs.connected_nodes = resp.num_connected_nodes().value();
-        if (resp.has_num_unavailable_nodes()) {
-          rs.unavailable_nodes = resp.num_unavailable_nodes().value();
-        }
-        rs.unavailable_node_names.assign(resp.unavailable_nodes().begin(),
-                                         resp.unavailable_nodes().end());
-        rs.flows_rate = resp.flows_rate();
-        spdlog::info(
-            "relay {} addr={} version=\"{}\" connected_nodes={} unavailable_nodes={}{} "
-            "flows_rate={:.1f} num_flows={} max_flows={} uptime={}",
-            connected_before ? "reconnected" : "connected", addr, rs.version,
-            rs.connected_nodes ? absl::StrCat(*rs.connected_nodes) : "n/a",
-            rs.unavailable_nodes ? absl::StrCat(*rs.unavailable_nodes) : "n/a",
-            rs.unavailable_node_names.empty()
-                ? ""
-                : absl::StrCat(" unavailable=", absl::StrJoin(rs.unavailable_node_names, ",")),
-            rs.flows_rate, rs.num_flows, rs.max_flows, tw::FormatDuration(rs.uptime));
-        absl::MutexLock lock(&mu_);
-        status_ = std::move(rs);
-      } else if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
-        status = grpc::Status::OK;  // some servers do not implement it; flows still work
-      } else if (Permanent(status.error_code())) {
-        return absl::Status(
-            ToAbsl(status.error_code()),
-            absl::StrCat("relay ", addr, " refused the request: ", status.error_message()));
-      } else {
-        ConnectDiagnosis d = DiagnoseConnectFailure(
-            static_cast<int>(status.error_code()), status.error_message(),
-            status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED &&
-                TcpConnects(addr, std::min(options_.connect_timeout, absl::Seconds(2))),
-            options_);
-        if (d.cause == ConnectCause::kClosed && !options_.tls.enabled && PeerSpeaksTls()) {
-          d.cause = ConnectCause::kPlaintextToTls;
-          d.permanent = true;
-          d.what = "the relay speaks TLS and closed the plaintext connection";
-          d.fix =
-              "add --tls (with --tls-ca-cert-files and --tls-server-name as the relay's "
-              "certificate needs; Cilium: ui.hubble-relay.cilium.io)";
-        }
-        if (stop_) break;
-        spdlog::debug("relay connect error addr={} cause={} grpc_code={} grpc_message=\"{}\"", addr,
-                      std::string(ConnectCauseName(d.cause)), static_cast<int>(status.error_code()),
-                      status.error_message());
-        // A deadline cut short by the end of the budget says less than an earlier cause.
-        bool truncated = limit < options_.connect_timeout && (d.cause == ConnectCause::kTimeout ||
-                                                              d.cause == ConnectCause::kSilentPeer);
-        absl::MutexLock lock(&mu_);
-        if (!(truncated && connect_error_)) connect_error_ = std::move(d);
-        connect_failure = connect_error_;
-      }
-    }
-
-    if (status.ok()) {
-      {
-        absl::MutexLock lock(&mu_);
-        connect_error_.reset();
-      }
-      connected_before = true;
-      connected_at = clock_->Now();
-      ::observer::GetFlowsRequest req = BuildGetFlowsRequest(options_, newest);
-      if (newest) {
-        spdlog::info("relay resuming addr={} since={} window={}", addr,
-                     FormatRfc3339(*newest - options_.resume_window),
-                     tw::FormatDuration(options_.resume_window));
-      }
-      grpc::ClientContext ctx;
-      SetCall(&ctx);
-      stream_started = true;
-      std::unique_ptr<grpc::ClientReader<::observer::GetFlowsResponse>> reader =
-          stub->GetFlows(&ctx, req);
-      connected_ = true;
-      ::observer::GetFlowsResponse resp;
-      bool keep_going = true;
-      while (keep_going && reader->Read(&resp)) {
-        if (!received) {
-          received = true;
-          failures = 0;
-          backoff.Reset();
-        }
-        flow::Event ev = flow::EventFromProto(resp, symbol_cache_);
-        if (ev.flow) {
-          absl::Time t = ev.flow->time != absl::UnixEpoch() ? ev.flow->time : ev.time;
-          flow::Symbol node = !ev.node_name.empty() ? ev.node_name : ev.flow->node_name;
-          if (dedupe.SeenBefore(*ev.flow, node, t)) {
-            absl::MutexLock lock(&mu_);
-            ++stats_.events;
-            ++stats_.duplicates;
-            continue;
-          }
-          if (!newest || t > *newest) newest = t;
-          absl::MutexLock lock(&mu_);
-          ++stats_.events;
-          ++stats_.flows;
-        } else if (ev.lost) {
-          spdlog::debug("relay lost events source={} num={} node={}",
-                        std::string(flow::LostEventSourceName(ev.lost->source)),
-                        ev.lost->num_events_lost, ev.node_name.str());
-          absl::MutexLock lock(&mu_);
-          ++stats_.events;
-          stats_.lost_by_source[std::string(flow::LostEventSourceName(ev.lost->source))] +=
-              ev.lost->num_events_lost;
-        } else if (ev.node_status) {
-          spdlog::info("relay node status state={} nodes={}{}",
-                       std::string(flow::NodeStateName(ev.node_status->state)),
-                       absl::StrJoin(ev.node_status->node_names, ","),
-                       ev.node_status->message.empty()
-                           ? ""
-                           : absl::StrCat(" message=\"", ev.node_status->message, "\""));
-          absl::MutexLock lock(&mu_);
-          ++stats_.events;
-          ++stats_.node_status_events;
-        }
-        keep_going = callback(std::move(ev), resp);
-      }
-      connected_ = false;
-      if (!keep_going) {
-        ctx.TryCancel();
-        reader->Finish();
-        SetCall(nullptr);
-        return absl::OkStatus();
-      }
-      status = reader->Finish();
-      SetCall(nullptr);
-      if (stop_) break;
-      if (status.ok()) {
-        // A non-follow request is done; so is a follow request whose `until` was reached.
-        if (!options_.follow || options_.until) return absl::OkStatus();
-        status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "relay ended the follow stream");
-      }
-      if (Permanent(status.error_code())) {
-        return absl::Status(
-            ToAbsl(status.error_code()),
-            absl::StrCat("relay ", addr, " refused the request: ", status.error_message()));
-      }
-    }
-
-    if (!received) ++failures;
-    const bool never_connected = !connected_before;
-    if (connect_failure && options_.fail_if_unreachable && never_connected &&
-        (connect_failure->permanent || absl::Now() >= run_start + options_.connect_timeout)) {
-      return absl::UnavailableError(connect_failure->ToString(addr));
-    }
-    if (options_.max_attempts > 0 && failures >= options_.max_attempts) {
-      return absl::UnavailableError(
-          connect_failure ? connect_failure->ToString(addr)
-                          : absl::StrCat("relay ", addr, " unavailable after ", failures,
-                                         " attempt(s): ", status.error_message()));
-    }
-    absl::Duration delay = backoff.Next();
-    if (options_.fail_if_unreachable && never_connected) {
-      // Spend what is left of the budget on attempts, not on the last sleep.
-      delay = std::max(absl::ZeroDuration(),
-                       std::min(delay, run_start + options_.connect_timeout - absl::Now()));
-    }
-    {
-      absl::MutexLock lock(&mu_);
-      ++stats_.reconnects;
-    }
-    if (stream_started) {
-      spdlog::warn(
-          "relay stream interrupted addr={} code={} error=\"{}\" streamed_for={} retry_in={}", addr,
-          static_cast<int>(status.error_code()), status.error_message(),
-          connected_at ? tw::FormatDuration(clock_->Now() - *connected_at) : "0s",
-          tw::FormatDuration(delay));
-    } else if (connect_failure) {
-      // A command that gives up reports the cause itself when it does; its retries are
-      // detail. A daemon's retries are news.
-      spdlog::log(options_.fail_if_unreachable && never_connected ? spdlog::level::info
-                                                                  : spdlog::level::warn,
-                  "relay {} addr={} cause={} error=\"{}\" fix=\"{}\" retry_in={}",
-                  never_connected ? "cannot connect" : "cannot reconnect", addr,
-                  std::string(ConnectCauseName(connect_failure->cause)), connect_failure->what,
-                  connect_failure->fix, tw::FormatDuration(delay));
-    }
-    Sleep(delay);
+  auto stub = ::observer::Observer::NewStub(channel);
+  // ServerStatus is the connection attempt: without wait_for_ready it waits while the
+  // channel connects and fails at once, with gRPC's reason, when it cannot. The deadline
+  // also ends it when a peer accepts TCP but never speaks gRPC.
+  grpc::ClientContext ctx;
+  ctx.set_deadline(Deadline(limit));
+  SetCall(&ctx);
+  ::observer::ServerStatusResponse resp;
+  a->status = stub->ServerStatus(&ctx, ::observer::ServerStatusRequest(), &resp);
+  SetCall(nullptr);
+  if (stop_) return absl::OkStatus();
+  if (a->status.ok()) {
+    RecordServerStatus(resp, connected_before);
+    absl::MutexLock lock(&mu_);
+    connect_error_.reset();
+    return absl::OkStatus();
   }
+  if (a->status.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+    a->status = grpc::Status::OK;  // some servers do not implement it; flows still work
+    absl::MutexLock lock(&mu_);
+    connect_error_.reset();
+    return absl::OkStatus();
+  }
+  if (Permanent(a->status.error_code())) {
+    return absl::Status(
+        ToAbsl(a->status.error_code()),
+        absl::StrCat("relay ", addr, " refused the request: ", a->status.error_message()));
+  }
+  const grpc::Status& status = a->status;
+  ConnectDiagnosis d = DiagnoseConnectFailure(
+      static_cast<int>(status.error_code()), status.error_message(),
+      status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED &&
+          TcpConnects(addr, std::min(options_.connect_timeout, absl::Seconds(2))),
+      options_);
+  if (d.cause == ConnectCause::kClosed && !options_.tls.enabled && PeerSpeaksTls()) {
+    d.cause = ConnectCause::kPlaintextToTls;
+    d.permanent = true;
+    d.what = "the relay speaks TLS and closed the plaintext connection";
+    d.fix =
+        "add --tls (with --tls-ca-cert-files and --tls-server-name as the relay's "
+        "certificate needs; Cilium: ui.hubble-relay.cilium.io)";
+  }
+  if (stop_) return absl::OkStatus();
+  spdlog::debug("relay connect error addr={} cause={} grpc_code={} grpc_message=\"{}\"", addr,
+                std::string(ConnectCauseName(d.cause)), static_cast<int>(status.error_code()),
+                status.error_message());
+  // A deadline cut short by the end of the budget says less than an earlier cause.
+  bool truncated = limit < options_.connect_timeout &&
+                   (d.cause == ConnectCause::kTimeout || d.cause == ConnectCause::kSilentPeer);
+  absl::MutexLock lock(&mu_);
+  if (!(truncated && connect_error_)) connect_error_ = std::move(d);
+  a->connect_failure = connect_error_;
   return absl::OkStatus();
+}
+
+void RelayClient::RecordServerStatus(const ::observer::ServerStatusResponse& resp,
+                                     bool connected_before) {
+  RelayStatus rs;
+  rs.version = resp.version();
+  rs.num_flows = resp.num_flows();
+  rs.max_flows = resp.max_flows();
+  rs.seen_flows = resp.seen_flows();
+  rs.uptime = absl::Nanoseconds(resp.uptime_ns());
+  if (resp.has_num_connected_nodes()) rs.connected_nodes = resp.num_connected_nodes().value();
+  if (resp.has_num_unavailable_nodes()) {
+    rs.unavailable_nodes = resp.num_unavailable_nodes().value();
+  }
+  rs.unavailable_node_names.assign(resp.unavailable_nodes().begin(),
+                                   resp.unavailable_nodes().end());
+  rs.flows_rate = resp.flows_rate();
+  spdlog::info(
+      "relay {} addr={} version=\"{}\" connected_nodes={} unavailable_nodes={}{} "
+      "flows_rate={:.1f} num_flows={} max_flows={} uptime={}",
+      connected_before ? "reconnected" : "connected", options_.address, rs.version,
+      rs.connected_nodes ? absl::StrCat(*rs.connected_nodes) : "n/a",
+      rs.unavailable_nodes ? absl::StrCat(*rs.unavailable_nodes) : "n/a",
+      rs.unavailable_node_names.empty()
+          ? ""
+          : absl::StrCat(" unavailable=", absl::StrJoin(rs.unavailable_node_names, ",")),
+      rs.flows_rate, rs.num_flows, rs.max_flows, tw::FormatDuration(rs.uptime));
+  absl::MutexLock lock(&mu_);
+  status_ = std::move(rs);
+}
+
+std::optional<absl::Status> RelayClient::StreamFlows(const std::shared_ptr<grpc::Channel>& channel,
+                                                     RelayResumeState& resume,
+                                                     const WireEventCallback& callback,
+                                                     Attempt* a) {
+  const std::string& addr = options_.address;
+  auto stub = ::observer::Observer::NewStub(channel);
+  a->connected_at = clock_->Now();
+  ::observer::GetFlowsRequest req = BuildGetFlowsRequest(options_, resume.newest);
+  if (resume.newest) {
+    spdlog::info("relay resuming addr={} since={} window={}", addr,
+                 FormatRfc3339(*resume.newest - options_.resume_window),
+                 tw::FormatDuration(options_.resume_window));
+  }
+  grpc::ClientContext ctx;
+  SetCall(&ctx);
+  a->stream_started = true;
+  std::unique_ptr<grpc::ClientReader<::observer::GetFlowsResponse>> reader =
+      stub->GetFlows(&ctx, req);
+  connected_ = true;
+  ::observer::GetFlowsResponse resp;
+  bool keep_going = true;
+  while (keep_going && reader->Read(&resp)) {
+    a->received = true;
+    flow::Event ev = flow::EventFromProto(resp, symbol_cache_);
+    if (!CountEvent(ev, resume)) continue;  // a re-read after a reconnect
+    keep_going = callback(std::move(ev), resp);
+  }
+  connected_ = false;
+  if (!keep_going) {
+    ctx.TryCancel();
+    reader->Finish();
+    SetCall(nullptr);
+    return absl::OkStatus();
+  }
+  a->status = reader->Finish();
+  SetCall(nullptr);
+  if (stop_) return std::nullopt;
+  if (a->status.ok()) {
+    // A non-follow request is done; so is a follow request whose `until` was reached.
+    if (!options_.follow || options_.until) return absl::OkStatus();
+    a->status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "relay ended the follow stream");
+  }
+  if (Permanent(a->status.error_code())) {
+    return absl::Status(
+        ToAbsl(a->status.error_code()),
+        absl::StrCat("relay ", addr, " refused the request: ", a->status.error_message()));
+  }
+  return std::nullopt;
+}
+
+bool RelayClient::CountEvent(const flow::Event& ev, RelayResumeState& resume) {
+  if (ev.flow) {
+    absl::Time t = ev.flow->time != absl::UnixEpoch() ? ev.flow->time : ev.time;
+    flow::Symbol node = !ev.node_name.empty() ? ev.node_name : ev.flow->node_name;
+    if (resume.dedupe.SeenBefore(*ev.flow, node, t)) {
+      absl::MutexLock lock(&mu_);
+      ++stats_.events;
+      ++stats_.duplicates;
+      return false;
+    }
+    if (!resume.newest || t > *resume.newest) resume.newest = t;
+    absl::MutexLock lock(&mu_);
+    ++stats_.events;
+    ++stats_.flows;
+  } else if (ev.lost) {
+    spdlog::debug("relay lost events source={} num={} node={}",
+                  std::string(flow::LostEventSourceName(ev.lost->source)), ev.lost->num_events_lost,
+                  ev.node_name.str());
+    absl::MutexLock lock(&mu_);
+    ++stats_.events;
+    stats_.lost_by_source[std::string(flow::LostEventSourceName(ev.lost->source))] +=
+        ev.lost->num_events_lost;
+  } else if (ev.node_status) {
+    spdlog::info("relay node status state={} nodes={}{}",
+                 std::string(flow::NodeStateName(ev.node_status->state)),
+                 absl::StrJoin(ev.node_status->node_names, ","),
+                 ev.node_status->message.empty()
+                     ? ""
+                     : absl::StrCat(" message=\"", ev.node_status->message, "\""));
+    absl::MutexLock lock(&mu_);
+    ++stats_.events;
+    ++stats_.node_status_events;
+  }
+  return true;
+}
+
+void RelayClient::LogRetry(const Attempt& a, absl::Duration delay, bool never_connected) {
+  const std::string& addr = options_.address;
+  if (a.stream_started) {
+    spdlog::warn(
+        "relay stream interrupted addr={} code={} error=\"{}\" streamed_for={} retry_in={}", addr,
+        static_cast<int>(a.status.error_code()), a.status.error_message(),
+        a.connected_at ? tw::FormatDuration(clock_->Now() - *a.connected_at) : "0s",
+        tw::FormatDuration(delay));
+  } else if (a.connect_failure) {
+    // A command that gives up reports the cause itself when it does; its retries are
+    // detail. A daemon's retries are news.
+    spdlog::log(
+        options_.fail_if_unreachable && never_connected ? spdlog::level::info : spdlog::level::warn,
+        "relay {} addr={} cause={} error=\"{}\" fix=\"{}\" retry_in={}",
+        never_connected ? "cannot connect" : "cannot reconnect", addr,
+        std::string(ConnectCauseName(a.connect_failure->cause)), a.connect_failure->what,
+        a.connect_failure->fix, tw::FormatDuration(delay));
+  }
 }
 
 }  // namespace tw::sources

@@ -62,6 +62,8 @@
 #include "sources/source.h"
 
 namespace grpc {
+class Channel;
+class ChannelArguments;
 class ChannelCredentials;
 class ClientContext;
 }  // namespace grpc
@@ -98,7 +100,12 @@ struct RelayClientOptions {
   RelayTlsOptions tls;
   absl::Duration keepalive_time = absl::Seconds(30);
   absl::Duration keepalive_timeout = absl::Seconds(10);
+  // Reconnect delays. The backoff restarts at `initial` after every successful connect (not
+  // only when flows arrive), so a flapping relay is retried promptly once it is back.
   BackoffOptions backoff = {absl::Milliseconds(200), absl::Seconds(30), 2.0, 0.5};
+  // The most a retry waits while the channel still reports READY (the relay is up; only
+  // the stream ended).
+  absl::Duration ready_retry_max = absl::Seconds(1);
   // How far before the newest seen flow a resumed request starts (Relay's cross-node sort
   // buffer is about 1 s).
   absl::Duration resume_window = absl::Seconds(2);
@@ -113,8 +120,10 @@ struct RelayClientOptions {
   // connected within connect_timeout of Run() starting, or at the first failure whose cause
   // a retry cannot fix. Once connected, interruptions are retried as usual.
   bool fail_if_unreachable = false;
-  const TimeSource* time_source = nullptr;  // nullptr = real clock
-  uint64_t seed = 0;                        // backoff jitter
+  // Clock for the backoff sleeps and the connect budget (nullptr = real clock). gRPC's own
+  // per-call deadlines stay on real time.
+  const TimeSource* time_source = nullptr;
+  uint64_t seed = 0;  // backoff jitter
   // Where the stream stands (newest flow delivered, recent flows for de-duplication).
   // nullptr: the client keeps its own. Shared: a client replacing another (a config reload)
   // continues its stream as a reconnect would — from the newest flow minus resume_window,
@@ -227,8 +236,25 @@ class RelayClient final : public FlowSource {
   bool connected() const { return connected_.load(); }
   // Why the latest connection attempt failed (nullopt once one has succeeded).
   std::optional<ConnectDiagnosis> last_connect_error() const;
+  // While Run() waits before a retry: how long that wait is (nullopt when not waiting).
+  std::optional<absl::Duration> sleeping_for() const;
 
  private:
+  struct Attempt;
+  grpc::ChannelArguments ChannelArgs() const;
+  // ServerStatus as the connection attempt; fills `a` (status, diagnosis). Not OK only
+  // for a refusal no retry can fix.
+  absl::Status Probe(const std::shared_ptr<grpc::Channel>& channel, absl::Duration limit,
+                     bool connected_before, Attempt* a);
+  void RecordServerStatus(const ::observer::ServerStatusResponse& resp, bool connected_before);
+  // One GetFlows stream until it ends. A value: Run() returns it (done, callback stopped,
+  // refused); nullopt: retry.
+  std::optional<absl::Status> StreamFlows(const std::shared_ptr<grpc::Channel>& channel,
+                                          RelayResumeState& resume,
+                                          const WireEventCallback& callback, Attempt* a);
+  // Counts the event in the stats; false for a duplicate (re-read after a reconnect).
+  bool CountEvent(const flow::Event& ev, RelayResumeState& resume);
+  void LogRetry(const Attempt& a, absl::Duration delay, bool never_connected);
   // A plaintext attempt the peer closed: does the peer speak TLS? (A short TLS probe.)
   bool PeerSpeaksTls();
   void SetCall(grpc::ClientContext* ctx);
@@ -248,6 +274,8 @@ class RelayClient final : public FlowSource {
   SourceStats stats_;
   std::optional<RelayStatus> status_;
   std::optional<ConnectDiagnosis> connect_error_;
+  bool sleeping_ = false;
+  absl::Duration last_retry_delay_;
 };
 
 }  // namespace tw::sources
