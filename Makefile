@@ -5,7 +5,9 @@
 PRESET ?= dev
 BUILD_DIR := build/$(PRESET)
 
-.PHONY: all deps configure build test demo release asan bench format clean
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps configure build test demo release asan tsan fuzz bench format clean
 
 all: build
 
@@ -27,8 +29,18 @@ demo: build
 release:
 	$(MAKE) build PRESET=release
 
+# The whole suite under clang ASan+UBSan (also -Wthread-safety as errors), and under TSan.
 asan:
 	$(MAKE) test PRESET=asan
+
+tsan:
+	$(MAKE) test PRESET=tsan
+
+# Every libFuzzer target (fuzz/) for FUZZ_SECONDS each, from seeded corpora; exit 1 on a crash.
+fuzz: deps
+	@test -f build/asan/build.ninja || cmake --preset asan
+	cmake --build --preset asan --target fuzz_targets
+	@fuzz/run.sh build/asan $(FUZZ_SECONDS)
 
 bench:
 	$(MAKE) build PRESET=release
