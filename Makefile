@@ -6,6 +6,7 @@ PRESET ?= dev
 BUILD_DIR := build/$(PRESET)
 
 FUZZ_SECONDS ?= 60
+CTEST_ARGS ?=
 
 .PHONY: all deps configure build test demo release asan tsan fuzz bench format clean
 
@@ -20,8 +21,9 @@ configure: deps
 build: configure
 	cmake --build --preset $(PRESET)
 
+# CTEST_ARGS narrows or tunes a run, e.g. make tsan CTEST_ARGS='-R Daemon'.
 test: build
-	ctest --preset $(PRESET)
+	ctest --preset $(PRESET) $(CTEST_ARGS)
 
 demo: build
 	@scripts/demo.sh $(BUILD_DIR)/tierwatch
