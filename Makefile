@@ -5,7 +5,10 @@
 PRESET ?= dev
 BUILD_DIR := build/$(PRESET)
 
-.PHONY: all deps configure build test soak demo release asan bench format clean
+FUZZ_SECONDS ?= 60
+CTEST_ARGS ?=
+
+.PHONY: all deps configure build test demo release asan tsan fuzz soak bench format clean
 
 all: build
 
@@ -18,8 +21,9 @@ configure: deps
 build: configure
 	cmake --build --preset $(PRESET)
 
+# CTEST_ARGS narrows or tunes a run, e.g. make tsan CTEST_ARGS='-R Daemon'.
 test: build
-	ctest --preset $(PRESET)
+	ctest --preset $(PRESET) $(CTEST_ARGS)
 
 # The fault tests at their big counts (1000 kills during saves, 100 relay restarts, ...);
 # `make test` runs the same tests at CI-sized counts.
@@ -32,8 +36,18 @@ demo: build
 release:
 	$(MAKE) build PRESET=release
 
+# The whole suite under clang ASan+UBSan (also -Wthread-safety as errors), and under TSan.
 asan:
 	$(MAKE) test PRESET=asan
+
+tsan:
+	$(MAKE) test PRESET=tsan
+
+# Every libFuzzer target (fuzz/) for FUZZ_SECONDS each, from seeded corpora; exit 1 on a crash.
+fuzz: deps
+	@test -f build/asan/build.ninja || cmake --preset asan
+	cmake --build --preset asan --target fuzz_targets
+	@fuzz/run.sh build/asan $(FUZZ_SECONDS)
 
 bench:
 	$(MAKE) build PRESET=release

@@ -11,6 +11,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # promtool: the tests lint a real /metrics scrape with `promtool check metrics`.
   prometheus
+  # The CI presets (asan, tsan, fuzz): clang, its sanitizer and libFuzzer runtimes
+  # (libclang_rt.*), and llvm-symbolizer so sanitizer reports name files and lines.
+  clang-14 libclang-rt-14-dev llvm-14
 )
 
 missing=()

@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "classify/render.h"
+#include "common/json_text.h"
 #include "common/time_format.h"
 
 namespace tw::api {
@@ -21,7 +22,7 @@ Response Json(int status, const json& body) {
   Response r;
   r.status = status;
   r.content_type = "application/json";
-  r.body = body.dump();
+  r.body = tw::DumpJson(body);
   r.body += "\n";
   return r;
 }

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "baseline/document.h"
+#include "common/json_text.h"
 #include "common/time_format.h"
 
 namespace tw::baseline {
@@ -76,7 +77,7 @@ std::string RenderDiffJson(const BaselineDiff& d, const DiffLabels& labels) {
   for (const ConnectionRecord& r : d.removed) removed.push_back(ConnectionJson(r));
   j["new"] = std::move(added);
   j["vanished"] = std::move(removed);
-  return j.dump(2) + "\n";
+  return tw::DumpJson(j, 2) + "\n";
 }
 
 }  // namespace tw::baseline

@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/json_text.h"
 #include "common/time_format.h"
 #include "common/yaml_schema.h"
 #include "yaml-cpp/yaml.h"
@@ -517,7 +518,7 @@ std::string ExportBaselineDocument(const Baseline& baseline, DocumentFormat form
     }
     doc["workloads"] = std::move(ws);
   }
-  return doc.dump(2) + "\n";
+  return tw::DumpJson(doc, 2) + "\n";
 }
 
 absl::StatusOr<Baseline> ParseBaselineDocument(absl::string_view text, absl::string_view name,

@@ -129,7 +129,7 @@ class BypassTracker {
   absl::Time latest_flow_time() const;
 
  private:
-  void Record(const flow::Endpoint& ep, absl::Time at);
+  void Record(const flow::Endpoint& ep, absl::Time at) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool HasLabel(const flow::Endpoint& ep) const;
   const tier::LabelRequirement label_;
   const size_t max_;

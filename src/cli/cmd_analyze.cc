@@ -18,6 +18,7 @@
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "cli/printer.h"
+#include "common/json_text.h"
 #include "sources/capture/capture_reader.h"
 
 namespace tw::cli {
@@ -62,7 +63,7 @@ int RunAnalyze(const AnalyzeArgs& args) {
       if (!explained && c.id == args.explain) explained = c;
       return;
     }
-    if (as_json) std::cout << classify::ClassificationJson(c).dump() << "\n";
+    if (as_json) std::cout << tw::DumpJson(classify::ClassificationJson(c)) << "\n";
   });
 
   const bool progress = args.progress || isatty(fileno(stderr));
@@ -101,7 +102,7 @@ int RunAnalyze(const AnalyzeArgs& args) {
       return kExitUsage;
     }
     if (as_json) {
-      std::cout << classify::ClassificationJson(*explained).dump(2) << "\n";
+      std::cout << tw::DumpJson(classify::ClassificationJson(*explained), 2) << "\n";
     } else {
       std::cout << EscapeTerminal(classify::RenderExplain(*explained), true);
     }

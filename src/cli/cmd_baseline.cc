@@ -23,6 +23,7 @@
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "cli/printer.h"
+#include "common/json_text.h"
 #include "common/time_format.h"
 #include "nlohmann/json.hpp"
 #include "sources/capture/capture_reader.h"
@@ -83,7 +84,7 @@ class Timer {
  private:
   absl::Mutex mu_;
   absl::CondVar cv_;
-  bool cancelled_ = false;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 
@@ -426,7 +427,7 @@ int RunAudit(const AuditArgs& a) {
     for (const auto& r : blocked) b.push_back(baseline::ConnectionJson(r));
     j["identical"] = d.empty() && blocked.empty();
     j["blocked"] = std::move(b);
-    std::cout << j.dump(2) << "\n";
+    std::cout << tw::DumpJson(j, 2) << "\n";
   } else {
     std::cout << "observed " << observed.size() << " connection(s) in " << run.summary << "\n";
     std::string text = EscapeTerminal(baseline::RenderDiffText(d, labels), true);

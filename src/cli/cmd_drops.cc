@@ -10,15 +10,16 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/notification.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "api/client.h"
 #include "api/http.h"
 #include "app/signals.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "common/json_text.h"
 #include "common/time_format.h"
 #include "nlohmann/json.hpp"
 
@@ -104,7 +105,7 @@ std::string Query(const DropsArgs& a, size_t limit, const std::string& since) {
 
 void Print(const DropsArgs& a, const json& d) {
   if (a.output == "json") {
-    std::cout << d.dump() << "\n";
+    std::cout << tw::DumpJson(d) << "\n";
   } else {
     std::cout << Line(d) << "\n";
   }

@@ -10,6 +10,7 @@
 #include "api/http.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "common/json_text.h"
 #include "nlohmann/json.hpp"
 
 namespace tw::cli {
@@ -43,7 +44,7 @@ int RunExplain(const ExplainArgs& a) {
   }
   if (a.output == "json") {
     d->erase("explain_text");
-    std::cout << d->dump(2) << "\n";  // as `tierwatch analyze --explain ID -o json`
+    std::cout << tw::DumpJson(*d, 2) << "\n";  // as `tierwatch analyze --explain ID -o json`
   } else {
     std::cout << Safe(d->value("explain_text", std::string()));
   }

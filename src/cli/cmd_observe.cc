@@ -92,7 +92,7 @@ class PeriodicFlush {
   EventPrinter& printer_;
   absl::Mutex mu_;
   absl::CondVar cv_;
-  bool done_ = false;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

@@ -11,6 +11,7 @@
 #include "cli/flags.h"
 #include "cli/policy_lint_cmd.h"
 #include "cli/printer.h"
+#include "common/json_text.h"
 #include "common/time_format.h"
 #include "flow/connection.h"
 #include "nlohmann/json.hpp"
@@ -258,7 +259,7 @@ int RunVerdict(const VerdictArgs& args) {
           v.denied_at ? json(std::string(policy::DirectionName(*v.denied_at))) : json(nullptr);
       j["egress"] = SideJson(v.egress);
       j["ingress"] = SideJson(v.ingress);
-      out << j.dump() << "\n";
+      out << tw::DumpJson(j) << "\n";
     } else {
       std::string line =
           absl::StrCat(FormatRfc3339(f.time), " ", EndpointText(f.source, f.source_ip), " -> ",

@@ -10,6 +10,7 @@
 #include "cli/flags.h"
 #include "cli/policy_lint_cmd.h"
 #include "cli/printer.h"
+#include "common/json_text.h"
 #include "nlohmann/json.hpp"
 #include "policy/lint.h"
 #include "policy/parser.h"
@@ -100,7 +101,7 @@ int RunLint(const LintArgs& args) {
   }
   policy::LintFindings findings = policy::Lint(*loaded, options);
   if (args.output == "json") {
-    std::cout << FindingsJson(findings).dump(2) << "\n";
+    std::cout << tw::DumpJson(FindingsJson(findings), 2) << "\n";
   } else {
     for (const auto& f : findings) std::cout << EscapeTerminal(f.ToString()) << "\n";
     policy::LintSummary s = policy::Summarize(findings);

@@ -23,6 +23,7 @@
 #include "app/signals.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "common/json_text.h"
 #include "common/logging.h"
 #include "common/time_format.h"
 #include "nlohmann/json.hpp"
@@ -223,7 +224,7 @@ int RunDaemon(const RunArgs& args) {
   if (http) http->Stop();
 
   if (args.output == "json") {
-    std::cout << app::RenderRunJson(report).dump(2) << "\n";
+    std::cout << tw::DumpJson(app::RenderRunJson(report), 2) << "\n";
   } else {
     std::cout << app::RenderRunText(report, cfg->config.learn_for, explain_hint);
   }

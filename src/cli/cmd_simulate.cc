@@ -11,6 +11,7 @@
 #include "classify/inputs.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "common/json_text.h"
 #include "simulate/render.h"
 #include "simulate/simulate.h"
 #include "sources/capture/capture_reader.h"
@@ -88,7 +89,7 @@ int RunSimulate(const SimulateArgs& args) {
     nlohmann::json j = simulate::RenderJson(r, *fail_on);
     j["policies"] = args.policies;
     j["policy_count"] = inputs->policies->policies.size();
-    std::cout << j.dump(2) << "\n";
+    std::cout << tw::DumpJson(j, 2) << "\n";
   } else {
     simulate::RenderOptions o;
     o.max_listed = args.max_listed;

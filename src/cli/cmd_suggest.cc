@@ -66,7 +66,7 @@ class StopAfter {
  private:
   absl::Mutex mu_;
   absl::CondVar cv_;
-  bool cancelled_ = false;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

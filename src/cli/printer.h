@@ -92,15 +92,15 @@ class EventPrinter {
   }
 
  private:
-  void Row(std::vector<std::string> cells);
+  void Row(std::vector<std::string> cells) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   std::FILE* out_;
   std::FILE* err_;
   PrintOptions options_;
   mutable absl::Mutex mu_;
-  uint64_t flows_ = 0;
-  uint64_t records_ = 0;                        // dict separators
-  std::vector<std::vector<std::string>> rows_;  // table
+  uint64_t flows_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t records_ ABSL_GUARDED_BY(mu_) = 0;                        // dict separators
+  std::vector<std::vector<std::string>> rows_ ABSL_GUARDED_BY(mu_);  // table
 };
 
 }  // namespace tw::cli

@@ -40,7 +40,7 @@ class ManualTimeSource final : public TimeSource {
 
  private:
   mutable absl::Mutex mu_;
-  absl::Time now_;
+  absl::Time now_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tw

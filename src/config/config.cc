@@ -19,6 +19,7 @@
 #include "absl/strings/strip.h"
 #include "common/time_format.h"
 #include "common/yaml_schema.h"
+#include "yaml-cpp/eventhandler.h"
 #include "yaml-cpp/yaml.h"
 
 namespace tw::config {
@@ -687,14 +688,46 @@ bool ParseListenAddress(absl::string_view listen, std::string* host, int* port,
   return true;
 }
 
+// Where each document of a stream starts, parsing at most `max` documents. yaml-cpp 0.7's
+// LoadAll never returns on some malformed streams (a lone ",": jbeder/yaml-cpp#1040, found
+// by fuzz/fuzz_daemon_config), so documents are counted with a bounded event parse.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  static std::vector<YAML::Mark> Of(const std::string& text, size_t max) {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    DocumentStarts h;
+    while (h.starts_.size() < max && parser.HandleNextDocument(h)) {
+    }
+    return h.starts_;
+  }
+  void OnDocumentStart(const YAML::Mark& m) override { starts_.push_back(m); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+ private:
+  std::vector<YAML::Mark> starts_;
+};
+
 LoadResult Parse(absl::string_view yaml, const std::string& file, const LoadOptions& options) {
   LoadResult result;
   result.config.file = file;
   const std::string name = file.empty() ? "<config>" : file;
   Reader reader(name, file, &result.errors);
   std::vector<YAML::Node> docs;
+  std::vector<YAML::Mark> starts;
   try {
-    docs = YAML::LoadAll(std::string(yaml));
+    starts = DocumentStarts::Of(std::string(yaml), 2);
+    if (!starts.empty()) docs.push_back(YAML::Load(std::string(yaml)));
   } catch (const YAML::Exception& e) {
     result.errors.push_back(ConfigError{
         name, e.mark.is_null() ? 0 : e.mark.line + 1,
@@ -702,9 +735,9 @@ LoadResult Parse(absl::string_view yaml, const std::string& file, const LoadOpti
                      e.mark.is_null() ? "" : absl::StrCat(" (column ", e.mark.column + 1, ")"))});
     return result;
   }
-  if (docs.size() > 1) {
-    result.errors.push_back(
-        ConfigError{name, LineOf(docs[1]), "a config file holds one YAML document; found another"});
+  if (starts.size() > 1) {
+    result.errors.push_back(ConfigError{name, starts[1].line + 1,
+                                        "a config file holds one YAML document; found another"});
   }
   for (const YAML::Node& doc : docs) {
     std::vector<tw::yaml::TreeProblem> problems =

@@ -70,7 +70,7 @@ class SymbolTable {
  private:
   mutable absl::Mutex mu_;
   // node_hash_set: element addresses are stable across rehashing.
-  absl::node_hash_set<std::string> strings_;
+  absl::node_hash_set<std::string> strings_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tw::flow

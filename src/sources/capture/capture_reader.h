@@ -56,7 +56,7 @@ class CaptureReader final : public FlowSource {
   CaptureOptions options_;
   std::atomic<bool> stop_{false};
   mutable absl::Mutex mu_;
-  SourceStats stats_;
+  SourceStats stats_ ABSL_GUARDED_BY(mu_);
 };
 
 // Reads every event of the files into memory (for replay, analyze, tests).

@@ -270,12 +270,12 @@ class RelayClient final : public FlowSource {
 
   mutable absl::Mutex mu_;
   absl::CondVar wake_;
-  grpc::ClientContext* call_ = nullptr;  // the in-flight call, for Stop()
-  SourceStats stats_;
-  std::optional<RelayStatus> status_;
-  std::optional<ConnectDiagnosis> connect_error_;
-  bool sleeping_ = false;
-  absl::Duration last_retry_delay_;
+  grpc::ClientContext* call_ ABSL_GUARDED_BY(mu_) = nullptr;  // the in-flight call, for Stop()
+  SourceStats stats_ ABSL_GUARDED_BY(mu_);
+  std::optional<RelayStatus> status_ ABSL_GUARDED_BY(mu_);
+  std::optional<ConnectDiagnosis> connect_error_ ABSL_GUARDED_BY(mu_);
+  bool sleeping_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Duration last_retry_delay_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tw::sources
