@@ -16,6 +16,7 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "integration/process.h"
 #include "nlohmann/json.hpp"
 #include "testing/paths.h"
 #include "testing/run.h"
@@ -255,28 +256,10 @@ TEST_F(BaselineCli, LearnInterruptedBeforeItsDurationWritesNothing) {
   ASSERT_EQ(Run("baseline learn --capture " + Example("before.jsonl") + " --out good.twb").status,
             0);
   const std::string good = Slurp(dir_ / "good.twb");
-  int out_pipe[2];
-  ASSERT_EQ(pipe(out_pipe), 0);
-  pid_t relay = fork();
-  ASSERT_GE(relay, 0);
-  if (relay == 0) {
-    dup2(out_pipe[1], STDOUT_FILENO);
-    close(out_pipe[0]);
-    close(out_pipe[1]);
-    std::string bin = testing::TierwatchBin(), cap = Example("before.jsonl");
-    execl(bin.c_str(), bin.c_str(), "replay", "--capture", cap.c_str(), "--listen", "127.0.0.1:0",
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(out_pipe[1]);
-  FILE* out = fdopen(out_pipe[0], "r");
-  char line[256] = {};
-  std::string addr;
-  if (fgets(line, sizeof(line), out) != nullptr &&
-      std::string(line).rfind("listening on ", 0) == 0) {
-    addr = std::string(line).substr(13);
-    while (!addr.empty() && (addr.back() == '\n' || addr.back() == '\r')) addr.pop_back();
-  }
+  testing::Process relay({testing::TierwatchBin(), "replay", "--capture", Example("before.jsonl"),
+                          "--listen", "127.0.0.1:0"},
+                         dir_ / "relay.out", dir_ / "relay.err");
+  const std::string addr = relay.AwaitListening();
   ASSERT_FALSE(addr.empty()) << "replay did not say where it listens";
 
   fs::path err = dir_ / "learn.err";
@@ -301,9 +284,8 @@ TEST_F(BaselineCli, LearnInterruptedBeforeItsDurationWritesNothing) {
   kill(learn, SIGINT);
   int status = 0;
   waitpid(learn, &status, 0);
-  kill(relay, SIGTERM);
-  waitpid(relay, nullptr, 0);
-  fclose(out);
+  relay.Signal(SIGTERM);
+  relay.Wait();
   ASSERT_TRUE(WIFEXITED(status));
   // 130 when the backlog had been read (the usual case), 2 when Ctrl-C beat the first flow:
   // either way interrupted, and nothing written.
@@ -319,31 +301,10 @@ TEST_F(BaselineCli, LearnInterruptedBeforeItsDurationWritesNothing) {
 // Learning over gRPC from a real replay relay process.
 TEST_F(BaselineCli, LearnFromARelay) {
   LearnBefore();
-  int out_pipe[2];
-  ASSERT_EQ(pipe(out_pipe), 0);
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    dup2(out_pipe[1], STDOUT_FILENO);
-    close(out_pipe[0]);
-    close(out_pipe[1]);
-    std::string bin = testing::TierwatchBin(), cap = Example("before.jsonl");
-    execl(bin.c_str(), bin.c_str(), "replay", "--capture", cap.c_str(), "--listen", "127.0.0.1:0",
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(out_pipe[1]);
-  FILE* out = fdopen(out_pipe[0], "r");
-  char line[256] = {};
-  std::string addr;
-  while (fgets(line, sizeof(line), out) != nullptr) {
-    std::string l(line);
-    if (l.rfind("listening on ", 0) == 0) {
-      addr = l.substr(13);
-      while (!addr.empty() && (addr.back() == '\n' || addr.back() == '\r')) addr.pop_back();
-      break;
-    }
-  }
+  testing::Process relay({testing::TierwatchBin(), "replay", "--capture", Example("before.jsonl"),
+                          "--listen", "127.0.0.1:0"},
+                         dir_ / "relay.out", dir_ / "relay.err");
+  const std::string addr = relay.AwaitListening();
   ASSERT_FALSE(addr.empty()) << "replay did not say where it listens";
 
   // The replay holds the whole capture as backlog: --since before its first flow reads it.
@@ -351,10 +312,8 @@ TEST_F(BaselineCli, LearnFromARelay) {
                  " --since 2026-11-20T08:00:00Z --duration 8s --out relay.twb");
   Result audit = Run("audit --baseline before.yaml --relay " + addr +
                      " --since 2026-11-20T08:00:00Z --duration 8s");
-  kill(pid, SIGTERM);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  fclose(out);
+  relay.Signal(SIGTERM);
+  relay.Wait();
 
   ASSERT_EQ(r.status, 0) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("learned 47 connection(s)"));

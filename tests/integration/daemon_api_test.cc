@@ -92,12 +92,9 @@ class DaemonApiTest : public ::testing::Test {
         tw::testing::TierwatchBin(), "replay", "--capture", capture, "--listen", "127.0.0.1:0"};
     args.insert(args.end(), extra.begin(), extra.end());
     relay_ = std::make_unique<Process>(args, dir_ / "relay.out", dir_ / "relay.err");
-    EXPECT_TRUE(relay_->AwaitOut("listening on ")) << relay_->err();
-    std::string out = relay_->out();
-    size_t pos = out.find("listening on ");
-    if (pos == std::string::npos) return "";
-    std::string addr = out.substr(pos + 13);
-    return addr.substr(0, addr.find('\n'));
+    std::string addr = relay_->AwaitListening();
+    EXPECT_FALSE(addr.empty()) << relay_->err();
+    return addr;
   }
 
   // Starts `tierwatch run` on `yaml`; returns the HTTP address it logged ("" on failure).

@@ -2,7 +2,8 @@
 // stderr in files, signals, bounded waits on what it prints.
 //
 //   tw::testing::Process p({tw::testing::TierwatchBin(), "replay", ...}, dir / "o", dir / "e");
-//   ASSERT_TRUE(p.AwaitOut("listening on "));
+//   std::string addr = p.AwaitListening();  // "listening on HOST:PORT"
+//   ASSERT_FALSE(addr.empty());
 //   p.Signal(SIGTERM);
 //   EXPECT_EQ(p.Wait(), 0);
 #pragma once
@@ -85,6 +86,17 @@ class Process {
   }
   bool AwaitOut(const std::string& text, int occurrences = 1) const {
     return Await([&] { return Count(out(), text) >= occurrences; });
+  }
+  // The address a server announced with "listening on HOST:PORT" on stdout (tierwatch
+  // replay, run's HTTP listener); "" when it did not within the deadline.
+  std::string AwaitListening() const {
+    static constexpr char kListening[] = "listening on ";
+    if (!AwaitOut(kListening)) return "";
+    std::string out = this->out();
+    std::string addr = out.substr(out.find(kListening) + sizeof(kListening) - 1);
+    addr = addr.substr(0, addr.find('\n'));
+    while (!addr.empty() && addr.back() == '\r') addr.pop_back();
+    return addr;
   }
   template <typename F>
   static bool Await(F cond, absl::Duration timeout = absl::Seconds(30)) {

@@ -95,12 +95,9 @@ class RunDaemonTest : public ::testing::Test {
         std::vector<std::string>{tw::testing::TierwatchBin(), "replay", "--capture",
                                  capture.string(), "--listen", "127.0.0.1:0"},
         dir_ / (name + "-relay.out"), dir_ / (name + "-relay.err"));
-    EXPECT_TRUE((*proc)->AwaitOut("listening on ")) << (*proc)->err();
-    std::string out = (*proc)->out();
-    size_t pos = out.find("listening on ");
-    if (pos == std::string::npos) return "";
-    std::string addr = out.substr(pos + 13);
-    return addr.substr(0, addr.find('\n'));
+    std::string addr = (*proc)->AwaitListening();
+    EXPECT_FALSE(addr.empty()) << (*proc)->err();
+    return addr;
   }
 
   std::string Config(const std::string& relay, const std::string& mode,

@@ -69,10 +69,7 @@ class SuggestLiveTest : public ::testing::Test {
         std::vector<std::string>{tw::testing::TierwatchBin(), "replay", "--capture", capture,
                                  "--listen", "127.0.0.1:0"},
         dir_ / "relay.out", dir_ / "relay.err");
-    if (!relay_->AwaitOut("listening on ")) return "";
-    std::string out = relay_->out();
-    std::string addr = out.substr(out.find("listening on ") + 13);
-    return addr.substr(0, addr.find('\n'));
+    return relay_->AwaitListening();
   }
 
   // Starts `tierwatch run` on `yaml`; returns the HTTP address it logged ("" on failure).
