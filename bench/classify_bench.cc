@@ -17,6 +17,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "baseline/baseline.h"
+#include "bench_input.h"
 #include "bench_scale.h"
 #include "classify/analyzer.h"
 #include "flow/json.h"
@@ -28,16 +29,12 @@ namespace {
 
 using tw::flow::Flow;
 
-std::string Src(const std::string& rel) { return std::string(TIERWATCH_SOURCE_DIR) + "/" + rel; }
+using tw::bench::Src;
 
 std::vector<Flow> ReadFlows(const std::string& path, tw::flow::SymbolTable& symbols) {
   std::vector<Flow> out;
-  std::ifstream in(path);
-  tw::flow::JsonDecoder decoder(symbols);
-  std::string line;
-  while (std::getline(in, line)) {
-    auto ev = decoder.Decode(line);
-    if (ev.ok() && ev->flow) out.push_back(*ev->flow);
+  for (tw::flow::Event& ev : tw::bench::ReadEvents(path, symbols)) {
+    if (ev.flow) out.push_back(*ev.flow);
   }
   return out;
 }

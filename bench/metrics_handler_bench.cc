@@ -25,6 +25,7 @@
 #include "app/drop_ring.h"
 #include "app/flow_metrics.h"
 #include "baseline/baseline.h"
+#include "bench_input.h"
 #include "bench_scale.h"
 #include "classify/analyzer.h"
 #include "common/time_source.h"
@@ -36,19 +37,8 @@ namespace {
 
 using tw::flow::Event;
 
-std::string Src(const std::string& rel) { return std::string(TIERWATCH_SOURCE_DIR) + "/" + rel; }
-
-std::vector<Event> ReadEvents(const std::string& path, tw::flow::SymbolTable& symbols) {
-  std::vector<Event> out;
-  std::ifstream in(path);
-  tw::flow::JsonDecoder decoder(symbols);
-  std::string line;
-  while (std::getline(in, line)) {
-    auto ev = decoder.Decode(line);
-    if (ev.ok()) out.push_back(*std::move(ev));
-  }
-  return out;
-}
+using tw::bench::ReadEvents;
+using tw::bench::Src;
 
 struct Example {
   tw::flow::SymbolTable symbols;

@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "app/suggestion_handler.h"
 #include "baseline/baseline.h"
+#include "bench_input.h"
 #include "bench_scale.h"
 #include "classify/analyzer.h"
 #include "classify/inputs.h"
@@ -35,7 +36,8 @@ namespace {
 using tw::classify::Classification;
 using tw::flow::Event;
 
-std::string Src(const std::string& rel) { return std::string(TIERWATCH_SOURCE_DIR) + "/" + rel; }
+using tw::bench::ReadEvents;
+using tw::bench::Src;
 
 size_t HeapInUse() {
   struct mallinfo2 m = mallinfo2();
@@ -44,18 +46,6 @@ size_t HeapInUse() {
 
 double Seconds(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
-}
-
-std::vector<Event> ReadEvents(const std::string& path, tw::flow::SymbolTable& symbols) {
-  std::vector<Event> out;
-  std::ifstream in(path);
-  tw::flow::JsonDecoder decoder(symbols);
-  std::string line;
-  while (std::getline(in, line)) {
-    auto ev = decoder.Decode(line);
-    if (ev.ok()) out.push_back(*std::move(ev));
-  }
-  return out;
 }
 
 struct Fed {
