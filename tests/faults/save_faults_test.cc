@@ -118,7 +118,9 @@ TEST_F(SaveFaultsTest, KillDuringSaveAlwaysLeavesAWholeSnapshot) {
       continue;
     }
     if (now != previous && now != expected) ++mixed;
-    if (rc == 0) EXPECT_EQ(now, expected) << "a finished run must have installed its data";
+    if (rc == 0) {
+      EXPECT_EQ(now, expected) << "a finished run must have installed its data";
+    }
     previous = now;
   }
   EXPECT_EQ(corrupt, 0);

@@ -448,7 +448,10 @@ class ExampleLightsEveryPanelTest : public ::testing::Test {
       };
       const bool ready = Process::Await([&] {
         if (port_taken()) return true;
-        auto r = api::HttpGet(prom_, "/-/ready", {absl::Seconds(1), absl::Seconds(2)});
+        api::HttpGetOptions quick;
+        quick.connect_timeout = absl::Seconds(1);
+        quick.read_timeout = absl::Seconds(2);
+        auto r = api::HttpGet(prom_, "/-/ready", quick);
         return r.ok() && r->status == 200;
       });
       if (ready && !port_taken()) return;
