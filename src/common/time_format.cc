@@ -31,16 +31,23 @@ absl::StatusOr<absl::Duration> ParseDuration(absl::string_view text) {
     absl::string_view unit = s.substr(0, j);
     s.remove_prefix(j);
     absl::Duration u;
-    if (unit == "ns") u = absl::Nanoseconds(1);
-    else if (unit == "us" || unit == "µs") u = absl::Microseconds(1);
-    else if (unit == "ms") u = absl::Milliseconds(1);
-    else if (unit == "s") u = absl::Seconds(1);
-    else if (unit == "m") u = absl::Minutes(1);
-    else if (unit == "h") u = absl::Hours(1);
-    else if (unit == "d") u = absl::Hours(24);
+    if (unit == "ns")
+      u = absl::Nanoseconds(1);
+    else if (unit == "us" || unit == "µs")
+      u = absl::Microseconds(1);
+    else if (unit == "ms")
+      u = absl::Milliseconds(1);
+    else if (unit == "s")
+      u = absl::Seconds(1);
+    else if (unit == "m")
+      u = absl::Minutes(1);
+    else if (unit == "h")
+      u = absl::Hours(1);
+    else if (unit == "d")
+      u = absl::Hours(24);
     else {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "invalid unit \"", unit, "\" in duration \"", orig, "\" (use ns, us, ms, s, m, h, d)"));
+      return absl::InvalidArgumentError(absl::StrCat("invalid unit \"", unit, "\" in duration \"",
+                                                     orig, "\" (use ns, us, ms, s, m, h, d)"));
     }
     total += value * u;
   }
@@ -61,15 +68,21 @@ absl::StatusOr<absl::Time> ParseTime(absl::string_view text, absl::Time now) {
   if (t.ok()) return t;
   auto d = ParseDuration(text);
   if (d.ok()) return now - *d;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "invalid time \"", text, "\" (expected RFC 3339 like 2026-11-28T10:00:00Z, or a duration "
-      "before now like 5m)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("invalid time \"", text,
+                   "\" (expected RFC 3339 like 2026-11-28T10:00:00Z, or a duration "
+                   "before now like 5m)"));
 }
 
 std::string FormatRfc3339(absl::Time t) {
-  int64_t nanos = absl::ToUnixNanos(t) % 1000000000;
-  if (nanos < 0) nanos += 1000000000;
-  std::string base = absl::FormatTime("%Y-%m-%dT%H:%M:%S", t, absl::UTCTimeZone());
+  // Whole seconds floor toward the past, so the fraction is never negative; neither
+  // absl::ToUnixNanos (saturates outside 1677..2262) nor %Y (no zero padding below year
+  // 1000) is used, so every time the RFC 3339 parsers accept (years 0001..9999) round-trips.
+  const int64_t secs = absl::ToUnixSeconds(t);
+  const int64_t nanos = absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(secs));
+  const absl::CivilSecond c = absl::ToCivilSecond(absl::FromUnixSeconds(secs), absl::UTCTimeZone());
+  std::string base = absl::StrFormat("%04d-%02d-%02dT%02d:%02d:%02d", c.year(), c.month(), c.day(),
+                                     c.hour(), c.minute(), c.second());
   if (nanos == 0) return base + "Z";
   if (nanos % 1000000 == 0) return absl::StrFormat("%s.%03dZ", base, nanos / 1000000);
   if (nanos % 1000 == 0) return absl::StrFormat("%s.%06dZ", base, nanos / 1000);

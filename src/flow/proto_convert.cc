@@ -19,16 +19,11 @@ absl::Time TimeFromProto(const google::protobuf::Timestamp& ts) {
 }
 
 void TimeToProto(absl::Time t, google::protobuf::Timestamp* ts) {
-  // Floor division so times before 1970 keep 0 <= nanos < 1e9, as the Timestamp contract asks.
-  int64_t ns = absl::ToUnixNanos(t);
-  int64_t secs = ns / 1000000000;
-  int64_t nanos = ns % 1000000000;
-  if (nanos < 0) {
-    nanos += 1000000000;
-    --secs;
-  }
+  // ToUnixSeconds floors, so times before 1970 keep 0 <= nanos < 1e9 as the Timestamp
+  // contract asks; no int64 nanoseconds in between (they overflow before 1677, after 2262).
+  const int64_t secs = absl::ToUnixSeconds(t);
   ts->set_seconds(secs);
-  ts->set_nanos(static_cast<int32_t>(nanos));
+  ts->set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(secs))));
 }
 
 // Interning goes through a SymbolTable (locked per string) or a SymbolCache (lock-free for

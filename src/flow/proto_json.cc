@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "common/time_format.h"
 #include "flow/json.h"
 #include "google/protobuf/descriptor.h"
 
@@ -21,20 +22,9 @@ using google::protobuf::Reflection;
 
 void WriteMessage(const Message& m, std::string* out);
 
+// protojson's form: the shortest of 0, 3, 6 or 9 fraction digits, four-digit years.
 std::string Timestamp(int64_t seconds, int32_t nanos) {
-  absl::Time t = absl::FromUnixSeconds(seconds);
-  std::string s = absl::FormatTime("%Y-%m-%dT%H:%M:%S", t, absl::UTCTimeZone());
-  if (nanos != 0) {
-    // protojson: the shortest of 3, 6 or 9 digits that holds the nanoseconds.
-    std::string frac = absl::StrFormat("%09d", nanos);
-    if (nanos % 1000000 == 0) {
-      frac.resize(3);
-    } else if (nanos % 1000 == 0) {
-      frac.resize(6);
-    }
-    absl::StrAppend(&s, ".", frac);
-  }
-  return s + "Z";
+  return FormatRfc3339(absl::FromUnixSeconds(seconds) + absl::Nanoseconds(nanos));
 }
 
 void WriteDouble(double v, std::string* out) {

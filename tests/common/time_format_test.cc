@@ -37,5 +37,17 @@ TEST(FormatRfc3339, UsesShortestOfZeroThreeSixNineDigits) {
   EXPECT_EQ(FormatRfc3339(absl::FromUnixNanos(1000000001)), "1970-01-01T00:00:01.000000001Z");
 }
 
+// Found by fuzz_jsonpb_line: year 221 came out as "221-..." (no padding) with a garbage
+// fraction (nanoseconds since 1970 overflow int64 before 1677 and after 2262).
+TEST(FormatRfc3339, RoundTripsEveryYearTheParserAccepts) {
+  for (const char* s :
+       {"0001-01-01T00:00:00Z", "0221-11-10T10:41:26.095357Z", "1600-02-29T23:59:59.999999999Z",
+        "1969-12-31T23:59:59.500Z", "2263-01-01T00:00:00.001Z", "9999-12-31T23:59:59.123456789Z"}) {
+    absl::StatusOr<absl::Time> t = ParseTime(s);
+    ASSERT_TRUE(t.ok()) << s << ": " << t.status();
+    EXPECT_EQ(FormatRfc3339(*t), s);
+  }
+}
+
 }  // namespace
 }  // namespace tw

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "flow/json.h"
 #include "flow/proto_convert.h"
 #include "flow/test_events.h"
@@ -45,6 +47,23 @@ TEST(JsonRoundTrip, SyntheticEvents) {
   std::vector<Event> events = testing::SyntheticEvents(symbols);
   for (size_t i = 0; i < events.size(); ++i) {
     ExpectRoundTrip(events[i], decoder, "synthetic event " + std::to_string(i));
+  }
+}
+
+// Found by fuzz_jsonpb_line: a flow time before 1677 or after 2262 (outside int64
+// nanoseconds since 1970) or before year 1000 did not survive the writer.
+TEST(JsonRoundTrip, TimesFromYearOneToYear9999) {
+  SymbolTable symbols;
+  JsonDecoder decoder(symbols);
+  for (const char* t :
+       {"0001-01-01T00:00:00Z", "0221-11-10T10:41:26.095357Z", "1677-09-21T00:12:43.145224191Z",
+        "2262-04-11T23:47:16.854775808Z", "9999-12-31T23:59:59.999999999Z"}) {
+    const std::string line =
+        absl::StrCat(R"({"flow":{"time":")", t, R"(","verdict":"FORWARDED"},"time":")", t, R"("})");
+    absl::StatusOr<Event> ev = decoder.Decode(line);
+    ASSERT_TRUE(ev.ok()) << ev.status() << "\n" << line;
+    ExpectRoundTrip(*ev, decoder, line);
+    EXPECT_TRUE(absl::StrContains(EventToJson(*ev), t)) << EventToJson(*ev);
   }
 }
 
