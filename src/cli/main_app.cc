@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <csignal>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -103,6 +104,10 @@ void OneLineSummaries(CLI::App* app) {
 }  // namespace
 
 int Main(int argc, char** argv) {
+  // Under a file-size limit (RLIMIT_FSIZE) an oversized write would otherwise kill the
+  // process with SIGXFSZ, mid-save; ignored, the write fails with EFBIG like a full disk
+  // (ENOSPC), and the save reports it and keeps the previous snapshot.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{
       "tierwatch — watch a Cilium zero-trust rollout through Hubble.\n\n"
       "Learn the baseline of connections before enforcement, explain every DROPPED or AUDIT\n"

@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "api/http.h"
 #include "baseline/persist.h"
 #include "faults/fault_util.h"
 #include "gmock/gmock.h"
@@ -157,6 +158,69 @@ TEST_F(SaveFaultsTest, AFullDiskFailsTheSaveClearlyAndKeepsThePreviousSnapshot) 
   for (const auto& e : fs::directory_iterator(dir_)) {
     EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();
   }
+}
+
+// The same at the daemon: `tierwatch run` learning from a relay under a file-size limit
+// its snapshot outgrows. Every periodic save fails with a log line and
+// tierwatch_baseline_saves_total{result="error"}; the previous snapshot stays byte for byte;
+// the daemon keeps reading flows and answering; the failed final save makes the exit
+// non-zero (not a kill by SIGXFSZ: tierwatch ignores it, so writes fail with EFBIG).
+TEST_F(SaveFaultsTest, TheDaemonSurvivesAFullDiskCountsFailedSavesAndKeepsTheSnapshot) {
+  const fs::path small = WriteCapture(dir_ / "small.jsonl", 20, "s");
+  const fs::path big = WriteCapture(dir_ / "big.jsonl", 4000, "b");
+  const fs::path out = dir_ / "baseline.twb";
+  ASSERT_EQ(RunLimited(Learn(small, out), dir_ / "err", 0), 0) << Slurp(dir_ / "err");
+  const std::string before = Slurp(out);
+
+  Process relay(
+      {tw::testing::TierwatchBin(), "replay", "--capture", big.string(), "--listen", "127.0.0.1:0"},
+      dir_ / "relay.out", dir_ / "relay.err");
+  const std::string relay_addr = relay.AwaitListening();
+  ASSERT_FALSE(relay_addr.empty()) << relay.err();
+  std::ofstream(dir_ / "tw.yaml") << "relay: {address: \"" << relay_addr
+                                  << "\", backlog: all}\nmode: learn\nlearn_for: 168h\n"
+                                     "baseline: {path: "
+                                  << out.string()
+                                  << ", save_interval: 1s}\nhttp: {listen: \"127.0.0.1:0\"}\n"
+                                     "log: {level: info}\n";
+  // 16 KiB per file: the 20-connection snapshot fits, the 4020-connection one does not;
+  // the daemon's own log (stderr) stays well below it for the test's length.
+  Process daemon({tw::testing::TierwatchBin(), "run", "--config", (dir_ / "tw.yaml").string()},
+                 dir_ / "run.out", dir_ / "run.err", 16 * 1024);
+  ASSERT_TRUE(daemon.AwaitErr("http listening addr=")) << daemon.err();
+  std::string err = daemon.err();
+  const size_t at = err.find("http listening addr=") + 20;
+  const std::string http = "http://" + err.substr(at, err.find(' ', at) - at);
+
+  auto metric = [&](const std::string& series) -> double {
+    auto r = api::HttpGet(http, "/metrics");
+    if (!r.ok() || r->status != 200) return -1;
+    size_t p = r->body.find("\n" + series + " ");
+    if (p == std::string::npos) return 0;
+    return std::stod(r->body.substr(p + series.size() + 2));
+  };
+  const std::string failed = "tierwatch_baseline_saves_total{result=\"error\"}";
+  ASSERT_TRUE(Process::Await([&] { return metric(failed) >= 2; })) << daemon.err();
+  EXPECT_EQ(metric("tierwatch_baseline_saves_total{result=\"ok\"}"), 0);
+  // Still reading and answering: every flow of the relay arrived, the probes answer.
+  EXPECT_TRUE(Process::Await([&] { return metric("tierwatch_events_total") >= 4000; }));
+  auto health = api::HttpGet(http, "/healthz");
+  ASSERT_TRUE(health.ok()) << health.status();
+  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(Slurp(out), before);
+  EXPECT_THAT(daemon.err(), HasSubstr("baseline save failed path=" + out.string()));
+  EXPECT_THAT(daemon.err(), HasSubstr("File too large"));
+
+  daemon.Signal(SIGTERM);
+  const int rc = daemon.Wait();
+  EXPECT_NE(rc, 0) << "a failed final save must not look like success";
+  EXPECT_LT(rc, 128) << "killed by a signal: " << daemon.err();
+  EXPECT_EQ(Slurp(out), before);
+  for (const auto& e : fs::directory_iterator(dir_)) {
+    EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();
+  }
+  relay.Signal(SIGTERM);
+  relay.Wait();
 }
 
 class ResetBaselineTest : public SaveFaultsTest {

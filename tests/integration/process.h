@@ -10,6 +10,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,11 +35,17 @@ inline std::string ReadFile(const std::filesystem::path& p) {
 
 class Process {
  public:
+  // `fsize_limit` > 0: the child runs under that RLIMIT_FSIZE (bytes per file it writes,
+  // stdout and stderr included), as on a filling disk.
   Process(std::vector<std::string> args, const std::filesystem::path& out,
-          const std::filesystem::path& err)
+          const std::filesystem::path& err, rlim_t fsize_limit = 0)
       : out_(out), err_(err) {
     pid_ = fork();
     if (pid_ == 0) {
+      if (fsize_limit > 0) {
+        struct rlimit rl = {fsize_limit, fsize_limit};
+        setrlimit(RLIMIT_FSIZE, &rl);
+      }
       int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       dup2(o, 1);
