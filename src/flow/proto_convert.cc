@@ -1,7 +1,9 @@
 #include "flow/proto_convert.h"
 
 #include <cstdint>
+#include <limits>
 
+#include "absl/strings/str_cat.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "relay/relay.pb.h"
 
@@ -115,8 +117,9 @@ void TcpFlagsToProto(uint16_t bits, ::flow::TCPFlags* f) {
   f->set_ns(bits & kNS);
 }
 
-// Ports and ICMP type/code are narrower in flow::L4 than on the wire; real values fit, and
-// the JSON decoder truncates the same way so both edges agree on any input.
+// Ports and ICMP type/code are narrower in flow::L4 than on the wire; ValidateRanges
+// refuses a message whose values do not fit (as the JSON decoder refuses such a line), so
+// the casts below never truncate what reaches the analysis.
 L4 L4FromProto(const ::flow::Layer4& pb) {
   L4 l4;
   switch (pb.protocol_case()) {
@@ -473,6 +476,54 @@ void EventToProto(const Event& ev, ::observer::GetFlowsResponse* pb) {
   }
   pb->set_node_name(ev.node_name.str());
   if (ev.time != absl::UnixEpoch()) TimeToProto(ev.time, pb->mutable_time());
+}
+
+namespace {
+
+absl::Status OutOfRange(absl::string_view field, uint32_t value, uint32_t max) {
+  return absl::InvalidArgumentError(absl::StrCat("field flow.l4.", field, ": expected 0-", max,
+                                                 ", got ", value, " (out of range)"));
+}
+
+template <typename M>
+absl::Status CheckPorts(absl::string_view proto, const M& m) {
+  constexpr uint32_t kMax = std::numeric_limits<uint16_t>::max();
+  if (m.source_port() > kMax) {
+    return OutOfRange(absl::StrCat(proto, ".source_port"), m.source_port(), kMax);
+  }
+  if (m.destination_port() > kMax) {
+    return OutOfRange(absl::StrCat(proto, ".destination_port"), m.destination_port(), kMax);
+  }
+  return absl::OkStatus();
+}
+
+template <typename M>
+absl::Status CheckTypeCode(absl::string_view proto, const M& m) {
+  constexpr uint32_t kMax = std::numeric_limits<uint8_t>::max();
+  if (m.type() > kMax) return OutOfRange(absl::StrCat(proto, ".type"), m.type(), kMax);
+  if (m.code() > kMax) return OutOfRange(absl::StrCat(proto, ".code"), m.code(), kMax);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateRanges(const ::observer::GetFlowsResponse& pb) {
+  if (!pb.has_flow() || !pb.flow().has_l4()) return absl::OkStatus();
+  const ::flow::Layer4& l4 = pb.flow().l4();
+  switch (l4.protocol_case()) {
+    case ::flow::Layer4::kTCP:
+      return CheckPorts("TCP", l4.tcp());
+    case ::flow::Layer4::kUDP:
+      return CheckPorts("UDP", l4.udp());
+    case ::flow::Layer4::kSCTP:
+      return CheckPorts("SCTP", l4.sctp());
+    case ::flow::Layer4::kICMPv4:
+      return CheckTypeCode("ICMPv4", l4.icmpv4());
+    case ::flow::Layer4::kICMPv6:
+      return CheckTypeCode("ICMPv6", l4.icmpv6());
+    default:
+      return absl::OkStatus();
+  }
 }
 
 }  // namespace tw::flow

@@ -9,6 +9,7 @@
 //   tw::flow::EventToProto(ev, &out);
 #pragma once
 
+#include "absl/status/status.h"
 #include "flow/flow.h"
 #include "flow/flow.pb.h"
 #include "flow/symbol_cache.h"
@@ -24,5 +25,10 @@ void FlowToProto(const Flow& flow, ::flow::Flow* pb);
 Event EventFromProto(const ::observer::GetFlowsResponse& pb, SymbolTable& symbols);
 Event EventFromProto(const ::observer::GetFlowsResponse& pb, SymbolCache& symbols);
 void EventToProto(const Event& event, ::observer::GetFlowsResponse* pb);
+
+// A port above 65535 or an ICMP type/code above 255 cannot be held by flow::L4 (the wire
+// says uint32): such a message is malformed, as the JSON decoder says of such a line; never
+// taken modulo (65616 is not port 80). Check before EventFromProto.
+absl::Status ValidateRanges(const ::observer::GetFlowsResponse& pb);
 
 }  // namespace tw::flow

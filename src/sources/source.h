@@ -23,7 +23,7 @@ struct SourceStats {
   uint64_t events = 0;
   uint64_t flows = 0;
   uint64_t node_status_events = 0;
-  uint64_t malformed = 0;   // capture lines skipped
+  uint64_t malformed = 0;   // capture lines / relay messages skipped as malformed
   uint64_t duplicates = 0;  // flows dropped as already delivered (relay resume, capture uuid)
   uint64_t reconnects = 0;  // relay
   uint64_t unknown_enum_values = 0;  // enum names/numbers Hubble's protos do not declare

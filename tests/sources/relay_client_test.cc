@@ -158,6 +158,35 @@ RelayClientOptions Fast(const std::string& addr) {
   return o;
 }
 
+// A port the wire's uint32 holds but a port cannot (65616 is not port 80): the message is
+// skipped and counted as malformed, like such a capture line; the stream goes on.
+TEST(RelayClientTest, OutOfRangePortsAreMalformedNeverTakenModulo) {
+  FakeRelay relay([](int, grpc::ServerContext*, const GetFlowsRequest&,
+                     grpc::ServerWriter<GetFlowsResponse>* w) {
+    for (int i = 0; i < 4; ++i) {
+      GetFlowsResponse r = FlowAt(i);
+      auto* tcp = r.mutable_flow()->mutable_l4()->mutable_tcp();
+      tcp->set_source_port(40000);
+      tcp->set_destination_port(i == 1 ? 65616 : 80);
+      if (i == 2) {
+        r.mutable_flow()->mutable_l4()->mutable_icmpv4()->set_type(256 + 8);
+      }
+      w->Write(r);
+    }
+    return grpc::Status::OK;
+  });
+  flow::SymbolTable symbols;
+  auto o = Fast(relay.address());
+  o.follow = false;
+  auto r = RunClient(o, symbols);
+  EXPECT_TRUE(r.finished);
+  EXPECT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(Uuids(r.events), (std::vector<std::string>{"uuid-0000", "uuid-0003"}));
+  for (const auto& ev : r.events) EXPECT_EQ(ev.flow->l4.destination_port, 80);
+  EXPECT_EQ(r.stats.malformed, 2u);
+  EXPECT_EQ(r.stats.flows, 2u);
+}
+
 TEST(RelayClientTest, ResumesFromNewestMinusWindowAndDropsReReads) {
   FakeRelay relay([](int call, grpc::ServerContext* ctx, const GetFlowsRequest& req,
                      grpc::ServerWriter<GetFlowsResponse>* w) {

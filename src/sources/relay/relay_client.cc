@@ -698,6 +698,10 @@ std::optional<absl::Status> RelayClient::StreamFlows(const std::shared_ptr<grpc:
   bool keep_going = true;
   while (keep_going && reader->Read(&resp)) {
     a->received = true;
+    if (absl::Status bad = flow::ValidateRanges(resp); !bad.ok()) {
+      CountMalformed(bad);
+      continue;
+    }
     flow::Event ev = flow::EventFromProto(resp, symbol_cache_);
     if (!CountEvent(ev, resume)) continue;  // a re-read after a reconnect
     keep_going = callback(std::move(ev), resp);
@@ -723,6 +727,19 @@ std::optional<absl::Status> RelayClient::StreamFlows(const std::shared_ptr<grpc:
         absl::StrCat("relay ", addr, " refused the request: ", a->status.error_message()));
   }
   return std::nullopt;
+}
+
+void RelayClient::CountMalformed(const absl::Status& why) {
+  uint64_t n;
+  {
+    absl::MutexLock lock(&mu_);
+    n = ++stats_.malformed;
+  }
+  // The first, then every 1000th: a relay sending nonsense must not flood the log.
+  if (n == 1 || n % 1000 == 0) {
+    spdlog::warn("relay sent a malformed flow addr={} error=\"{}\" skipped={}", options_.address,
+                 std::string(why.message()), n);
+  }
 }
 
 bool RelayClient::CountEvent(const flow::Event& ev, RelayResumeState& resume) {

@@ -252,6 +252,8 @@ class RelayClient final : public FlowSource {
   std::optional<absl::Status> StreamFlows(const std::shared_ptr<grpc::Channel>& channel,
                                           RelayResumeState& resume,
                                           const WireEventCallback& callback, Attempt* a);
+  // A message ValidateRanges refuses: counted in stats().malformed, skipped, logged.
+  void CountMalformed(const absl::Status& why);
   // Counts the event in the stats; false for a duplicate (re-read after a reconnect).
   bool CountEvent(const flow::Event& ev, RelayResumeState& resume);
   void LogRetry(const Attempt& a, absl::Duration delay, bool never_connected);
