@@ -71,6 +71,30 @@ inline fs::path WriteCapture(const fs::path& path, int n, const std::string& tag
   return path;
 }
 
+// Resident set size of this process, in MiB (from /proc/self/statm).
+inline double RssMiB() {
+  std::ifstream in("/proc/self/statm");
+  long size = 0, resident = 0;
+  in >> size >> resident;
+  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) /
+         (1024.0 * 1024.0);
+}
+
+// RSS bounds mean something only without a sanitizer: ASan keeps freed memory in its
+// quarantine (256 MB by default) and TSan adds shadow memory, so there the figures are
+// printed but not asserted.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool kRssBoundsHold = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+inline constexpr bool kRssBoundsHold = false;
+#else
+inline constexpr bool kRssBoundsHold = true;
+#endif
+#else
+inline constexpr bool kRssBoundsHold = true;
+#endif
+
 inline std::string Slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

@@ -23,15 +23,6 @@
 namespace tw::faults {
 namespace {
 
-// Resident set size of this process, in MiB (from /proc/self/statm).
-double RssMiB() {
-  std::ifstream in("/proc/self/statm");
-  long size = 0, resident = 0;
-  in >> size >> resident;
-  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) /
-         (1024.0 * 1024.0);
-}
-
 // A flow the size of a real one: labels, names, a uuid (about 1 KB on the heap).
 flow::Event RealisticFlow(flow::SymbolTable& s, int i) {
   flow::Event ev;
@@ -114,8 +105,10 @@ TEST(OverloadFaultTest, DropPolicyShedsAndCountsKeepsMemoryBoundedAndRecovers) {
   EXPECT_GT(after_hot.dropped, 0u) << "the sink kept up: no overload was produced";
   EXPECT_LE(after_hot.max_depth, kCapacity);
   EXPECT_EQ(Metric(scope, "tierwatch_pipeline_shed_total"), static_cast<double>(after_hot.dropped));
-  EXPECT_LT(hot.peak_rss - rss_before, kRssBoundMiB)
-      << "RSS grew from " << rss_before << " to " << hot.peak_rss << " MiB";
+  if (kRssBoundsHold) {
+    EXPECT_LT(hot.peak_rss - rss_before, kRssBoundMiB)
+        << "RSS grew from " << rss_before << " to " << hot.peak_rss << " MiB";
+  }
 
   // Let the queue drain, then offer below capacity (about 1k flows/s): nothing more shed.
   ASSERT_TRUE(tw::testing::Eventually([&] { return p.stats().depth == 0; }, absl::Seconds(60)));
@@ -155,7 +148,9 @@ TEST(OverloadFaultTest, BlockPolicyShedsNothingAndWaitsWithTheQueueBounded) {
   EXPECT_GT(Metric(scope, "tierwatch_pipeline_blocked_total"), 0) << "the source never waited";
   EXPECT_LE(end.max_depth, kCapacity);
   EXPECT_EQ(sink.seen(), static_cast<uint64_t>(n));
-  EXPECT_LT(hot.peak_rss - rss_before, kRssBoundMiB);
+  if (kRssBoundsHold) {
+    EXPECT_LT(hot.peak_rss - rss_before, kRssBoundMiB);
+  }
   std::printf(
       "fault-counts overload policy=block offered=%d processed=%llu shed=0 blocked=%llu "
       "max_depth=%zu rss_before_mib=%.1f rss_peak_mib=%.1f\n",
