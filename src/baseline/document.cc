@@ -529,9 +529,9 @@ absl::StatusOr<Baseline> ParseBaselineDocument(absl::string_view text, absl::str
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(
         e.mark.is_null()
-            ? absl::StrCat(name, ": not a readable YAML/JSON baseline document: ", e.msg)
+            ? absl::StrCat(name, ": not a readable YAML/JSON baseline document: ", tw::yaml::LoadErrorMessage(e))
             : absl::StrCat(name, ":", e.mark.line + 1, ":", e.mark.column + 1,
-                           ": not a readable YAML/JSON baseline document: ", e.msg));
+                           ": not a readable YAML/JSON baseline document: ", tw::yaml::LoadErrorMessage(e)));
   }
   Baseline baseline(symbols);
   DocParser p(name, symbols);

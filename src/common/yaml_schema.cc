@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "yaml-cpp/depthguard.h"
 
 namespace tw::yaml {
 namespace {
@@ -131,6 +132,13 @@ bool HasLimitProblem(const std::vector<TreeProblem>& problems) {
   return std::any_of(problems.begin(), problems.end(), [](const TreeProblem& p) {
     return p.code != TreeProblem::Code::kDuplicateKey;
   });
+}
+
+std::string LoadErrorMessage(const YAML::Exception& e) {
+  if (dynamic_cast<const YAML::DeepRecursion*>(&e) != nullptr) {
+    return "nested too deeply (more than yaml-cpp's limit of about 500 levels of lists or maps)";
+  }
+  return e.msg;
 }
 
 }  // namespace tw::yaml

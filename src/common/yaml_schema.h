@@ -55,4 +55,8 @@ std::vector<TreeProblem> CheckTree(const YAML::Node& root, const TreeLimits& lim
 // True when any problem is a limit (the tree must not be walked further).
 bool HasLimitProblem(const std::vector<TreeProblem>& problems);
 
+// What a YAML::Exception from YAML::Load means, for a diagnostic: yaml-cpp reports nesting
+// beyond its depth limit as "bad file", which says nothing; this says what it is.
+std::string LoadErrorMessage(const YAML::Exception& e);
+
 }  // namespace tw::yaml

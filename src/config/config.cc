@@ -731,7 +731,7 @@ LoadResult Parse(absl::string_view yaml, const std::string& file, const LoadOpti
   } catch (const YAML::Exception& e) {
     result.errors.push_back(ConfigError{
         name, e.mark.is_null() ? 0 : e.mark.line + 1,
-        absl::StrCat("YAML syntax error: ", e.msg,
+        absl::StrCat("YAML syntax error: ", tw::yaml::LoadErrorMessage(e),
                      e.mark.is_null() ? "" : absl::StrCat(" (column ", e.mark.column + 1, ")"))});
     return result;
   }
@@ -754,7 +754,7 @@ LoadResult Parse(absl::string_view yaml, const std::string& file, const LoadOpti
   } catch (const YAML::Exception& e) {
     // yaml-cpp throws on some malformed trees (e.g. aliases to nowhere); keep what we have.
     result.errors.push_back(ConfigError{name, e.mark.is_null() ? 0 : e.mark.line + 1,
-                                        absl::StrCat("unreadable YAML: ", e.msg)});
+                                        absl::StrCat("unreadable YAML: ", tw::yaml::LoadErrorMessage(e))});
   }
   return result;
 }

@@ -1360,7 +1360,7 @@ void ParseChunk(const Chunk& c, absl::string_view filename, int document_index, 
   } catch (const YAML::Exception& e) {
     int line = e.mark.line >= 0 ? e.mark.line + 1 + c.start_line : c.start_line + 1;
     d.Add(Severity::kError, line,
-          absl::StrCat("YAML syntax error: ", e.msg, "; this document is skipped"));
+          absl::StrCat("YAML syntax error: ", tw::yaml::LoadErrorMessage(e), "; this document is skipped"));
     out.documents++;
     return;
   }

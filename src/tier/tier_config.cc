@@ -353,7 +353,7 @@ absl::StatusOr<TierOptions> ParseTierConfig(absl::string_view yaml, absl::string
     d.file = std::string(file);
     d.line = e.mark.is_null() ? 0 : e.mark.line + 1;
     d.column = e.mark.is_null() ? 0 : e.mark.column + 1;
-    d.message = absl::StrCat("YAML syntax: ", e.msg);
+    d.message = absl::StrCat("YAML syntax: ", tw::yaml::LoadErrorMessage(e));
     if (diagnostics) *diagnostics = {d};
     return DiagnosticsStatus(file, {d});
   }
