@@ -11,11 +11,14 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "api/http.h"
 #include "nlohmann/json.hpp"
 
 namespace tw::api {
 
-absl::StatusOr<nlohmann::json> GetJson(const std::string& server,
-                                       const std::string& path_and_query);
+// `options.bearer_token`: for a daemon whose API needs one (http.bearer_token_file); a 401
+// answer says so and names the flag that sends it.
+absl::StatusOr<nlohmann::json> GetJson(const std::string& server, const std::string& path_and_query,
+                                       const HttpGetOptions& options = {});
 
 }  // namespace tw::api

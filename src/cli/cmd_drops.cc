@@ -29,7 +29,7 @@ namespace {
 using nlohmann::json;
 
 struct DropsArgs {
-  std::string server = "http://127.0.0.1:9977";
+  ServerFlags server;
   std::string drop_class;
   std::string namespace_;
   std::string severity;
@@ -117,7 +117,9 @@ int Fail(const absl::Status& st) {
 }
 
 int RunDrops(const DropsArgs& a) {
-  absl::StatusOr<json> first = api::GetJson(a.server, Query(a, a.limit, a.since));
+  absl::StatusOr<api::HttpGetOptions> http = a.server.ToOptions();
+  if (!http.ok()) return Fail(http.status());
+  absl::StatusOr<json> first = api::GetJson(a.server.server, Query(a, a.limit, a.since), *http);
   if (!first.ok()) return Fail(first.status());
   const json& drops = (*first)["drops"];
   // The API answers newest first; print in time order, as hubble does.
@@ -149,7 +151,8 @@ int RunDrops(const DropsArgs& a) {
   for (;;) {
     if (stop.WaitForNotificationWithTimeout(a.interval)) return kExitOk;
     std::string since = newest ? FormatRfc3339(*newest - kReorderWindow) : a.since;
-    absl::StatusOr<json> next = api::GetJson(a.server, Query(a, api::kMaxLimit, since));
+    absl::StatusOr<json> next =
+        api::GetJson(a.server.server, Query(a, api::kMaxLimit, since), *http);
     if (!next.ok()) return Fail(next.status());
     const json& more = (*next)["drops"];
     for (auto it = more.rbegin(); it != more.rend(); ++it) {
@@ -190,9 +193,7 @@ void RegisterDrops(CLI::App& app, CommandContext& ctx) {
       "  tierwatch drops --severity critical,high --since 1h\n"
       "  tierwatch drops --class dns_blocked --namespace business -f\n"
       "  tierwatch drops -o json --limit 1000 | jq -r .connection | sort | uniq -c");
-  cmd->add_option("--server", args->server, "The daemon's HTTP address")
-      ->type_name("URL")
-      ->capture_default_str();
+  args->server.AddTo(cmd);
   cmd->add_option("--class", args->drop_class,
                   "Only these classes (comma-separated: dns_blocked,tier0_violation,...)")
       ->type_name("CLASS");

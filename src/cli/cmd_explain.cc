@@ -17,7 +17,7 @@ namespace tw::cli {
 namespace {
 
 struct ExplainArgs {
-  std::string server = "http://127.0.0.1:9977";
+  ServerFlags server;
   std::string id;
   std::string output = "text";
 };
@@ -36,8 +36,11 @@ std::string Safe(const std::string& s) {
 }
 
 int RunExplain(const ExplainArgs& a) {
+  absl::StatusOr<api::HttpGetOptions> http = a.server.ToOptions();
   absl::StatusOr<nlohmann::json> d =
-      api::GetJson(a.server, absl::StrCat("/api/v1/drops/", api::UrlEncode(a.id)));
+      http.ok() ? api::GetJson(a.server.server,
+                               absl::StrCat("/api/v1/drops/", api::UrlEncode(a.id)), *http)
+                : absl::StatusOr<nlohmann::json>(http.status());
   if (!d.ok()) {
     std::cerr << "tierwatch explain: " << d.status().message() << "\n";
     return kExitUsage;
@@ -69,9 +72,7 @@ void RegisterExplain(CLI::App& app, CommandContext& ctx) {
       "  tierwatch explain --server http://127.0.0.1:9977 3f9a1c07b2e4\n"
       "  tierwatch explain 3f9a1c07b2e4 -o json | jq .policy.responsible");
   cmd->add_option("id", args->id, "The drop id (12 hex digits)")->type_name("ID")->required();
-  cmd->add_option("--server", args->server, "The daemon's HTTP address")
-      ->type_name("URL")
-      ->capture_default_str();
+  args->server.AddTo(cmd);
   AddOutputOption(cmd, &args->output, {"text", "json"});
   cmd->callback([args, &ctx] { ctx.run = [args] { return RunExplain(*args); }; });
 }

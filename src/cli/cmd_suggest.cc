@@ -32,7 +32,7 @@ struct SuggestArgs {
   std::string baseline;
   std::vector<std::string> captures;
   RelayFlags relay;
-  std::string server;
+  ServerFlags server;  // --server, --token-file; server empty = not given
   absl::Duration duration = absl::ZeroDuration();
   std::vector<std::string> policies;
   std::string tiers;
@@ -141,9 +141,17 @@ int RunFromServer(const SuggestArgs& args) {
   std::string dir = args.out;
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   const std::string prefix = dir + "/";
-  absl::StatusOr<api::Response> r = api::HttpGet(args.server, "/api/v1/suggestions");
+  absl::StatusOr<api::HttpGetOptions> http = args.server.ToOptions();
+  if (!http.ok()) return Usage(http.status().message());
+  absl::StatusOr<api::Response> r = api::HttpGet(args.server.server, "/api/v1/suggestions", *http);
   if (!r.ok()) return Usage(r.status().message());
-  const std::string url = absl::StrCat(args.server, "/api/v1/suggestions");
+  const std::string url = absl::StrCat(args.server.server, "/api/v1/suggestions");
+  if (r->status == 401) {
+    return Usage(absl::StrCat(url, " answered 401: ",
+                              http->bearer_token.empty()
+                                  ? "the daemon's API needs a token: --token-file FILE"
+                                  : "the token from --token-file was refused"));
+  }
   if (r->status != 200) {
     return Usage(absl::StrCat(url, " answered ", r->status, ": ", r->body.substr(0, 300)));
   }
@@ -157,7 +165,7 @@ int RunFromServer(const SuggestArgs& args) {
 
   // The header: comment lines before the first document.
   bool failed = false, unresolved = false, error = false;
-  std::cout << "tierwatch suggest: the live set of " << args.server << "\n";
+  std::cout << "tierwatch suggest: the live set of " << args.server.server << "\n";
   for (absl::string_view line : absl::StrSplit(r->body, '\n')) {
     if (line == "---") break;
     if (!absl::ConsumePrefix(&line, "# ")) continue;
@@ -199,7 +207,7 @@ int RunFromServer(const SuggestArgs& args) {
 
 int RunSuggest(const SuggestArgs& args) {
   int inputs = (!args.baseline.empty()) + (!args.captures.empty()) + (args.relay.given()) +
-               (!args.server.empty());
+               (!args.server.server.empty());
   if (inputs != 1) {
     return Usage(
         "give the connections to allow: exactly one of --baseline FILE, --capture FILE... or "
@@ -212,7 +220,7 @@ int RunSuggest(const SuggestArgs& args) {
     return Usage("--duration applies to --relay only");
   }
   if (args.out.empty() || args.out == "-") return Usage("--out DIR is required (a directory)");
-  if (!args.server.empty()) return RunFromServer(args);
+  if (!args.server.server.empty()) return RunFromServer(args);
 
   flow::SymbolTable symbols;
   auto loaded = classify::LoadInputs({args.tiers, "", args.policies}, symbols);
@@ -366,9 +374,7 @@ void RegisterSuggest(CLI::App& app, CommandContext& ctx) {
   // One --capture takes several files (the house dialect), here as in --policies.
   AddCaptureOption(cmd, &args->captures)->allow_extra_args(true);
   args->relay.AddTo(cmd, /*connect_timeout=*/true, /*server_alias=*/false);
-  cmd->add_option("--server", args->server,
-                  "A running daemon's HTTP address: write its live suggestion set")
-      ->type_name("URL");
+  args->server.AddTo(cmd, /*with_default=*/false);
   AddDurationOption(cmd, "--duration", &args->duration,
                     "With --relay: how long to read (30s, 10m)");
   AddPoliciesOption(cmd, &args->policies);

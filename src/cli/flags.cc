@@ -2,6 +2,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "common/time_format.h"
 
 namespace tw::cli {
@@ -141,6 +142,33 @@ absl::StatusOr<config::RelayOverride> RelayFlags::ToConfigOverride() const {
   o.cert_file = tls_cert_file;
   o.key_file = tls_key_file;
   o.server_name = tls_server_name;
+  return o;
+}
+
+void ServerFlags::AddTo(CLI::App* cmd, bool with_default) {
+  if (!with_default) server.clear();
+  CLI::Option* opt = cmd->add_option("--server", server,
+                                     with_default ? "The daemon's HTTP address"
+                                                  : "A running daemon's HTTP address")
+                         ->type_name("URL");
+  if (with_default) opt->capture_default_str();
+  cmd->add_option("--token-file", token_file,
+                  "File whose first line is the API's bearer token (for a daemon with "
+                  "http.bearer_token_file)")
+      ->type_name("FILE");
+}
+
+absl::StatusOr<api::HttpGetOptions> ServerFlags::ToOptions() const {
+  api::HttpGetOptions o;
+  if (token_file.empty()) return o;
+  absl::StatusOr<std::string> token = api::ReadBearerTokenFile(token_file);
+  if (!token.ok()) {
+    // The reader names the daemon's config key; here it is the flag.
+    absl::string_view why = token.status().message();
+    absl::ConsumePrefix(&why, "http.bearer_token_file: ");
+    return absl::Status(token.status().code(), absl::StrCat("--token-file: ", why));
+  }
+  o.bearer_token = *std::move(token);
   return o;
 }
 

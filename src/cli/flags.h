@@ -17,6 +17,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "api/http.h"
 #include "config/config.h"
 #include "sources/relay/relay_client.h"
 
@@ -65,6 +66,20 @@ struct RelayFlags {
   // `tierwatch run`: the flags given, as overrides of the config's relay section. Fails when
   // more than one CA file is given (the config holds one, relay.tls.ca_file).
   absl::StatusOr<config::RelayOverride> ToConfigOverride() const;
+};
+
+// The daemon's HTTP API, for the on-call commands (drops, explain, suggest --server):
+// --server URL and --token-file FILE (the bearer token a daemon with
+// http.bearer_token_file wants; read from a file so it stays out of shell history and ps).
+struct ServerFlags {
+  std::string server = "http://127.0.0.1:9977";
+  std::string token_file;
+
+  // `with_default` false for `suggest`, where --server is one source of several and has no
+  // default (empty = not given).
+  void AddTo(CLI::App* cmd, bool with_default = true);
+  // The request options: the token read from --token-file (a clear error when unreadable).
+  absl::StatusOr<api::HttpGetOptions> ToOptions() const;
 };
 
 }  // namespace tw::cli

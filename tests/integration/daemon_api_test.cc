@@ -15,6 +15,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "api/http.h"
@@ -284,6 +285,62 @@ TEST_F(DaemonApiTest, DropsFollowPrintsNewDropsAsTheyComeAndEachOnce) {
     json d = json::parse(line, nullptr, false);
     ASSERT_TRUE(d.is_object()) << line;
     EXPECT_TRUE(ids.insert(d["id"].get<std::string>()).second) << "printed twice: " << line;
+  }
+  daemon_->Signal(SIGTERM);
+  EXPECT_EQ(daemon_->Wait(), 0) << daemon_->err();
+  relay_->Signal(SIGTERM);
+  relay_->Wait();
+}
+
+// A daemon whose API wants a bearer token (http.bearer_token_file): drops, explain and
+// suggest --server send it with --token-file; without it, or with a wrong one, they say
+// which flag is missing or refused (exit 2).
+TEST_F(DaemonApiTest, TheOnCallCommandsSendTheTokenFromTokenFile) {
+  const std::string baseline = LearnBaseline();
+  const std::string relay = StartRelay(Example("after.jsonl"));
+  ASSERT_FALSE(relay.empty());
+  std::ofstream(dir_ / "token") << "s3cret-token\n";
+  std::ofstream(dir_ / "wrong") << "not-it\n";
+  const std::string yaml =
+      absl::StrReplaceAll(WatchConfig(relay, baseline),
+                          {{"http: {listen: \"127.0.0.1:0\"}",
+                            absl::StrCat("http: {listen: \"127.0.0.1:0\", bearer_token_file: ",
+                                         (dir_ / "token").string(), "}")}});
+  const std::string secured = StartDaemon(yaml);
+  ASSERT_FALSE(secured.empty()) << daemon_->err();
+  const std::string server = "http://" + secured;
+  ASSERT_TRUE(Process::Await([&] {
+    Result r = Run("drops", {"drops", "--server", server, "--token-file", (dir_ / "token").string(),
+                             "-o", "json"});
+    return r.status == 0 && !r.out.empty();
+  }));
+  Result ok = Run("drops", {"drops", "--server", server, "--token-file", (dir_ / "token").string(),
+                            "--limit", "1", "-o", "json"});
+  ASSERT_EQ(ok.status, 0) << ok.err;
+  const std::string id = json::parse(ok.out)["id"];
+  Result explain = Run(
+      "explain", {"explain", "--server", server, "--token-file", (dir_ / "token").string(), id});
+  EXPECT_EQ(explain.status, 0) << explain.err;
+  EXPECT_THAT(explain.out, HasSubstr(id));
+
+  Result none = Run("drops", {"drops", "--server", server});
+  EXPECT_EQ(none.status, 2);
+  EXPECT_THAT(none.err, HasSubstr("answered 401"));
+  EXPECT_THAT(none.err, HasSubstr("needs a token: --token-file FILE"));
+  Result wrong = Run(
+      "explain", {"explain", "--server", server, "--token-file", (dir_ / "wrong").string(), id});
+  EXPECT_EQ(wrong.status, 2);
+  EXPECT_THAT(wrong.err, HasSubstr("the token from --token-file was refused"));
+  Result missing = Run("suggest", {"suggest", "--server", server, "--token-file",
+                                   (dir_ / "absent").string(), "--out", (dir_ / "s").string()});
+  EXPECT_EQ(missing.status, 2);
+  EXPECT_THAT(missing.err, HasSubstr("--token-file: cannot read"));
+  Result suggest_none =
+      Run("suggest", {"suggest", "--server", server, "--out", (dir_ / "s").string()});
+  EXPECT_EQ(suggest_none.status, 2);
+  EXPECT_THAT(suggest_none.err, HasSubstr("needs a token: --token-file FILE"));
+  for (const std::string& log : {daemon_->err(), ok.err, explain.err}) {
+    EXPECT_THAT(log, ::testing::Not(HasSubstr("s3cret-token")));
   }
   daemon_->Signal(SIGTERM);
   EXPECT_EQ(daemon_->Wait(), 0) << daemon_->err();
