@@ -365,10 +365,7 @@ void CheckOneWay(const LintModel& m, Sink& sink) {
             Item item;
             item.text = peer.text;
             item.pinned = peer.pinned;
-            std::vector<const Rep*> matched;
-            for (const Rep& q : m.reps())
-              if (peer.match(q)) matched.push_back(&q);
-            for (const Rep* qp : WithoutBypass(matched)) {
+            for (const Rep* qp : WithoutBypass(*peer.matched)) {
               const Rep& q = *qp;
               ++item.matched;
               if (!q.SubjectCapable()) continue;  // never enforced: completes
