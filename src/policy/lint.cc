@@ -365,10 +365,7 @@ void CheckOneWay(const LintModel& m, Sink& sink) {
             Item item;
             item.text = peer.text;
             item.pinned = peer.pinned;
-            std::vector<const Rep*> matched;
-            for (const Rep& q : m.reps())
-              if (peer.match(q)) matched.push_back(&q);
-            for (const Rep* qp : WithoutBypass(matched)) {
+            for (const Rep* qp : WithoutBypass(*peer.matched)) {
               const Rep& q = *qp;
               ++item.matched;
               if (!q.SubjectCapable()) continue;  // never enforced: completes
@@ -693,31 +690,51 @@ void CheckReimposes(const LintModel& m, Sink& sink) {
     }
     return names;
   };
-  const std::vector<std::string> deny_ingress = deny_in(Direction::kIngress);
-  const std::vector<std::string> deny_egress = deny_in(Direction::kEgress);
+  // Sorted and without repeats: every finding names all of them (but its own policy), so
+  // they are sorted once here, not once per finding.
+  auto sorted_unique = [](std::vector<std::string> v) {
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+    return v;
+  };
+  const std::vector<std::string> deny_ingress = sorted_unique(deny_in(Direction::kIngress));
+  const std::vector<std::string> deny_egress = sorted_unique(deny_in(Direction::kEgress));
   if (deny_ingress.empty() && deny_egress.empty()) return;
+  std::vector<std::string> deny_both = deny_ingress;
+  deny_both.insert(deny_both.end(), deny_egress.begin(), deny_egress.end());
+  deny_both = sorted_unique(std::move(deny_both));
   for (const Policy& p : m.policies().policies) {
+    const std::string self = p.DisplayName();
     for (const Rule& r : p.rules) {
       std::vector<std::string> dirs;
-      std::vector<std::string> others;
+      bool ingress = false;
+      bool egress = false;
       int line = 0;
       for (Direction d : BothDirections()) {
         if (!r.DefaultDeny(d) || DenyIntent(r, d)) continue;
         if (ExplicitDefaultDeny(r, d) == false) continue;
-        std::vector<std::string> imposing;
-        for (const auto& n : d == Direction::kIngress ? deny_ingress : deny_egress) {
-          if (n != p.DisplayName()) imposing.push_back(n);
-        }
-        if (imposing.empty()) continue;
+        const std::vector<std::string>& imposing =
+            d == Direction::kIngress ? deny_ingress : deny_egress;
+        // Some policy other than this one imposes default-deny in this direction.
+        if (imposing.empty() || (imposing.size() == 1 && imposing.front() == self)) continue;
         dirs.emplace_back(DirectionName(d));
-        for (const auto& n : imposing) {
-          if (std::find(others.begin(), others.end(), n) == others.end()) others.push_back(n);
-        }
+        (d == Direction::kIngress ? ingress : egress) = true;
         if (line == 0) {
           const auto& allow = r.Elements(AllowSection(d));
           const auto& deny = r.Elements(DenySection(d));
           line = !allow.empty() ? allow.front().line : !deny.empty() ? deny.front().line : r.line;
         }
+      }
+      if (dirs.empty()) continue;
+      const std::vector<std::string>& imposing = ingress && egress ? deny_both
+                                                 : ingress         ? deny_ingress
+                                                                   : deny_egress;
+      size_t others = imposing.size();
+      if (std::binary_search(imposing.begin(), imposing.end(), self)) --others;
+      std::string names;
+      for (const std::string& n : imposing) {
+        if (n == self) continue;
+        absl::StrAppend(&names, names.empty() ? "" : ", ", n);
       }
       if (dirs.empty()) continue;
       std::vector<std::string> fix;
@@ -730,8 +747,8 @@ void CheckReimposes(const LintModel& m, Sink& sink) {
               : "Set enableDefaultDeny: {" + absl::StrJoin(fix, ", ") + "} so it only adds allows.";
       sink.Add("TW010", kReimposes, Severity::kWarning, p, line,
                absl::StrCat("this allow policy switches ", absl::StrJoin(dirs, " and "),
-                            " to default-deny for what it selects, although ", Names(others),
-                            others.size() == 1 ? " already imposes" : " already impose",
+                            " to default-deny for what it selects, although ", names,
+                            others == 1 ? " already imposes" : " already impose",
                             " default-deny: it re-imposes default-deny on pods the default-deny "
                             "policy leaves out, such as debug-bypass pods. ",
                             how));

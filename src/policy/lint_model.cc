@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <set>
+#include <unordered_map>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -269,16 +270,48 @@ void LintModel::Build() {
     }
   }
 
+  // The namespaces a selector allows. Each namespace's labels are parsed once, and a
+  // selector naming its namespaces (In) is only tried on those: per-namespace policies
+  // must not cost a pass over every namespace each.
+  struct NsLabels {
+    const std::string* name;
+    std::vector<std::string> labels;
+    std::vector<Label> parsed;
+  };
+  std::vector<NsLabels> ns_labels;
+  ns_labels.reserve(namespaces.size());
+  std::unordered_map<std::string, size_t> ns_index;
+  for (const std::string& ns : namespaces) {
+    ns_index.emplace(ns, ns_labels.size());
+    ns_labels.push_back({&ns, NamespaceLabels(ns), {}});
+  }
+  for (NsLabels& n : ns_labels)
+    for (const auto& l : n.labels) n.parsed.push_back(ParseLabel(l));
   auto allowed_namespaces = [&](const Selector& sel) {
+    std::vector<const Requirement*> reqs;
+    const Requirement* in = nullptr;
+    for (const Requirement& r : sel.requirements) {
+      if (!IsNamespaceKey(r)) continue;
+      reqs.push_back(&r);
+      if (r.op == SelectorOp::kIn && (in == nullptr || r.values.size() < in->values.size()))
+        in = &r;
+    }
     std::vector<std::string> out;
-    for (const std::string& ns : namespaces) {
-      std::vector<std::string> labels = NamespaceLabels(ns);
-      std::vector<Label> parsed;
-      for (const auto& l : labels) parsed.push_back(ParseLabel(l));
-      bool ok = true;
-      for (const Requirement& r : sel.requirements)
-        if (IsNamespaceKey(r) && !r.Matches(parsed)) ok = false;
-      if (ok) out.push_back(ns);
+    auto consider = [&](const NsLabels& n) {
+      for (const Requirement* r : reqs)
+        if (!r->Matches(n.parsed)) return;
+      out.push_back(*n.name);
+    };
+    if (in == nullptr) {
+      for (const NsLabels& n : ns_labels) consider(n);
+    } else {
+      // Both namespace keys carry the namespace's name, so an In on either names them.
+      std::set<size_t> candidates;
+      for (const std::string& v : in->values) {
+        auto it = ns_index.find(v);
+        if (it != ns_index.end()) candidates.insert(it->second);
+      }
+      for (size_t i : candidates) consider(ns_labels[i]);
     }
     return out;
   };
@@ -349,17 +382,13 @@ void LintModel::Build() {
   reserved(Rep::kWorld, {"reserved:world"}, flow::kReservedWorld, "203.0.113.10");
 
   // Views only now: `reps_` no longer grows.
-  std::map<std::string, int> classes;
   for (Rep& rep : reps_) {
     for (const auto& l : rep.labels) {
       rep.parsed.push_back(ParseLabel(l));
       rep.views.push_back(l);
     }
-    std::string sig = absl::StrCat(static_cast<int>(rep.kind), ":");
-    for (const Selector* s : selectors_) sig.push_back(s->Matches(rep.parsed) ? '1' : '0');
-    auto it = classes.emplace(sig, static_cast<int>(classes.size())).first;
-    rep.klass = it->second;
   }
+  MatchSelectors();
 
   std::set<uint16_t> ports(options_.dns_ports.begin(), options_.dns_ports.end());
   ports.insert(options_.apiserver_ports.begin(), options_.apiserver_ports.end());
@@ -380,14 +409,122 @@ void LintModel::Build() {
   candidate_ports_.assign(ports.begin(), ports.end());
 }
 
+void LintModel::MatchSelectors() {
+  // Distinct selectors: the same requirements (in any order) match the same pods.
+  std::unordered_map<std::string, int> by_text;
+  for (const Selector* s : selectors_) {
+    std::vector<std::string> reqs;
+    for (const Requirement& r : s->requirements) {
+      std::string t = absl::StrCat(r.source, "\x1f", r.key, "\x1f", static_cast<int>(r.op));
+      for (const std::string& v : r.values) absl::StrAppend(&t, "\x1f", v);
+      reqs.push_back(std::move(t));
+    }
+    std::sort(reqs.begin(), reqs.end());
+    auto [it, added] =
+        by_text.emplace(absl::StrJoin(reqs, "\x1e"), static_cast<int>(distinct_.size()));
+    if (added) distinct_.push_back(s);
+    selector_id_.emplace(s, it->second);
+  }
+
+  // Index: a selector with an In requirement only matches pods carrying one of its values
+  // for that key (file it under key=value; the namespace's In first, the namespace being
+  // the most telling label); else one with an Exists requirement only pods with the key.
+  // Only selectors with neither are tried on every representative. The key is the bare
+  // one: an `any:` requirement matches the key from every source.
+  std::unordered_map<std::string, std::vector<int>> by_value;  // "key=value"
+  std::unordered_map<std::string, std::vector<int>> by_key;
+  std::vector<int> everywhere;
+  for (size_t id = 0; id < distinct_.size(); ++id) {
+    const Requirement* best = nullptr;
+    auto rank = [](const Requirement& r) {
+      if (r.op == SelectorOp::kIn) return IsNamespaceKey(r) ? 3 : 2;
+      return r.op == SelectorOp::kExists ? 1 : 0;
+    };
+    for (const Requirement& r : distinct_[id]->requirements) {
+      const int rr = rank(r);
+      if (rr == 0) continue;
+      if (best == nullptr || rr > rank(*best) ||
+          (rr == 2 && rank(*best) == 2 && r.values.size() < best->values.size()))
+        best = &r;
+    }
+    const int i = static_cast<int>(id);
+    if (best == nullptr) {
+      everywhere.push_back(i);
+    } else if (best->op == SelectorOp::kExists) {
+      by_key[best->key].push_back(i);
+    } else {
+      for (const std::string& v : best->values)
+        by_value[absl::StrCat(best->key, "=", v)].push_back(i);
+    }
+  }
+
+  rep_matches_.resize(reps_.size());
+  selector_reps_.resize(distinct_.size());
+  std::map<std::pair<int, std::vector<int>>, int> classes;
+  std::vector<int> candidates;
+  for (size_t ri = 0; ri < reps_.size(); ++ri) {
+    Rep& rep = reps_[ri];
+    candidates = everywhere;
+    for (const Label& l : rep.parsed) {
+      auto k = by_key.find(std::string(l.key));
+      if (k != by_key.end())
+        candidates.insert(candidates.end(), k->second.begin(), k->second.end());
+      auto v = by_value.find(absl::StrCat(l.key, "=", l.value));
+      if (v != by_value.end())
+        candidates.insert(candidates.end(), v->second.begin(), v->second.end());
+    }
+    std::sort(candidates.begin(), candidates.end());
+    candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+    selector_tests_ += candidates.size();
+    std::vector<int>& matches = rep_matches_[ri];
+    for (int id : candidates) {
+      if (!distinct_[id]->Matches(rep.parsed)) continue;
+      matches.push_back(id);
+      selector_reps_[id].push_back(&rep);
+    }
+    // The class: the kind and what every selector says. Numbered in order of first
+    // appearance, as side verdicts are memoised per class.
+    auto it = classes
+                  .emplace(std::make_pair(static_cast<int>(rep.kind), matches),
+                           static_cast<int>(classes.size()))
+                  .first;
+    rep.klass = it->second;
+  }
+
+  selector_rules_.resize(distinct_.size());
+  for (const Policy& p : policies_.policies) {
+    for (const Rule& r : p.rules) {
+      if (!r.endpoint_selector) continue;
+      selector_rules_[SelectorId(*r.endpoint_selector)].push_back(subject_rules_.size());
+      subject_rules_.push_back({&p, &r});
+    }
+  }
+}
+
+const std::vector<const Rep*>& LintModel::CapableMatches(int id) const {
+  auto it = capable_cache_.find(id);
+  if (it != capable_cache_.end()) return it->second;
+  std::vector<const Rep*> out;
+  for (const Rep* rep : selector_reps_[id])
+    if (rep->SubjectCapable()) out.push_back(rep);
+  return capable_cache_.emplace(id, std::move(out)).first->second;
+}
+
+const std::vector<const Rep*>& LintModel::CachedPeers(
+    const std::string& key, const std::function<bool(const Rep&)>& match) const {
+  auto it = peer_cache_.find(key);
+  if (it != peer_cache_.end()) return it->second;
+  std::vector<const Rep*> out;
+  for (const Rep& rep : reps_)
+    if (match(rep)) out.push_back(&rep);
+  return peer_cache_.emplace(key, std::move(out)).first->second;
+}
+
 std::vector<const Rep*> LintModel::Subjects(const Rule& r) const {
   auto it = subjects_cache_.find(&r);
   if (it != subjects_cache_.end()) return it->second;
   std::vector<const Rep*> out;
-  if (r.endpoint_selector) {
-    for (const Rep& rep : reps_)
-      if (rep.SubjectCapable() && r.endpoint_selector->Matches(rep.parsed)) out.push_back(&rep);
-  }
+  if (r.endpoint_selector) out = CapableMatches(SelectorId(*r.endpoint_selector));
   subjects_cache_[&r] = out;
   return out;
 }
@@ -395,9 +532,11 @@ std::vector<const Rep*> LintModel::Subjects(const Rule& r) const {
 std::vector<RuleRefLite> LintModel::SelectingRules(const Rep& rep) const {
   std::vector<RuleRefLite> out;
   if (!rep.SubjectCapable()) return out;
-  for (const Policy& p : policies_.policies)
-    for (const Rule& r : p.rules)
-      if (r.endpoint_selector && r.endpoint_selector->Matches(rep.parsed)) out.push_back({&p, &r});
+  std::vector<size_t> positions;
+  for (int id : rep_matches_[IndexOf(rep)])
+    positions.insert(positions.end(), selector_rules_[id].begin(), selector_rules_[id].end());
+  std::sort(positions.begin(), positions.end());
+  for (size_t i : positions) out.push_back(subject_rules_[i]);
   return out;
 }
 
@@ -449,28 +588,28 @@ std::vector<Probe> LintModel::ProbesFor(const RuleElement& e) const {
 std::vector<PeerItem> LintModel::PeerItems(const RuleElement& e) const {
   std::vector<PeerItem> out;
   if (e.peers.wildcard) {
-    out.push_back({"every peer", false, [](const Rep&) { return true; }});
+    out.push_back({"every peer", false, &CachedPeers("*", [](const Rep&) { return true; })});
     return out;
   }
   for (const Selector& sel : e.peers.endpoints) {
     bool pinned = false;
     for (const Requirement* r : sel.Written())
       if (!(IsNamespaceKey(*r) && r->op == SelectorOp::kExists)) pinned = true;
-    const Selector* s = &sel;
-    out.push_back({WrittenSelector(sel), pinned,
-                   [s](const Rep& rep) { return rep.SubjectCapable() && s->Matches(rep.parsed); }});
+    out.push_back({WrittenSelector(sel), pinned, &CapableMatches(SelectorId(sel))});
   }
   for (Entity ent : e.peers.entities) {
     out.push_back({absl::StrCat("entity ", EntityName(ent)), false,
-                   [ent](const Rep& rep) { return EntityMatches(ent, rep); }});
+                   &CachedPeers(absl::StrCat("entity:", static_cast<int>(ent)),
+                                [ent](const Rep& rep) { return EntityMatches(ent, rep); })});
   }
   if (!e.peers.nodes.empty()) {
-    out.push_back({"nodes", false, [](const Rep& rep) {
+    out.push_back({"nodes", false, &CachedPeers("nodes", [](const Rep& rep) {
                      return rep.kind == Rep::kRemoteNode || rep.kind == Rep::kHost;
-                   }});
+                   })});
   }
   if (!e.peers.cidrs.empty() || !e.peers.fqdns.empty() || e.peers.groups) {
-    out.push_back({"world", false, [](const Rep& rep) { return rep.kind == Rep::kWorld; }});
+    out.push_back({"world", false,
+                   &CachedPeers("world", [](const Rep& rep) { return rep.kind == Rep::kWorld; })});
   }
   return out;
 }
@@ -495,6 +634,16 @@ Decision LintModel::SideDecision(Direction d, const Rep& subject, const Rep& pee
 }
 
 bool LintModel::ReservedTrafficAllowed(absl::string_view entity, Direction d) const {
+  // Asked per cluster-wide rule: one pass over the set per question, not per rule.
+  auto key = std::make_pair(std::string(entity), static_cast<int>(d));
+  auto cached = reserved_allowed_cache_.find(key);
+  if (cached != reserved_allowed_cache_.end()) return cached->second;
+  const bool allowed = ReservedTrafficAllowedUncached(entity, d);
+  reserved_allowed_cache_.emplace(key, allowed);
+  return allowed;
+}
+
+bool LintModel::ReservedTrafficAllowedUncached(absl::string_view entity, Direction d) const {
   const Section section = d == Direction::kIngress ? Section::kIngress : Section::kEgress;
   for (const Policy& p : policies_.policies) {
     for (const Rule& r : p.rules) {

@@ -9,6 +9,13 @@
 // host, remote-node, kube-apiserver, world) are added as they are. Representatives that
 // every selector sees alike form one class, and side verdicts are memoised per class.
 //
+// Thousands of policies must lint in seconds, so nothing here compares every
+// representative with every selector: identical selectors are matched once, and each
+// representative is only tested against the selectors that could match it — those
+// indexed under one of its labels (an In value, e.g. its namespace, or an Exists key)
+// plus the few with neither (NotIn/DoesNotExist only, `{}`). Subjects, selecting rules and
+// peers are read from the matches so found.
+//
 //   LintModel m(policies, options);
 //   for (const Rep* s : m.Subjects(rule)) m.DefaultDenyBy(*s, Direction::kEgress) ...
 //   m.SideDecision(Direction::kIngress, target, source, Probe{L4Proto::kTCP, 8080});
@@ -70,7 +77,9 @@ struct PeerItem {
   // Names particular workloads or namespaces (not `{}`, not an entity): a partly blocked
   // pinned item is worth a warning; a partly blocked `{}` is just how allows work.
   bool pinned = false;
-  std::function<bool(const Rep&)> match;
+  // The representatives the item matches, in reps() order. Owned by the model (shared by
+  // every element naming the same peer), valid as long as it.
+  const std::vector<const Rep*>* matched = nullptr;
 };
 
 class LintModel {
@@ -105,20 +114,49 @@ class LintModel {
   std::vector<std::string> NamespacesOf(const std::vector<const Rep*>& reps) const;
   std::string DescribeReps(const std::vector<const Rep*>& reps) const;
 
+  // How many (representative, distinct selector) pairs Build() tested: linear in the size
+  // of a set whose selectors pin namespaces or labels (what the index is for). For tests.
+  size_t selector_tests() const { return selector_tests_; }
+  size_t distinct_selectors() const { return distinct_.size(); }
+
  private:
   void Build();
+  // Matches every representative against the distinct selectors that could match it and
+  // fills rep_matches_/selector_reps_ and the classes.
+  void MatchSelectors();
   size_t IndexOf(const Rep& rep) const { return static_cast<size_t>(&rep - reps_.data()); }
+  int SelectorId(const Selector& s) const { return selector_id_.at(&s); }
+  // Subject-capable representatives the distinct selector matches (cached).
+  const std::vector<const Rep*>& CapableMatches(int id) const;
+  bool ReservedTrafficAllowedUncached(absl::string_view entity, Direction d) const;
+  const std::vector<const Rep*>& CachedPeers(const std::string& key,
+                                             const std::function<bool(const Rep&)>& match) const;
 
   const PolicySet& policies_;
   LintOptions options_;
   std::vector<Rep> reps_;
   std::vector<const Selector*> selectors_;  // every selector of the set, for classes
+  // Distinct selectors (equal requirements match alike) and each selector's id among them.
+  std::vector<const Selector*> distinct_;
+  std::unordered_map<const Selector*, int> selector_id_;
+  // Per representative (by index): the distinct selectors matching it, ascending. Per
+  // distinct selector: the representatives it matches, in reps_ order.
+  std::vector<std::vector<int>> rep_matches_;
+  std::vector<std::vector<const Rep*>> selector_reps_;
+  // Every rule with a subject selector, in policy/rule order, and per distinct selector the
+  // positions of the rules it is the subject of.
+  std::vector<RuleRefLite> subject_rules_;
+  std::vector<std::vector<size_t>> selector_rules_;
+  size_t selector_tests_ = 0;
   std::vector<uint16_t> candidate_ports_;
   std::unique_ptr<Evaluator> evaluator_;
 
   mutable std::unordered_map<const Rule*, std::vector<const Rep*>> subjects_cache_;
   mutable std::map<std::pair<size_t, int>, std::vector<RuleRefLite>> dd_cache_;
   mutable std::map<std::tuple<int, int, int, int, int>, Decision> side_cache_;
+  mutable std::unordered_map<int, std::vector<const Rep*>> capable_cache_;
+  mutable std::map<std::string, std::vector<const Rep*>> peer_cache_;
+  mutable std::map<std::pair<std::string, int>, bool> reserved_allowed_cache_;
 };
 
 }  // namespace tw::policy::lint_internal
