@@ -731,10 +731,19 @@ void CheckReimposes(const LintModel& m, Sink& sink) {
                                                                    : deny_egress;
       size_t others = imposing.size();
       if (std::binary_search(imposing.begin(), imposing.end(), self)) --others;
+      // At most kNamed names: a GitOps set with a default-deny per namespace would otherwise
+      // make every finding list thousands (output growing with the square of the set).
+      constexpr size_t kNamed = 3;
       std::string names;
+      size_t named = 0;
       for (const std::string& n : imposing) {
         if (n == self) continue;
-        absl::StrAppend(&names, names.empty() ? "" : ", ", n);
+        if (named == kNamed) {
+          absl::StrAppend(&names, " and ", others - kNamed, " more");
+          break;
+        }
+        absl::StrAppend(&names, named == 0 ? "" : ", ", n);
+        ++named;
       }
       if (dirs.empty()) continue;
       std::vector<std::string> fix;
