@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -90,10 +91,26 @@ TEST(RelayRestartFaultTest, EveryFlowArrivesExactlyOnceAcrossRandomRestarts) {
     absl::MutexLock lock(&mu);
     return uuids.size();
   };
-  // The deadline only turns a hang into a failure.
-  const absl::Time deadline = absl::Now() + absl::Seconds(150);
+  // A failed ASSERT below returns early: stop and join the client thread first (a joinable
+  // std::thread would terminate the process and lose the report).
+  auto stop_client = absl::MakeCleanup([&] {
+    if (t.joinable()) {
+      client.Stop();
+      t.join();
+    }
+  });
+  // A stall is 60 s without a new flow (the deadline only turns a hang into a failure; it
+  // is per wait, so `make soak`'s 100 restarts on a loaded machine are not a "stall").
   auto await_count = [&](size_t n) {
-    while (count() < n && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(2));
+    size_t seen = count();
+    absl::Time deadline = absl::Now() + absl::Seconds(60);
+    while (count() < n && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(2));
+      if (size_t now = count(); now > seen) {
+        seen = now;
+        deadline = absl::Now() + absl::Seconds(60);
+      }
+    }
     return count() >= n;
   };
 
@@ -119,6 +136,7 @@ TEST(RelayRestartFaultTest, EveryFlowArrivesExactlyOnceAcrossRandomRestarts) {
   const double rss_end = RssMiB();
   client.Stop();
   t.join();
+  std::move(stop_client).Cancel();
   EXPECT_TRUE(run_status.ok()) << run_status;
   EXPECT_TRUE(all) << "only " << count() << " of " << flows << " flows arrived";
 
