@@ -12,14 +12,17 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TW="$BUILD/tierwatch"
 EX="$ROOT/examples/zero-trust-rollout"
 REPEAT=${BENCH_REPEAT:-100}
+for tool in jq python3; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool is needed for a reference row (apt-get install $tool)" >&2; exit 2; }
+done
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
 # CPU seconds (user+sys) and wall seconds of a command, its stdout discarded.
 cpu_of() {
-  local out
-  out=$( { /usr/bin/time -f '%U %S %e' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
-  awk '{printf "%.3f %.3f\n", $1 + $2, $3}' <<<"$out"
+  # GNU time writes to a file of its own: the command's stderr is discarded.
+  /usr/bin/time -o "$WORK/time.out" -f '%U %S %e' "$@" >/dev/null 2>/dev/null || true
+  awk '{printf "%.3f %.3f\n", $1 + $2, $3}' "$WORK/time.out"
 }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { if (s <= 0) s = 0.001; printf "%.0f", n / s }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) print "-"; else printf "%.2f", a / b }'; }
@@ -55,7 +58,7 @@ row() { rows+=("$(printf '| %s | %s | %s | %s | %s |' "$@")"); }
 
 # --- capture ---------------------------------------------------------------------------
 read -r an_cpu an_wall < <(cpu_of "$TW" analyze --capture "$WORK/capture.jsonl" \
-  --baseline "$WORK/baseline.twb" --policies "$EX/story-policies" -o json)
+  --baseline "$WORK/baseline.twb" --policies "$EX/story-policies")
 raw_s=$("$BUILD/bench/raw_capture_bench" --file "$WORK/capture.jsonl" | sed 's/.*seconds=//')
 read -r jq_cpu jq_wall < <(cpu_of jq -c -n \
   'reduce inputs as $l ({}; .[($l.flow.verdict // "") + " " + ($l.flow.source.namespace // "") + " " + ($l.flow.destination.namespace // "")] += 1)' \
