@@ -6,6 +6,8 @@ PRESET ?= dev
 BUILD_DIR := build/$(PRESET)
 
 FUZZ_SECONDS ?= 60
+FUZZ_RUNS ?=
+FUZZ_SEED ?= 0
 CTEST_ARGS ?=
 
 .PHONY: all deps configure build test demo release asan tsan fuzz soak bench format clean
@@ -43,11 +45,13 @@ asan:
 tsan:
 	$(MAKE) test PRESET=tsan
 
-# Every libFuzzer target (fuzz/) for FUZZ_SECONDS each, from seeded corpora; exit 1 on a crash.
+# Every libFuzzer target (fuzz/): first its fixed crash inputs (fuzz/regressions/), then
+# FUZZ_SECONDS of exploration from seeded corpora, or, with FUZZ_RUNS=N, N executions from
+# FUZZ_SEED (deterministic: what CI runs). Exit 1 on a crash.
 fuzz: deps
 	@test -f build/asan/build.ninja || cmake --preset asan
 	cmake --build --preset asan --target fuzz_targets
-	@fuzz/run.sh build/asan $(FUZZ_SECONDS)
+	@FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_SEED=$(FUZZ_SEED) fuzz/run.sh build/asan $(FUZZ_SECONDS)
 
 bench:
 	$(MAKE) build PRESET=release

@@ -3,11 +3,19 @@
 # from corpora seeded by fuzz/seed.sh, and prints executions and crashes per target.
 #   fuzz/run.sh build/asan 60            # what `make fuzz FUZZ_SECONDS=60` runs
 #   FUZZ_TARGETS="fuzz_jsonpb_line" fuzz/run.sh build/asan 300
-# Corpora grow in BUILD/fuzz/corpus/TARGET (kept between runs); crash inputs land in
+#   FUZZ_RUNS=10000 FUZZ_SEED=1 fuzz/run.sh build/asan   # what CI runs: a fixed number of
+#                                                        # executions from a fixed seed
+# Every target first replays fuzz/regressions/TARGET/* (inputs of crashes found and fixed).
+# Then it explores: for SECONDS with a random seed (finding new bugs, `make fuzz`), or, with
+# FUZZ_RUNS, for that many executions from FUZZ_SEED — the same mutations on every run of
+# the same code from a clean corpus, so CI's verdict does not depend on luck or machine
+# speed. Corpora grow in BUILD/fuzz/corpus/TARGET (kept between runs); crash inputs land in
 # BUILD/fuzz/artifacts/TARGET/. Exit 1 when any target crashed.
 set -uo pipefail
 build=${1:?usage: fuzz/run.sh BUILD_DIR [SECONDS]}
 seconds=${2:-60}
+runs=${FUZZ_RUNS:-}
+seed=${FUZZ_SEED:-0}  # 0: libFuzzer picks one
 here=$(cd "$(dirname "$0")" && pwd)
 targets=${FUZZ_TARGETS:-"fuzz_jsonpb_line fuzz_proto_convert fuzz_policy_parser fuzz_tier_config fuzz_daemon_config fuzz_baseline_snapshot fuzz_api_query"}
 
@@ -23,8 +31,17 @@ for t in $targets; do
   art="$build/fuzz/artifacts/$t"
   log="$build/fuzz/$t.log"
   mkdir -p "$corpus" "$art"
+  reg="$here/regressions/$t"
+  if compgen -G "$reg/*" >/dev/null; then
+    if ! "$bin" "$reg"/* >"$log.regressions" 2>&1; then
+      echo "fuzz: $t fails on a regression input (see $log.regressions)" >&2
+      grep -m3 -E 'ERROR: |runtime error|SUMMARY' "$log.regressions" >&2
+      failed=1
+    fi
+  fi
+  if [ -n "$runs" ]; then limit=(-runs="$runs"); else limit=(-max_total_time="$seconds"); fi
   # -rss_limit_mb and -malloc_limit_mb make a YAML alias bomb a finding, not a hung CI.
-  "$bin" "$corpus" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  "$bin" "$corpus" "${limit[@]}" -seed="$seed" -timeout=10 -rss_limit_mb=2048 \
     -malloc_limit_mb=1024 -max_len=65536 -print_final_stats=1 -artifact_prefix="$art/" \
     >"$log" 2>&1
   rc=$?

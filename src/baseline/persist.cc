@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "absl/container/flat_hash_map.h"
@@ -364,6 +365,11 @@ absl::StatusOr<Baseline> DecodeSnapshot(absl::string_view bytes, absl::string_vi
     key.port = static_cast<uint16_t>(port);
     int64_t first = UnZigZag(r.Var("first seen"));
     uint64_t span = r.Var("last seen");
+    // last = first + span must be a time too (found by fuzz_baseline_snapshot: a corrupt
+    // span overflowed int64). Unsigned arithmetic: the headroom fits in uint64 for any first.
+    const uint64_t headroom =
+        static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) - static_cast<uint64_t>(first);
+    if (r.ok() && span > headroom) r.Fail("last seen", "out of range");
     uint64_t count = r.Var("count");
     uint64_t set = r.Var("node set");
     if (r.ok() && set >= set_ids.size()) r.Fail("node set", "index out of range");
