@@ -214,7 +214,10 @@ std::string EncodeSnapshot(const Baseline& baseline) {
     PutVar(&body, k.port);
     int64_t first = absl::ToUnixNanos(r.first_seen);
     PutVar(&body, ZigZag(first));
-    PutVar(&body, static_cast<uint64_t>(absl::ToUnixNanos(r.last_seen) - first));
+    // last >= first (the store keeps it so); the span may exceed int64 (first before 1970,
+    // last after), so it is taken in unsigned arithmetic (found by fuzz_baseline_snapshot).
+    PutVar(&body,
+           static_cast<uint64_t>(absl::ToUnixNanos(r.last_seen)) - static_cast<uint64_t>(first));
     PutVar(&body, r.count);
     PutVar(&body, r.node_set);
     PutVar(&body, r.verdicts);
@@ -366,7 +369,8 @@ absl::StatusOr<Baseline> DecodeSnapshot(absl::string_view bytes, absl::string_vi
     int64_t first = UnZigZag(r.Var("first seen"));
     uint64_t span = r.Var("last seen");
     // last = first + span must be a time too (found by fuzz_baseline_snapshot: a corrupt
-    // span overflowed int64). Unsigned arithmetic: the headroom fits in uint64 for any first.
+    // span overflowed int64). Unsigned arithmetic: the headroom fits in uint64 for any first,
+    // and the sum below is then the true sum, in int64's range.
     const uint64_t headroom =
         static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) - static_cast<uint64_t>(first);
     if (r.ok() && span > headroom) r.Fail("last seen", "out of range");
@@ -375,9 +379,10 @@ absl::StatusOr<Baseline> DecodeSnapshot(absl::string_view bytes, absl::string_vi
     if (r.ok() && set >= set_ids.size()) r.Fail("node set", "index out of range");
     uint64_t verdicts = r.Var("verdicts");
     if (!r.ok()) break;
-    baseline.InsertInterned(key, absl::FromUnixNanos(first),
-                            absl::FromUnixNanos(first + static_cast<int64_t>(span)), count,
-                            set_ids[set], static_cast<VerdictSet>(verdicts));
+    baseline.InsertInterned(
+        key, absl::FromUnixNanos(first),
+        absl::FromUnixNanos(static_cast<int64_t>(static_cast<uint64_t>(first) + span)), count,
+        set_ids[set], static_cast<VerdictSet>(verdicts));
   }
   if (!r.ok()) return fail();
   if (version >= 2) {
