@@ -5,6 +5,11 @@
 
 namespace tw::api {
 
+std::string UnauthorizedHint(const HttpGetOptions& options) {
+  return options.bearer_token.empty() ? "the daemon's API needs a token: --token-file FILE"
+                                      : "the token from --token-file was refused";
+}
+
 absl::StatusOr<nlohmann::json> GetJson(const std::string& server, const std::string& path_and_query,
                                        const HttpGetOptions& options) {
   absl::StatusOr<Response> r = HttpGet(server, path_and_query, options);
@@ -15,9 +20,7 @@ absl::StatusOr<nlohmann::json> GetJson(const std::string& server, const std::str
                               ? body["error"].get<std::string>()
                               : r->body.substr(0, 200);
     if (r->status == 401) {
-      absl::StrAppend(&message, options.bearer_token.empty()
-                                    ? " (the daemon's API needs a token: --token-file FILE)"
-                                    : " (the token from --token-file was refused)");
+      absl::StrAppend(&message, " (", UnauthorizedHint(options), ")");
     }
     absl::StatusCode code = r->status == 404   ? absl::StatusCode::kNotFound
                             : r->status == 400 ? absl::StatusCode::kInvalidArgument

@@ -18,6 +18,9 @@ namespace tw::api {
 
 // `options.bearer_token`: for a daemon whose API needs one (http.bearer_token_file); a 401
 // answer says so and names the flag that sends it.
+// What a 401 means for an on-call command: no token sent, or the one sent was refused.
+std::string UnauthorizedHint(const HttpGetOptions& options);
+
 absl::StatusOr<nlohmann::json> GetJson(const std::string& server, const std::string& path_and_query,
                                        const HttpGetOptions& options = {});
 

@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "api/client.h"
 #include "api/http.h"
 #include "baseline/baseline.h"
 #include "baseline/persist.h"
@@ -147,10 +148,7 @@ int RunFromServer(const SuggestArgs& args) {
   if (!r.ok()) return Usage(r.status().message());
   const std::string url = absl::StrCat(args.server.server, "/api/v1/suggestions");
   if (r->status == 401) {
-    return Usage(absl::StrCat(url, " answered 401: ",
-                              http->bearer_token.empty()
-                                  ? "the daemon's API needs a token: --token-file FILE"
-                                  : "the token from --token-file was refused"));
+    return Usage(absl::StrCat(url, " answered 401: ", api::UnauthorizedHint(*http)));
   }
   if (r->status != 200) {
     return Usage(absl::StrCat(url, " answered ", r->status, ": ", r->body.substr(0, 300)));
