@@ -7,6 +7,12 @@
 //   live_relay_bench --serve CAPTURE N     # prints "listening on 127.0.0.1:PORT"; each
 //                                          # GetFlows call streams N flows, then holds the
 //                                          # stream open until the client goes
+//   live_relay_bench --serve-paced CAPTURE RATE SECONDS
+//                                          # the latency row: the first GetFlows call streams
+//                                          # RATE flows/s for SECONDS, each stamped with the
+//                                          # wall clock as it is sent (so the daemon's
+//                                          # tierwatch_flow_lag_seconds measures relay send ->
+//                                          # metric update); prints "sent=N seconds=S" when done
 //   live_relay_bench --read ADDR N         # the raw loop: reads N flows, prints
 //                                          # flows=N cpu_seconds=C wall_seconds=W
 //   live_relay_bench                       # Google Benchmark: both in one process
@@ -14,6 +20,7 @@
 #include <grpcpp/grpcpp.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -56,6 +63,7 @@ class Server final : public ::observer::Observer::Service {
 
   grpc::Status GetFlows(grpc::ServerContext* ctx, const GetFlowsRequest*,
                         grpc::ServerWriter<GetFlowsResponse>* w) override {
+    if (rate_ > 0 && calls_++ == 0) return Paced(ctx, w);
     const int64_t base = absl::ToUnixSeconds(absl::Now()) - 3600;
     std::string uuid;
     for (size_t i = 0; i < per_call_ && !ctx->IsCancelled(); ++i) {
@@ -78,11 +86,51 @@ class Server final : public ::observer::Observer::Service {
   }
   void set_hold(bool hold) { hold_ = hold; }
 
+  // Sends `rate` flows per second for `seconds`, in the small bursts a relay's stream has
+  // (whatever is due every ~100 µs), each flow's time the wall clock at its send.
+  void set_pace(size_t rate, double seconds) {
+    rate_ = rate;
+    seconds_ = seconds;
+  }
+  grpc::Status Paced(grpc::ServerContext* ctx, grpc::ServerWriter<GetFlowsResponse>* w) {
+    const size_t total = static_cast<size_t>(static_cast<double>(rate_) * seconds_);
+    const auto start = std::chrono::steady_clock::now();
+    size_t sent = 0;
+    while (sent < total && !ctx->IsCancelled()) {
+      const double elapsed =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const size_t due =
+          std::min(total, static_cast<size_t>(elapsed * static_cast<double>(rate_)) + 1);
+      if (sent >= due) {
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
+        continue;
+      }
+      for (; sent < due; ++sent) {
+        GetFlowsResponse m = messages_[sent % messages_.size()];
+        m.mutable_flow()->set_uuid(absl::StrCat("paced-", sent));
+        const absl::Time now = absl::Now();
+        const int64_t ns = absl::ToUnixNanos(now);
+        m.mutable_flow()->mutable_time()->set_seconds(ns / 1000000000);
+        m.mutable_flow()->mutable_time()->set_nanos(static_cast<int32_t>(ns % 1000000000));
+        *m.mutable_time() = m.flow().time();
+        if (!w->Write(m)) return grpc::Status::CANCELLED;
+      }
+    }
+    const double took =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::printf("sent=%zu seconds=%.3f\n", sent, took);
+    std::fflush(stdout);
+    while (!ctx->IsCancelled()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return grpc::Status::OK;
+  }
+
  private:
   std::vector<GetFlowsResponse> messages_;
   size_t per_call_;
   std::atomic<int> calls_{0};
   bool hold_ = true;
+  size_t rate_ = 0;
+  double seconds_ = 0;
 };
 
 std::unique_ptr<grpc::Server> Start(Server* service, int* port) {
@@ -137,13 +185,14 @@ void BM_RawGetFlowsLoop(benchmark::State& state) {
 }
 BENCHMARK(BM_RawGetFlowsLoop)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-int Serve(const std::string& capture, size_t per_call) {
+int Serve(const std::string& capture, size_t per_call, size_t rate = 0, double seconds = 0) {
   std::vector<GetFlowsResponse> messages = Messages(capture);
   if (messages.empty()) {
     std::fprintf(stderr, "live_relay_bench: no flows in %s\n", capture.c_str());
     return 2;
   }
   Server service(std::move(messages), per_call);
+  service.set_pace(rate, seconds);
   int port = 0;
   auto server = Start(&service, &port);
   if (!server || port == 0) {
@@ -171,6 +220,9 @@ int Read(const std::string& addr, size_t n) {
 int main(int argc, char** argv) {
   if (argc == 4 && std::strcmp(argv[1], "--serve") == 0) {
     return Serve(argv[2], std::strtoull(argv[3], nullptr, 10));
+  }
+  if (argc == 5 && std::strcmp(argv[1], "--serve-paced") == 0) {
+    return Serve(argv[2], 0, std::strtoull(argv[3], nullptr, 10), std::strtod(argv[4], nullptr));
   }
   if (argc == 4 && std::strcmp(argv[1], "--read") == 0) {
     return Read(argv[2], std::strtoull(argv[3], nullptr, 10));
