@@ -80,7 +80,9 @@ bool Pipeline::Push(flow::Event&& event) {
       return false;
     }
   }
-  queue_.push_back(Item{std::move(event), nullptr});
+  Item& slot = queue_.PushSlot();
+  slot.event = std::move(event);
+  slot.task = nullptr;
   ++queued_events_;
   max_depth_ = std::max(max_depth_, queued_events_);
   return true;
@@ -89,7 +91,9 @@ bool Pipeline::Push(flow::Event&& event) {
 bool Pipeline::Post(std::function<void()> task) {
   absl::MutexLock lock(&mu_);
   if (closed_) return false;
-  queue_.push_back(Item{flow::Event{}, std::move(task)});
+  Item& slot = queue_.PushSlot();
+  slot.event = flow::Event{};
+  slot.task = std::move(task);
   return true;
 }
 
@@ -132,7 +136,7 @@ void Pipeline::Work() {
       for (size_t i = 0; i < n; ++i) {
         if (!queue_.front().task) --queued_events_;
         batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
+        queue_.PopFront();
       }
     }
     uint64_t events = 0, tasks = 0;

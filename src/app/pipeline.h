@@ -33,7 +33,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <thread>
@@ -41,6 +40,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "app/handler.h"
+#include "common/slot_ring.h"
 #include "flow/flow.h"
 #include "metrics/scope.h"
 
@@ -114,7 +114,8 @@ class Pipeline {
   std::thread worker_;
 
   mutable absl::Mutex mu_;
-  std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
+  // Slots reused: no allocation per event once the queue has grown (common/slot_ring.h).
+  SlotRing<Item> queue_ ABSL_GUARDED_BY(mu_);
   size_t queued_events_ ABSL_GUARDED_BY(mu_) = 0;
   size_t max_depth_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t rejected_ ABSL_GUARDED_BY(mu_) = 0;

@@ -83,6 +83,7 @@ void DropStream::OnFlow(const Flow& f) {
   const int64_t t = absl::ToUnixNanos(f.time);
   latest_ns_ = t;
   have_latest_ = true;
+  pending_.Maintain();  // may move slots: no reference into it is held here
   if (IsClassifiable(f)) {
     ++stats_.candidates;
     Kind kind = Kind::kOther;
@@ -98,29 +99,30 @@ void DropStream::OnFlow(const Flow& f) {
       if (twin != nullptr) {
         if (kind == Kind::kDropEvent) {
           // The verdict came first: the drop event becomes the counted one, in its place.
-          twin->twin = std::move(twin->flow);
+          std::swap(twin->flow, scratch_);  // scratch_: the verdict
           twin->flow = f;
+          twin->twin_uuid = scratch_.uuid;
+          Enrich(twin->flow, scratch_);
         } else {
-          twin->twin = f;
+          twin->twin_uuid = f.uuid;
+          Enrich(twin->flow, f);
         }
         twin->matched = true;
-        Enrich(twin->flow, twin->twin);
         ++stats_.twins;
       } else {
-        Entry e;
+        unmatched_[key].push_back(front_seq_ + pending_.size());
+        Entry& e = NewEntry();
         e.flow = f;
         e.kind = kind;
         e.time_ns = t;
         e.key = std::move(key);
-        unmatched_[e.key].push_back(front_seq_ + pending_.size());
-        pending_.push_back(std::move(e));
       }
     } else {
-      Entry e;
+      Entry& e = NewEntry();
       e.flow = f;
       e.kind = kind;
       e.time_ns = t;
-      pending_.push_back(std::move(e));
+      e.key.clear();
     }
   }
   Release(false);
@@ -134,10 +136,18 @@ void DropStream::AdvanceTo(absl::Time now) {
 
 void DropStream::Flush() { Release(true); }
 
+DropStream::Entry& DropStream::NewEntry() {
+  Entry& e = pending_.PushSlot();  // a reused slot: the caller sets flow, kind, time, key
+  e.matched = false;
+  e.twin_uuid.clear();
+  return e;
+}
+
 void DropStream::ReleaseFront() {
-  Entry e = std::move(pending_.front());
+  // The slot stays untouched until the next push, so `e` is read after PopFront.
+  Entry& e = pending_.front();
   if (!e.matched && e.kind != Kind::kOther) Unindex(front_seq_, e.key);
-  pending_.pop_front();
+  pending_.PopFront();
   ++front_seq_;
 
   std::optional<Classification> c = classifier_.Classify(e.flow, options_.explain);
@@ -146,10 +156,10 @@ void DropStream::ReleaseFront() {
   // goes right after it.
   TW_CHECK(!options_.explain || !c->reasoning.empty(), "explained classification has no reasoning");
   if (e.matched) {
-    c->twin_uuid = e.twin.uuid;
+    c->twin_uuid = e.twin_uuid;
     if (options_.explain) {
       c->reasoning.insert(c->reasoning.begin() + 1,
-                          absl::StrCat("counted once: policy-verdict event ", e.twin.uuid,
+                          absl::StrCat("counted once: policy-verdict event ", e.twin_uuid,
                                        " is this drop's twin (same node and 5-tuple)"));
     }
   } else if (e.kind == Kind::kVerdictEvent) {

@@ -26,7 +26,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <string>
 #include <vector>
@@ -34,6 +33,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
 #include "classify/classifier.h"
+#include "common/slot_ring.h"
 #include "flow/flow.h"
 
 namespace tw::classify {
@@ -74,13 +74,16 @@ class DropStream {
   void Flush();
 
   size_t pending() const { return pending_.size(); }
+  // Slots held for pending drops (about 1 KB each plus their strings): grows to a burst's
+  // worth, shrinks again once a period of 65,536 flows never needed an eighth of it.
+  size_t capacity() const { return pending_.capacity(); }
   const DropStreamStats& stats() const { return stats_; }
 
  private:
   enum class Kind : uint8_t { kDropEvent, kVerdictEvent, kOther };
   struct Entry {
-    flow::Flow flow;  // the counted event once matched (the drop event)
-    flow::Flow twin;  // the folded policy-verdict event (valid when `matched`)
+    flow::Flow flow;        // the counted event once matched (the drop event)
+    std::string twin_uuid;  // the folded policy-verdict event's (valid when `matched`)
     Kind kind = Kind::kOther;
     bool matched = false;
     int64_t time_ns = 0;
@@ -90,14 +93,18 @@ class DropStream {
   // Finds the closest unmatched entry of `want` kind with `key` within the window.
   Entry* FindTwin(const std::string& key, Kind want, const flow::Flow& f);
   void Unindex(uint64_t seq, const std::string& key);
+  Entry& NewEntry();  // the next held entry's slot
   void ReleaseFront();
   void Release(bool all);
 
   const DropClassifier& classifier_;
   DropStreamOptions options_;
   Callback on_drop_;
-  std::deque<Entry> pending_;
-  uint64_t front_seq_ = 0;  // sequence number of pending_.front()
+  // The held entries, oldest first; slots are reused, so holding a window's worth of drops
+  // allocates nothing per flow once the ring has grown (common/slot_ring.h).
+  SlotRing<Entry> pending_;
+  flow::Flow scratch_;      // a reused Flow for swapping a verdict out of its slot
+  uint64_t front_seq_ = 0;  // sequence number of the oldest held entry
   absl::flat_hash_map<std::string, std::vector<uint64_t>> unmatched_;  // key -> seqs
   // Time of the latest flow (or AdvanceTo). Not the maximum: captures of several nodes read
   // one after another start over in time, and a twin is always close to its drop in the

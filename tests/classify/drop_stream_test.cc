@@ -119,6 +119,42 @@ TEST_F(DropStreamTest, RetransmitsPairUpAndCountPerPacket) {
   EXPECT_EQ(stats_.twins, 3u);
 }
 
+TEST_F(DropStreamTest, ThousandsHeldAcrossGrowthWrapAndShrinkStillPairInOrder) {
+  // The held drops live in a ring of reused slots that grows, wraps and shrinks: a burst of
+  // 3,000 verdicts waiting for their drops, released, then a second burst into the shrunk,
+  // wrapped ring. Every pair is found, counted once as its drop event, in input order.
+  std::vector<Classification> out;
+  DropStream s(classifier_, {}, [&](Classification&& c) { out.push_back(std::move(c)); });
+  std::vector<Flow> drops, verdicts;
+  for (int burst = 0; burst < 2; ++burst) {
+    const size_t first = drops.size();
+    for (int i = 0; i < 3000; ++i) {
+      drops.push_back(SynTo("n8n", static_cast<uint16_t>(1000 + i),
+                            absl::Seconds(10 * burst) + absl::Microseconds(i)));
+      verdicts.push_back(b_.VerdictTwin(drops.back(), absl::Nanoseconds(-1)));
+    }
+    for (size_t i = first; i < drops.size(); ++i) s.OnFlow(verdicts[i]);
+    EXPECT_EQ(s.pending(), 3000u);
+    for (size_t i = first; i < drops.size(); ++i) s.OnFlow(drops[i]);
+    EXPECT_EQ(s.pending(), 0u) << "every pair is matched and released at once";
+    EXPECT_GE(s.capacity(), 3000u);
+    // Quiet traffic afterwards: once a whole check period never needed the burst's room,
+    // the ring gives it back.
+    Flow quiet = b_.Forwarded(b_.Pod("business", "odoo"), b_.Pod("business", "n8n"), 8069);
+    quiet.time = testing::T0() + absl::Seconds(10 * burst + 5);
+    for (int k = 0; k < 140000; ++k) s.OnFlow(quiet);
+    EXPECT_LE(s.capacity(), 1024u) << "burst " << burst;
+  }
+  s.Flush();
+  ASSERT_EQ(out.size(), drops.size());
+  for (size_t i = 0; i < drops.size(); ++i) {
+    EXPECT_EQ(out[i].flow.uuid, drops[i].uuid) << i;
+    EXPECT_EQ(out[i].twin_uuid, verdicts[i].uuid) << i;
+  }
+  EXPECT_EQ(s.stats().twins, drops.size());
+  EXPECT_EQ(s.stats().verdicts_alone, 0u);
+}
+
 TEST_F(DropStreamTest, InputOrderIsKept) {
   Flow drop = SynTo("n8n", 5678);
   Flow verdict = b_.VerdictTwin(drop);
