@@ -10,7 +10,9 @@
 
 namespace tw::app {
 
-std::string EventTypeName(int32_t type) {
+namespace {
+// Hubble's name of a known event type, "" for others.
+absl::string_view KnownEventTypeName(int32_t type) {
   switch (type) {
     case flow::kEventDrop:
       return "drop";
@@ -29,8 +31,14 @@ std::string EventTypeName(int32_t type) {
     case flow::kEventAgent:
       return "agent";
     default:
-      return absl::StrCat("type-", type);
+      return "";
   }
+}
+}  // namespace
+
+std::string EventTypeName(int32_t type) {
+  const absl::string_view known = KnownEventTypeName(type);
+  return known.empty() ? absl::StrCat("type-", type) : std::string(known);
 }
 
 std::string NamespaceOrEntity(const flow::Endpoint& ep) {
@@ -42,7 +50,13 @@ std::string NamespaceOrEntity(const flow::Endpoint& ep) {
 
 namespace {
 
-std::string SideName(const flow::Endpoint& ep) { return NamespaceOrEntity(ep); }
+// The summary's counters, found by view: the key is copied only the first time it is seen.
+template <typename Map>
+typename Map::mapped_type& CountOf(Map& m, absl::string_view key) {
+  auto it = m.find(key);
+  if (it == m.end()) it = m.emplace(std::string(key), typename Map::mapped_type{}).first;
+  return it->second;
+}
 
 std::string ReasonName(uint32_t code) {
   if (code == 0) return "UNKNOWN";
@@ -54,6 +68,14 @@ std::string ReasonName(uint32_t code) {
 
 SummaryHandler::SummaryHandler(flow::SymbolTable& symbols, SummaryOptions options)
     : symbols_(symbols), options_(options) {}
+
+absl::string_view SummaryHandler::SideName(const flow::Endpoint& ep) {
+  if (!ep.namespace_.empty()) return ep.namespace_.view();
+  auto it = entity_names_.find(ep.reserved);
+  if (it == entity_names_.end())
+    it = entity_names_.emplace(ep.reserved, NamespaceOrEntity(ep)).first;
+  return it->second;
+}
 
 void SummaryHandler::OnEvent(const flow::Event& ev) {
   // Built outside the lock: the key costs more than the counting.
@@ -67,28 +89,41 @@ void SummaryHandler::OnEvent(const flow::Event& ev) {
   }
 
   if (!ev.flow) return;
-  absl::MutexLock lock(&mu_);
   const flow::Flow& f = *ev.flow;
-  std::string verdict(flow::VerdictName(f.verdict));
-  ++s_.by_event_type[EventTypeName(f.event_type)];
-  if (!f.node_name.empty()) ++s_.by_node[f.node_name.str()];
+  const absl::string_view src = SideName(f.source), dst = SideName(f.destination);
+  absl::MutexLock lock(&mu_);
+  const absl::string_view type = KnownEventTypeName(f.event_type);
+  if (!type.empty()) {
+    ++CountOf(s_.by_event_type, type);
+  } else {
+    ++CountOf(s_.by_event_type, EventTypeName(f.event_type));
+  }
+  if (!f.node_name.empty()) ++CountOf(s_.by_node, f.node_name.view());
   if (!s_.first_flow_time || f.time < *s_.first_flow_time) s_.first_flow_time = f.time;
   if (!s_.last_flow_time || f.time > *s_.last_flow_time) s_.last_flow_time = f.time;
 
-  std::string src = SideName(f.source), dst = SideName(f.destination);
   // A loop, not a lambda: the thread-safety analysis cannot follow mu_ into a lambda.
-  for (const std::string* ns : {&src, &dst}) {
+  for (const absl::string_view* ns : {&src, &dst}) {
     if (ns == &dst && dst == src) break;
-    NamespaceCounts& c = s_.by_namespace[*ns];
+    NamespaceCounts& c = CountOf(s_.by_namespace, *ns);
     ++c.flows;
     if (f.verdict == flow::Verdict::kForwarded) ++c.forwarded;
     if (f.verdict == flow::Verdict::kDropped) ++c.dropped;
     if (f.verdict == flow::Verdict::kAudit) ++c.audit;
   }
 
-  if (f.verdict == flow::Verdict::kDropped) ++s_.drop_reasons[ReasonName(f.EffectiveDropReason())];
+  if (f.verdict == flow::Verdict::kDropped) {
+    const uint32_t code = f.EffectiveDropReason();
+    const absl::string_view known = code == 0 ? "UNKNOWN" : flow::DropReasonName(code);
+    if (!known.empty()) {
+      ++CountOf(s_.drop_reasons, known);
+    } else {
+      ++CountOf(s_.drop_reasons, ReasonName(code));
+    }
+  }
 
   if (!denied_key.empty()) {
+    const std::string verdict(flow::VerdictName(f.verdict));
     std::string reason = f.verdict == flow::Verdict::kDropped && f.EffectiveDropReason() != 0
                              ? ReasonName(f.EffectiveDropReason())
                              : "";
@@ -136,8 +171,8 @@ Summary SummaryHandler::Snapshot() const {
 
 namespace {
 
-void Table(std::string* out, const std::string& title,
-           const std::map<std::string, uint64_t>& counts) {
+template <typename CountMap>  // name -> count, whatever its comparator
+void Table(std::string* out, const std::string& title, const CountMap& counts) {
   if (counts.empty()) return;
   std::vector<std::pair<std::string, uint64_t>> rows(counts.begin(), counts.end());
   std::stable_sort(rows.begin(), rows.end(),

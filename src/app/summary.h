@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/node_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "app/handler.h"
@@ -47,6 +48,9 @@ struct DeniedConnection {
   uint64_t events = 0;
 };
 
+// Counts by name; transparent, so a count is found by string_view without a copy.
+using CountsByName = std::map<std::string, uint64_t, std::less<>>;
+
 struct Summary {
   uint64_t events = 0;
   uint64_t flows = 0;
@@ -55,12 +59,12 @@ struct Summary {
   uint64_t lost_events = 0;                        // sum of their num_events_lost
   std::map<std::string, uint64_t> lost_by_source;  // PERF_EVENT_RING_BUFFER, ...
   std::map<std::string, uint64_t> by_verdict;      // FORWARDED, DROPPED, AUDIT, ...
-  std::map<std::string, uint64_t> by_event_type;   // trace, drop, policy-verdict, l7, ...
-  std::map<std::string, uint64_t> by_node;
+  CountsByName by_event_type;                      // trace, drop, policy-verdict, l7, ...
+  CountsByName by_node;
   // Keyed by namespace; reserved entities as "(world)", "(host)", ...
-  std::map<std::string, NamespaceCounts> by_namespace;
+  std::map<std::string, NamespaceCounts, std::less<>> by_namespace;
   // DROPPED flows by drop reason name ("UNKNOWN" when the flow carries none, as L7 drops).
-  std::map<std::string, uint64_t> drop_reasons;
+  CountsByName drop_reasons;
   // Most frequent denied (DROPPED/AUDIT) connections, by events, descending.
   std::vector<DeniedConnection> top_denied;
   uint64_t denied_connections = 0;  // distinct denied connections seen (up to the cap)
@@ -93,8 +97,13 @@ class SummaryHandler final : public FlowHandler {
   void Report(RunReport* report) const override;
 
  private:
+  // An endpoint's by_namespace key without a copy: its namespace, else "(entity)" from a
+  // cache by reserved mask (node-based: views stay valid). Worker thread only.
+  absl::string_view SideName(const flow::Endpoint& ep);
+
   flow::SymbolTable& symbols_;
   const SummaryOptions options_;
+  absl::node_hash_map<uint16_t, std::string> entity_names_;
   mutable absl::Mutex mu_;
   Summary s_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, DeniedConnection> denied_ ABSL_GUARDED_BY(mu_);
