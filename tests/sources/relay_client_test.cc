@@ -559,11 +559,36 @@ TEST(FlowDeduperTest, BoundedByWindowAndCapacity) {
 
   flow::Flow nouuid;
   nouuid.source_ip = "10.0.0.1";
-  std::string k1 = FlowDeduper::KeyFor(nouuid, s.Intern("n1"), kT0);
+  const FlowDeduper::Key k1 = FlowDeduper::KeyFor(nouuid, s.Intern("n1"), kT0);
   EXPECT_NE(k1, FlowDeduper::KeyFor(nouuid, s.Intern("n2"), kT0));
   EXPECT_NE(k1, FlowDeduper::KeyFor(nouuid, s.Intern("n1"), kT0 + absl::Nanoseconds(1)));
   nouuid.source_ip = "10.0.0.2";
   EXPECT_NE(k1, FlowDeduper::KeyFor(nouuid, s.Intern("n1"), kT0));
+}
+
+TEST(FlowDeduperTest, UuidKeysAreExactForHubblesFormAndHashedOtherwise) {
+  flow::SymbolTable s;
+  flow::Flow a, b;
+  a.uuid = "3f0d6a9c-1b2e-4c5d-8e7f-a0b1c2d3e4f5";
+  b.uuid = "3f0d6a9c-1b2e-4c5d-8e7f-a0b1c2d3e4f6";  // differs in the last digit
+  const FlowDeduper::Key ka = FlowDeduper::KeyFor(a, s.Intern("n1"), kT0);
+  EXPECT_EQ(ka.hi, 0x3f0d6a9c1b2e4c5dULL);
+  EXPECT_EQ(ka.lo, 0x8e7fa0b1c2d3e4f5ULL);
+  EXPECT_NE(ka, FlowDeduper::KeyFor(b, s.Intern("n1"), kT0));
+  // The uuid alone identifies the flow: node and time do not enter the key.
+  EXPECT_EQ(ka, FlowDeduper::KeyFor(a, s.Intern("n2"), kT0 + absl::Seconds(1)));
+  // Upper-case hex is the same uuid.
+  b.uuid = "3F0D6A9C-1B2E-4C5D-8E7F-A0B1C2D3E4F5";
+  EXPECT_EQ(ka, FlowDeduper::KeyFor(b, {}, kT0));
+  // Anything else is hashed: distinct strings, distinct keys; the same string, the same key.
+  a.uuid = "bench-1-17";
+  b.uuid = "bench-1-18";
+  EXPECT_NE(FlowDeduper::KeyFor(a, {}, kT0), FlowDeduper::KeyFor(b, {}, kT0));
+  EXPECT_EQ(FlowDeduper::KeyFor(a, {}, kT0), FlowDeduper::KeyFor(a, s.Intern("n"), kT0));
+  a.uuid = "3f0d6a9c-1b2e-4c5d-8e7f-a0b1c2d3e4fz";  // right shape, not hex
+  FlowDeduper d(absl::Seconds(1), 100);
+  EXPECT_FALSE(d.SeenBefore(a, {}, kT0));
+  EXPECT_TRUE(d.SeenBefore(a, {}, kT0));
 }
 
 TEST(RelayCredentialsTest, FileErrorsNameTheFile) {

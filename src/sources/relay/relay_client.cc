@@ -302,29 +302,62 @@ ConnectDiagnosis DiagnoseConnectFailure(int code, absl::string_view message, boo
 
 // --- FlowDeduper ------------------------------------------------------------------------
 
-std::string FlowDeduper::KeyFor(const flow::Flow& f, flow::Symbol node, absl::Time t) {
-  if (!f.uuid.empty()) return f.uuid;
+namespace {
+// A uuid in Hubble's canonical form (8-4-4-4-12 hex digits) as its 128 bits.
+std::optional<FlowDeduper::Key> CanonicalUuid(absl::string_view u) {
+  if (u.size() != 36) return std::nullopt;
+  FlowDeduper::Key k;
+  int digits = 0;
+  for (size_t i = 0; i < u.size(); ++i) {
+    const char c = u[i];
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (c != '-') return std::nullopt;
+      continue;
+    }
+    uint64_t v;
+    if (c >= '0' && c <= '9') {
+      v = static_cast<uint64_t>(c - '0');
+    } else if (c >= 'a' && c <= 'f') {
+      v = static_cast<uint64_t>(c - 'a' + 10);
+    } else if (c >= 'A' && c <= 'F') {
+      v = static_cast<uint64_t>(c - 'A' + 10);
+    } else {
+      return std::nullopt;
+    }
+    uint64_t& half = digits < 16 ? k.hi : k.lo;
+    half = (half << 4) | v;
+    ++digits;
+  }
+  return k;
+}
+}  // namespace
+
+FlowDeduper::Key FlowDeduper::KeyFor(const flow::Flow& f, flow::Symbol node, absl::Time t) {
+  if (!f.uuid.empty()) {
+    if (auto k = CanonicalUuid(f.uuid)) return *k;
+    return {absl::Hash<absl::string_view>{}(f.uuid),
+            absl::Hash<std::pair<absl::string_view, int>>{}({f.uuid, 1})};
+  }
   // No uuid (Hubble before 1.14): the same event read twice has the same time, node and
   // content; two different events agreeing on all of them are indistinguishable anyway.
-  size_t h = absl::Hash<std::tuple<absl::string_view, absl::string_view, absl::string_view, int,
-                                   int, int, int, int, int, int, uint32_t, uint32_t,
-                                   absl::string_view, absl::string_view, absl::string_view>>{}(
-      std::make_tuple(
-          f.source_ip, f.destination_ip, f.source.pod_name.view(), static_cast<int>(f.verdict),
-          static_cast<int>(f.l4.protocol), f.l4.source_port, f.l4.destination_port, f.l4.tcp_flags,
-          f.event_type, f.event_sub_type, f.source.identity, f.destination.identity,
-          f.destination.pod_name.view(), f.summary,
-          f.l7 && f.l7->dns ? absl::string_view(f.l7->dns->query) : absl::string_view()));
-  return absl::StrCat("t", absl::ToUnixNanos(t), "|", node.view(), "|",
-                      absl::Hex(h, absl::kZeroPad16));
+  const size_t h =
+      absl::Hash<std::tuple<absl::string_view, absl::string_view, absl::string_view,
+                            absl::string_view, int, int, int, int, int, int, int, uint32_t,
+                            uint32_t, absl::string_view, absl::string_view, absl::string_view>>{}(
+          std::make_tuple(
+              node.view(), f.source_ip, f.destination_ip, f.source.pod_name.view(),
+              static_cast<int>(f.verdict), static_cast<int>(f.l4.protocol), f.l4.source_port,
+              f.l4.destination_port, f.l4.tcp_flags, f.event_type, f.event_sub_type,
+              f.source.identity, f.destination.identity, f.destination.pod_name.view(), f.summary,
+              f.l7 && f.l7->dns ? absl::string_view(f.l7->dns->query) : absl::string_view()));
+  return {static_cast<uint64_t>(absl::ToUnixNanos(t)), h};
 }
 
 bool FlowDeduper::SeenBefore(const flow::Flow& f, flow::Symbol node, absl::Time t) {
-  std::string key = KeyFor(f, node, t);
-  if (set_.contains(key)) return true;
+  const Key key = KeyFor(f, node, t);
+  if (!set_.insert(key).second) return true;
   if (t > newest_) newest_ = t;
-  set_.insert(key);
-  order_.emplace_back(t, std::move(key));
+  order_.emplace_back(t, key);
   // A resumed stream starts `window` before the newest flow; keep twice that for flows the
   // relay delivered out of order.
   absl::Time horizon = newest_ - 2 * window_;

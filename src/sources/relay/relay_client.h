@@ -189,15 +189,27 @@ class FlowDeduper {
   // True if this flow was delivered before; otherwise records it and returns false.
   bool SeenBefore(const flow::Flow& f, flow::Symbol node, absl::Time t);
   size_t size() const { return set_.size(); }
-  // The identity of a flow: its uuid, else time + node + content hash.
-  static std::string KeyFor(const flow::Flow& f, flow::Symbol node, absl::Time t);
+
+  // The identity of a flow in 128 bits, no allocation: its uuid's (Hubble's canonical
+  // 8-4-4-4-12 form read exactly; any other uuid hashed twice), else time + a hash of node
+  // and content.
+  struct Key {
+    uint64_t hi = 0, lo = 0;
+    friend bool operator==(const Key& a, const Key& b) { return a.hi == b.hi && a.lo == b.lo; }
+    friend bool operator!=(const Key& a, const Key& b) { return !(a == b); }
+    template <typename H>
+    friend H AbslHashValue(H h, const Key& k) {
+      return H::combine(std::move(h), k.hi, k.lo);
+    }
+  };
+  static Key KeyFor(const flow::Flow& f, flow::Symbol node, absl::Time t);
 
  private:
   absl::Duration window_;
   size_t capacity_;
   absl::Time newest_ = absl::InfinitePast();
-  std::deque<std::pair<absl::Time, std::string>> order_;
-  absl::flat_hash_set<std::string> set_;
+  std::deque<std::pair<absl::Time, Key>> order_;
+  absl::flat_hash_set<Key> set_;
 };
 
 // A stream's position, carried across reconnects and, through RelayClientOptions::resume,
