@@ -21,32 +21,45 @@
 
 namespace tw::flow {
 
+namespace symbol_internal {
+// An interned string with its content hash, computed once: hashing a Symbol (four of them
+// in every connection key the baseline, classifier and metrics look up) costs one word,
+// not a pass over the string. Content-based, so equal symbols of different tables agree.
+struct Interned {
+  explicit Interned(absl::string_view v) : s(v), hash(absl::Hash<absl::string_view>{}(v)) {}
+  std::string s;
+  size_t hash;
+};
+}  // namespace symbol_internal
+
 class Symbol {
  public:
   Symbol() : s_(&Empty()) {}
-  absl::string_view view() const { return *s_; }
-  const std::string& str() const { return *s_; }
-  bool empty() const { return s_->empty(); }
+  absl::string_view view() const { return s_->s; }
+  const std::string& str() const { return s_->s; }
+  bool empty() const { return s_->s.empty(); }
 
-  friend bool operator==(Symbol a, Symbol b) { return a.s_ == b.s_ || *a.s_ == *b.s_; }
+  friend bool operator==(Symbol a, Symbol b) {
+    return a.s_ == b.s_ || (a.s_->hash == b.s_->hash && a.s_->s == b.s_->s);
+  }
   friend bool operator!=(Symbol a, Symbol b) { return !(a == b); }
-  friend bool operator<(Symbol a, Symbol b) { return a.s_ != b.s_ && *a.s_ < *b.s_; }
+  friend bool operator<(Symbol a, Symbol b) { return a.s_ != b.s_ && a.s_->s < b.s_->s; }
   friend bool operator==(Symbol a, absl::string_view b) { return a.view() == b; }
   friend bool operator!=(Symbol a, absl::string_view b) { return a.view() != b; }
   template <typename H>
   friend H AbslHashValue(H h, Symbol s) {
-    return H::combine(std::move(h), s.view());
+    return H::combine(std::move(h), s.s_->hash);
   }
   friend std::ostream& operator<<(std::ostream& os, Symbol s) { return os << s.view(); }
 
  private:
   friend class SymbolTable;
-  explicit Symbol(const std::string* s) : s_(s) {}
-  static const std::string& Empty() {
-    static const std::string* const kEmpty = new std::string();
+  explicit Symbol(const symbol_internal::Interned* s) : s_(s) {}
+  static const symbol_internal::Interned& Empty() {
+    static const symbol_internal::Interned* const kEmpty = new symbol_internal::Interned("");
     return *kEmpty;
   }
-  const std::string* s_;
+  const symbol_internal::Interned* s_;
 };
 
 class SymbolTable {
@@ -69,8 +82,20 @@ class SymbolTable {
 
  private:
   mutable absl::Mutex mu_;
+  struct ByContent {
+    using is_transparent = void;
+    size_t operator()(absl::string_view v) const { return absl::Hash<absl::string_view>{}(v); }
+    size_t operator()(const symbol_internal::Interned& i) const { return i.hash; }
+    bool operator()(const symbol_internal::Interned& a, const symbol_internal::Interned& b) const {
+      return a.s == b.s;
+    }
+    bool operator()(const symbol_internal::Interned& a, absl::string_view b) const {
+      return a.s == b;
+    }
+  };
   // node_hash_set: element addresses are stable across rehashing.
-  absl::node_hash_set<std::string> strings_ ABSL_GUARDED_BY(mu_);
+  absl::node_hash_set<symbol_internal::Interned, ByContent, ByContent> strings_
+      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tw::flow
