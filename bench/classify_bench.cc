@@ -6,8 +6,10 @@
 //                           the baseline learned from the before phase; /1 with the story's
 //                           policies for attribution. items = flows.
 //   BM_ClassifyDrop         DropClassifier::Classify alone, per DROPPED/AUDIT flow.
-//   BM_Simulate1M           one million baseline connections between 1000 workloads in 100
-//                           namespaces against the corrected set (deploy/network-policies/app).
+//   BM_Simulate1M/0         one million baseline connections between 1000 workloads in 100
+//                           namespaces against the corrected set (deploy/network-policies/app);
+//   BM_Simulate1M/1         the same against 300 generated policies (generated_policies.h)
+//                           that select those workloads.
 #include <benchmark/benchmark.h>
 
 #include <fstream>
@@ -21,6 +23,7 @@
 #include "bench_scale.h"
 #include "classify/analyzer.h"
 #include "flow/json.h"
+#include "generated_policies.h"
 #include "policy/parser.h"
 #include "simulate/simulate.h"
 #include "tier/tier_model.h"
@@ -107,16 +110,22 @@ BENCHMARK(BM_ClassifyDrop)->Arg(0)->Arg(1);
 // 100 namespaces (the tier model's Tier 0 and Tier 1 ones, then app-NN) x 10 workloads;
 // every ordered pair of workloads is one connection on a port derived from the destination.
 void BM_Simulate1M(benchmark::State& state) {
+  const bool generated = state.range(0) == 1;
   const int kNamespaces = tw::bench::Smoke() ? 10 : 100, kPerNamespace = 10;
   tw::flow::SymbolTable symbols;
   tw::tier::TierModel tiers;
-  auto loaded = tw::policy::LoadPolicies({Src("deploy/network-policies/app")});
-  tw::policy::Evaluator eval(loaded->policies);
+  const tw::policy::LoadResult loaded =
+      generated
+          ? tw::policy::ParsePolicyText(tw::bench::GeneratedPolicies(300, 30), "generated.yaml")
+          : *tw::policy::LoadPolicies({Src("deploy/network-policies/app")});
+  tw::policy::Evaluator eval(loaded.policies);
   std::vector<std::string> namespaces = {"kube-system",     "flux-system",   "cilium",
                                          "cilium-secrets",  "observability", "cert-manager",
                                          "external-secrets"};
   while (static_cast<int>(namespaces.size()) < kNamespaces) {
-    namespaces.push_back(absl::StrCat("app-", namespaces.size()));
+    // The generated set's namespaces are ns-0..29.
+    namespaces.push_back(generated ? absl::StrCat("ns-", namespaces.size() - 7)
+                                   : absl::StrCat("app-", namespaces.size()));
   }
   struct W {
     tw::flow::Endpoint ep;
@@ -135,6 +144,8 @@ void BM_Simulate1M(benchmark::State& state) {
           symbols.Intern("k8s:io.kubernetes.pod.namespace=" + ns),
           symbols.Intern("k8s:io.cilium.k8s.namespace.labels.kubernetes.io/metadata.name=" + ns),
           symbols.Intern("k8s:io.cilium.k8s.policy.cluster=bench")};
+      // The generated set selects `app: app-M`, M < 40.
+      w.ep.labels.push_back(symbols.Intern(absl::StrCat("k8s:app=app-", workloads.size() % 40)));
       w.ep.reserved = tw::flow::ComputeReserved(w.ep);
       w.peer = tw::flow::Peer::Workload(w.ep.namespace_, symbols.Intern(app));
       workloads.push_back(std::move(w));
@@ -177,7 +188,7 @@ void BM_Simulate1M(benchmark::State& state) {
   state.counters["broken"] = static_cast<double>(r.broken);
   state.counters["allowed"] = static_cast<double>(r.allowed);
 }
-BENCHMARK(BM_Simulate1M)->Iterations(1)->Unit(benchmark::kSecond);
+BENCHMARK(BM_Simulate1M)->Arg(0)->Arg(1)->Iterations(1)->Unit(benchmark::kSecond);
 
 }  // namespace
 

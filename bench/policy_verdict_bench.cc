@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "flow/flow.h"
+#include "generated_policies.h"
 #include "policy/evaluator.h"
 #include "policy/parser.h"
 
@@ -133,61 +134,6 @@ std::vector<Connection> Views(const std::vector<OwnedConn>& conns) {
 
 // 300 policies: per namespace a default-deny CNP, app-to-app allows, a DNS allow, an FQDN
 // egress, a deny; plus CCNPs like the story's.
-std::string GeneratedPolicies(int count, int namespaces) {
-  std::string y;
-  for (int i = 0; i < count; ++i) {
-    std::string ns = absl::StrCat("ns-", i % namespaces);
-    int kind = i % 6;
-    if (i % 25 == 0) {
-      absl::StrAppend(&y, "---\napiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\n",
-                      "metadata: {name: ccnp-", i, "}\nspec:\n  endpointSelector:\n",
-                      "    matchExpressions:\n    - {key: k8s:io.kubernetes.pod.namespace, ",
-                      "operator: NotIn, values: [kube-system, flux-system]}\n",
-                      "  enableDefaultDeny: {egress: false, ingress: false}\n",
-                      "  egress:\n  - toEndpoints:\n    - matchLabels: "
-                      "{k8s:io.kubernetes.pod.namespace: kube-system, k8s:k8s-app: kube-dns}\n",
-                      "    toPorts:\n    - ports: [{port: \"53\", protocol: ANY}]\n",
-                      "      rules: {dns: [{matchPattern: \"*\"}]}\n");
-      continue;
-    }
-    absl::StrAppend(&y, "---\napiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\n",
-                    "metadata: {name: p-", i, ", namespace: ", ns, "}\nspec:\n");
-    switch (kind) {
-      case 0:
-        absl::StrAppend(&y, "  endpointSelector: {}\n  ingress: [{}]\n  egress: [{}]\n");
-        break;
-      case 1:
-        absl::StrAppend(&y, "  endpointSelector: {matchLabels: {app: app-", i % 40, "}}\n",
-                        "  ingress:\n  - fromEndpoints: [{matchLabels: {app: app-", (i + 1) % 40,
-                        "}}]\n    toPorts: [{ports: [{port: \"8080\", protocol: TCP}]}]\n");
-        break;
-      case 2:
-        absl::StrAppend(&y, "  endpointSelector: {matchLabels: {app: app-", i % 40, "}}\n",
-                        "  egress:\n  - toEndpoints: [{matchLabels: {app: app-", (i + 3) % 40,
-                        "}}]\n  - toEntities: [kube-apiserver]\n",
-                        "    toPorts: [{ports: [{port: \"6443\", protocol: TCP}]}]\n");
-        break;
-      case 3:
-        absl::StrAppend(&y, "  endpointSelector:\n    matchExpressions:\n",
-                        "    - {key: app, operator: In, values: [app-", i % 40, ", app-",
-                        (i + 5) % 40, "]}\n  egress:\n  - toFQDNs:\n",
-                        "    - matchPattern: \"*.example.com\"\n    - matchName: api.github.com\n",
-                        "    toPorts: [{ports: [{port: \"443\", protocol: TCP}]}]\n");
-        break;
-      case 4:
-        absl::StrAppend(&y, "  endpointSelector: {}\n  ingressDeny:\n",
-                        "  - fromEntities: [world]\n    toPorts: [{ports: [{port: \"22\"}]}]\n",
-                        "  ingress:\n  - fromEntities: [cluster]\n");
-        break;
-      case 5:
-        absl::StrAppend(&y, "  endpointSelector: {matchLabels: {app: app-", i % 40, "}}\n",
-                        "  egress:\n  - toCIDRSet:\n    - cidr: 0.0.0.0/0\n",
-                        "      except: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16]\n");
-        break;
-    }
-  }
-  return y;
-}
 
 void RunVerdicts(benchmark::State& state, const tw::policy::PolicySet& set,
                  const std::vector<Connection>& conns, size_t cache) {
@@ -238,7 +184,7 @@ void BM_CorrectedSet(benchmark::State& state) {
 BENCHMARK(BM_CorrectedSet)->Arg(65536)->Arg(0);
 
 void BM_Generated300(benchmark::State& state) {
-  LoadResult r = ParsePolicyText(GeneratedPolicies(300, 30), "generated.yaml");
+  LoadResult r = ParsePolicyText(tw::bench::GeneratedPolicies(300, 30), "generated.yaml");
   if (r.HasErrors() || r.policies.size() != 300) {
     state.SkipWithError("generated policies did not parse");
     return;
@@ -250,7 +196,7 @@ void BM_Generated300(benchmark::State& state) {
 BENCHMARK(BM_Generated300)->Arg(65536)->Arg(0);
 
 void BM_ParseGenerated300(benchmark::State& state) {
-  std::string text = GeneratedPolicies(300, 30);
+  std::string text = tw::bench::GeneratedPolicies(300, 30);
   for (auto _ : state) {
     LoadResult r = ParsePolicyText(text, "generated.yaml");
     benchmark::DoNotOptimize(r);
