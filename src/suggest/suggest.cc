@@ -464,269 +464,163 @@ bool HasDnsVisibility(const policy::Evaluator& eval, const simulate::Representat
   return false;
 }
 
-}  // namespace
-
-absl::StatusOr<SuggestionSet> Suggest(const baseline::Baseline& connections,
-                                      const policy::PolicySet& existing,
-                                      const tier::TierModel& tiers, const SuggestOptions& options) {
-  SuggestionSet out;
-  out.source = options.source.empty() ? connections.source() : options.source;
-  flow::SymbolTable& symbols = connections.symbols();
-
-  if (existing.empty()) {
-    std::vector<std::string> namespaces;
-    for (const auto& [peer, _] : connections.LabelledWorkloads()) {
-      namespaces.push_back(peer.namespace_.str());
-    }
-    connections.ForEach([&](const baseline::ConnectionRecord& r) {
-      for (const Peer* p : {&r.key.source, &r.key.destination}) {
-        if (p->is_workload()) namespaces.push_back(p->namespace_.str());
-      }
-    });
-    out.target_default_deny = TargetDefaultDeny(tiers, SortedUnique(std::move(namespaces)));
-    policy::LoadResult parsed = policy::ParsePolicyText(out.target_default_deny, kTargetPath);
-    if (parsed.HasErrors() || parsed.policies.empty()) {
-      std::vector<std::string> errors;
-      for (const auto& d : parsed.diagnostics) errors.push_back(d.ToString());
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the assumed target default-deny policy does not parse: ", absl::StrJoin(errors, "; ")));
-    }
-    out.base = std::move(parsed.policies);
-    out.assumed_target = true;
-  } else {
-    out.base = existing;
+// Every namespace the connections name, sorted: the target default-deny must place those
+// only a pattern of the tier model matches.
+std::vector<std::string> SeenNamespaces(const baseline::Baseline& connections) {
+  std::vector<std::string> namespaces;
+  for (const auto& [peer, _] : connections.LabelledWorkloads()) {
+    namespaces.push_back(peer.namespace_.str());
   }
-
-  policy::EvaluatorOptions eopts;
-  policy::Evaluator eval(out.base, eopts);
-  SelectorChooser chooser(connections);
-
-  absl::flat_hash_map<Peer, std::unique_ptr<simulate::Representative>> reps;
-  auto rep = [&](const Peer& p) -> const simulate::Representative& {
-    auto& slot = reps[p];
-    if (!slot) {
-      slot = std::make_unique<simulate::Representative>(
-          simulate::RepresentativeFor(connections, p, tiers, symbols));
-    }
-    return *slot;
-  };
-
-  std::map<Peer, SubjectAgg> subjects;
-  auto side = [&](const Peer& subject, const policy::DirectionVerdict& v) -> SubjectAgg* {
-    SubjectAgg& agg = subjects[subject];
-    agg.subject = subject;
-    tier::TierAssignment t = tiers.TierOf(subject);
-    agg.clusterwide = !subject.is_workload() || t.level == 0;
-    if (agg.clusterwide) {
-      for (std::string& c : CausedBy(v)) agg.caused_by.insert(std::move(c));
-    }
-    return &agg;
-  };
-
-  connections.ForEach([&](const baseline::ConnectionRecord& rec) {
-    ++out.stats.connections;
-    if (options.only_dropped && !SeenDropped(rec.verdicts)) return;
-    ++out.stats.considered;
-    const simulate::Representative& src = rep(rec.key.source);
-    const simulate::Representative& dst = rep(rec.key.destination);
-    flow::Flow f = simulate::ConnectionFlow(rec, src, dst);
-    policy::Evaluation v = policy::EvaluateFlow(eval, f);
-    if (v.decision == policy::Decision::kAllowed) {
-      ++out.stats.already_allowed;
-      return;
-    }
-    ++out.stats.needing_allow;
-    for (policy::Direction dir : {policy::Direction::kEgress, policy::Direction::kIngress}) {
-      const bool egress = dir == policy::Direction::kEgress;
-      const policy::DirectionVerdict& dv = egress ? v.egress : v.ingress;
-      if (dv.decision == policy::Decision::kAllowed) continue;
-      if (!dv.denied_by.empty()) {
-        std::vector<std::string> refs;
-        for (const policy::RuleRef& r : dv.denied_by) refs.push_back(r.ToString());
-        out.unresolved.push_back(
-            {rec.key, absl::StrCat(policy::DirectionName(dir), " is denied by ",
-                                   absl::StrJoin(SortedUnique(refs), ", "),
-                                   ": a deny rule wins over every allow, so no allow can close "
-                                   "it; change that rule if the connection is wanted")});
-        continue;
-      }
-      const Peer& subject = egress ? rec.key.source : rec.key.destination;
-      const Peer& peer = egress ? rec.key.destination : rec.key.source;
-      SubjectAgg* agg = side(subject, dv);
-      (egress ? agg->egress : agg->ingress)[peer].push_back(EvidenceOf(rec));
-      ++(egress ? out.stats.egress_sides : out.stats.ingress_sides);
+  connections.ForEach([&](const baseline::ConnectionRecord& r) {
+    for (const Peer* p : {&r.key.source, &r.key.destination}) {
+      if (p->is_workload()) namespaces.push_back(p->namespace_.str());
     }
   });
+  return SortedUnique(std::move(namespaces));
+}
 
-  // The DNS service, for the DNS rule toFQDNs needs: its workload as the connections name it
-  // (coredns), else the Service's usual name.
-  const tier::DnsServiceSpec& dns_spec = tiers.options().dns_service;
-  std::vector<std::pair<Protocol, uint16_t>> dns_ports;
-  for (const tier::PortProtocol& pp : dns_spec.ports) dns_ports.emplace_back(pp.protocol, pp.port);
-  std::sort(dns_ports.begin(), dns_ports.end());
-  if (dns_ports.empty()) dns_ports = {{Protocol::kUDP, 53}, {Protocol::kTCP, 53}};
-  const uint16_t dns_port = dns_ports.front().second;
-  auto serves_dns = [&](const simulate::Representative& r) {
-    for (const auto& [proto, port] : dns_ports) {
-      if (tiers.IsDnsService(r.endpoint, proto, port)) return true;
+// The policies the suggestions are built and proven against: those in force, or, when none
+// were given, the target default-deny tierwatch assumes. That one is our own text, so a
+// parse error is a bug to report, not a user's mistake.
+absl::Status ChooseBasePolicies(const baseline::Baseline& connections,
+                                const policy::PolicySet& existing, const tier::TierModel& tiers,
+                                SuggestionSet& out) {
+  if (!existing.empty()) {
+    out.base = existing;
+    return absl::OkStatus();
+  }
+  out.target_default_deny = TargetDefaultDeny(tiers, SeenNamespaces(connections));
+  policy::LoadResult parsed = policy::ParsePolicyText(out.target_default_deny, kTargetPath);
+  if (parsed.HasErrors() || parsed.policies.empty()) {
+    std::vector<std::string> errors;
+    for (const auto& d : parsed.diagnostics) errors.push_back(d.ToString());
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the assumed target default-deny policy does not parse: ", absl::StrJoin(errors, "; ")));
+  }
+  out.base = std::move(parsed.policies);
+  out.assumed_target = true;
+  return absl::OkStatus();
+}
+
+// The DNS service, for the DNS rule toFQDNs needs and for DNS's other transport: its workload
+// as the connections name it (coredns), else the Service's usual name.
+class DnsService {
+ public:
+  DnsService(const baseline::Baseline& connections, const tier::TierModel& tiers,
+             flow::SymbolTable& symbols)
+      : connections_(connections), tiers_(tiers), spec_(tiers.options().dns_service) {
+    for (const tier::PortProtocol& pp : spec_.ports) ports.emplace_back(pp.protocol, pp.port);
+    std::sort(ports.begin(), ports.end());
+    if (ports.empty()) ports = {{Protocol::kUDP, 53}, {Protocol::kTCP, 53}};
+    peer = Peer::Workload(symbols.Intern(spec_.namespace_), symbols.Intern("kube-dns"));
+    for (const auto& [p, known] : connections.LabelledWorkloads()) {
+      if (p.namespace_ != spec_.namespace_) continue;
+      if (ServesDns(simulate::ConnectionSet::FromLabels(p, known))) {
+        peer = p;
+        break;
+      }
+    }
+    for (const auto& l : spec_.labels) labels.push_back({l.key, l.value});
+    rep = simulate::ConnectionSet::Synthesize(peer, tiers, symbols);
+    if (auto known = connections.Labels(peer); known && !known->empty()) {
+      rep = simulate::ConnectionSet::FromLabels(peer, *known);
+    }
+  }
+
+  // Whether `p` is one of the DNS service's workloads (by its labels when they are known).
+  bool IsDnsWorkload(const Peer& p) const {
+    if (!p.is_workload() || p.namespace_ != spec_.namespace_) return false;
+    auto known = connections_.Labels(p);
+    if (!known || known->empty()) return p == peer;
+    return ServesDns(simulate::ConnectionSet::FromLabels(p, *known));
+  }
+
+  std::vector<std::pair<Protocol, uint16_t>> ports;  // sorted, never empty
+  Peer peer;
+  std::vector<MatchLabel> labels;  // the tier model's, for a DNS service never seen
+  simulate::Representative rep;    // the endpoint standing for the DNS service
+
+ private:
+  bool ServesDns(const simulate::Representative& r) const {
+    for (const auto& [proto, port] : ports) {
+      if (tiers_.IsDnsService(r.endpoint, proto, port)) return true;
     }
     return false;
-  };
-  Peer dns_peer = Peer::Workload(symbols.Intern(dns_spec.namespace_), symbols.Intern("kube-dns"));
-  for (const auto& [peer, labels] : connections.LabelledWorkloads()) {
-    if (peer.namespace_ != dns_spec.namespace_) continue;
-    if (serves_dns(simulate::ConnectionSet::FromLabels(peer, labels))) {
-      dns_peer = peer;
-      break;
-    }
-  }
-  std::vector<MatchLabel> dns_labels;  // the tier model's, for a DNS service never seen
-  for (const auto& l : dns_spec.labels) dns_labels.push_back({l.key, l.value});
-  simulate::Representative dns_rep = simulate::ConnectionSet::Synthesize(dns_peer, tiers, symbols);
-  if (auto labels = connections.Labels(dns_peer); labels && !labels->empty()) {
-    dns_rep = simulate::ConnectionSet::FromLabels(dns_peer, *labels);
-  }
-  auto is_dns = [&](const Peer& peer) {
-    if (!peer.is_workload() || peer.namespace_ != dns_spec.namespace_) return false;
-    auto labels = connections.Labels(peer);
-    if (!labels || labels->empty()) return peer == dns_peer;
-    return serves_dns(simulate::ConnectionSet::FromLabels(peer, *labels));
-  };
-
-  // toFQDNs learns addresses only from lookups Cilium's DNS proxy saw: a workload given
-  // toFQDNs needs an egress DNS rule to the DNS service, and its lookups must complete. Where
-  // the policies in force give no DNS rule, the lookups are added as connections (declared
-  // when they were not seen): both sides, like any other.
-  std::vector<Peer> fqdn_subjects;
-  for (const auto& [subject, agg] : subjects) {
-    bool has_fqdn = std::any_of(agg.egress.begin(), agg.egress.end(), [](const auto& kv) {
-      return kv.first.kind == flow::PeerKind::kFqdn;
-    });
-    if (has_fqdn && subject.is_workload() &&
-        !HasDnsVisibility(eval, rep(subject), dns_rep, dns_port)) {
-      fqdn_subjects.push_back(subject);
-    }
-  }
-  for (const Peer& subject : fqdn_subjects) {
-    subjects[subject].needs_dns_rule = true;
-    // The lookups as seen; when none was, every DNS port as "not seen, added".
-    std::vector<std::pair<Evidence, baseline::ConnectionRecord>> lookups;
-    for (const auto& [proto, port] : dns_ports) {
-      flow::ConnectionKey key{subject, dns_peer, proto, port};
-      if (std::optional<baseline::ConnectionRecord> rec = connections.Find(key)) {
-        lookups.emplace_back(EvidenceOf(*rec), *rec);
-      }
-    }
-    if (lookups.empty()) {
-      for (const auto& [proto, port] : dns_ports) {
-        Evidence e;
-        e.key = flow::ConnectionKey{subject, dns_peer, proto, port};
-        e.added = true;
-        e.reason = absl::StrCat(subject.ToString(),
-                                "'s DNS lookups, not seen, added so that its toFQDNs works: the "
-                                "DNS rule sends them through Cilium's DNS proxy, where toFQDNs "
-                                "learns addresses");
-        baseline::ConnectionRecord rec;
-        rec.key = e.key;
-        lookups.emplace_back(std::move(e), std::move(rec));
-      }
-    }
-    for (const auto& [e, lookup] : lookups) {
-      auto add = [&e = e](std::vector<Evidence>& v) {
-        for (const Evidence& x : v) {
-          if (x.key == e.key) return;
-        }
-        v.push_back(e);
-      };
-      // The egress element carries the DNS rule even where the lookups are allowed already.
-      add(subjects[subject].egress[dns_peer]);
-      policy::Evaluation v =
-          policy::EvaluateFlow(eval, simulate::ConnectionFlow(lookup, rep(subject), dns_rep));
-      if (v.ingress.decision != policy::Decision::kAllowed && v.ingress.denied_by.empty()) {
-        add(side(dns_peer, v.ingress)->ingress[subject]);
-      }
-    }
   }
 
-  std::set<std::string> used_paths;
-  for (auto& [subject, agg] : subjects) {
-    SuggestedPolicy p;
-    p.subject = subject;
-    p.clusterwide = agg.clusterwide;
-    p.caused_by.assign(agg.caused_by.begin(), agg.caused_by.end());
-    // The subject's selector.
-    if (subject.is_workload()) {
-      std::string why;
-      std::optional<SelectorChoice> c = chooser.Choose(subject, &why);
-      if (subject.name.empty()) {
-        c.reset();
-        why = absl::StrCat(subject.ToString(),
-                           " has no stable name or label: a selector cannot single it out");
-      }
-      if (!c && subject == dns_peer) c = SelectorChoice{dns_labels, true, {}};
-      if (!c) {
-        for (const auto* m : {&agg.egress, &agg.ingress}) {
-          for (const auto& [peer, ev] : *m) {
-            for (const Evidence& e : ev) out.unresolved.push_back({e.key, why});
-          }
-        }
-        continue;
-      }
-      p.subject_selector = c->labels;
-      if (c->labels_unknown) {
-        p.subject_widening = absl::StrCat(
-            "the labels of ", subject.ToString(),
-            " are unknown (it was seen only through Cilium's L7 proxy, which reports the world "
-            "identity without labels): this policy selects every pod of namespace ",
-            subject.namespace_.view(),
-            "; narrow its endpointSelector with the pod's labels "
-            "(kubectl -n ",
-            subject.namespace_.view(), " get pods --show-labels | grep ", subject.name.view(), ")");
-      } else if (!c->unique) {
-        std::vector<std::string> also;
-        for (const Peer& o : c->also_selects) also.push_back(o.ToString());
-        p.subject_widening =
-            absl::StrCat("no stable label tells ", subject.ToString(), " apart from ",
-                         absl::StrJoin(also, ", "), ": this policy selects them too");
-      }
-      if (c->labels_unknown && !p.clusterwide) {  // say the namespace, never select {}
-        p.subject_selector.push_back(
-            MatchLabel{std::string(kNamespaceKey), subject.namespace_.str()});
-      }
-      if (p.clusterwide) {
-        p.subject_selector.push_back(
-            MatchLabel{std::string(kNamespaceKey), subject.namespace_.str()});
-        p.name = absl::StrCat("tierwatch-", NameSafe(subject.namespace_.view()), "-",
-                              NameSafe(subject.name.view()));
-        p.path = absl::StrCat("cluster-wide/", NameSafe(subject.namespace_.view()), "-",
-                              NameSafe(subject.name.view()), ".yaml");
-      } else {
-        p.namespace_ = subject.namespace_.str();
-        p.name = absl::StrCat("tierwatch-", NameSafe(subject.name.view()));
-        p.path = absl::StrCat(NameSafe(subject.namespace_.view()), "/",
-                              NameSafe(subject.name.view()), "/networkpolicy.yaml");
-      }
-    } else {
-      p.subject_selector = {MatchLabel{absl::StrCat("reserved:", subject.name.view()), ""}};
-      p.name = absl::StrCat("tierwatch-reserved-", NameSafe(subject.name.view()));
-      p.path = absl::StrCat("cluster-wide/reserved-", NameSafe(subject.name.view()), ".yaml");
-    }
-    // Two names that differ only in characters a name cannot hold.
-    std::string base_path = p.path;
-    for (int i = 2; !used_paths.insert(p.path).second; ++i) {
-      p.path = absl::StrCat(base_path.substr(0, base_path.rfind(".yaml")), "-", i, ".yaml");
-      p.name = absl::StrCat(p.name, "-", i);
-    }
-    if (p.subject_selector.empty()) continue;
+  const baseline::Baseline& connections_;
+  const tier::TierModel& tiers_;
+  const tier::DnsServiceSpec& spec_;
+};
 
-    RuleBuilder builder(agg, chooser, options, is_dns, dns_ports, dns_peer, dns_labels,
-                        out.unresolved);
-    p.egress = builder.Build(true);
-    p.ingress = builder.Build(false);
+// Why no allow can close a side that an explicit deny rule denies.
+Unresolved DeniedSide(const flow::ConnectionKey& key, policy::Direction dir,
+                      const policy::DirectionVerdict& dv) {
+  std::vector<std::string> refs;
+  for (const policy::RuleRef& r : dv.denied_by) refs.push_back(r.ToString());
+  return {key, absl::StrCat(policy::DirectionName(dir), " is denied by ",
+                            absl::StrJoin(SortedUnique(refs), ", "),
+                            ": a deny rule wins over every allow, so no allow can close "
+                            "it; change that rule if the connection is wanted")};
+}
 
-    if (p.egress.empty() && p.ingress.empty()) continue;
-    out.policies.push_back(std::move(p));
+// Evidence is added once per connection, even when two steps both want it.
+void AddUnlessPresent(std::vector<Evidence>& v, const Evidence& e) {
+  for (const Evidence& x : v) {
+    if (x.key == e.key) return;
   }
+  v.push_back(e);
+}
+
+// How far the subject's selector reaches beyond the subject itself; "" when it is exact.
+std::string SubjectWidening(const Peer& subject, const SelectorChoice& c) {
+  if (c.labels_unknown) {
+    return absl::StrCat(
+        "the labels of ", subject.ToString(),
+        " are unknown (it was seen only through Cilium's L7 proxy, which reports the world "
+        "identity without labels): this policy selects every pod of namespace ",
+        subject.namespace_.view(),
+        "; narrow its endpointSelector with the pod's labels "
+        "(kubectl -n ",
+        subject.namespace_.view(), " get pods --show-labels | grep ", subject.name.view(), ")");
+  }
+  if (!c.unique) {
+    std::vector<std::string> also;
+    for (const Peer& o : c.also_selects) also.push_back(o.ToString());
+    return absl::StrCat("no stable label tells ", subject.ToString(), " apart from ",
+                        absl::StrJoin(also, ", "), ": this policy selects them too");
+  }
+  return "";
+}
+
+// Where a workload's policy lives and what it is called: a CCNP (which must name the
+// namespace in its selector) for a cluster-wide subject, else a CNP in the subject's namespace.
+void NameWorkloadPolicy(const Peer& subject, SuggestedPolicy& p) {
+  if (p.clusterwide) {
+    p.subject_selector.push_back(MatchLabel{std::string(kNamespaceKey), subject.namespace_.str()});
+    p.name = absl::StrCat("tierwatch-", NameSafe(subject.namespace_.view()), "-",
+                          NameSafe(subject.name.view()));
+    p.path = absl::StrCat("cluster-wide/", NameSafe(subject.namespace_.view()), "-",
+                          NameSafe(subject.name.view()), ".yaml");
+  } else {
+    p.namespace_ = subject.namespace_.str();
+    p.name = absl::StrCat("tierwatch-", NameSafe(subject.name.view()));
+    p.path = absl::StrCat(NameSafe(subject.namespace_.view()), "/", NameSafe(subject.name.view()),
+                          "/networkpolicy.yaml");
+  }
+}
+
+// Two names that differ only in characters a name cannot hold get "-2", "-3", ...
+void KeepPathUnique(SuggestedPolicy& p, std::set<std::string>& used_paths) {
+  std::string base_path = p.path;
+  for (int i = 2; !used_paths.insert(p.path).second; ++i) {
+    p.path = absl::StrCat(base_path.substr(0, base_path.rfind(".yaml")), "-", i, ".yaml");
+    p.name = absl::StrCat(p.name, "-", i);
+  }
+}
+
+// Policies by path; unresolved connections by key and reason, each reason once.
+void SortOutput(SuggestionSet& out) {
   std::sort(out.policies.begin(), out.policies.end(),
             [](const SuggestedPolicy& a, const SuggestedPolicy& b) { return a.path < b.path; });
   std::sort(out.unresolved.begin(), out.unresolved.end(),
@@ -739,6 +633,228 @@ absl::StatusOr<SuggestionSet> Suggest(const baseline::Baseline& connections,
                                      return a.key == b.key && a.reason == b.reason;
                                    }),
                        out.unresolved.end());
+}
+
+// One run of Suggest. Its steps share the policies in force, the endpoint standing for each
+// peer and the sides gathered so far; Suggest calls them in order, each building on the
+// last.
+class Suggester {
+ public:
+  Suggester(const baseline::Baseline& connections, const tier::TierModel& tiers,
+            const SuggestOptions& options, SuggestionSet& out)
+      : connections_(connections),
+        tiers_(tiers),
+        options_(options),
+        out_(out),
+        symbols_(connections.symbols()),
+        eval_(out.base, policy::EvaluatorOptions()),
+        chooser_(connections) {}
+
+  // Each side (egress of the source, ingress of the destination) of each connection the
+  // policies in force do not allow, under the subject whose policy must allow it.
+  void GatherSidesNeedingAllow() {
+    connections_.ForEach([&](const baseline::ConnectionRecord& rec) {
+      ++out_.stats.connections;
+      if (options_.only_dropped && !SeenDropped(rec.verdicts)) return;
+      ++out_.stats.considered;
+      const simulate::Representative& src = Rep(rec.key.source);
+      const simulate::Representative& dst = Rep(rec.key.destination);
+      flow::Flow f = simulate::ConnectionFlow(rec, src, dst);
+      policy::Evaluation v = policy::EvaluateFlow(eval_, f);
+      if (v.decision == policy::Decision::kAllowed) {
+        ++out_.stats.already_allowed;
+        return;
+      }
+      ++out_.stats.needing_allow;
+      for (policy::Direction dir : {policy::Direction::kEgress, policy::Direction::kIngress}) {
+        const bool egress = dir == policy::Direction::kEgress;
+        const policy::DirectionVerdict& dv = egress ? v.egress : v.ingress;
+        if (dv.decision == policy::Decision::kAllowed) continue;
+        if (!dv.denied_by.empty()) {
+          out_.unresolved.push_back(DeniedSide(rec.key, dir, dv));
+          continue;
+        }
+        const Peer& subject = egress ? rec.key.source : rec.key.destination;
+        const Peer& peer = egress ? rec.key.destination : rec.key.source;
+        SubjectAgg* agg = Side(subject, dv);
+        (egress ? agg->egress : agg->ingress)[peer].push_back(EvidenceOf(rec));
+        ++(egress ? out_.stats.egress_sides : out_.stats.ingress_sides);
+      }
+    });
+  }
+
+  // toFQDNs learns addresses only from lookups Cilium's DNS proxy saw: a workload given
+  // toFQDNs needs an egress DNS rule to the DNS service, and its lookups must complete. Where
+  // the policies in force give no DNS rule, the lookups are added as connections (declared
+  // when they were not seen): both sides, like any other.
+  void AddDnsLookupsForFqdn(const DnsService& dns) {
+    for (const Peer& subject : SubjectsWithoutDnsVisibility(dns)) {
+      subjects_[subject].needs_dns_rule = true;
+      for (const auto& [e, lookup] : DnsLookupsOf(subject, dns)) {
+        // The egress element carries the DNS rule even where the lookups are allowed already.
+        AddUnlessPresent(subjects_[subject].egress[dns.peer], e);
+        policy::Evaluation v =
+            policy::EvaluateFlow(eval_, simulate::ConnectionFlow(lookup, Rep(subject), dns.rep));
+        if (v.ingress.decision != policy::Decision::kAllowed && v.ingress.denied_by.empty()) {
+          AddUnlessPresent(Side(dns.peer, v.ingress)->ingress[subject], e);
+        }
+      }
+    }
+  }
+
+  // One policy per subject that can be selected and has a rule to allow.
+  void BuildPolicies(const DnsService& dns) {
+    std::set<std::string> used_paths;
+    for (auto& [subject, agg] : subjects_) {
+      SuggestedPolicy p;
+      p.subject = subject;
+      p.clusterwide = agg.clusterwide;
+      p.caused_by.assign(agg.caused_by.begin(), agg.caused_by.end());
+      if (!ChooseSubject(subject, agg, dns, p)) continue;
+      KeepPathUnique(p, used_paths);
+      if (p.subject_selector.empty()) continue;
+
+      RuleBuilder builder(
+          agg, chooser_, options_, [&dns](const Peer& peer) { return dns.IsDnsWorkload(peer); },
+          dns.ports, dns.peer, dns.labels, out_.unresolved);
+      p.egress = builder.Build(true);
+      p.ingress = builder.Build(false);
+
+      if (p.egress.empty() && p.ingress.empty()) continue;
+      out_.policies.push_back(std::move(p));
+    }
+  }
+
+ private:
+  // The endpoint standing for `p` in evaluations, made once per peer.
+  const simulate::Representative& Rep(const Peer& p) {
+    auto& slot = reps_[p];
+    if (!slot) {
+      slot = std::make_unique<simulate::Representative>(
+          simulate::RepresentativeFor(connections_, p, tiers_, symbols_));
+    }
+    return *slot;
+  }
+
+  // The subject's gathered sides. A non-workload or Tier 0 subject gets a cluster-wide
+  // policy, which names the policies that put it into default-deny.
+  SubjectAgg* Side(const Peer& subject, const policy::DirectionVerdict& v) {
+    SubjectAgg& agg = subjects_[subject];
+    agg.subject = subject;
+    tier::TierAssignment t = tiers_.TierOf(subject);
+    agg.clusterwide = !subject.is_workload() || t.level == 0;
+    if (agg.clusterwide) {
+      for (std::string& c : CausedBy(v)) agg.caused_by.insert(std::move(c));
+    }
+    return &agg;
+  }
+
+  // The workloads given toFQDNs whose egress to the DNS service carries no DNS rule yet.
+  std::vector<Peer> SubjectsWithoutDnsVisibility(const DnsService& dns) {
+    const uint16_t dns_port = dns.ports.front().second;
+    std::vector<Peer> out;
+    for (const auto& [subject, agg] : subjects_) {
+      bool has_fqdn = std::any_of(agg.egress.begin(), agg.egress.end(), [](const auto& kv) {
+        return kv.first.kind == flow::PeerKind::kFqdn;
+      });
+      if (has_fqdn && subject.is_workload() &&
+          !HasDnsVisibility(eval_, Rep(subject), dns.rep, dns_port)) {
+        out.push_back(subject);
+      }
+    }
+    return out;
+  }
+
+  // The subject's DNS lookups as seen; when none was, every DNS port as "not seen, added".
+  std::vector<std::pair<Evidence, baseline::ConnectionRecord>> DnsLookupsOf(
+      const Peer& subject, const DnsService& dns) const {
+    std::vector<std::pair<Evidence, baseline::ConnectionRecord>> lookups;
+    for (const auto& [proto, port] : dns.ports) {
+      flow::ConnectionKey key{subject, dns.peer, proto, port};
+      if (std::optional<baseline::ConnectionRecord> rec = connections_.Find(key)) {
+        lookups.emplace_back(EvidenceOf(*rec), *rec);
+      }
+    }
+    if (!lookups.empty()) return lookups;
+    for (const auto& [proto, port] : dns.ports) {
+      Evidence e;
+      e.key = flow::ConnectionKey{subject, dns.peer, proto, port};
+      e.added = true;
+      e.reason = absl::StrCat(subject.ToString(),
+                              "'s DNS lookups, not seen, added so that its toFQDNs works: the "
+                              "DNS rule sends them through Cilium's DNS proxy, where toFQDNs "
+                              "learns addresses");
+      baseline::ConnectionRecord rec;
+      rec.key = e.key;
+      lookups.emplace_back(std::move(e), std::move(rec));
+    }
+    return lookups;
+  }
+
+  // The policy's subject: its selector, name and path. False (and every connection of the
+  // subject unresolved) when no selector can single the workload out.
+  bool ChooseSubject(const Peer& subject, const SubjectAgg& agg, const DnsService& dns,
+                     SuggestedPolicy& p) {
+    if (!subject.is_workload()) {
+      p.subject_selector = {MatchLabel{absl::StrCat("reserved:", subject.name.view()), ""}};
+      p.name = absl::StrCat("tierwatch-reserved-", NameSafe(subject.name.view()));
+      p.path = absl::StrCat("cluster-wide/reserved-", NameSafe(subject.name.view()), ".yaml");
+      return true;
+    }
+    std::string why;
+    std::optional<SelectorChoice> c = chooser_.Choose(subject, &why);
+    if (subject.name.empty()) {
+      c.reset();
+      why = absl::StrCat(subject.ToString(),
+                         " has no stable name or label: a selector cannot single it out");
+    }
+    if (!c && subject == dns.peer) c = SelectorChoice{dns.labels, true, {}};
+    if (!c) {
+      for (const auto* m : {&agg.egress, &agg.ingress}) {
+        for (const auto& [peer, ev] : *m) {
+          for (const Evidence& e : ev) out_.unresolved.push_back({e.key, why});
+        }
+      }
+      return false;
+    }
+    p.subject_selector = c->labels;
+    p.subject_widening = SubjectWidening(subject, *c);
+    if (c->labels_unknown && !p.clusterwide) {  // say the namespace, never select {}
+      p.subject_selector.push_back(
+          MatchLabel{std::string(kNamespaceKey), subject.namespace_.str()});
+    }
+    NameWorkloadPolicy(subject, p);
+    return true;
+  }
+
+  const baseline::Baseline& connections_;
+  const tier::TierModel& tiers_;
+  const SuggestOptions& options_;
+  SuggestionSet& out_;
+  flow::SymbolTable& symbols_;
+  policy::Evaluator eval_;  // over out_.base, which must stay put while this lives
+  SelectorChooser chooser_;
+  absl::flat_hash_map<Peer, std::unique_ptr<simulate::Representative>> reps_;
+  std::map<Peer, SubjectAgg> subjects_;
+};
+
+}  // namespace
+
+absl::StatusOr<SuggestionSet> Suggest(const baseline::Baseline& connections,
+                                      const policy::PolicySet& existing,
+                                      const tier::TierModel& tiers, const SuggestOptions& options) {
+  SuggestionSet out;
+  out.source = options.source.empty() ? connections.source() : options.source;
+  if (absl::Status s = ChooseBasePolicies(connections, existing, tiers, out); !s.ok()) return s;
+
+  // Each step builds on the sides the one before gathered: the DNS lookups join the sides
+  // of the workloads given toFQDNs, and the policies are built from every side.
+  Suggester run(connections, tiers, options, out);
+  run.GatherSidesNeedingAllow();
+  const DnsService dns(connections, tiers, connections.symbols());
+  run.AddDnsLookupsForFqdn(dns);
+  run.BuildPolicies(dns);
+  SortOutput(out);
   return out;
 }
 
