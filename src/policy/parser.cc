@@ -185,6 +185,117 @@ void Normalize(Requirement& r) {
   r.values.erase(std::unique(r.values.begin(), r.values.end()), r.values.end());
 }
 
+// How a selector's keys become requirement keys. `default_source`: "any" for Cilium
+// selectors, "k8s" for KNP. `key_prefix` is prepended to every key (KNP namespaceSelector:
+// io.cilium.k8s.namespace.labels.), which then takes no source prefix of its own.
+struct KeyScheme {
+  absl::string_view default_source;
+  absl::string_view key_prefix;
+
+  void Set(absl::string_view k, Requirement& r) const {
+    if (!key_prefix.empty()) {
+      r.source = std::string(default_source);
+      r.key = absl::StrCat(key_prefix, k);
+    } else {
+      SplitKey(k, default_source, &r.source, &r.key);
+    }
+  }
+};
+
+// matchLabels: each label is an `In` requirement with its one value.
+void ParseMatchLabels(Doc& d, const YAML::Node& ml, absl::string_view path, const KeyScheme& keys,
+                      Selector& sel) {
+  if (!Present(ml)) return;
+  if (!ml.IsMap()) {
+    d.Error(ml, absl::StrCat(path, ".matchLabels must be a mapping of label to value"));
+    return;
+  }
+  for (auto it = ml.begin(); it != ml.end(); ++it) {
+    Requirement r;
+    std::string k = it->first.Scalar();
+    if (k.empty()) d.Error(it->first, absl::StrCat(path, ".matchLabels has an empty key"));
+    keys.Set(k, r);
+    r.op = SelectorOp::kIn;
+    if (it->second.IsNull()) {
+      r.values.push_back("");
+    } else if (!it->second.IsScalar()) {
+      d.Error(it->second, absl::StrCat(path, ".matchLabels[\"", k, "\"] must be a string"));
+      continue;
+    } else {
+      if (PlainNonString(it->second)) {
+        d.Warn(it->second, absl::StrCat(path, ".matchLabels[\"", k, "\"]: ", it->second.Scalar(),
+                                        " is not a string; quote it (the apiserver rejects "
+                                        "non-string label values)"));
+      }
+      r.values.push_back(it->second.Scalar());
+    }
+    sel.requirements.push_back(std::move(r));
+  }
+}
+
+std::optional<SelectorOp> SelectorOpNamed(absl::string_view op) {
+  if (op == "In") return SelectorOp::kIn;
+  if (op == "NotIn") return SelectorOp::kNotIn;
+  if (op == "Exists") return SelectorOp::kExists;
+  if (op == "DoesNotExist") return SelectorOp::kDoesNotExist;
+  return std::nullopt;
+}
+
+// One matchExpressions item; nullopt (reported) when the apiserver would reject it: In and
+// NotIn need values, Exists and DoesNotExist take none.
+std::optional<Requirement> ParseMatchExpression(Doc& d, const YAML::Node& e, const std::string& p,
+                                                const KeyScheme& keys) {
+  if (!CheckMap(d, e, p, {"key", "operator", "values"})) return std::nullopt;
+  Requirement r;
+  std::string k = Scalar(e["key"]);
+  if (k.empty()) {
+    d.Error(e, absl::StrCat(p, ".key is required"));
+    return std::nullopt;
+  }
+  keys.Set(k, r);
+  std::string op = Scalar(e["operator"]);
+  std::optional<SelectorOp> sop = SelectorOpNamed(op);
+  if (!sop) {
+    d.Error(
+        Present(e["operator"]) ? e["operator"] : e,
+        absl::StrCat(p, ".operator \"", op, "\" is not one of In, NotIn, Exists, DoesNotExist"));
+    return std::nullopt;
+  }
+  r.op = *sop;
+  YAML::Node vals = e["values"];
+  if (Present(vals)) {
+    if (!vals.IsSequence()) {
+      d.Error(vals, absl::StrCat(p, ".values must be a list"));
+      return std::nullopt;
+    }
+    for (const auto& v : vals) r.values.push_back(Scalar(v));
+  }
+  bool in_like = r.op == SelectorOp::kIn || r.op == SelectorOp::kNotIn;
+  if (in_like && r.values.empty()) {
+    d.Error(e, absl::StrCat(p, ": operator ", op, " needs a non-empty values list"));
+    return std::nullopt;
+  }
+  if (!in_like && !r.values.empty()) {
+    d.Error(vals, absl::StrCat(p, ": operator ", op, " takes no values"));
+    return std::nullopt;
+  }
+  Normalize(r);
+  return r;
+}
+
+void ParseMatchExpressions(Doc& d, const YAML::Node& me, absl::string_view path,
+                           const KeyScheme& keys, Selector& sel) {
+  if (!Present(me)) return;
+  if (!me.IsSequence()) {
+    d.Error(me, absl::StrCat(path, ".matchExpressions must be a list"));
+    return;
+  }
+  for (size_t i = 0; i < me.size(); ++i) {
+    std::string p = absl::StrCat(path, ".matchExpressions[", i, "]");
+    if (auto r = ParseMatchExpression(d, me[i], p, keys)) sel.requirements.push_back(std::move(*r));
+  }
+}
+
 // `default_source`: "any" for Cilium selectors, "k8s" for KNP. `key_prefix` is prepended
 // to every key (KNP namespaceSelector: io.cilium.k8s.namespace.labels.).
 std::optional<Selector> ParseSelector(Doc& d, const YAML::Node& n, absl::string_view path,
@@ -194,98 +305,9 @@ std::optional<Selector> ParseSelector(Doc& d, const YAML::Node& n, absl::string_
   sel.line = d.Line(n);
   if (!Present(n)) return sel;
   if (!CheckMap(d, n, path, {"matchLabels", "matchExpressions"})) return std::nullopt;
-  YAML::Node ml = n["matchLabels"];
-  if (Present(ml)) {
-    if (!ml.IsMap()) {
-      d.Error(ml, absl::StrCat(path, ".matchLabels must be a mapping of label to value"));
-    } else {
-      for (auto it = ml.begin(); it != ml.end(); ++it) {
-        Requirement r;
-        std::string k = it->first.Scalar();
-        if (k.empty()) d.Error(it->first, absl::StrCat(path, ".matchLabels has an empty key"));
-        if (!key_prefix.empty()) {
-          r.source = std::string(default_source);
-          r.key = absl::StrCat(key_prefix, k);
-        } else {
-          SplitKey(k, default_source, &r.source, &r.key);
-        }
-        r.op = SelectorOp::kIn;
-        if (it->second.IsNull()) {
-          r.values.push_back("");
-        } else if (!it->second.IsScalar()) {
-          d.Error(it->second, absl::StrCat(path, ".matchLabels[\"", k, "\"] must be a string"));
-          continue;
-        } else {
-          if (PlainNonString(it->second)) {
-            d.Warn(it->second,
-                   absl::StrCat(path, ".matchLabels[\"", k, "\"]: ", it->second.Scalar(),
-                                " is not a string; quote it (the apiserver rejects non-string "
-                                "label values)"));
-          }
-          r.values.push_back(it->second.Scalar());
-        }
-        sel.requirements.push_back(std::move(r));
-      }
-    }
-  }
-  YAML::Node me = n["matchExpressions"];
-  if (Present(me)) {
-    if (!me.IsSequence()) {
-      d.Error(me, absl::StrCat(path, ".matchExpressions must be a list"));
-    } else {
-      for (size_t i = 0; i < me.size(); ++i) {
-        YAML::Node e = me[i];
-        std::string p = absl::StrCat(path, ".matchExpressions[", i, "]");
-        if (!CheckMap(d, e, p, {"key", "operator", "values"})) continue;
-        Requirement r;
-        std::string k = Scalar(e["key"]);
-        if (k.empty()) {
-          d.Error(e, absl::StrCat(p, ".key is required"));
-          continue;
-        }
-        if (!key_prefix.empty()) {
-          r.source = std::string(default_source);
-          r.key = absl::StrCat(key_prefix, k);
-        } else {
-          SplitKey(k, default_source, &r.source, &r.key);
-        }
-        std::string op = Scalar(e["operator"]);
-        if (op == "In")
-          r.op = SelectorOp::kIn;
-        else if (op == "NotIn")
-          r.op = SelectorOp::kNotIn;
-        else if (op == "Exists")
-          r.op = SelectorOp::kExists;
-        else if (op == "DoesNotExist")
-          r.op = SelectorOp::kDoesNotExist;
-        else {
-          d.Error(Present(e["operator"]) ? e["operator"] : e,
-                  absl::StrCat(p, ".operator \"", op,
-                               "\" is not one of In, NotIn, Exists, DoesNotExist"));
-          continue;
-        }
-        YAML::Node vals = e["values"];
-        if (Present(vals)) {
-          if (!vals.IsSequence()) {
-            d.Error(vals, absl::StrCat(p, ".values must be a list"));
-            continue;
-          }
-          for (const auto& v : vals) r.values.push_back(Scalar(v));
-        }
-        bool in_like = r.op == SelectorOp::kIn || r.op == SelectorOp::kNotIn;
-        if (in_like && r.values.empty()) {
-          d.Error(e, absl::StrCat(p, ": operator ", op, " needs a non-empty values list"));
-          continue;
-        }
-        if (!in_like && !r.values.empty()) {
-          d.Error(vals, absl::StrCat(p, ": operator ", op, " takes no values"));
-          continue;
-        }
-        Normalize(r);
-        sel.requirements.push_back(std::move(r));
-      }
-    }
-  }
+  const KeyScheme keys{default_source, key_prefix};
+  ParseMatchLabels(d, n["matchLabels"], path, keys, sel);
+  ParseMatchExpressions(d, n["matchExpressions"], path, keys, sel);
   for (auto& r : sel.requirements) Normalize(r);
   return sel;
 }
@@ -741,249 +763,369 @@ struct RuleCtx {
   std::string path;  // "spec" / "specs[1]"
 };
 
-void ParseElement(Doc& d, const YAML::Node& n, const RuleCtx& rc, Section section, int index,
-                  RuleElement& el) {
-  bool ingress = SectionDirection(section) == Direction::kIngress;
-  bool deny = SectionAction(section) == Action::kDeny;
-  std::string path = absl::StrCat(rc.path, ".", SectionName(section), "[", index, "]");
-  el.section = section;
-  el.index = index;
-  el.line = d.Line(n);
-  if (n.IsNull()) return;  // `- ` (null) behaves like `- {}`
-  if (ingress) {
-    if (deny) {
-      CheckMap(d, n, path,
-               {"fromEndpoints", "fromRequires", "fromCIDR", "fromCIDRSet", "fromEntities",
-                "fromGroups", "fromNodes", "toPorts", "icmps"});
-    } else {
-      CheckMap(d, n, path,
-               {"fromEndpoints", "fromRequires", "fromCIDR", "fromCIDRSet", "fromEntities",
-                "fromGroups", "fromNodes", "toPorts", "icmps", "authentication"});
+// One allowed entity of a toEntities/fromEntities list; nullopt (reported) when the CRD would
+// reject it. Entities that need a newer Cilium or may not match everywhere are noted.
+std::optional<Entity> ParseEntity(Doc& d, const YAML::Node& n, const std::string& item_path,
+                                  bool ingress) {
+  std::string name = Scalar(n);
+  auto e = EntityFromName(name);
+  if (!e || *e == Entity::kWorldIpv4 || *e == Entity::kWorldIpv6) {
+    d.Error(n, absl::StrCat(item_path, ": unsupported entity \"", name,
+                            "\" (the CRD accepts all, world, cluster, cluster-mesh, host, "
+                            "remote-node, kube-apiserver, ingress, health, init, unmanaged, "
+                            "none)"));
+    return std::nullopt;
+  }
+  if (*e == Entity::kClusterMesh) {
+    d.Add(Severity::kInfo, d.Line(n),
+          absl::StrCat(item_path, ": entity cluster-mesh needs Cilium 1.19+"));
+  }
+  if (*e == Entity::kKubeApiserver && ingress) {
+    d.Add(Severity::kInfo, d.Line(n),
+          absl::StrCat(item_path,
+                       ": fromEntities kube-apiserver may not match "
+                       "on AKS and GKE (control plane traffic arrives through the nodes)"));
+  }
+  return e;
+}
+
+// One toServices item: a Service by name (its namespace defaulting to the policy's) or by
+// selector; nullopt (reported) when it is malformed.
+std::optional<ServiceSelector> ParseServicePeer(Doc& d, const YAML::Node& s, const std::string& p,
+                                                absl::string_view policy_ns) {
+  if (!CheckMap(d, s, p, {"k8sService", "k8sServiceSelector"})) return std::nullopt;
+  ServiceSelector ss;
+  ss.line = d.Line(s);
+  if (Present(s["k8sService"]) == Present(s["k8sServiceSelector"])) {
+    d.Error(s, absl::StrCat(p, " needs exactly one of k8sService or k8sServiceSelector"));
+    return std::nullopt;
+  }
+  if (!Present(s["k8sService"])) {
+    YAML::Node ks = s["k8sServiceSelector"];
+    if (!CheckMap(d, ks, p + ".k8sServiceSelector", {"selector", "namespace"})) {
+      return std::nullopt;
     }
-  } else {
-    if (deny) {
-      if (Present(n["toFQDNs"])) {
-        d.Error(n["toFQDNs"], absl::StrCat(path,
-                                           ": toFQDNs is not supported in egressDeny "
-                                           "(deny policies cannot use FQDN selectors)"));
+    ss.namespace_ = Scalar(ks["namespace"]);
+    ss.selector = ParseSelector(d, ks["selector"], p + ".k8sServiceSelector.selector", "any");
+    return ss;
+  }
+  YAML::Node ks = s["k8sService"];
+  if (!CheckMap(d, ks, p + ".k8sService", {"serviceName", "namespace"})) return std::nullopt;
+  ss.service_name = Scalar(ks["serviceName"]);
+  ss.namespace_ = Scalar(ks["namespace"]);
+  if (ss.service_name.empty()) {
+    d.Error(ks, absl::StrCat(p, ".k8sService.serviceName is required"));
+    return std::nullopt;
+  }
+  if (ss.namespace_.empty()) ss.namespace_ = policy_ns.empty() ? "default" : std::string(policy_ns);
+  if (ss.namespace_ == "default" && ss.service_name == "kubernetes") {
+    d.Warn(ks, absl::StrCat(p,
+                            ": use toEntities: [kube-apiserver] instead of "
+                            "toServices default/kubernetes"));
+  }
+  return ss;
+}
+
+// Parses one element of a Cilium rule section (an item of ingress, ingressDeny, egress or
+// egressDeny): its L3 peers, its ports or ICMP types, its authentication. Each field has its
+// own step; Parse runs them in a fixed order, so the diagnostics come in that order.
+class ElementParser {
+ public:
+  ElementParser(Doc& d, const YAML::Node& n, const RuleCtx& rc, Section section, int index,
+                RuleElement& el)
+      : d_(d),
+        n_(n),
+        rc_(rc),
+        section_(section),
+        index_(index),
+        ingress_(SectionDirection(section) == Direction::kIngress),
+        deny_(SectionAction(section) == Action::kDeny),
+        path_(absl::StrCat(rc.path, ".", SectionName(section), "[", index, "]")),
+        el_(el) {}
+
+  void Parse() {
+    el_.section = section_;
+    el_.index = index_;
+    el_.line = d_.Line(n_);
+    if (n_.IsNull()) return;  // `- ` (null) behaves like `- {}`
+    CheckFields();
+    if (!n_.IsMap()) return;
+    ParseEndpoints();
+    ParseEntities();
+    ParseCidrs();
+    ParseCidrSets();
+    ParseNodes();
+    ParseGroups();
+    ParseRequires();
+    if (!ingress_) {
+      ParseFqdns();
+      ParseServices();
+    }
+    CheckOneL3Kind();
+    ParseToPorts();
+    ParseIcmps();
+    CheckPortsOrIcmps();
+    WarnDnsRuleOnFqdns();
+    ParseAuthentication();
+    MarkWildcard();
+  }
+
+ private:
+  // The fields the section's CRD schema allows (deny sections have no authentication; a
+  // toFQDNs in egressDeny gets its own, clearer error).
+  void CheckFields() {
+    if (ingress_) {
+      if (deny_) {
+        CheckMap(d_, n_, path_,
+                 {"fromEndpoints", "fromRequires", "fromCIDR", "fromCIDRSet", "fromEntities",
+                  "fromGroups", "fromNodes", "toPorts", "icmps"});
+      } else {
+        CheckMap(d_, n_, path_,
+                 {"fromEndpoints", "fromRequires", "fromCIDR", "fromCIDRSet", "fromEntities",
+                  "fromGroups", "fromNodes", "toPorts", "icmps", "authentication"});
       }
-      CheckMap(d, n, path,
+      return;
+    }
+    if (deny_) {
+      if (Present(n_["toFQDNs"])) {
+        d_.Error(n_["toFQDNs"], absl::StrCat(path_,
+                                             ": toFQDNs is not supported in egressDeny "
+                                             "(deny policies cannot use FQDN selectors)"));
+      }
+      CheckMap(d_, n_, path_,
                {"toEndpoints", "toRequires", "toCIDR", "toCIDRSet", "toEntities", "toServices",
                 "toGroups", "toNodes", "toPorts", "icmps", "toFQDNs"});
     } else {
-      CheckMap(d, n, path,
+      CheckMap(d_, n_, path_,
                {"toEndpoints", "toRequires", "toCIDR", "toCIDRSet", "toEntities", "toServices",
                 "toFQDNs", "toGroups", "toNodes", "toPorts", "icmps", "authentication"});
     }
   }
-  if (!n.IsMap()) return;
-  const char* pfx = ingress ? "from" : "to";
-  auto key = [&](const char* suffix) { return absl::StrCat(pfx, suffix); };
 
-  bool l3_written = false;  // an L3 field present (even as [])
-  std::vector<std::string> nonempty_l3;
-  auto note = [&](const std::string& k, const YAML::Node& list, PeerKind kind) {
-    l3_written = true;
+  // "fromEndpoints" on ingress, "toEndpoints" on egress.
+  std::string Key(const char* suffix) const {
+    return absl::StrCat(ingress_ ? "from" : "to", suffix);
+  }
+  std::string ItemPath(absl::string_view key, size_t i) const {
+    return absl::StrCat(path_, ".", key, "[", i, "]");
+  }
+
+  // An L3 field written (even as []) turns the wildcard off; a non-empty one is the
+  // element's peer kind, of which there may be only one.
+  void NoteL3(const std::string& k, const YAML::Node& list, PeerKind kind) {
+    l3_written_ = true;
     if (list.size() > 0) {
-      nonempty_l3.push_back(k);
-      el.peers.kinds.push_back(kind);
+      nonempty_l3_.push_back(k);
+      el_.peers.kinds.push_back(kind);
     }
-  };
+  }
+  // The L3 list under `k`, noted; nullopt when absent.
+  std::optional<YAML::Node> L3List(const std::string& k, PeerKind kind) {
+    auto l = List(d_, n_, k.c_str(), path_);
+    if (l) NoteL3(k, *l, kind);
+    return l;
+  }
 
-  std::string k = key("Endpoints");
-  if (auto l = List(d, n, k.c_str(), path)) {
-    note(k, *l, PeerKind::kEndpoints);
+  void ParseEndpoints() {
+    std::string k = Key("Endpoints");
+    auto l = L3List(k, PeerKind::kEndpoints);
+    if (!l) return;
     for (size_t i = 0; i < l->size(); ++i) {
-      auto s = ParseSelector(d, (*l)[i], absl::StrCat(path, ".", k, "[", i, "]"), "any");
+      auto s = ParseSelector(d_, (*l)[i], ItemPath(k, i), "any");
       if (!s) continue;
-      ScopePeerSelector(*s, rc.ns, rc.subject_matches_init);
-      el.peers.endpoints.push_back(std::move(*s));
+      ScopePeerSelector(*s, rc_.ns, rc_.subject_matches_init);
+      el_.peers.endpoints.push_back(std::move(*s));
     }
-  }
-  k = key("Entities");
-  if (auto l = List(d, n, k.c_str(), path)) {
-    note(k, *l, PeerKind::kEntities);
-    for (size_t i = 0; i < l->size(); ++i) {
-      std::string name = Scalar((*l)[i]);
-      auto e = EntityFromName(name);
-      if (!e || *e == Entity::kWorldIpv4 || *e == Entity::kWorldIpv6) {
-        d.Error((*l)[i],
-                absl::StrCat(path, ".", k, "[", i, "]: unsupported entity \"", name,
-                             "\" (the CRD accepts all, world, cluster, cluster-mesh, host, "
-                             "remote-node, kube-apiserver, ingress, health, init, unmanaged, "
-                             "none)"));
-        continue;
-      }
-      if (*e == Entity::kClusterMesh) {
-        d.Add(Severity::kInfo, d.Line((*l)[i]),
-              absl::StrCat(path, ".", k, "[", i, "]: entity cluster-mesh needs Cilium 1.19+"));
-      }
-      if (*e == Entity::kKubeApiserver && ingress) {
-        d.Add(Severity::kInfo, d.Line((*l)[i]),
-              absl::StrCat(path, ".", k, "[", i,
-                           "]: fromEntities kube-apiserver may not match "
-                           "on AKS and GKE (control plane traffic arrives through the nodes)"));
-      }
-      el.peers.entities.push_back(*e);
-    }
-  }
-  k = key("CIDR");
-  if (auto l = List(d, n, k.c_str(), path)) {
-    note(k, *l, PeerKind::kCidr);
-    for (size_t i = 0; i < l->size(); ++i) {
-      auto c = ParseCidr(d, (*l)[i], absl::StrCat(path, ".", k, "[", i, "]"), true);
-      if (c) el.peers.cidrs.push_back(*c);
-    }
-  }
-  k = key("CIDRSet");
-  if (auto l = List(d, n, k.c_str(), path)) {
-    note(k, *l, PeerKind::kCidrSet);
-    for (size_t i = 0; i < l->size(); ++i) {
-      auto c = ParseCidrRule(d, (*l)[i], absl::StrCat(path, ".", k, "[", i, "]"), false);
-      if (c) el.peers.cidrs.push_back(*c);
-    }
-  }
-  k = key("Nodes");
-  if (auto l = List(d, n, k.c_str(), path)) {
-    note(k, *l, PeerKind::kNodes);
-    if (l->size() > 0) {
-      d.Warn(*l, absl::StrCat(path, ".", k,
-                              " needs --enable-node-selector-labels; node labels "
-                              "are not in flows, so these peers are undecidable"));
-    }
-    for (size_t i = 0; i < l->size(); ++i) {
-      auto s = ParseSelector(d, (*l)[i], absl::StrCat(path, ".", k, "[", i, "]"), "any");
-      if (s) el.peers.nodes.push_back(std::move(*s));
-    }
-  }
-  k = key("Groups");
-  if (auto l = List(d, n, k.c_str(), path)) {
-    note(k, *l, PeerKind::kGroups);
-    el.peers.groups = l->size() > 0;
-  }
-  k = key("Requires");
-  if (auto l = List(d, n, k.c_str(), path)) {
-    if (l->size() > 0) {
-      d.Warn(*l, absl::StrCat(path, ".", k,
-                              " is deprecated (1.17) and removed in Cilium 1.19; "
-                              "tierwatch does not evaluate it"));
-      for (const auto& x : *l) el.peers.requires_.push_back(YAML::Dump(x));
-    }
-  }
-  if (!ingress) {
-    if (auto l = List(d, n, "toFQDNs", path)) {
-      if (!deny) note("toFQDNs", *l, PeerKind::kFqdn);
-      for (size_t i = 0; i < l->size(); ++i) {
-        auto f = ParseFqdn(d, (*l)[i], absl::StrCat(path, ".toFQDNs[", i, "]"));
-        if (f && !deny) el.peers.fqdns.push_back(*f);
-      }
-    }
-    if (auto l = List(d, n, "toServices", path)) {
-      note("toServices", *l, PeerKind::kServices);
-      for (size_t i = 0; i < l->size(); ++i) {
-        YAML::Node s = (*l)[i];
-        std::string p = absl::StrCat(path, ".toServices[", i, "]");
-        if (!CheckMap(d, s, p, {"k8sService", "k8sServiceSelector"})) continue;
-        ServiceSelector ss;
-        ss.line = d.Line(s);
-        if (Present(s["k8sService"]) == Present(s["k8sServiceSelector"])) {
-          d.Error(s, absl::StrCat(p, " needs exactly one of k8sService or k8sServiceSelector"));
-          continue;
-        }
-        if (Present(s["k8sService"])) {
-          YAML::Node ks = s["k8sService"];
-          if (!CheckMap(d, ks, p + ".k8sService", {"serviceName", "namespace"})) continue;
-          ss.service_name = Scalar(ks["serviceName"]);
-          ss.namespace_ = Scalar(ks["namespace"]);
-          if (ss.service_name.empty()) {
-            d.Error(ks, absl::StrCat(p, ".k8sService.serviceName is required"));
-            continue;
-          }
-          if (ss.namespace_.empty()) ss.namespace_ = rc.ns.empty() ? "default" : std::string(rc.ns);
-          if (ss.namespace_ == "default" && ss.service_name == "kubernetes") {
-            d.Warn(ks, absl::StrCat(p,
-                                    ": use toEntities: [kube-apiserver] instead of "
-                                    "toServices default/kubernetes"));
-          }
-        } else {
-          YAML::Node ks = s["k8sServiceSelector"];
-          if (!CheckMap(d, ks, p + ".k8sServiceSelector", {"selector", "namespace"})) continue;
-          ss.namespace_ = Scalar(ks["namespace"]);
-          ss.selector = ParseSelector(d, ks["selector"], p + ".k8sServiceSelector.selector", "any");
-        }
-        el.peers.services.push_back(std::move(ss));
-      }
-    }
-  }
-  if (nonempty_l3.size() > 1) {
-    d.Error(n, absl::StrCat(path, ": combining ", nonempty_l3[0], " and ", nonempty_l3[1],
-                            " is not supported (one L3 peer kind per element)"));
   }
 
-  if (auto tp = List(d, n, "toPorts", path)) {
-    el.has_to_ports = true;
-    for (size_t i = 0; i < tp->size(); ++i) {
-      auto pr = ParsePortRule(d, (*tp)[i], absl::StrCat(path, ".toPorts[", i, "]"), section,
-                              rc.host_policy);
-      if (pr) el.to_ports.push_back(std::move(*pr));
+  void ParseEntities() {
+    std::string k = Key("Entities");
+    auto l = L3List(k, PeerKind::kEntities);
+    if (!l) return;
+    for (size_t i = 0; i < l->size(); ++i) {
+      if (auto e = ParseEntity(d_, (*l)[i], ItemPath(k, i), ingress_)) {
+        el_.peers.entities.push_back(*e);
+      }
     }
   }
-  if (auto ic = List(d, n, "icmps", path)) {
-    el.has_icmps = true;
+
+  // fromCIDR/toCIDR: a bare address is accepted as a host prefix.
+  void ParseCidrs() {
+    std::string k = Key("CIDR");
+    auto l = L3List(k, PeerKind::kCidr);
+    if (!l) return;
+    for (size_t i = 0; i < l->size(); ++i) {
+      auto c = ParseCidr(d_, (*l)[i], ItemPath(k, i), true);
+      if (c) el_.peers.cidrs.push_back(*c);
+    }
+  }
+
+  void ParseCidrSets() {
+    std::string k = Key("CIDRSet");
+    auto l = L3List(k, PeerKind::kCidrSet);
+    if (!l) return;
+    for (size_t i = 0; i < l->size(); ++i) {
+      auto c = ParseCidrRule(d_, (*l)[i], ItemPath(k, i), false);
+      if (c) el_.peers.cidrs.push_back(*c);
+    }
+  }
+
+  void ParseNodes() {
+    std::string k = Key("Nodes");
+    auto l = L3List(k, PeerKind::kNodes);
+    if (!l) return;
+    if (l->size() > 0) {
+      d_.Warn(*l, absl::StrCat(path_, ".", k,
+                               " needs --enable-node-selector-labels; node labels "
+                               "are not in flows, so these peers are undecidable"));
+    }
+    for (size_t i = 0; i < l->size(); ++i) {
+      auto s = ParseSelector(d_, (*l)[i], ItemPath(k, i), "any");
+      if (s) el_.peers.nodes.push_back(std::move(*s));
+    }
+  }
+
+  // Groups (cloud provider security groups) are only recorded as present: flows do not say.
+  void ParseGroups() {
+    auto l = L3List(Key("Groups"), PeerKind::kGroups);
+    if (l) el_.peers.groups = l->size() > 0;
+  }
+
+  // Requires narrows other elements' peers rather than naming its own, so it is no L3 kind.
+  void ParseRequires() {
+    std::string k = Key("Requires");
+    auto l = List(d_, n_, k.c_str(), path_);
+    if (!l || l->size() == 0) return;
+    d_.Warn(*l, absl::StrCat(path_, ".", k,
+                             " is deprecated (1.17) and removed in Cilium 1.19; "
+                             "tierwatch does not evaluate it"));
+    for (const auto& x : *l) el_.peers.requires_.push_back(YAML::Dump(x));
+  }
+
+  // toFQDNs in egressDeny was reported by CheckFields; its items are still checked, but
+  // it selects nothing there.
+  void ParseFqdns() {
+    auto l = List(d_, n_, "toFQDNs", path_);
+    if (!l) return;
+    if (!deny_) NoteL3("toFQDNs", *l, PeerKind::kFqdn);
+    for (size_t i = 0; i < l->size(); ++i) {
+      auto f = ParseFqdn(d_, (*l)[i], ItemPath("toFQDNs", i));
+      if (f && !deny_) el_.peers.fqdns.push_back(*f);
+    }
+  }
+
+  void ParseServices() {
+    auto l = L3List("toServices", PeerKind::kServices);
+    if (!l) return;
+    for (size_t i = 0; i < l->size(); ++i) {
+      if (auto ss = ParseServicePeer(d_, (*l)[i], ItemPath("toServices", i), rc_.ns)) {
+        el_.peers.services.push_back(std::move(*ss));
+      }
+    }
+  }
+
+  void CheckOneL3Kind() {
+    if (nonempty_l3_.size() > 1) {
+      d_.Error(n_, absl::StrCat(path_, ": combining ", nonempty_l3_[0], " and ", nonempty_l3_[1],
+                                " is not supported (one L3 peer kind per element)"));
+    }
+  }
+
+  void ParseToPorts() {
+    auto tp = List(d_, n_, "toPorts", path_);
+    if (!tp) return;
+    el_.has_to_ports = true;
+    for (size_t i = 0; i < tp->size(); ++i) {
+      auto pr = ParsePortRule(d_, (*tp)[i], ItemPath("toPorts", i), section_, rc_.host_policy);
+      if (pr) el_.to_ports.push_back(std::move(*pr));
+    }
+  }
+
+  void ParseIcmps() {
+    auto ic = List(d_, n_, "icmps", path_);
+    if (!ic) return;
+    el_.has_icmps = true;
     for (size_t i = 0; i < ic->size(); ++i) {
       YAML::Node r = (*ic)[i];
-      std::string p = absl::StrCat(path, ".icmps[", i, "]");
-      if (!CheckMap(d, r, p, {"fields"})) continue;
-      if (auto fl = List(d, r, "fields", p)) {
-        if (fl->size() > 40) d.Error(*fl, absl::StrCat(p, ": too many types, the max is 40"));
-        for (size_t j = 0; j < fl->size(); ++j) {
-          auto f = ParseIcmpField(d, (*fl)[j], absl::StrCat(p, ".fields[", j, "]"));
-          if (f) el.icmps.push_back(*f);
-        }
+      std::string p = ItemPath("icmps", i);
+      if (!CheckMap(d_, r, p, {"fields"})) continue;
+      auto fl = List(d_, r, "fields", p);
+      if (!fl) continue;
+      if (fl->size() > 40) d_.Error(*fl, absl::StrCat(p, ": too many types, the max is 40"));
+      for (size_t j = 0; j < fl->size(); ++j) {
+        auto f = ParseIcmpField(d_, (*fl)[j], absl::StrCat(p, ".fields[", j, "]"));
+        if (f) el_.icmps.push_back(*f);
       }
     }
   }
-  if (el.has_icmps && el.has_to_ports && Present(n["icmps"]) && n["icmps"].size() > 0 &&
-      n["toPorts"].size() > 0) {
-    d.Error(n["icmps"], absl::StrCat(path,
-                                     ": the icmps block may only be present without "
-                                     "toPorts; define a separate element for toPorts"));
-  }
-  // Cilium treats an empty toPorts/icmps list like an absent one (len() == 0).
-  if (el.has_to_ports && n["toPorts"].size() == 0) el.has_to_ports = false;
-  if (el.has_icmps && n["icmps"].size() == 0) el.has_icmps = false;
 
-  if (!ingress && !deny && !el.peers.fqdns.empty()) {
-    for (const auto& pr : el.to_ports) {
+  // Cilium rejects an element with both non-empty, and treats an empty toPorts/icmps list
+  // like an absent one (len() == 0).
+  void CheckPortsOrIcmps() {
+    if (el_.has_icmps && el_.has_to_ports && Present(n_["icmps"]) && n_["icmps"].size() > 0 &&
+        n_["toPorts"].size() > 0) {
+      d_.Error(n_["icmps"], absl::StrCat(path_,
+                                         ": the icmps block may only be present without "
+                                         "toPorts; define a separate element for toPorts"));
+    }
+    if (el_.has_to_ports && n_["toPorts"].size() == 0) el_.has_to_ports = false;
+    if (el_.has_icmps && n_["icmps"].size() == 0) el_.has_icmps = false;
+  }
+
+  // A common mistake: the DNS rule belongs on the element allowing the DNS server.
+  void WarnDnsRuleOnFqdns() {
+    if (ingress_ || deny_ || el_.peers.fqdns.empty()) return;
+    for (const auto& pr : el_.to_ports) {
       if (!pr.rules.dns.empty()) {
-        d.Warn(n, absl::StrCat(path,
-                               ": a DNS rule on a toFQDNs element applies to traffic to "
-                               "the FQDN targets, not to the DNS server"));
+        d_.Warn(n_, absl::StrCat(path_,
+                                 ": a DNS rule on a toFQDNs element applies to traffic to "
+                                 "the FQDN targets, not to the DNS server"));
       }
     }
   }
-  if (Present(n["authentication"])) {
-    YAML::Node a = n["authentication"];
-    if (CheckMap(d, a, path + ".authentication", {"mode"})) {
-      el.auth_mode = Scalar(a["mode"]);
-      if (el.auth_mode != "disabled" && el.auth_mode != "required" &&
-          el.auth_mode != "test-always-fail") {
-        d.Error(a["mode"], absl::StrCat(path, ".authentication.mode \"", el.auth_mode,
-                                        "\" must be disabled or required"));
-      } else if (el.auth_mode != "disabled") {
-        d.Warn(a, absl::StrCat(path,
-                               ": mutual authentication is not modelled; flows without "
-                               "authentication would be dropped with AUTH_REQUIRED"));
-      }
+
+  void ParseAuthentication() {
+    if (!Present(n_["authentication"])) return;
+    YAML::Node a = n_["authentication"];
+    if (!CheckMap(d_, a, path_ + ".authentication", {"mode"})) return;
+    el_.auth_mode = Scalar(a["mode"]);
+    if (el_.auth_mode != "disabled" && el_.auth_mode != "required" &&
+        el_.auth_mode != "test-always-fail") {
+      d_.Error(a["mode"], absl::StrCat(path_, ".authentication.mode \"", el_.auth_mode,
+                                       "\" must be disabled or required"));
+    } else if (el_.auth_mode != "disabled") {
+      d_.Warn(a, absl::StrCat(path_,
+                              ": mutual authentication is not modelled; flows without "
+                              "authentication would be dropped with AUTH_REQUIRED"));
     }
   }
+
   // Wildcard L3: no L3 field written at all and a port part present (nil selectors +
-  // toPorts/icmps). An L3 field written as [] selects nothing.
-  if (!l3_written && (el.has_to_ports || el.has_icmps)) el.peers.wildcard = true;
-  // entity `all` is the wildcard too.
-  for (Entity e : el.peers.entities) {
-    if (e == Entity::kAll) el.peers.wildcard = true;
+  // toPorts/icmps). An L3 field written as [] selects nothing. Entity `all` is the wildcard
+  // too.
+  void MarkWildcard() {
+    if (!l3_written_ && (el_.has_to_ports || el_.has_icmps)) el_.peers.wildcard = true;
+    for (Entity e : el_.peers.entities) {
+      if (e == Entity::kAll) el_.peers.wildcard = true;
+    }
   }
+
+  Doc& d_;
+  const YAML::Node& n_;
+  const RuleCtx& rc_;
+  const Section section_;
+  const int index_;
+  const bool ingress_;
+  const bool deny_;
+  const std::string path_;  // "spec.egress[2]"
+  RuleElement& el_;
+  bool l3_written_ = false;  // an L3 field present (even as [])
+  std::vector<std::string> nonempty_l3_;
+};
+
+void ParseElement(Doc& d, const YAML::Node& n, const RuleCtx& rc, Section section, int index,
+                  RuleElement& el) {
+  ElementParser(d, n, rc, section, index, el).Parse();
 }
 
 void ParseSection(Doc& d, const YAML::Node& spec, const RuleCtx& rc, Section s,
@@ -996,6 +1138,30 @@ void ParseSection(Doc& d, const YAML::Node& spec, const RuleCtx& rc, Section s,
       out.push_back(std::move(el));
     }
   }
+}
+
+// A CNP subject always applies in the policy's namespace; a different namespace match
+// written by the author is replaced (Cilium warns and overrides).
+void ScopeSubjectToNamespace(Doc& d, const YAML::Node& selector_node, const std::string& path,
+                             absl::string_view ns, Selector& s) {
+  auto& reqs = s.requirements;
+  for (auto it = reqs.begin(); it != reqs.end();) {
+    if (it->source == "k8s" && it->key == kNsKey) {
+      if (!(it->op == SelectorOp::kIn && it->values.size() == 1 && it->values[0] == ns)) {
+        d.Warn(selector_node, absl::StrCat(path,
+                                           ".endpointSelector: a CiliumNetworkPolicy always "
+                                           "selects in its own namespace \"",
+                                           ns,
+                                           "\"; the namespace "
+                                           "match ",
+                                           it->ToString(), " is replaced"));
+      }
+      it = reqs.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  reqs.push_back(NsEquals(ns));
 }
 
 std::optional<Rule> ParseCiliumRule(Doc& d, const YAML::Node& spec, absl::string_view ns,
@@ -1030,29 +1196,7 @@ std::optional<Rule> ParseCiliumRule(Doc& d, const YAML::Node& spec, absl::string
   if (has_es) {
     auto s = ParseSelector(d, spec["endpointSelector"], path + ".endpointSelector", "any");
     if (s) {
-      if (!ns.empty()) {
-        // A CNP subject always applies in the policy's namespace; a different namespace match
-        // written by the author is replaced (Cilium warns and overrides).
-        auto& reqs = s->requirements;
-        for (auto it = reqs.begin(); it != reqs.end();) {
-          if (it->source == "k8s" && it->key == kNsKey) {
-            if (!(it->op == SelectorOp::kIn && it->values.size() == 1 && it->values[0] == ns)) {
-              d.Warn(spec["endpointSelector"],
-                     absl::StrCat(path,
-                                  ".endpointSelector: a CiliumNetworkPolicy always "
-                                  "selects in its own namespace \"",
-                                  ns,
-                                  "\"; the namespace "
-                                  "match ",
-                                  it->ToString(), " is replaced"));
-            }
-            it = reqs.erase(it);
-          } else {
-            ++it;
-          }
-        }
-        reqs.push_back(NsEquals(ns));
-      }
+      if (!ns.empty()) ScopeSubjectToNamespace(d, spec["endpointSelector"], path, ns, *s);
       rc.subject_matches_init = s->HasKey("reserved", "init");
       r.endpoint_selector = std::move(*s);
     }
@@ -1360,7 +1504,8 @@ void ParseChunk(const Chunk& c, absl::string_view filename, int document_index, 
   } catch (const YAML::Exception& e) {
     int line = e.mark.line >= 0 ? e.mark.line + 1 + c.start_line : c.start_line + 1;
     d.Add(Severity::kError, line,
-          absl::StrCat("YAML syntax error: ", tw::yaml::LoadErrorMessage(e), "; this document is skipped"));
+          absl::StrCat("YAML syntax error: ", tw::yaml::LoadErrorMessage(e),
+                       "; this document is skipped"));
     out.documents++;
     return;
   }
@@ -1411,6 +1556,138 @@ bool LooksLikeAPolicyKind(const std::string& api, const std::string& kind) {
   return false;
 }
 
+// What a document says it is, read before knowing whether it is a policy.
+struct ObjectHeader {
+  std::string api;  // apiVersion
+  std::string kind;
+  std::string name;  // metadata.name
+  int line = 0;
+};
+
+// Kustomize files sit beside policies in a GitOps tree. They are skipped with a note: the
+// policies they deploy are read from the directory itself.
+bool SkipKustomization(Doc& d, const ObjectHeader& h, absl::string_view filename) {
+  if (absl::StartsWith(h.api, "kustomize.toolkit.fluxcd.io/") && h.kind == "Kustomization") {
+    d.out->skipped_documents++;
+    d.Add(Severity::kInfo, h.line,
+          absl::StrCat("Flux Kustomization '", h.name,
+                       "' skipped (it deploys policies, it is not "
+                       "one)"));
+    return true;
+  }
+  if (absl::StartsWith(h.api, "kustomize.config.k8s.io/") ||
+      (IsKustomizationFile(filename) && (h.kind.empty() || h.kind == "Kustomization"))) {
+    d.out->skipped_documents++;
+    d.Add(Severity::kInfo, h.line,
+          "kustomize kustomization skipped (resources are read from the "
+          "directory itself, not through it)");
+    return true;
+  }
+  return false;
+}
+
+std::optional<PolicyKind> PolicyKindOf(const ObjectHeader& h) {
+  bool is_cilium = absl::StartsWith(h.api, "cilium.io/");
+  if (is_cilium && h.kind == "CiliumNetworkPolicy") return PolicyKind::kCiliumNetworkPolicy;
+  if (is_cilium && h.kind == "CiliumClusterwideNetworkPolicy") {
+    return PolicyKind::kCiliumClusterwideNetworkPolicy;
+  }
+  if (h.api == "networking.k8s.io/v1" && h.kind == "NetworkPolicy") {
+    return PolicyKind::kNetworkPolicy;
+  }
+  return std::nullopt;
+}
+
+// Any other object is skipped, with a warning when it looks like a policy whose kind is
+// misspelled.
+void SkipNonPolicy(Doc& d, const ObjectHeader& h) {
+  d.out->skipped_documents++;
+  if (h.kind.empty() && h.api.empty()) {
+    d.Add(Severity::kWarning, h.line, "document has no apiVersion/kind; skipped");
+  } else if (LooksLikeAPolicyKind(h.api, h.kind)) {
+    // A misspelled kind would otherwise vanish from every check without a word.
+    d.Add(Severity::kWarning, h.line,
+          absl::StrCat("kind \"", h.kind, "\" (", h.api.empty() ? "no apiVersion" : h.api,
+                       ") is not a policy kind tierwatch understands, so '", h.name,
+                       "' is skipped: misspelled? Understood: CiliumNetworkPolicy, "
+                       "CiliumClusterwideNetworkPolicy (cilium.io/v2), NetworkPolicy "
+                       "(networking.k8s.io/v1)"));
+  } else {
+    d.Add(Severity::kInfo, h.line,
+          absl::StrCat("skipped ", h.kind.empty() ? "object" : h.kind, " '", h.name, "' (",
+                       h.api.empty() ? "no apiVersion" : h.api,
+                       "): not a CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy or "
+                       "NetworkPolicy"));
+  }
+}
+
+// The policy's namespace from its metadata: none for a CCNP, "default" when unwritten. From
+// here on diagnostics are reported under the policy's name, the duplicate keys found
+// earlier included; then the object's top-level fields and its metadata are checked.
+void ReadMetadata(Doc& d, const YAML::Node& root, const ObjectHeader& h, Policy& pol) {
+  const bool clusterwide = pol.kind == PolicyKind::kCiliumClusterwideNetworkPolicy;
+  YAML::Node md = root["metadata"];
+  bool has_md = Present(md) && md.IsMap();
+  if (has_md) pol.namespace_ = Scalar(md["namespace"]);
+  std::string written_ns = pol.namespace_;
+  if (clusterwide) {
+    pol.namespace_.clear();
+  } else if (pol.namespace_.empty()) {
+    pol.namespace_ = "default";
+  }
+  d.policy = pol.DisplayName();
+  d.FlushDuplicates();
+  CheckMap(d, root, h.kind, {"apiVersion", "kind", "metadata", "spec", "specs", "status"});
+  if (!has_md) d.Add(Severity::kError, h.line, absl::StrCat(h.kind, " has no metadata"));
+  if (clusterwide && !written_ns.empty()) {
+    d.Add(Severity::kWarning, d.Line(md["namespace"], h.line),
+          absl::StrCat("metadata.namespace \"", written_ns,
+                       "\" is ignored: CiliumClusterwideNetworkPolicy is cluster-scoped"));
+  } else if (!clusterwide && written_ns.empty()) {
+    d.Add(Severity::kInfo, h.line,
+          absl::StrCat(h.kind,
+                       " has no metadata.namespace; assuming \"default\" (kubectl or "
+                       "Flux may place it elsewhere)"));
+  }
+  if (h.name.empty()) {
+    d.Add(Severity::kError, h.line, absl::StrCat(h.kind, " has no metadata.name"));
+  }
+}
+
+// A Cilium policy's rules: its `spec`, its `specs` list, or both.
+void ParseCiliumRules(Doc& d, const YAML::Node& root, const ObjectHeader& h, Policy& pol) {
+  bool any = false;
+  if (Present(root["spec"])) {
+    any = true;
+    if (auto r = ParseCiliumRule(d, root["spec"], pol.namespace_, pol.kind, -1, "spec")) {
+      pol.rules.push_back(std::move(*r));
+    }
+  }
+  if (Present(root["specs"])) {
+    if (!root["specs"].IsSequence()) {
+      d.Error(root["specs"], "specs must be a list of rules");
+    } else {
+      for (size_t i = 0; i < root["specs"].size(); ++i) {
+        any = true;
+        if (auto r = ParseCiliumRule(d, root["specs"][i], pol.namespace_, pol.kind,
+                                     static_cast<int>(i), absl::StrCat("specs[", i, "]"))) {
+          pol.rules.push_back(std::move(*r));
+        }
+      }
+    }
+  }
+  if (!any) d.Add(Severity::kError, h.line, absl::StrCat(h.kind, " has neither spec nor specs"));
+}
+
+void ParseKnpRules(Doc& d, const YAML::Node& root, const ObjectHeader& h, Policy& pol) {
+  YAML::Node spec = root["spec"];
+  if (!Present(spec)) {
+    d.Add(Severity::kError, h.line, "NetworkPolicy has no spec");
+  } else if (auto r = ParseKnpSpec(d, spec, pol.namespace_)) {
+    pol.rules.push_back(std::move(*r));
+  }
+}
+
 void ParseObject(Doc& d, const YAML::Node& root, int document_index, absl::string_view filename) {
   LoadResult& out = *d.out;
   if (!root.IsMap()) {
@@ -1418,13 +1695,15 @@ void ParseObject(Doc& d, const YAML::Node& root, int document_index, absl::strin
           "document is not a Kubernetes object (expected a mapping with apiVersion and kind)");
     return;
   }
-  std::string api = Scalar(root["apiVersion"]);
-  std::string kind = Scalar(root["kind"]);
-  int line = d.Line(root, d.line_offset + 1);
-  std::string name =
+  ObjectHeader h;
+  h.api = Scalar(root["apiVersion"]);
+  h.kind = Scalar(root["kind"]);
+  h.line = d.Line(root, d.line_offset + 1);
+  h.name =
       Present(root["metadata"]) && root["metadata"].IsMap() ? Scalar(root["metadata"]["name"]) : "";
 
-  if (kind == "List" && Present(root["items"]) && root["items"].IsSequence()) {
+  if (h.kind == "List" && Present(root["items"]) && root["items"].IsSequence()) {
+    // Each item is an object of its own: its own name, errors and duplicate keys.
     int i = 0;
     for (const auto& item : root["items"]) {
       Doc sub = d;
@@ -1435,118 +1714,29 @@ void ParseObject(Doc& d, const YAML::Node& root, int document_index, absl::strin
     }
     return;
   }
-  if (absl::StartsWith(api, "kustomize.toolkit.fluxcd.io/") && kind == "Kustomization") {
-    out.skipped_documents++;
-    d.Add(Severity::kInfo, line,
-          absl::StrCat("Flux Kustomization '", name,
-                       "' skipped (it deploys policies, it is not "
-                       "one)"));
-    return;
-  }
-  if (absl::StartsWith(api, "kustomize.config.k8s.io/") ||
-      (IsKustomizationFile(filename) && (kind.empty() || kind == "Kustomization"))) {
-    out.skipped_documents++;
-    d.Add(Severity::kInfo, line,
-          "kustomize kustomization skipped (resources are read from the "
-          "directory itself, not through it)");
-    return;
-  }
-  PolicyKind pk;
-  bool is_cilium = absl::StartsWith(api, "cilium.io/");
-  if (is_cilium && kind == "CiliumNetworkPolicy") {
-    pk = PolicyKind::kCiliumNetworkPolicy;
-  } else if (is_cilium && kind == "CiliumClusterwideNetworkPolicy") {
-    pk = PolicyKind::kCiliumClusterwideNetworkPolicy;
-  } else if (api == "networking.k8s.io/v1" && kind == "NetworkPolicy") {
-    pk = PolicyKind::kNetworkPolicy;
-  } else {
-    out.skipped_documents++;
-    if (kind.empty() && api.empty()) {
-      d.Add(Severity::kWarning, line, "document has no apiVersion/kind; skipped");
-    } else if (LooksLikeAPolicyKind(api, kind)) {
-      // A misspelled kind would otherwise vanish from every check without a word.
-      d.Add(Severity::kWarning, line,
-            absl::StrCat("kind \"", kind, "\" (", api.empty() ? "no apiVersion" : api,
-                         ") is not a policy kind tierwatch understands, so '", name,
-                         "' is skipped: misspelled? Understood: CiliumNetworkPolicy, "
-                         "CiliumClusterwideNetworkPolicy (cilium.io/v2), NetworkPolicy "
-                         "(networking.k8s.io/v1)"));
-    } else {
-      d.Add(Severity::kInfo, line,
-            absl::StrCat("skipped ", kind.empty() ? "object" : kind, " '", name, "' (",
-                         api.empty() ? "no apiVersion" : api,
-                         "): not a CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy or "
-                         "NetworkPolicy"));
-    }
+  if (SkipKustomization(d, h, filename)) return;
+  std::optional<PolicyKind> pk = PolicyKindOf(h);
+  if (!pk) {
+    SkipNonPolicy(d, h);
     return;
   }
 
   Policy pol;
-  pol.kind = pk;
+  pol.kind = *pk;
   pol.file = std::string(filename);
-  pol.line = line;
+  pol.line = h.line;
   pol.document_index = document_index;
-  pol.name = name;
-  d.cilium = pk != PolicyKind::kNetworkPolicy;
-
-  YAML::Node md = root["metadata"];
-  bool has_md = Present(md) && md.IsMap();
-  if (has_md) pol.namespace_ = Scalar(md["namespace"]);
-  std::string written_ns = pol.namespace_;
-  if (pk == PolicyKind::kCiliumClusterwideNetworkPolicy) {
-    pol.namespace_.clear();
-  } else if (pol.namespace_.empty()) {
-    pol.namespace_ = "default";
-  }
-  d.policy = pol.DisplayName();
-  d.FlushDuplicates();
-  CheckMap(d, root, kind, {"apiVersion", "kind", "metadata", "spec", "specs", "status"});
-  if (!has_md) d.Add(Severity::kError, line, absl::StrCat(kind, " has no metadata"));
-  if (pk == PolicyKind::kCiliumClusterwideNetworkPolicy && !written_ns.empty()) {
-    d.Add(Severity::kWarning, d.Line(md["namespace"], line),
-          absl::StrCat("metadata.namespace \"", written_ns,
-                       "\" is ignored: CiliumClusterwideNetworkPolicy is cluster-scoped"));
-  } else if (pk != PolicyKind::kCiliumClusterwideNetworkPolicy && written_ns.empty()) {
-    d.Add(Severity::kInfo, line,
-          absl::StrCat(kind,
-                       " has no metadata.namespace; assuming \"default\" (kubectl or "
-                       "Flux may place it elsewhere)"));
-  }
-  if (name.empty()) d.Add(Severity::kError, line, absl::StrCat(kind, " has no metadata.name"));
-
-  if (pk == PolicyKind::kNetworkPolicy) {
-    YAML::Node spec = root["spec"];
-    if (!Present(spec)) {
-      d.Add(Severity::kError, line, "NetworkPolicy has no spec");
-    } else if (auto r = ParseKnpSpec(d, spec, pol.namespace_)) {
-      pol.rules.push_back(std::move(*r));
-    }
+  pol.name = h.name;
+  d.cilium = *pk != PolicyKind::kNetworkPolicy;
+  ReadMetadata(d, root, h, pol);
+  if (*pk == PolicyKind::kNetworkPolicy) {
+    ParseKnpRules(d, root, h, pol);
   } else {
-    bool any = false;
-    if (Present(root["spec"])) {
-      any = true;
-      if (auto r = ParseCiliumRule(d, root["spec"], pol.namespace_, pk, -1, "spec")) {
-        pol.rules.push_back(std::move(*r));
-      }
-    }
-    if (Present(root["specs"])) {
-      if (!root["specs"].IsSequence()) {
-        d.Error(root["specs"], "specs must be a list of rules");
-      } else {
-        for (size_t i = 0; i < root["specs"].size(); ++i) {
-          any = true;
-          if (auto r = ParseCiliumRule(d, root["specs"][i], pol.namespace_, pk, static_cast<int>(i),
-                                       absl::StrCat("specs[", i, "]"))) {
-            pol.rules.push_back(std::move(*r));
-          }
-        }
-      }
-    }
-    if (!any) d.Add(Severity::kError, line, absl::StrCat(kind, " has neither spec nor specs"));
+    ParseCiliumRules(d, root, h, pol);
   }
 
   if (d.error) {
-    d.Add(Severity::kInfo, line, "policy excluded from evaluation because of the errors above");
+    d.Add(Severity::kInfo, h.line, "policy excluded from evaluation because of the errors above");
     out.rejected.push_back(std::move(pol));
   } else {
     out.policies.policies.push_back(std::move(pol));
