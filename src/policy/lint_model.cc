@@ -216,78 +216,90 @@ std::string Rep::Describe() const {
   return "";
 }
 
-LintModel::LintModel(const PolicySet& policies, const LintOptions& options)
-    : policies_(policies), options_(options) {
-  Build();
-  evaluator_ = std::make_unique<Evaluator>(policies_);
+namespace {
+
+// One namespace standing for a tier pattern ("cilium-*" -> "cilium-x"); "" when the pattern
+// gives nothing to stand for.
+std::string PatternRepresentative(const std::string& pattern) {
+  std::string ns;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    char c = pattern[i];
+    if (c == '*' || c == '?') {
+      ns.push_back('x');
+    } else if (c == '[') {
+      size_t close = pattern.find(']', i + 1);
+      if (close == std::string::npos) break;
+      size_t first = i + 1;
+      if (first < close && (pattern[first] == '!' || pattern[first] == '^')) {
+        ns.push_back('x');  // "any but": good enough for a representative
+      } else if (first < close) {
+        ns.push_back(pattern[first]);
+      }
+      i = close;
+    } else {
+      ns.push_back(c);
+    }
+  }
+  return ns;
 }
 
-void LintModel::Build() {
-  ForEachSelector(policies_, [&](const Selector& s) { selectors_.push_back(&s); });
-
-  // Namespaces: the tier model's, those the set names, one unnamed.
+// The namespaces the lint puts pods in: the tier model's (one standing for each pattern),
+// the DNS service's, those the set's policies live in or its selectors name, and one unnamed
+// namespace standing for every other.
+std::set<std::string> ProbedNamespaces(const LintOptions& o, const PolicySet& policies,
+                                       const std::vector<const Selector*>& selectors) {
   std::set<std::string> namespaces;
-  for (const auto* list :
-       {&options_.tier0_namespaces, &options_.tier1_namespaces, &options_.controller_namespaces})
+  for (const auto* list : {&o.tier0_namespaces, &o.tier1_namespaces, &o.controller_namespaces})
     namespaces.insert(list->begin(), list->end());
-  if (!options_.dns_namespace.empty()) namespaces.insert(options_.dns_namespace);
+  if (!o.dns_namespace.empty()) namespaces.insert(o.dns_namespace);
   namespaces.insert(std::string(kOtherNamespace));
-  // One namespace standing for each tier pattern ("cilium-*" -> "cilium-x").
-  for (const auto* list : {&options_.tier0_patterns, &options_.tier1_patterns}) {
+  for (const auto* list : {&o.tier0_patterns, &o.tier1_patterns}) {
     for (const std::string& pattern : *list) {
-      std::string ns;
-      for (size_t i = 0; i < pattern.size(); ++i) {
-        char c = pattern[i];
-        if (c == '*' || c == '?') {
-          ns.push_back('x');
-        } else if (c == '[') {
-          size_t close = pattern.find(']', i + 1);
-          if (close == std::string::npos) break;
-          size_t first = i + 1;
-          if (first < close && (pattern[first] == '!' || pattern[first] == '^')) {
-            ns.push_back('x');  // "any but": good enough for a representative
-          } else if (first < close) {
-            ns.push_back(pattern[first]);
-          }
-          i = close;
-        } else {
-          ns.push_back(c);
-        }
-      }
+      std::string ns = PatternRepresentative(pattern);
       if (!ns.empty()) namespaces.insert(ns);
     }
   }
-  for (const Policy& p : policies_.policies)
+  for (const Policy& p : policies.policies)
     if (!p.namespace_.empty()) namespaces.insert(p.namespace_);
-  std::map<std::string, std::set<std::string>> seen_values;
-  for (const Selector* s : selectors_) {
+  for (const Selector* s : selectors) {
     for (const Requirement& r : s->requirements) {
-      if (IsNamespaceKey(r)) {
-        namespaces.insert(r.values.begin(), r.values.end());
-      } else if (r.op == SelectorOp::kIn) {
+      if (IsNamespaceKey(r)) namespaces.insert(r.values.begin(), r.values.end());
+    }
+  }
+  return namespaces;
+}
+
+// Per label key ("k8s:app"), the values selectors ask for with In: a witness for `Exists`
+// takes one of them, so that one pod also matches those selectors.
+std::map<std::string, std::set<std::string>> InValues(
+    const std::vector<const Selector*>& selectors) {
+  std::map<std::string, std::set<std::string>> seen_values;
+  for (const Selector* s : selectors) {
+    for (const Requirement& r : s->requirements) {
+      if (!IsNamespaceKey(r) && r.op == SelectorOp::kIn) {
         seen_values[LabelSource(r.source) + ":" + r.key].insert(r.values.begin(), r.values.end());
       }
     }
   }
+  return seen_values;
+}
 
-  // The namespaces a selector allows. Each namespace's labels are parsed once, and a
-  // selector naming its namespaces (In) is only tried on those: per-namespace policies
-  // must not cost a pass over every namespace each.
-  struct NsLabels {
-    const std::string* name;
-    std::vector<std::string> labels;
-    std::vector<Label> parsed;
-  };
-  std::vector<NsLabels> ns_labels;
-  ns_labels.reserve(namespaces.size());
-  std::unordered_map<std::string, size_t> ns_index;
-  for (const std::string& ns : namespaces) {
-    ns_index.emplace(ns, ns_labels.size());
-    ns_labels.push_back({&ns, NamespaceLabels(ns), {}});
+// The namespaces a selector allows. Each namespace's labels are parsed once, and a
+// selector naming its namespaces (In) is only tried on those: per-namespace policies
+// must not cost a pass over every namespace each.
+class NamespaceMatcher {
+ public:
+  explicit NamespaceMatcher(const std::set<std::string>& namespaces) {
+    ns_labels_.reserve(namespaces.size());
+    for (const std::string& ns : namespaces) {
+      ns_index_.emplace(ns, ns_labels_.size());
+      ns_labels_.push_back({&ns, NamespaceLabels(ns), {}});
+    }
+    for (NsLabels& n : ns_labels_)
+      for (const auto& l : n.labels) n.parsed.push_back(ParseLabel(l));
   }
-  for (NsLabels& n : ns_labels)
-    for (const auto& l : n.labels) n.parsed.push_back(ParseLabel(l));
-  auto allowed_namespaces = [&](const Selector& sel) {
+
+  std::vector<std::string> Allowed(const Selector& sel) const {
     std::vector<const Requirement*> reqs;
     const Requirement* in = nullptr;
     for (const Requirement& r : sel.requirements) {
@@ -303,51 +315,82 @@ void LintModel::Build() {
       out.push_back(*n.name);
     };
     if (in == nullptr) {
-      for (const NsLabels& n : ns_labels) consider(n);
+      for (const NsLabels& n : ns_labels_) consider(n);
     } else {
       // Both namespace keys carry the namespace's name, so an In on either names them.
       std::set<size_t> candidates;
       for (const std::string& v : in->values) {
-        auto it = ns_index.find(v);
-        if (it != ns_index.end()) candidates.insert(it->second);
+        auto it = ns_index_.find(v);
+        if (it != ns_index_.end()) candidates.insert(it->second);
       }
-      for (size_t i : candidates) consider(ns_labels[i]);
+      for (size_t i : candidates) consider(ns_labels_[i]);
     }
     return out;
-  };
-
-  // (witness labels) -> namespaces.
-  std::map<std::vector<std::string>, std::set<std::string>> witnesses;
-  witnesses[{}].insert(namespaces.begin(), namespaces.end());
-  if (!options_.dns_namespace.empty() && !options_.dns_labels.empty()) {
-    std::vector<std::string> w;
-    for (const auto& [k, v] : options_.dns_labels) w.push_back(absl::StrCat("k8s:", k, "=", v));
-    std::sort(w.begin(), w.end());
-    witnesses[w].insert(options_.dns_namespace);
   }
-  for (const Selector* s : selectors_) {
+
+ private:
+  struct NsLabels {
+    const std::string* name;  // in the set given to the constructor, which outlives this
+    std::vector<std::string> labels;
+    std::vector<Label> parsed;
+  };
+  std::vector<NsLabels> ns_labels_;
+  std::unordered_map<std::string, size_t> ns_index_;
+};
+
+// (witness labels) -> the namespaces a pod carrying them is put in.
+using WitnessMap = std::map<std::vector<std::string>, std::set<std::string>>;
+
+// The pods worth probing: one without labels in every namespace, the DNS service's in its
+// namespace, and for each selector the label sets that satisfy it in the namespaces it
+// allows.
+WitnessMap PodWitnesses(const LintOptions& o, const std::set<std::string>& namespaces,
+                        const std::vector<const Selector*>& selectors) {
+  const std::map<std::string, std::set<std::string>> seen_values = InValues(selectors);
+  const NamespaceMatcher matcher(namespaces);
+  WitnessMap witnesses;
+  witnesses[{}].insert(namespaces.begin(), namespaces.end());
+  if (!o.dns_namespace.empty() && !o.dns_labels.empty()) {
+    std::vector<std::string> w;
+    for (const auto& [k, v] : o.dns_labels) w.push_back(absl::StrCat("k8s:", k, "=", v));
+    std::sort(w.begin(), w.end());
+    witnesses[w].insert(o.dns_namespace);
+  }
+  for (const Selector* s : selectors) {
     auto ws = Witnesses(*s, seen_values);
     if (ws.empty()) continue;
-    auto nss = allowed_namespaces(*s);
+    auto nss = matcher.Allowed(*s);
     for (auto& w : ws) witnesses[w].insert(nss.begin(), nss.end());
   }
-  // Every witness also with the debug-bypass label.
-  const std::string bypass_key = absl::StrCat("k8s:", options_.bypass_label_key, "=");
-  const std::string bypass_label = bypass_key + options_.bypass_label_value;
-  if (!options_.bypass_label_key.empty()) {
-    std::map<std::vector<std::string>, std::set<std::string>> with_bypass;
-    for (const auto& [w, nss] : witnesses) {
-      bool has = std::any_of(w.begin(), w.end(),
-                             [&](const std::string& l) { return absl::StartsWith(l, bypass_key); });
-      if (has) continue;
-      auto w2 = w;
-      w2.push_back(bypass_label);
-      std::sort(w2.begin(), w2.end());
-      with_bypass[w2].insert(nss.begin(), nss.end());
-    }
-    for (auto& [w, nss] : with_bypass) witnesses[w].insert(nss.begin(), nss.end());
-  }
+  return witnesses;
+}
 
+std::string BypassLabel(const LintOptions& o) {
+  return absl::StrCat("k8s:", o.bypass_label_key, "=", o.bypass_label_value);
+}
+
+// Every witness also with the debug-bypass label: a bypass pod is what the policies must
+// still hold (or deliberately let go).
+void AddBypassWitnesses(const LintOptions& o, WitnessMap& witnesses) {
+  const std::string bypass_key = absl::StrCat("k8s:", o.bypass_label_key, "=");
+  const std::string bypass_label = BypassLabel(o);
+  WitnessMap with_bypass;
+  for (const auto& [w, nss] : witnesses) {
+    bool has = std::any_of(w.begin(), w.end(),
+                           [&](const std::string& l) { return absl::StartsWith(l, bypass_key); });
+    if (has) continue;
+    auto w2 = w;
+    w2.push_back(bypass_label);
+    std::sort(w2.begin(), w2.end());
+    with_bypass[w2].insert(nss.begin(), nss.end());
+  }
+  for (auto& [w, nss] : with_bypass) witnesses[w].insert(nss.begin(), nss.end());
+}
+
+// One pod representative per (namespace, witness), in sorted order so that the same set
+// gives the same addresses (10.100.0.0 upwards) whatever the document order.
+void AddPodReps(const WitnessMap& witnesses, const std::string& bypass_label,
+                std::vector<Rep>& reps) {
   std::set<std::pair<std::string, std::vector<std::string>>> pods;
   for (const auto& [w, nss] : witnesses)
     for (const auto& ns : nss) pods.insert({ns, w});
@@ -362,8 +405,12 @@ void LintModel::Build() {
     rep.bypass = std::find(w.begin(), w.end(), bypass_label) != w.end();
     rep.ip = absl::StrCat("10.", 100 + (n >> 16) % 100, ".", (n >> 8) & 255, ".", n & 255);
     ++n;
-    reps_.push_back(std::move(rep));
+    reps.push_back(std::move(rep));
   }
+}
+
+// One representative per reserved endpoint an entity can name.
+void AddReservedReps(std::vector<Rep>& reps) {
   auto reserved = [&](Rep::Kind kind, std::vector<std::string> labels, uint16_t bits,
                       std::string ip) {
     Rep rep;
@@ -371,7 +418,7 @@ void LintModel::Build() {
     rep.labels = std::move(labels);
     rep.reserved = bits;
     rep.ip = std::move(ip);
-    reps_.push_back(std::move(rep));
+    reps.push_back(std::move(rep));
   };
   reserved(Rep::kHealth, {"reserved:health"}, flow::kReservedHealth, "10.0.0.2");
   reserved(Rep::kIngress, {"reserved:ingress"}, flow::kReservedIngress, "10.0.0.3");
@@ -380,19 +427,14 @@ void LintModel::Build() {
   reserved(Rep::kKubeApiserver, {"reserved:kube-apiserver", "reserved:remote-node"},
            flow::kReservedKubeApiserver | flow::kReservedRemoteNode, "192.168.0.3");
   reserved(Rep::kWorld, {"reserved:world"}, flow::kReservedWorld, "203.0.113.10");
+}
 
-  // Views only now: `reps_` no longer grows.
-  for (Rep& rep : reps_) {
-    for (const auto& l : rep.labels) {
-      rep.parsed.push_back(ParseLabel(l));
-      rep.views.push_back(l);
-    }
-  }
-  MatchSelectors();
-
-  std::set<uint16_t> ports(options_.dns_ports.begin(), options_.dns_ports.end());
-  ports.insert(options_.apiserver_ports.begin(), options_.apiserver_ports.end());
-  for (const Policy& p : policies_.policies)
+// The ports an L3-only element is probed on: every port the set or the DNS and apiserver
+// options mention, plus one nobody does.
+std::vector<uint16_t> CandidatePorts(const LintOptions& o, const PolicySet& policies) {
+  std::set<uint16_t> ports(o.dns_ports.begin(), o.dns_ports.end());
+  ports.insert(o.apiserver_ports.begin(), o.apiserver_ports.end());
+  for (const Policy& p : policies.policies)
     for (const Rule& r : p.rules)
       for (Section s :
            {Section::kIngress, Section::kIngressDeny, Section::kEgress, Section::kEgressDeny})
@@ -406,7 +448,36 @@ void LintModel::Build() {
   uint16_t unlisted = 40000;
   while (ports.count(unlisted)) ++unlisted;
   ports.insert(unlisted);
-  candidate_ports_.assign(ports.begin(), ports.end());
+  return std::vector<uint16_t>(ports.begin(), ports.end());
+}
+
+}  // namespace
+
+LintModel::LintModel(const PolicySet& policies, const LintOptions& options)
+    : policies_(policies), options_(options) {
+  Build();
+  evaluator_ = std::make_unique<Evaluator>(policies_);
+}
+
+// The symbolic cluster: pods (a representative per namespace and witness label set) and
+// the reserved endpoints, then which selectors match each.
+void LintModel::Build() {
+  ForEachSelector(policies_, [&](const Selector& s) { selectors_.push_back(&s); });
+  const std::set<std::string> namespaces = ProbedNamespaces(options_, policies_, selectors_);
+  WitnessMap witnesses = PodWitnesses(options_, namespaces, selectors_);
+  if (!options_.bypass_label_key.empty()) AddBypassWitnesses(options_, witnesses);
+  AddPodReps(witnesses, BypassLabel(options_), reps_);
+  AddReservedReps(reps_);
+
+  // Views only now: `reps_` no longer grows.
+  for (Rep& rep : reps_) {
+    for (const auto& l : rep.labels) {
+      rep.parsed.push_back(ParseLabel(l));
+      rep.views.push_back(l);
+    }
+  }
+  MatchSelectors();
+  candidate_ports_ = CandidatePorts(options_, policies_);
 }
 
 void LintModel::MatchSelectors() {
