@@ -30,6 +30,30 @@ bool IsUnloadableBaseline(const absl::Status& st) {
          st.code() == absl::StatusCode::kInvalidArgument;
 }
 
+// Watch mode compares drops against the baseline: a path that names no file is a typo or
+// a lost volume, and classifying against nothing would hide every baseline_regression. No
+// path at all is allowed, with a warning.
+absl::Status CheckWatchBaseline(const config::DaemonConfig& c) {
+  if (c.mode != config::Mode::kWatch) return absl::OkStatus();
+  if (c.baseline.path.empty()) {
+    spdlog::warn(
+        "watch mode WITHOUT a baseline: baseline.path is not set, so no drop can be a "
+        "baseline_regression (tierwatch_baseline_loaded 0); set baseline.path to a learned "
+        "snapshot");
+    return absl::OkStatus();
+  }
+  std::error_code ec;
+  if (!std::filesystem::exists(c.baseline.path, ec)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        c.file.empty() ? "" : absl::StrCat(c.file, ": "), "baseline.path: no baseline at ",
+        c.baseline.path,
+        "; watch mode compares drops against a learned baseline. Learn one first (mode: "
+        "learn, or `tierwatch baseline learn --out ",
+        c.baseline.path, "`), fix the path, or remove baseline.path to watch without one"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 Daemon::Daemon(LoadedConfig config, DaemonOptions options, const TimeSource& clock)
@@ -79,112 +103,122 @@ absl::Status Daemon::Start() {
   const config::DaemonConfig& c = cfg.config;
   started_at_ = clock_.Now();
 
-  // Watch mode compares drops against the baseline: a path that names no file is a typo or
-  // a lost volume, and classifying against nothing would hide every baseline_regression.
-  if (c.mode == config::Mode::kWatch && !c.baseline.path.empty()) {
-    std::error_code ec;
-    if (!std::filesystem::exists(c.baseline.path, ec)) {
-      return fail(absl::FailedPreconditionError(absl::StrCat(
-          c.file.empty() ? "" : absl::StrCat(c.file, ": "), "baseline.path: no baseline at ",
-          c.baseline.path,
-          "; watch mode compares drops against a learned baseline. Learn one first (mode: "
-          "learn, or `tierwatch baseline learn --out ",
-          c.baseline.path, "`), fix the path, or remove baseline.path to watch without one")));
-    }
-  }
-  if (c.mode == config::Mode::kWatch && c.baseline.path.empty()) {
-    spdlog::warn(
-        "watch mode WITHOUT a baseline: baseline.path is not set, so no drop can be a "
-        "baseline_regression (tierwatch_baseline_loaded 0); set baseline.path to a learned "
-        "snapshot");
-  }
-
+  if (absl::Status st = CheckWatchBaseline(c); !st.ok()) return fail(st);
   // The learner exists whenever a baseline path is configured: in learn mode it learns, in
   // watch mode it is the baseline the classifier consults (and learning can resume on a
   // reload to mode: learn).
   if (!c.baseline.path.empty()) {
-    BaselineFactory make =
-        options_.learner_factory ? options_.learner_factory : MakeBaselineHandler;
-    auto learner = make(c.baseline, symbols_, clock_);
-    if (!learner.ok() && options_.reset_baseline && IsUnloadableBaseline(learner.status())) {
-      auto aside = baseline::MoveUnreadableAside(c.baseline.path, clock_.Now());
-      if (!aside.ok()) return fail(aside.status());
-      spdlog::warn(
-          "baseline reset (--reset-baseline): the unreadable file was moved aside and learning "
-          "starts empty path={} moved_to={} error=\"{}\"",
-          c.baseline.path, *aside, std::string(learner.status().message()));
-      learner = make(c.baseline, symbols_, clock_);
-    }
-    if (!learner.ok()) return fail(learner.status());
-    learner_ = *std::move(learner);
-    if (learner_->read_only() && c.mode == config::Mode::kLearn) {
-      return fail(absl::FailedPreconditionError(absl::StrCat(
-          c.file.empty() ? "" : absl::StrCat(c.file, ": "), "baseline.path: ", c.baseline.path,
-          " is a documented baseline (YAML/JSON), which is read, never written: use mode: "
-          "watch with it, or learn into a snapshot path (.twb)")));
-    }
-    spdlog::info("baseline loaded path={} connections={}{}", learner_->path(),
-                 learner_->connections(), learner_->read_only() ? " read_only=true" : "");
-    if (c.mode == config::Mode::kWatch && learner_->connections() == 0) {
-      spdlog::warn(
-          "watch mode with an EMPTY baseline path={}: every drop of a connection that "
-          "used to work will look like expected_deny",
-          learner_->path());
-    }
+    if (absl::Status st = LoadBaseline(c); !st.ok()) return fail(st);
   }
+  if (absl::Status st = BuildHandlers(c); !st.ok()) return fail(st);
+  BuildSources();
+  if (absl::Status st = sources_->Prepare(ForSource(cfg)); !st.ok()) return fail(st);
 
+  StartPipeline(c);
+  StartSources();
+  built_ = true;
+  running_ = true;
+  spdlog::info("daemon started mode={} source=\"{}\" learn_for={} queue_capacity={} overflow={}",
+               std::string(config::ModeName(observer_->mode())), sources_->description(),
+               tw::FormatDuration(c.learn_for), c.pipeline.queue_capacity,
+               std::string(config::OverflowName(c.pipeline.overflow)));
+  if (options_.tick_interval > absl::ZeroDuration()) {
+    ticker_thread_ = std::thread([this] { TickerLoop(); });
+  }
+  // A learning period that already ran out while the daemon was down ends now.
+  Tick();
+  FinishStarting();
+  return absl::OkStatus();
+}
+
+absl::Status Daemon::LoadBaseline(const config::DaemonConfig& c) {
+  BaselineFactory make = options_.learner_factory ? options_.learner_factory : MakeBaselineHandler;
+  auto learner = make(c.baseline, symbols_, clock_);
+  if (!learner.ok() && options_.reset_baseline && IsUnloadableBaseline(learner.status())) {
+    auto aside = baseline::MoveUnreadableAside(c.baseline.path, clock_.Now());
+    if (!aside.ok()) return aside.status();
+    spdlog::warn(
+        "baseline reset (--reset-baseline): the unreadable file was moved aside and learning "
+        "starts empty path={} moved_to={} error=\"{}\"",
+        c.baseline.path, *aside, std::string(learner.status().message()));
+    learner = make(c.baseline, symbols_, clock_);
+  }
+  if (!learner.ok()) return learner.status();
+  learner_ = *std::move(learner);
+  if (learner_->read_only() && c.mode == config::Mode::kLearn) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        c.file.empty() ? "" : absl::StrCat(c.file, ": "), "baseline.path: ", c.baseline.path,
+        " is a documented baseline (YAML/JSON), which is read, never written: use mode: "
+        "watch with it, or learn into a snapshot path (.twb)"));
+  }
+  spdlog::info("baseline loaded path={} connections={}{}", learner_->path(),
+               learner_->connections(), learner_->read_only() ? " read_only=true" : "");
+  if (c.mode == config::Mode::kWatch && learner_->connections() == 0) {
+    spdlog::warn(
+        "watch mode with an EMPTY baseline path={}: every drop of a connection that "
+        "used to work will look like expected_deny",
+        learner_->path());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Daemon::BuildHandlers(const config::DaemonConfig& c) {
   drop_metrics_ = std::make_unique<DropMetricsHandler>(
       scope_, DropMetricsOptions{static_cast<size_t>(c.metrics.max_namespaces)});
   auto suggestions =
       MakeSuggestionHandler(c, symbols_, learner_ ? learner_->baseline() : nullptr, scope_);
-  if (!suggestions.ok()) return fail(suggestions.status());
+  if (!suggestions.ok()) return suggestions.status();
   suggestions_ = *std::move(suggestions);
   ClassifierFactory make_classifier =
       options_.watcher_factory ? options_.watcher_factory : MakeClassifierHandler;
   auto classifier = make_classifier(c, symbols_, learner_ ? learner_->baseline() : nullptr, scope_,
                                     {&ring_, drop_metrics_.get(), suggestions_.get()});
-  if (!classifier.ok()) return fail(classifier.status());
+  if (!classifier.ok()) return classifier.status();
   classifier_ = *std::move(classifier);
+  return absl::OkStatus();
+}
 
+void Daemon::BuildSources() {
   SupervisorOptions so;
   so.captures = options_.captures;
   so.seed = options_.seed;
   so.factory = options_.source_factory;
   sources_ = std::make_unique<SourceSupervisor>(so, symbols_, clock_, scope_);
-  if (options_.shard && options_.captures.empty()) {
-    // Sharded: ask the relay for its nodes, read only this shard's (app/shard.h).
-    scope_.SetConstantLabels({{"shard", std::to_string(options_.shard->index)}});
-    ShardOptions sh;
-    sh.spec = *options_.shard;
-    sh.refresh = options_.shard_refresh;
-    sh.list_nodes = [this]() -> absl::StatusOr<std::vector<std::string>> {
-      LoadedConfig current;
-      {
-        absl::MutexLock lock(&mu_);
-        current = config_;
-      }
-      sources::RelayClientOptions ro = RelayClientOptionsFor(current, clock_.Now(), {}, 0);
-      auto nodes = sources::ListRelayNodes(ro, ro.connect_timeout);
-      if (!nodes.ok()) return nodes.status();
-      std::vector<std::string> names;
-      for (const auto& n : *nodes) names.push_back(n.name);
-      return names;
-    };
-    sh.apply = [this](const std::vector<std::string>&) {
-      LoadedConfig current;
-      {
-        absl::MutexLock lock(&mu_);
-        current = config_;
-      }
-      if (absl::Status st = sources_->Replace(ForSource(current)); !st.ok()) {
-        spdlog::error("shard: cannot resubscribe with the new node list: {}", st.ToString());
-      }
-    };
-    shards_ = std::make_unique<ShardController>(std::move(sh), scope_);
-    shards_->Init();
-  }
-  if (absl::Status st = sources_->Prepare(ForSource(cfg)); !st.ok()) return fail(st);
+  if (!options_.shard || !options_.captures.empty()) return;
+  // Sharded: ask the relay for its nodes, read only this shard's (app/shard.h). Both
+  // callbacks read the config in force when they run, which a reload may have changed.
+  scope_.SetConstantLabels({{"shard", std::to_string(options_.shard->index)}});
+  ShardOptions sh;
+  sh.spec = *options_.shard;
+  sh.refresh = options_.shard_refresh;
+  sh.list_nodes = [this]() -> absl::StatusOr<std::vector<std::string>> {
+    LoadedConfig current;
+    {
+      absl::MutexLock lock(&mu_);
+      current = config_;
+    }
+    sources::RelayClientOptions ro = RelayClientOptionsFor(current, clock_.Now(), {}, 0);
+    auto nodes = sources::ListRelayNodes(ro, ro.connect_timeout);
+    if (!nodes.ok()) return nodes.status();
+    std::vector<std::string> names;
+    for (const auto& n : *nodes) names.push_back(n.name);
+    return names;
+  };
+  sh.apply = [this](const std::vector<std::string>&) {
+    LoadedConfig current;
+    {
+      absl::MutexLock lock(&mu_);
+      current = config_;
+    }
+    if (absl::Status st = sources_->Replace(ForSource(current)); !st.ok()) {
+      spdlog::error("shard: cannot resubscribe with the new node list: {}", st.ToString());
+    }
+  };
+  shards_ = std::make_unique<ShardController>(std::move(sh), scope_);
+  shards_->Init();
+}
 
+void Daemon::StartPipeline(const config::DaemonConfig& c) {
   observer_ = std::make_unique<Observer>(PipelineOptions{
       static_cast<size_t>(c.pipeline.queue_capacity),
       c.pipeline.overflow == config::Overflow::kDrop ? Overflow::kDrop : Overflow::kBlock,
@@ -199,7 +233,9 @@ absl::Status Daemon::Start() {
   observer_->AddHandler(suggestions_.get(), Activity::kAlways);
   observer_->AddHandler(controller_.get(), Activity::kAlways);
   observer_->Start(controller_->initial_mode());
+}
 
+void Daemon::StartSources() {
   sources_->Start(
       [this](flow::Event&& ev) {
         // Sharded: events of other shards' nodes (lost events and node status bypass the
@@ -209,18 +245,9 @@ absl::Status Daemon::Start() {
       },
       [this](const absl::Status& st) { OnSourceEnd(st); });
   if (shards_) shards_->Start();
-  built_ = true;
-  running_ = true;
-  spdlog::info("daemon started mode={} source=\"{}\" learn_for={} queue_capacity={} overflow={}",
-               std::string(config::ModeName(observer_->mode())), sources_->description(),
-               tw::FormatDuration(c.learn_for), c.pipeline.queue_capacity,
-               std::string(config::OverflowName(c.pipeline.overflow)));
-  if (options_.tick_interval > absl::ZeroDuration()) {
-    ticker_thread_ = std::thread([this] { TickerLoop(); });
-  }
-  // A learning period that already ran out while the daemon was down ends now.
-  Tick();
+}
 
+void Daemon::FinishStarting() {
   bool reload = false;
   std::optional<LoadedConfig> apply;
   {
@@ -236,7 +263,6 @@ absl::Status Daemon::Start() {
   // handed in directly, then the file (newer than any in-memory config).
   if (apply) Apply(*std::move(apply)).IgnoreError();
   if (reload) Reload().IgnoreError();
-  return absl::OkStatus();
 }
 
 LoadedConfig Daemon::ForSource(const LoadedConfig& config) {

@@ -157,6 +157,14 @@ class Daemon {
   RunReport BuildReport() const;
   // The config the flow source gets: sharded, the whitelist restricted to this shard's nodes.
   LoadedConfig ForSource(const LoadedConfig& config);
+  // Start's steps, in the order it runs them. An error stops Start before any thread runs.
+  absl::Status LoadBaseline(const config::DaemonConfig& c);
+  absl::Status BuildHandlers(const config::DaemonConfig& c);
+  void BuildSources();
+  void StartPipeline(const config::DaemonConfig& c);
+  void StartSources();
+  // Ends starting and applies the reloads that arrived meanwhile.
+  void FinishStarting();
 
   const DaemonOptions options_;
   const TimeSource& clock_;
