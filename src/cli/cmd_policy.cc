@@ -156,153 +156,168 @@ std::optional<flow::Flow> OriginalOf(const flow::Flow& reply) {
   return f;
 }
 
-int RunVerdict(const VerdictArgs& args) {
-  const char* cmd = "tierwatch policy verdict";
+constexpr const char* kVerdictCmd = "tierwatch policy verdict";
+
+// Loads the policies, reporting on stderr what was wrong with them (errors and warnings;
+// infos are for lint) and an empty set: flows are still judged then, as Cilium would.
+absl::StatusOr<policy::LoadResult> LoadVerdictPolicies(const VerdictArgs& args) {
   auto loaded = policy::LoadPolicies(args.policies);
-  if (!loaded.ok()) {
-    std::cerr << cmd << ": " << loaded.status().message() << "\n";
-    return kExitUsage;
-  }
+  if (!loaded.ok()) return loaded.status();
   for (const auto& d : loaded->diagnostics) {
     if (d.severity != policy::Severity::kInfo) std::cerr << d.ToString() << "\n";
   }
   if (loaded->HasErrors()) {
-    std::cerr << cmd << ": " << loaded->rejected.size() << " polic"
+    std::cerr << kVerdictCmd << ": " << loaded->rejected.size() << " polic"
               << (loaded->rejected.size() == 1 ? "y" : "ies")
               << " with errors excluded; evaluating the other " << loaded->policies.size() << "\n";
   }
   if (loaded->policies.empty()) {
     // Cilium's answer for endpoints no policy selects: nothing is enforced.
-    std::cerr << cmd << ": warning: no policy loaded from " << absl::StrJoin(args.policies, " ")
+    std::cerr << kVerdictCmd << ": warning: no policy loaded from "
+              << absl::StrJoin(args.policies, " ")
               << ": every endpoint is unselected, so flows are judged as Cilium does then"
               << (args.enforcement == "always" ? " (enforcement mode always: default-deny)"
                                                : " (ALLOWED)")
               << "\n";
   }
+  return loaded;
+}
 
+policy::EvaluatorOptions VerdictEvaluatorOptions(const VerdictArgs& args) {
   policy::EvaluatorOptions opts;
   if (args.enforcement == "always") {
     opts.enforcement_mode = policy::EvaluatorOptions::EnforcementMode::kAlways;
   } else if (args.enforcement == "never") {
     opts.enforcement_mode = policy::EvaluatorOptions::EnforcementMode::kNever;
   }
-  policy::Evaluator eval(loaded->policies, opts);
+  return opts;
+}
 
-  flow::SymbolTable symbols;
-  sources::CaptureOptions copts;
-  copts.strict = args.strict;
-  copts.errors = &std::cerr;
-  sources::CaptureReader reader(args.flows, symbols, copts);
-  // Replies are recognised as the baseline does (is_reply, TCP flags, ICMP types, server
-  // ports of the originals seen so far, ephemeral ports) and get their connection's verdict:
-  // Cilium lets replies of an allowed connection through by conntrack.
-  flow::ServerPortIndex servers;
-  const bool as_json = args.output == "json";
-  std::ostream& out = std::cout;
+// One recorded flow and the verdict the policies give it. A reply is judged as its
+// connection's original direction (`original`), or left undecided when that cannot be
+// rebuilt.
+struct JudgedFlow {
+  JudgedFlow(const flow::Flow& flow, flow::ReplyInfo r) : f(flow), reply(r) {}
+
+  const flow::Flow& f;
+  flow::ReplyInfo reply;
+  bool is_reply = false;
+  std::optional<flow::Flow> original;
+  policy::Evaluation v;
+  absl::string_view reason;  // the drop reason's name, "" when not dropped
+};
+
+// Replies are recognised as the baseline does (is_reply, TCP flags, ICMP types, server
+// ports of the originals seen so far, ephemeral ports) and get their connection's verdict:
+// Cilium lets replies of an allowed connection through by conntrack.
+JudgedFlow Judge(const flow::Flow& f, const policy::Evaluator& eval, flow::ServerPortIndex& servers,
+                 flow::SymbolTable& symbols) {
+  JudgedFlow j(f, flow::InferReply(f, &servers));
+  j.is_reply = j.reply.state == flow::ReplyState::kReply;
+  if (j.is_reply) {
+    j.original = OriginalOf(f);
+  } else if (auto key = flow::KeyAsSeen(f, symbols, nullptr)) {
+    servers.Add(*key);
+  }
+  if (j.is_reply && !j.original) {
+    j.v.decision = Decision::kUndecided;
+    j.v.undecided_reason =
+        "an ICMP error related to a connection: Cilium lets it through when the connection "
+        "is allowed";
+  } else {
+    j.v = policy::EvaluateFlow(eval, j.original ? *j.original : f);
+  }
+  j.reason = j.v.drop_reason ? flow::DropReasonName(j.v.drop_reason) : "";
+  return j;
+}
+
+json VerdictJson(const JudgedFlow& jf) {
+  const flow::Flow& f = jf.f;
+  const policy::Evaluation& v = jf.v;
+  json j;
+  j["uuid"] = f.uuid;
+  j["time"] = FormatRfc3339(f.time);
+  j["source"] = EndpointJson(f.source, f.source_ip);
+  j["destination"] = EndpointJson(f.destination, f.destination_ip);
+  j["protocol"] = std::string(flow::ProtocolName(f.l4.protocol));
+  j["port"] = f.l4.destination_port;
+  if (f.l4.protocol == flow::Protocol::kICMPv4 || f.l4.protocol == flow::Protocol::kICMPv6) {
+    j["icmp_type"] = f.l4.icmp_type;
+  }
+  if (!f.destination_names.empty()) {
+    json names = json::array();
+    for (const auto& n : f.destination_names) names.push_back(n.str());
+    j["destination_names"] = names;
+  }
+  j["recorded_verdict"] = std::string(flow::VerdictName(f.verdict));
+  j["reply"] = jf.is_reply;
+  if (jf.is_reply) {
+    j["reply_basis"] = std::string(flow::ReplyBasisName(jf.reply.basis));
+    if (jf.original) {
+      j["connection"] = {
+          {"source", EndpointJson(jf.original->source, jf.original->source_ip)},
+          {"destination", EndpointJson(jf.original->destination, jf.original->destination_ip)},
+          {"port", jf.original->l4.destination_port}};
+    }
+  }
+  j["verdict"] = std::string(policy::DecisionName(v.decision));
+  j["reason"] = jf.reason.empty() ? json(nullptr) : json(std::string(jf.reason));
+  j["undecided_reason"] = v.undecided_reason.empty() ? json(nullptr) : json(v.undecided_reason);
+  j["denied_at"] =
+      v.denied_at ? json(std::string(policy::DirectionName(*v.denied_at))) : json(nullptr);
+  j["egress"] = SideJson(v.egress);
+  j["ingress"] = SideJson(v.ingress);
+  return j;
+}
+
+// Why the verdict: the deciding side for a denial, the reason for undecided, both sides for
+// an allow.
+std::string VerdictDetail(const JudgedFlow& jf) {
+  const policy::Evaluation& v = jf.v;
+  if (v.decision == Decision::kDenied) {
+    return absl::StrCat(jf.reason, " at ", policy::DirectionName(*v.denied_at), " (",
+                        SideText(policy::DirectionName(*v.denied_at),
+                                 *v.denied_at == policy::Direction::kEgress ? v.egress : v.ingress),
+                        ")");
+  }
+  if (v.decision == Decision::kUndecided) return absl::StrCat("(", v.undecided_reason, ")");
+  return absl::StrCat("(", SideText("egress", v.egress), "; ", SideText("ingress", v.ingress), ")");
+}
+
+std::string VerdictLine(const JudgedFlow& jf) {
+  const flow::Flow& f = jf.f;
+  std::string line = absl::StrCat(FormatRfc3339(f.time), " ", EndpointText(f.source, f.source_ip),
+                                  " -> ", EndpointText(f.destination, f.destination_ip), " ",
+                                  PortText(f), ": ", policy::DecisionName(jf.v.decision));
+  std::string detail = VerdictDetail(jf);
+  if (jf.is_reply && jf.original) {
+    absl::StrAppend(&line, " as the reply of ",
+                    EndpointText(jf.original->source, jf.original->source_ip), " -> ",
+                    EndpointText(jf.original->destination, jf.original->destination_ip), " ",
+                    PortText(*jf.original), ", whose verdict it takes: ", detail);
+  } else if (jf.is_reply) {
+    absl::StrAppend(&line, " reply ", detail);
+  } else {
+    absl::StrAppend(&line, " ", detail);
+  }
+  return line;
+}
+
+struct VerdictTotals {
   uint64_t replies = 0;
   uint64_t by_decision[3] = {0, 0, 0};  // allowed, denied, undecided
-  absl::Status st = reader.Run([&](flow::Event&& ev) {
-    if (!ev.flow) return true;  // lost events and node status carry no connection
-    const flow::Flow& f = *ev.flow;
-    flow::ReplyInfo reply = flow::InferReply(f, &servers);
-    std::optional<flow::Flow> original;
-    bool is_reply = reply.state == flow::ReplyState::kReply;
-    if (is_reply) {
-      ++replies;
-      original = OriginalOf(f);
-    } else if (auto key = flow::KeyAsSeen(f, symbols, nullptr)) {
-      servers.Add(*key);
-    }
-    const flow::Flow& judged = original ? *original : f;
-    policy::Evaluation v;
-    if (is_reply && !original) {
-      v.decision = Decision::kUndecided;
-      v.undecided_reason =
-          "an ICMP error related to a connection: Cilium lets it through when the connection "
-          "is allowed";
-    } else {
-      v = policy::EvaluateFlow(eval, judged);
-    }
-    ++by_decision[v.decision == Decision::kAllowed ? 0 : v.decision == Decision::kDenied ? 1 : 2];
-    absl::string_view reason = v.drop_reason ? flow::DropReasonName(v.drop_reason) : "";
-    if (as_json) {
-      json j;
-      j["uuid"] = f.uuid;
-      j["time"] = FormatRfc3339(f.time);
-      j["source"] = EndpointJson(f.source, f.source_ip);
-      j["destination"] = EndpointJson(f.destination, f.destination_ip);
-      j["protocol"] = std::string(flow::ProtocolName(f.l4.protocol));
-      j["port"] = f.l4.destination_port;
-      if (f.l4.protocol == flow::Protocol::kICMPv4 || f.l4.protocol == flow::Protocol::kICMPv6) {
-        j["icmp_type"] = f.l4.icmp_type;
-      }
-      if (!f.destination_names.empty()) {
-        json names = json::array();
-        for (const auto& n : f.destination_names) names.push_back(n.str());
-        j["destination_names"] = names;
-      }
-      j["recorded_verdict"] = std::string(flow::VerdictName(f.verdict));
-      j["reply"] = is_reply;
-      if (is_reply) {
-        j["reply_basis"] = std::string(flow::ReplyBasisName(reply.basis));
-        if (original) {
-          j["connection"] = {
-              {"source", EndpointJson(original->source, original->source_ip)},
-              {"destination", EndpointJson(original->destination, original->destination_ip)},
-              {"port", original->l4.destination_port}};
-        }
-      }
-      j["verdict"] = std::string(policy::DecisionName(v.decision));
-      j["reason"] = reason.empty() ? json(nullptr) : json(std::string(reason));
-      j["undecided_reason"] = v.undecided_reason.empty() ? json(nullptr) : json(v.undecided_reason);
-      j["denied_at"] =
-          v.denied_at ? json(std::string(policy::DirectionName(*v.denied_at))) : json(nullptr);
-      j["egress"] = SideJson(v.egress);
-      j["ingress"] = SideJson(v.ingress);
-      out << tw::DumpJson(j) << "\n";
-    } else {
-      std::string line =
-          absl::StrCat(FormatRfc3339(f.time), " ", EndpointText(f.source, f.source_ip), " -> ",
-                       EndpointText(f.destination, f.destination_ip), " ", PortText(f), ": ",
-                       policy::DecisionName(v.decision));
-      std::string detail;
-      if (v.decision == Decision::kDenied) {
-        detail = absl::StrCat(
-            reason, " at ", policy::DirectionName(*v.denied_at), " (",
-            SideText(policy::DirectionName(*v.denied_at),
-                     *v.denied_at == policy::Direction::kEgress ? v.egress : v.ingress),
-            ")");
-      } else if (v.decision == Decision::kUndecided) {
-        detail = absl::StrCat("(", v.undecided_reason, ")");
-      } else {
-        detail = absl::StrCat("(", SideText("egress", v.egress), "; ",
-                              SideText("ingress", v.ingress), ")");
-      }
-      if (is_reply && original) {
-        absl::StrAppend(&line, " as the reply of ",
-                        EndpointText(original->source, original->source_ip), " -> ",
-                        EndpointText(original->destination, original->destination_ip), " ",
-                        PortText(*original), ", whose verdict it takes: ", detail);
-      } else if (is_reply) {
-        absl::StrAppend(&line, " reply ", detail);
-      } else {
-        absl::StrAppend(&line, " ", detail);
-      }
-      out << EscapeTerminal(line) << "\n";
-    }
-    return true;
-  });
-  out.flush();
-  if (!st.ok()) {
-    std::cerr << cmd << ": " << st.message() << "\n";
-    return kExitUsage;
+
+  void Count(const JudgedFlow& jf) {
+    if (jf.is_reply) ++replies;
+    const Decision d = jf.v.decision;
+    ++by_decision[d == Decision::kAllowed ? 0 : d == Decision::kDenied ? 1 : 2];
   }
-  if (!as_json) {
-    // The totals, on stderr so that stdout stays one line a flow for grep.
+  // On stderr, so that stdout stays one line a flow for grep.
+  void Print() const {
     uint64_t total = by_decision[0] + by_decision[1] + by_decision[2];
-    std::cerr << cmd << ": " << total << " flow" << (total == 1 ? "" : "s") << ": "
-              << by_decision[0] << " ALLOWED, " << by_decision[1] << " DENIED, "
-              << by_decision[2] << " UNDECIDED";
+    std::cerr << kVerdictCmd << ": " << total << " flow" << (total == 1 ? "" : "s") << ": "
+              << by_decision[0] << " ALLOWED, " << by_decision[1] << " DENIED, " << by_decision[2]
+              << " UNDECIDED";
     if (replies > 0) {
       std::cerr << " (" << replies << " repl" << (replies == 1 ? "y" : "ies")
                 << " judged by the verdict of " << (replies == 1 ? "its" : "their")
@@ -310,6 +325,42 @@ int RunVerdict(const VerdictArgs& args) {
     }
     std::cerr << "\n";
   }
+};
+
+int RunVerdict(const VerdictArgs& args) {
+  auto loaded = LoadVerdictPolicies(args);
+  if (!loaded.ok()) {
+    std::cerr << kVerdictCmd << ": " << loaded.status().message() << "\n";
+    return kExitUsage;
+  }
+  policy::Evaluator eval(loaded->policies, VerdictEvaluatorOptions(args));
+
+  flow::SymbolTable symbols;
+  sources::CaptureOptions copts;
+  copts.strict = args.strict;
+  copts.errors = &std::cerr;
+  sources::CaptureReader reader(args.flows, symbols, copts);
+  flow::ServerPortIndex servers;
+  const bool as_json = args.output == "json";
+  std::ostream& out = std::cout;
+  VerdictTotals totals;
+  absl::Status st = reader.Run([&](flow::Event&& ev) {
+    if (!ev.flow) return true;  // lost events and node status carry no connection
+    JudgedFlow jf = Judge(*ev.flow, eval, servers, symbols);
+    totals.Count(jf);
+    if (as_json) {
+      out << tw::DumpJson(VerdictJson(jf)) << "\n";
+    } else {
+      out << EscapeTerminal(VerdictLine(jf)) << "\n";
+    }
+    return true;
+  });
+  out.flush();
+  if (!st.ok()) {
+    std::cerr << kVerdictCmd << ": " << st.message() << "\n";
+    return kExitUsage;
+  }
+  if (!as_json) totals.Print();
   return kExitOk;
 }
 
