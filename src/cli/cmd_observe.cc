@@ -21,6 +21,7 @@
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "cli/printer.h"
+#include "common/status_macros.h"
 #include "common/time_format.h"
 #include "flow/filter.h"
 #include "flow/proto_json.h"
@@ -127,20 +128,29 @@ bool UseColor(const std::string& when) {
          !(term != nullptr && std::string(term) == "dumb");
 }
 
-int RunObserve(const ObserveArgs& a) {
-  if (a.relay.given() == !a.captures.empty()) {
-    return Fail("give either --relay ADDR or --capture FILE... (see --help)");
+// What the flags ask for, checked before anything is read: the filters, which of the count
+// flags were given, how to print, and the time window.
+struct ObserveRequest {
+  flow::FilterRequest filters;
+  bool has_last = false;
+  bool has_first = false;
+  PrintOptions po;
+  std::optional<absl::Time> since, until;
+};
+
+// hubble's rules: --first reads from the start, so it combines with none of the others.
+absl::Status CheckCountFlags(const ObserveArgs& a, const ObserveRequest& r) {
+  if (r.has_first && r.has_last)
+    return absl::InvalidArgumentError("cannot set both --first and --last");
+  if (r.has_first && a.all) return absl::InvalidArgumentError("cannot set both --first and --all");
+  if (r.has_first && a.follow) {
+    return absl::InvalidArgumentError("cannot set both --first and --follow");
   }
-  auto filters = BuildFilters(a);
-  if (!filters.ok()) return Fail(filters.status().message());
+  if (r.has_last && a.all) return absl::InvalidArgumentError("cannot set both --last and --all");
+  return absl::OkStatus();
+}
 
-  const bool has_last = a.last_opt->count() > 0;
-  const bool has_first = a.first_opt->count() > 0;
-  if (has_first && has_last) return Fail("cannot set both --first and --last");
-  if (has_first && a.all) return Fail("cannot set both --first and --all");
-  if (has_first && a.follow) return Fail("cannot set both --first and --follow");
-  if (has_last && a.all) return Fail("cannot set both --last and --all");
-
+absl::StatusOr<PrintOptions> ObservePrintOptions(const ObserveArgs& a) {
   PrintOptions po;
   if (a.output == "compact") {
     po.format = OutputFormat::kCompact;
@@ -148,124 +158,167 @@ int RunObserve(const ObserveArgs& a) {
     po.format = OutputFormat::kDict;
   } else if (a.output == "table" || a.output == "tab") {
     po.format = OutputFormat::kTable;
-    if (a.follow) return Fail("table output format is not compatible with follow mode");
+    if (a.follow) {
+      return absl::InvalidArgumentError("table output format is not compatible with follow mode");
+    }
   } else {
     po.format = OutputFormat::kJson;
   }
   if (!a.field_mask.empty() && po.format != OutputFormat::kJson) {
-    return Fail(absl::StrCat(a.output,
-                             " output format is not compatible with custom field mask (use -o "
-                             "json: the other formats need the fields the mask leaves out)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(a.output,
+                     " output format is not compatible with custom field mask (use -o "
+                     "json: the other formats need the fields the mask leaves out)"));
   }
   auto tf = ParseTimeFormat(a.time_format);
-  if (!tf.ok()) return Fail(tf.status().message());
+  if (!tf.ok()) return tf.status();
   po.time_format = *tf;
   po.node_name = a.print_node_name;
   po.numeric = a.numeric;
   po.color =
       po.format != OutputFormat::kJson && po.format != OutputFormat::kTable && UseColor(a.color);
   po.debug = spdlog::should_log(spdlog::level::debug);
+  return po;
+}
 
+// --since and --until, relative ones ("5m") counted back from now.
+absl::Status ParseTimeWindow(const ObserveArgs& a, ObserveRequest& r) {
   absl::Time now = absl::Now();
-  std::optional<absl::Time> since, until;
   if (!a.since.empty()) {
     auto t = ParseTime(a.since, now);
-    if (!t.ok()) return Fail(absl::StrCat("--since: ", t.status().message()));
-    since = *t;
+    if (!t.ok()) return absl::InvalidArgumentError(absl::StrCat("--since: ", t.status().message()));
+    r.since = *t;
   }
   if (!a.until.empty()) {
     auto t = ParseTime(a.until, now);
-    if (!t.ok()) return Fail(absl::StrCat("--until: ", t.status().message()));
-    until = *t;
+    if (!t.ok()) return absl::InvalidArgumentError(absl::StrCat("--until: ", t.status().message()));
+    r.until = *t;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ObserveRequest> ReadObserveRequest(const ObserveArgs& a) {
+  if (a.relay.given() == !a.captures.empty()) {
+    return absl::InvalidArgumentError("give either --relay ADDR or --capture FILE... (see --help)");
+  }
+  ObserveRequest r;
+  TW_ASSIGN_OR_RETURN(r.filters, BuildFilters(a));
+  r.has_last = a.last_opt->count() > 0;
+  r.has_first = a.first_opt->count() > 0;
+  TW_RETURN_IF_ERROR(CheckCountFlags(a, r));
+  TW_ASSIGN_OR_RETURN(r.po, ObservePrintOptions(a));
+  TW_RETURN_IF_ERROR(ParseTimeWindow(a, r));
+  return r;
+}
+
+// The relay request, as hubble observe makes it from the same flags.
+sources::RelayClientOptions RelayRequest(const ObserveArgs& a, const ObserveRequest& r) {
+  sources::RelayClientOptions o = a.relay.ToOptions();
+  o.follow = a.follow;
+  if (r.has_last) o.number = a.last;
+  if (r.has_first) {
+    o.first = true;
+    o.number = a.first;
+  }
+  if (a.all) o.number = std::numeric_limits<uint64_t>::max();
+  // hubble's default: the last 20 flows (per node) when nothing says otherwise.
+  if (!a.follow && !r.has_last && !r.has_first && !a.all && !r.since && !r.until) o.number = 20;
+  o.since = r.since;
+  if (!a.follow) o.until = r.until;  // as hubble: --until is not sent with --follow
+  o.whitelist = r.filters.whitelist;
+  o.blacklist = r.filters.blacklist;
+  o.field_mask = a.field_mask;
+  o.resume_window = a.resume_window;
+  o.max_attempts = a.follow ? 0 : 2;
+  return o;
+}
+
+int ObserveRelay(const ObserveArgs& a, const ObserveRequest& r, flow::SymbolTable& symbols) {
+  const bool json = r.po.format == OutputFormat::kJson;
+  EventPrinter printer(stdout, stderr, r.po);
+  sources::RelayClient client(RelayRequest(a, r), symbols);
+  // Before any gRPC thread exists: they inherit the mask and leave SIGINT/SIGTERM to it.
+  app::SignalThread signals({[&](int, int) { client.Stop(); }, nullptr});
+  absl::Status st;
+  {
+    std::unique_ptr<PeriodicFlush> flush;
+    if (a.follow) flush = std::make_unique<PeriodicFlush>(printer);
+    st = client.RunWire([&](flow::Event&& ev, const ::observer::GetFlowsResponse& wire) {
+      if (json) {
+        printer.Print(ev, flow::HubbleJson(wire));
+      } else {
+        printer.Print(ev);
+      }
+      return true;
+    });
+  }
+  printer.Flush();
+  if (!st.ok()) return Fail(st.message());
+  return kExitOk;
+}
+
+// --last over captures: the newest `n` flows that pass, with the lost events among them.
+// Lost events before the oldest kept flow fall out of the window with it.
+class LastFlows {
+ public:
+  explicit LastFlows(uint64_t n) : n_(n) {}
+
+  void Add(flow::Event&& ev, std::string line) {
+    if (ev.flow) ++flows_;
+    tail_.emplace_back(std::move(ev), std::move(line));
+    while (!tail_.empty() && (flows_ > n_ || (trimmed_ && !tail_.front().first.flow))) {
+      if (tail_.front().first.flow) {
+        --flows_;
+        trimmed_ = true;
+      }
+      tail_.pop_front();
+    }
+  }
+  void PrintTo(EventPrinter& printer) const {
+    for (const auto& [ev, line] : tail_) printer.Print(ev, line);
   }
 
-  // Large stdout buffer: a fast relay stream is hundreds of thousands of lines a second.
-  static char out_buffer[1 << 20];
-  std::setvbuf(stdout, out_buffer, _IOFBF, sizeof(out_buffer));
-  flow::SymbolTable symbols;
-  const bool json = po.format == OutputFormat::kJson;
+ private:
+  const uint64_t n_;
+  std::deque<std::pair<flow::Event, std::string>> tail_;
+  uint64_t flows_ = 0;
+  bool trimmed_ = false;
+};
 
-  if (a.relay.given()) {
-    sources::RelayClientOptions o = a.relay.ToOptions();
-    o.follow = a.follow;
-    if (has_last) o.number = a.last;
-    if (has_first) {
-      o.first = true;
-      o.number = a.first;
-    }
-    if (a.all) o.number = std::numeric_limits<uint64_t>::max();
-    // hubble's default: the last 20 flows (per node) when nothing says otherwise.
-    if (!a.follow && !has_last && !has_first && !a.all && !since && !until) o.number = 20;
-    o.since = since;
-    if (!a.follow) o.until = until;  // as hubble: --until is not sent with --follow
-    o.whitelist = filters->whitelist;
-    o.blacklist = filters->blacklist;
-    o.field_mask = a.field_mask;
-    o.resume_window = a.resume_window;
-    o.max_attempts = a.follow ? 0 : 2;
-
-    EventPrinter printer(stdout, stderr, po);
-    sources::RelayClient client(o, symbols);
-    // Before any gRPC thread exists: they inherit the mask and leave SIGINT/SIGTERM to it.
-    app::SignalThread signals({[&](int, int) { client.Stop(); }, nullptr});
-    absl::Status st;
-    {
-      std::unique_ptr<PeriodicFlush> flush;
-      if (a.follow) flush = std::make_unique<PeriodicFlush>(printer);
-      st = client.RunWire([&](flow::Event&& ev, const ::observer::GetFlowsResponse& wire) {
-        if (json) {
-          printer.Print(ev, flow::HubbleJson(wire));
-        } else {
-          printer.Print(ev);
-        }
-        return true;
-      });
-    }
-    printer.Flush();
-    if (!st.ok()) return Fail(st.message());
-    return kExitOk;
-  }
-
-  // Captures: everything that passes the filters, --first/--last counted over flows.
-  auto set = flow::FlowFilterSet::Compile(filters->whitelist, filters->blacklist);
+// Captures: everything that passes the filters, --first/--last counted over flows.
+int ObserveCaptures(const ObserveArgs& a, const ObserveRequest& r, flow::SymbolTable& symbols) {
+  const bool json = r.po.format == OutputFormat::kJson;
+  auto set = flow::FlowFilterSet::Compile(r.filters.whitelist, r.filters.blacklist);
   if (!set.ok()) return Fail(set.status().message());
   sources::CaptureOptions copts;
   copts.strict = a.strict;
   copts.errors = &std::cerr;
   sources::CaptureReader reader(a.captures, symbols, copts);
   app::SignalThread signals({[&](int, int) { reader.Stop(); }, nullptr});
-  EventPrinter printer(stdout, stderr, po);
-  std::deque<std::pair<flow::Event, std::string>> tail;  // --last
-  uint64_t tail_flows = 0, printed = 0;
-  bool trimmed = false;
+  EventPrinter printer(stdout, stderr, r.po);
+  LastFlows tail(a.last);
+  uint64_t printed = 0;
   absl::Status st;
   {
     std::unique_ptr<PeriodicFlush> flush;
     if (a.follow) flush = std::make_unique<PeriodicFlush>(printer);
     st = reader.RunLines([&](flow::Event&& ev, absl::string_view line) {
       if (ev.flow) {
-        if ((since && ev.flow->time < *since) || (until && ev.flow->time > *until)) return true;
+        if ((r.since && ev.flow->time < *r.since) || (r.until && ev.flow->time > *r.until)) {
+          return true;
+        }
         if (!set->Matches(*ev.flow)) return true;
       }
-      if (has_last) {
-        // Lost events before the oldest kept flow fall out of the window with it.
-        if (ev.flow) ++tail_flows;
-        tail.emplace_back(std::move(ev), json ? std::string(line) : std::string());
-        while (!tail.empty() && (tail_flows > a.last || (trimmed && !tail.front().first.flow))) {
-          if (tail.front().first.flow) {
-            --tail_flows;
-            trimmed = true;
-          }
-          tail.pop_front();
-        }
+      if (r.has_last) {
+        tail.Add(std::move(ev), json ? std::string(line) : std::string());
         return true;
       }
       printer.Print(ev, line);
-      if (ev.flow && has_first && ++printed >= a.first) return false;
+      if (ev.flow && r.has_first && ++printed >= a.first) return false;
       return true;
     });
   }
-  for (const auto& [ev, line] : tail) printer.Print(ev, line);
+  tail.PrintTo(printer);
   printer.Flush();
   if (!st.ok()) return Fail(st.message());
   auto stats = reader.stats();
@@ -274,6 +327,17 @@ int RunObserve(const ObserveArgs& a) {
               << " malformed line(s) (see above; --strict makes them fatal)\n";
   }
   return kExitOk;
+}
+
+int RunObserve(const ObserveArgs& a) {
+  auto request = ReadObserveRequest(a);
+  if (!request.ok()) return Fail(request.status().message());
+  // Large stdout buffer: a fast relay stream is hundreds of thousands of lines a second.
+  static char out_buffer[1 << 20];
+  std::setvbuf(stdout, out_buffer, _IOFBF, sizeof(out_buffer));
+  flow::SymbolTable symbols;
+  if (a.relay.given()) return ObserveRelay(a, *request, symbols);
+  return ObserveCaptures(a, *request, symbols);
 }
 
 // hubble's help text for each filter flag (its words where they say what the flag does).
