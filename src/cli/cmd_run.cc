@@ -94,71 +94,67 @@ std::vector<std::string> CheckInputs(const config::DaemonConfig& c) {
   return errors;
 }
 
-int RunDaemon(const RunArgs& args) {
-  config::LoadOptions lo;
-  lo.require_relay_address = args.captures.empty();
-  lo.check_files = args.check && !args.check_syntax;
-  absl::StatusOr<config::RelayOverride> relay = args.relay.ToConfigOverride();
-  if (!relay.ok()) {
-    std::cerr << "tierwatch run: " << relay.status().message() << "\n";
-    return kExitUsage;
-  }
-  lo.relay = *relay;
+int UsageError(absl::string_view message) {
+  std::cerr << "tierwatch run: " << message << "\n";
+  return kExitUsage;
+}
+
+// The config, loaded and validated; nullopt once its errors are printed. With --check the
+// files it names are read too, so that every problem is reported at once: the config's
+// errors, then those of the files.
+std::optional<app::LoadedConfig> LoadRunConfig(const RunArgs& args, const config::LoadOptions& lo) {
   auto cfg = app::LoadDaemonConfig(args.config, lo);
   if (lo.check_files) {
-    // Everything at once: the config's errors, then those of the files it names.
     config::LoadResult raw = config::LoadFile(args.config, lo);
     std::vector<std::string> errors;
     if (!cfg.ok()) errors.emplace_back(cfg.status().message());
     for (std::string& e : CheckInputs(raw.config)) errors.push_back(std::move(e));
     if (!errors.empty()) {
       std::cerr << "tierwatch run: invalid config:\n" << absl::StrJoin(errors, "\n") << "\n";
-      return kExitUsage;
+      return std::nullopt;
     }
   }
   if (!cfg.ok()) {
     std::cerr << "tierwatch run: invalid config:\n" << cfg.status().message() << "\n";
-    return kExitUsage;
+    return std::nullopt;
   }
-  if (args.check) {
-    std::cout << "config OK: " << args.config << " (mode " << config::ModeName(cfg->config.mode)
-              << ", "
-              << (args.captures.empty()
-                      ? absl::StrCat("relay ", cfg->config.relay.address)
-                      : absl::StrCat("captures ", absl::StrJoin(args.captures, " ")))
-              << ", " << cfg->filters.whitelist.size() << " whitelist and "
-              << cfg->filters.blacklist.size() << " blacklist filters)\n";
-    return kExitOk;
-  }
+  return *std::move(cfg);
+}
 
-  // Still one thread: logging can be rebuilt from the config (flags win).
-  LogOptions log{args.log_level_given ? args.log_level : cfg->config.log.level,
-                 cfg->config.log.json};
+void PrintConfigOk(const RunArgs& args, const app::LoadedConfig& cfg) {
+  std::cout << "config OK: " << args.config << " (mode " << config::ModeName(cfg.config.mode)
+            << ", "
+            << (args.captures.empty()
+                    ? absl::StrCat("relay ", cfg.config.relay.address)
+                    : absl::StrCat("captures ", absl::StrJoin(args.captures, " ")))
+            << ", " << cfg.filters.whitelist.size() << " whitelist and "
+            << cfg.filters.blacklist.size() << " blacklist filters)\n";
+}
+
+// Logging as the config says, the global flags winning. Only while there is one thread.
+absl::Status SetupRunLogging(const RunArgs& args, const config::DaemonConfig& c) {
+  LogOptions log{args.log_level_given ? args.log_level : c.log.level, c.log.json};
   if (args.log_json_given) log.json = true;
   spdlog::drop("tierwatch");
-  if (absl::Status st = SetupLogging(log); !st.ok()) {
-    std::cerr << "tierwatch run: " << st.message() << "\n";
-    return kExitUsage;
-  }
+  return SetupLogging(log);
+}
 
-  std::optional<app::ShardSpec> shard;
-  if (!args.shard.empty()) {
-    if (!args.captures.empty()) {
-      std::cerr << "tierwatch run: --shard divides a relay's nodes among daemons; it does not "
-                   "combine with --capture\n";
-      return kExitUsage;
-    }
-    char host[256] = {};
-    gethostname(host, sizeof(host) - 1);
-    auto spec = app::ParseShardSpec(args.shard, host);
-    if (!spec.ok()) {
-      std::cerr << "tierwatch run: " << spec.status().message() << "\n";
-      return kExitUsage;
-    }
-    shard = *spec;
+// --shard, its ordinal form read from the host name (a StatefulSet pod's).
+absl::StatusOr<std::optional<app::ShardSpec>> RunShard(const RunArgs& args) {
+  if (args.shard.empty()) return std::optional<app::ShardSpec>();
+  if (!args.captures.empty()) {
+    return absl::InvalidArgumentError(
+        "--shard divides a relay's nodes among daemons; it does not combine with --capture");
   }
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  auto spec = app::ParseShardSpec(args.shard, host);
+  if (!spec.ok()) return spec.status();
+  return std::optional<app::ShardSpec>(*spec);
+}
 
-  RealTimeSource clock;
+app::DaemonOptions RunDaemonOptions(const RunArgs& args, const config::LoadOptions& lo,
+                                    std::optional<app::ShardSpec> shard, const TimeSource& clock) {
   app::DaemonOptions opts;
   opts.shard = shard;
   opts.config_path = args.config;
@@ -168,8 +164,71 @@ int RunDaemon(const RunArgs& args) {
   opts.log_level_from_command_line = args.log_level_given;
   opts.reset_baseline = args.reset_baseline;
   opts.seed = static_cast<uint64_t>(absl::ToUnixNanos(clock.Now()));
-  app::Daemon daemon(*cfg, opts, clock);
+  return opts;
+}
 
+// The HTTP API on http.listen; `http` stays null when that is empty. An error names in
+// `unusable` the setting that made the API unusable.
+absl::Status StartHttp(const config::DaemonConfig& c, app::DaemonApiState& api_state,
+                       std::unique_ptr<api::HttpServer>& http, std::string& unusable) {
+  if (c.http.listen.empty()) return absl::OkStatus();
+  api::HttpServerOptions http_options;
+  if (!c.http.bearer_token_file.empty()) {
+    auto token = api::ReadBearerTokenFile(c.http.bearer_token_file);
+    if (!token.ok()) {
+      unusable = "http.bearer_token_file";
+      return token.status();
+    }
+    http_options.bearer_token = *std::move(token);
+  }
+  http = std::make_unique<api::HttpServer>(
+      [&api_state](const api::Request& r) { return api::Handle(r, api_state); }, http_options);
+  if (absl::Status st = http->Start(c.http.listen); !st.ok()) {
+    unusable = "http.listen";
+    return st;
+  }
+  spdlog::info("http listening addr={} endpoints=/metrics,/healthz,/readyz,/api/v1/ auth={}",
+               http->address(), http_options.bearer_token.empty() ? "none" : "bearer");
+  return absl::OkStatus();
+}
+
+// The summary of the run on stdout; a run that ended in error exits with findings.
+int PrintRunReport(const RunArgs& args, const app::RunReport& report, const config::DaemonConfig& c,
+                   const std::string& explain_hint) {
+  if (args.output == "json") {
+    std::cout << tw::DumpJson(app::RenderRunJson(report), 2) << "\n";
+  } else {
+    std::cout << app::RenderRunText(report, c.learn_for, explain_hint);
+  }
+  std::cout.flush();
+  if (!report.status.ok()) {
+    std::cerr << "tierwatch run: " << report.status.message() << "\n";
+    return kExitFindings;
+  }
+  return kExitOk;
+}
+
+int RunDaemon(const RunArgs& args) {
+  config::LoadOptions lo;
+  lo.require_relay_address = args.captures.empty();
+  lo.check_files = args.check && !args.check_syntax;
+  absl::StatusOr<config::RelayOverride> relay = args.relay.ToConfigOverride();
+  if (!relay.ok()) return UsageError(relay.status().message());
+  lo.relay = *relay;
+  std::optional<app::LoadedConfig> cfg = LoadRunConfig(args, lo);
+  if (!cfg) return kExitUsage;
+  if (args.check) {
+    PrintConfigOk(args, *cfg);
+    return kExitOk;
+  }
+  if (absl::Status st = SetupRunLogging(args, cfg->config); !st.ok()) {
+    return UsageError(st.message());
+  }
+  auto shard = RunShard(args);
+  if (!shard.ok()) return UsageError(shard.status().message());
+
+  RealTimeSource clock;
+  app::Daemon daemon(*cfg, RunDaemonOptions(args, lo, *shard, clock), clock);
   // Before any other thread exists, so that every thread inherits the blocked mask.
   app::SignalThread signals({
       .on_stop =
@@ -184,56 +243,25 @@ int RunDaemon(const RunArgs& args) {
           },
       .on_reload = [&daemon] { daemon.Reload().IgnoreError(); },
   });
+  if (absl::Status st = daemon.Start(); !st.ok()) return UsageError(st.message());
 
-  if (absl::Status st = daemon.Start(); !st.ok()) {
-    std::cerr << "tierwatch run: " << st.message() << "\n";
-    return kExitUsage;
-  }
   // After Start: the routes read the daemon's handlers, which exist from then on.
   app::DaemonApiState api_state(daemon);
   std::unique_ptr<api::HttpServer> http;
-  std::string explain_hint = ExplainHint(args, cfg->config, "");
-  if (!cfg->config.http.listen.empty()) {
-    api::HttpServerOptions http_options;
-    if (!cfg->config.http.bearer_token_file.empty()) {
-      auto token = api::ReadBearerTokenFile(cfg->config.http.bearer_token_file);
-      if (!token.ok()) {
-        std::cerr << "tierwatch run: " << token.status().message() << "\n";
-        daemon.RequestStop("http.bearer_token_file unusable");
-        daemon.Shutdown();
-        return kExitUsage;
-      }
-      http_options.bearer_token = *std::move(token);
-    }
-    http = std::make_unique<api::HttpServer>(
-        [&api_state](const api::Request& r) { return api::Handle(r, api_state); },
-        http_options);
-    if (absl::Status st = http->Start(cfg->config.http.listen); !st.ok()) {
-      std::cerr << "tierwatch run: " << st.message() << "\n";
-      daemon.RequestStop("http.listen unusable");
-      daemon.Shutdown();
-      return kExitUsage;
-    }
-    spdlog::info("http listening addr={} endpoints=/metrics,/healthz,/readyz,/api/v1/ auth={}",
-                 http->address(), http_options.bearer_token.empty() ? "none" : "bearer");
-    explain_hint = ExplainHint(args, cfg->config, http->address());
+  std::string unusable;
+  if (absl::Status st = StartHttp(cfg->config, api_state, http, unusable); !st.ok()) {
+    std::cerr << "tierwatch run: " << st.message() << "\n";
+    daemon.RequestStop(absl::StrCat(unusable, " unusable"));
+    daemon.Shutdown();
+    return kExitUsage;
   }
+  const std::string explain_hint =
+      ExplainHint(args, cfg->config, http ? http->address() : std::string());
   if (!daemon.WaitForStop(args.duration)) daemon.RequestStop("duration");
   app::RunReport report = daemon.Shutdown();
   // Last: scrapes and on-call queries keep working until the summary is final.
   if (http) http->Stop();
-
-  if (args.output == "json") {
-    std::cout << tw::DumpJson(app::RenderRunJson(report), 2) << "\n";
-  } else {
-    std::cout << app::RenderRunText(report, cfg->config.learn_for, explain_hint);
-  }
-  std::cout.flush();
-  if (!report.status.ok()) {
-    std::cerr << "tierwatch run: " << report.status.message() << "\n";
-    return kExitFindings;
-  }
-  return kExitOk;
+  return PrintRunReport(args, report, cfg->config, explain_hint);
 }
 
 }  // namespace
