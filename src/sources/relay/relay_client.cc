@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <fstream>
+#include <initializer_list>
 #include <sstream>
 #include <tuple>
 
@@ -15,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "common/time_format.h"
 #include "flow/proto_convert.h"
 #include "grpcpp/grpcpp.h"
@@ -165,134 +167,162 @@ bool TcpConnects(const std::string& address, absl::Duration timeout) {
   return ok;
 }
 
+namespace {
+
+// A failed connection attempt, as the diagnosis rows look at it.
+struct ConnectFailure {
+  int code;
+  absl::string_view message;
+  bool tcp_connects;
+  const RelayClientOptions& o;
+
+  bool DeadlineExceeded() const {
+    return code == static_cast<int>(grpc::StatusCode::DEADLINE_EXCEEDED);
+  }
+  bool Has(absl::string_view needle) const { return absl::StrContains(message, needle); }
+  bool HasAny(std::initializer_list<absl::string_view> needles) const {
+    for (absl::string_view n : needles) {
+      if (Has(n)) return true;
+    }
+    return false;
+  }
+  // gRPC's words for a certificate no trusted CA signed.
+  bool UnknownCa() const {
+    return HasAny({"certificate verify failed", "CERTIFICATE_VERIFY_FAILED",
+                   "unable to get local issuer", "self-signed certificate",
+                   "self signed certificate"});
+  }
+  // gRPC's words for a peer that hung up.
+  bool Closed() const {
+    return HasAny({"Socket closed", "Connection reset", "End of TCP stream", "connection closed"});
+  }
+};
+
+// One row of the diagnosis table: when `probe` holds, the failure is `cause`. `what` and
+// `fix` may name {timeout}, {host}, {peer_name}, {ca_files} and {message}.
+struct DiagnosisRow {
+  bool (*probe)(const ConnectFailure& f);
+  ConnectCause cause;
+  bool permanent;  // another attempt soon fails the same way
+  absl::string_view what;
+  absl::string_view fix;
+};
+
+constexpr absl::string_view kClientCertFix =
+    "pass a client certificate the relay's client CA signed with "
+    "--tls-client-cert-file and --tls-client-key-file";
+
+// In order: the first row whose probe holds decides. gRPC's messages differ between its
+// versions and TLS libraries, so most probes accept several wordings.
+const DiagnosisRow kDiagnosisRows[] = {
+    {[](const ConnectFailure& f) { return f.DeadlineExceeded() && f.tcp_connects; },
+     ConnectCause::kSilentPeer, false,
+     "the peer accepted the connection but did not answer gRPC within {timeout}",
+     "check that the address is a Hubble Relay (gRPC) port; raise --connect-timeout if "
+     "the relay is only slow"},
+    {[](const ConnectFailure& f) { return f.DeadlineExceeded(); }, ConnectCause::kTimeout, false,
+     "no connection within {timeout}",
+     "check the address and that the relay (or the port-forward to it) is up; a "
+     "firewall may drop the packets"},
+    {[](const ConnectFailure& f) {
+       return f.HasAny(
+           {"DNS resolution failed", "Domain name not found", "Could not resolve", "not resolve"});
+     },
+     ConnectCause::kUnresolvable, true, "cannot resolve host \"{host}\"",
+     "check the name; cluster service names (hubble-relay.kube-system.svc) resolve only "
+     "inside the cluster: from outside, run `cilium hubble port-forward` and use "
+     "127.0.0.1:4245"},
+    {[](const ConnectFailure& f) { return f.Has("Connection refused"); }, ConnectCause::kRefused,
+     false, "connection refused (nothing listens on that port)",
+     "start the relay, or a port-forward to it (`cilium hubble port-forward`, or "
+     "`kubectl -n kube-system port-forward svc/hubble-relay 4245:80`)"},
+    {[](const ConnectFailure& f) {
+       return f.HasAny({"http1.x server", "http1"});
+     },
+     ConnectCause::kNotGrpc, true, "the peer speaks HTTP/1.x, not gRPC",
+     "point at the Hubble Relay gRPC port (4245 on the relay pod, 80 or 443 on the "
+     "hubble-relay service)"},
+    {[](const ConnectFailure& f) { return f.Has("Peer name") && f.Has("not in peer certificate"); },
+     ConnectCause::kTlsNameMismatch, true,
+     "the relay's TLS certificate is not issued for \"{peer_name}\"",
+     "give the name the certificate is issued for with --tls-server-name (Cilium issues "
+     "relay certificates for *.hubble-relay.cilium.io, so e.g. --tls-server-name "
+     "ui.hubble-relay.cilium.io)"},
+    {[](const ConnectFailure& f) { return f.UnknownCa() && f.o.tls.ca_files.empty(); },
+     ConnectCause::kTlsUnknownCa, true,
+     "the relay's TLS certificate is not signed by a CA you trust",
+     "pass the relay's CA with --tls-ca-cert-files (Cilium keeps it in secret "
+     "hubble-relay-server-certs, key ca.crt)"},
+    {[](const ConnectFailure& f) { return f.UnknownCa(); }, ConnectCause::kTlsUnknownCa, true,
+     "the relay's TLS certificate is not signed by a CA you trust",
+     "the CA in --tls-ca-cert-files ({ca_files}) did not sign it: use the CA of the relay's "
+     "certificate (secret hubble-relay-server-certs, key ca.crt)"},
+    {[](const ConnectFailure& f) {
+       return f.HasAny({"certificate required", "alert handshake failure",
+                        "sslv3 alert bad certificate", "alert bad certificate"});
+     },
+     ConnectCause::kTlsClientCertRequired, true,
+     "the relay requires a client certificate (mTLS) and refused the handshake", kClientCertFix},
+    {[](const ConnectFailure& f) {
+       return f.o.tls.enabled && f.HasAny({"wrong version number", "WRONG_VERSION_NUMBER",
+                                           "packet length too long", "record layer failure"});
+     },
+     ConnectCause::kTlsToPlaintext, true,
+     "the peer does not speak TLS (the TLS handshake got a non-TLS answer)",
+     "drop --tls (and the tls:// prefix) for a plaintext relay, or use the relay's TLS "
+     "port"},
+    // With TLS 1.3 a server that wants a client certificate rejects the connection after
+    // the client's side of the handshake is done: the client only sees it close.
+    {[](const ConnectFailure& f) {
+       return f.o.tls.enabled && f.o.tls.cert_file.empty() &&
+              f.HasAny({"Socket closed", "Connection reset", "End of TCP stream"});
+     },
+     ConnectCause::kTlsClientCertRequired, true,
+     "the relay closed the TLS connection during the handshake: it most likely "
+     "requires a client certificate (mTLS)",
+     kClientCertFix},
+    {[](const ConnectFailure& f) { return f.Closed() && f.o.tls.enabled; }, ConnectCause::kClosed,
+     false, "the peer closed the connection during the handshake",
+     "check that the address is a Hubble Relay (gRPC) port and that "
+     "the relay's client CA signed --tls-client-cert-file"},
+    {[](const ConnectFailure& f) { return f.Closed(); }, ConnectCause::kClosed, false,
+     "the peer closed the connection during the handshake",
+     "if the relay uses TLS add --tls; otherwise check that the address "
+     "is a Hubble Relay (gRPC) port"},
+    {[](const ConnectFailure& f) {
+       return f.HasAny({"Ssl handshake failed", "SSL_ERROR"});
+     },
+     ConnectCause::kOther, true, "TLS handshake failed ({message})",
+     "check --tls-ca-cert-files, --tls-server-name and the client certificate"},
+};
+
+// A row's text with the failure's particulars in place of its {placeholders}.
+std::string Fill(absl::string_view text, const ConnectFailure& f) {
+  if (!absl::StrContains(text, "{")) return std::string(text);
+  std::string peer_name = PeerNameFrom(f.message);
+  if (peer_name.empty()) {
+    peer_name = f.o.tls.server_name.empty() ? HostOf(f.o.address) : f.o.tls.server_name;
+  }
+  return absl::StrReplaceAll(text, {{"{timeout}", tw::FormatDuration(f.o.connect_timeout)},
+                                    {"{host}", HostOf(f.o.address)},
+                                    {"{peer_name}", peer_name},
+                                    {"{ca_files}", absl::StrJoin(f.o.tls.ca_files, ", ")},
+                                    {"{message}", f.message}});
+}
+
+}  // namespace
+
 ConnectDiagnosis DiagnoseConnectFailure(int code, absl::string_view message, bool tcp_connects,
                                         const RelayClientOptions& o) {
   ConnectDiagnosis d;
   d.grpc_message = std::string(message);
-  const std::string addr = o.address;
-  const std::string timeout = tw::FormatDuration(o.connect_timeout);
-  auto has = [&](absl::string_view needle) { return absl::StrContains(message, needle); };
-  if (code == static_cast<int>(grpc::StatusCode::DEADLINE_EXCEEDED)) {
-    if (tcp_connects) {
-      d.cause = ConnectCause::kSilentPeer;
-      d.what =
-          absl::StrCat("the peer accepted the connection but did not answer gRPC within ", timeout);
-      d.fix =
-          "check that the address is a Hubble Relay (gRPC) port; raise --connect-timeout if "
-          "the relay is only slow";
-    } else {
-      d.cause = ConnectCause::kTimeout;
-      d.what = absl::StrCat("no connection within ", timeout);
-      d.fix =
-          "check the address and that the relay (or the port-forward to it) is up; a "
-          "firewall may drop the packets";
-    }
-    return d;
-  }
-  if (has("DNS resolution failed") || has("Domain name not found") || has("Could not resolve") ||
-      has("not resolve")) {
-    d.cause = ConnectCause::kUnresolvable;
-    d.permanent = true;
-    d.what = absl::StrCat("cannot resolve host \"", HostOf(addr), "\"");
-    d.fix =
-        "check the name; cluster service names (hubble-relay.kube-system.svc) resolve only "
-        "inside the cluster: from outside, run `cilium hubble port-forward` and use "
-        "127.0.0.1:4245";
-    return d;
-  }
-  if (has("Connection refused")) {
-    d.cause = ConnectCause::kRefused;
-    d.what = "connection refused (nothing listens on that port)";
-    d.fix =
-        "start the relay, or a port-forward to it (`cilium hubble port-forward`, or "
-        "`kubectl -n kube-system port-forward svc/hubble-relay 4245:80`)";
-    return d;
-  }
-  if (has("http1.x server") || has("http1")) {
-    d.cause = ConnectCause::kNotGrpc;
-    d.permanent = true;
-    d.what = "the peer speaks HTTP/1.x, not gRPC";
-    d.fix =
-        "point at the Hubble Relay gRPC port (4245 on the relay pod, 80 or 443 on the "
-        "hubble-relay service)";
-    return d;
-  }
-  if (has("Peer name") && has("not in peer certificate")) {
-    d.cause = ConnectCause::kTlsNameMismatch;
-    d.permanent = true;
-    std::string name = PeerNameFrom(message);
-    if (name.empty()) name = o.tls.server_name.empty() ? HostOf(addr) : o.tls.server_name;
-    d.what = absl::StrCat("the relay's TLS certificate is not issued for \"", name, "\"");
-    d.fix =
-        "give the name the certificate is issued for with --tls-server-name (Cilium issues "
-        "relay certificates for *.hubble-relay.cilium.io, so e.g. --tls-server-name "
-        "ui.hubble-relay.cilium.io)";
-    return d;
-  }
-  if (has("certificate verify failed") || has("CERTIFICATE_VERIFY_FAILED") ||
-      has("unable to get local issuer") || has("self-signed certificate") ||
-      has("self signed certificate")) {
-    d.cause = ConnectCause::kTlsUnknownCa;
-    d.permanent = true;
-    d.what = "the relay's TLS certificate is not signed by a CA you trust";
-    d.fix =
-        o.tls.ca_files.empty()
-            ? "pass the relay's CA with --tls-ca-cert-files (Cilium keeps it in secret "
-              "hubble-relay-server-certs, key ca.crt)"
-            : absl::StrCat("the CA in --tls-ca-cert-files (", absl::StrJoin(o.tls.ca_files, ", "),
-                           ") did not sign it: use the CA of the relay's certificate "
-                           "(secret hubble-relay-server-certs, key ca.crt)");
-    return d;
-  }
-  if (has("certificate required") || has("alert handshake failure") ||
-      has("sslv3 alert bad certificate") || has("alert bad certificate")) {
-    d.cause = ConnectCause::kTlsClientCertRequired;
-    d.permanent = true;
-    d.what = "the relay requires a client certificate (mTLS) and refused the handshake";
-    d.fix =
-        "pass a client certificate the relay's client CA signed with "
-        "--tls-client-cert-file and --tls-client-key-file";
-    return d;
-  }
-  if (o.tls.enabled && (has("wrong version number") || has("WRONG_VERSION_NUMBER") ||
-                        has("packet length too long") || has("record layer failure"))) {
-    d.cause = ConnectCause::kTlsToPlaintext;
-    d.permanent = true;
-    d.what = "the peer does not speak TLS (the TLS handshake got a non-TLS answer)";
-    d.fix =
-        "drop --tls (and the tls:// prefix) for a plaintext relay, or use the relay's TLS "
-        "port";
-    return d;
-  }
-  if (o.tls.enabled && o.tls.cert_file.empty() &&
-      (has("Socket closed") || has("Connection reset") || has("End of TCP stream"))) {
-    // With TLS 1.3 a server that wants a client certificate rejects the connection after
-    // the client's side of the handshake is done: the client only sees it close.
-    d.cause = ConnectCause::kTlsClientCertRequired;
-    d.permanent = true;
-    d.what =
-        "the relay closed the TLS connection during the handshake: it most likely "
-        "requires a client certificate (mTLS)";
-    d.fix =
-        "pass a client certificate the relay's client CA signed with "
-        "--tls-client-cert-file and --tls-client-key-file";
-    return d;
-  }
-  if (has("Socket closed") || has("Connection reset") || has("End of TCP stream") ||
-      has("connection closed")) {
-    d.cause = ConnectCause::kClosed;
-    d.what = "the peer closed the connection during the handshake";
-    d.fix = o.tls.enabled ? "check that the address is a Hubble Relay (gRPC) port and that "
-                            "the relay's client CA signed --tls-client-cert-file"
-                          : "if the relay uses TLS add --tls; otherwise check that the address "
-                            "is a Hubble Relay (gRPC) port";
-    return d;
-  }
-  if (has("Ssl handshake failed") || has("SSL_ERROR")) {
-    d.cause = ConnectCause::kOther;
-    d.permanent = true;
-    d.what = absl::StrCat("TLS handshake failed (", message, ")");
-    d.fix = "check --tls-ca-cert-files, --tls-server-name and the client certificate";
+  const ConnectFailure f{code, message, tcp_connects, o};
+  for (const DiagnosisRow& row : kDiagnosisRows) {
+    if (!row.probe(f)) continue;
+    d.cause = row.cause;
+    d.permanent = row.permanent;
+    d.what = Fill(row.what, f);
+    d.fix = Fill(row.fix, f);
     return d;
   }
   d.cause = ConnectCause::kOther;
