@@ -122,126 +122,173 @@ std::string TierAssignment::ToString() const {
   return "unknown";
 }
 
-std::vector<TierOptionIssue> ValidateTierOptions(const TierOptions& o) {
-  std::vector<TierOptionIssue> issues;
-  auto add = [&issues](std::string path, std::string message) {
-    issues.push_back({std::move(path), std::move(message)});
-  };
-  std::map<int, size_t> levels;  // level -> tier index
-  int defaults = 0;
-  struct Listed {
-    int level;
-    std::string path;
-  };
+namespace {
+
+using Issues = std::vector<TierOptionIssue>;
+
+void Add(Issues& issues, std::string path, std::string message) {
+  issues.push_back({std::move(path), std::move(message)});
+}
+
+// Where a namespace was first listed, to report it listed again.
+struct Listed {
+  int level;
+  std::string path;
+};
+
+// The tiers one by one: a valid level, defined once; valid, unique namespace names; valid
+// patterns. Returns where each namespace was first listed.
+std::map<std::string, Listed> CheckTiers(const TierOptions& o, Issues& issues) {
+  std::map<int, size_t> levels;          // level -> tier index
   std::map<std::string, Listed> listed;  // namespace -> where first listed
   for (size_t i = 0; i < o.tiers.size(); ++i) {
     const TierSpec& t = o.tiers[i];
     std::string at = absl::StrCat("tiers[", i, "]");
     if (t.level < 0 || t.level > 2) {
-      add(at + ".level", absl::StrCat("tier level ", t.level, " is not 0, 1 or 2"));
+      Add(issues, at + ".level", absl::StrCat("tier level ", t.level, " is not 0, 1 or 2"));
     } else if (!levels.emplace(t.level, i).second) {
-      add(at + ".level", absl::StrCat("tier ", t.level, " is defined twice"));
+      Add(issues, at + ".level", absl::StrCat("tier ", t.level, " is defined twice"));
     }
-    if (t.is_default) ++defaults;
     for (size_t j = 0; j < t.namespaces.size(); ++j) {
       const std::string& ns = t.namespaces[j];
       std::string path = absl::StrCat(at, ".namespaces[", j, "]");
       if (!IsValidNamespaceName(ns)) {
-        add(path, absl::StrCat("\"", ns,
-                               "\" is not a valid namespace name (lowercase letters, digits and "
-                               "'-', starting and ending alphanumeric, at most 63)"));
+        Add(issues, path,
+            absl::StrCat("\"", ns,
+                         "\" is not a valid namespace name (lowercase letters, digits and "
+                         "'-', starting and ending alphanumeric, at most 63)"));
       }
       auto [it, inserted] = listed.emplace(ns, Listed{t.level, path});
       if (!inserted) {
-        add(path, it->second.level == t.level
-                      ? absl::StrCat("namespace ", ns, " is listed twice in tier ", t.level)
-                      : absl::StrCat("namespace ", ns, " is already in tier ", it->second.level,
-                                     "; a namespace belongs to one tier"));
+        Add(issues, path,
+            it->second.level == t.level
+                ? absl::StrCat("namespace ", ns, " is listed twice in tier ", t.level)
+                : absl::StrCat("namespace ", ns, " is already in tier ", it->second.level,
+                               "; a namespace belongs to one tier"));
       }
     }
     for (size_t j = 0; j < t.patterns.size(); ++j) {
       if (!IsValidNamespacePattern(t.patterns[j])) {
-        add(absl::StrCat(at, ".patterns[", j, "]"),
+        Add(issues, absl::StrCat(at, ".patterns[", j, "]"),
             absl::StrCat("\"", t.patterns[j],
                          "\" is not a valid namespace pattern (namespace characters and the "
                          "globs * ? [...])"));
       }
     }
   }
-  for (size_t i = 0; i < o.tiers.size(); ++i) {
-    const TierSpec& t = o.tiers[i];
-    for (size_t j = 0; j < t.patterns.size(); ++j) {
+  return listed;
+}
+
+// A namespace listed in one tier must not match another tier's pattern: which tier would it
+// be in?
+void CheckPatternsAgainstListed(const TierOptions& o, const std::map<std::string, Listed>& listed,
+                                Issues& issues) {
+  for (const TierSpec& t : o.tiers) {
+    for (const std::string& pattern : t.patterns) {
       for (const auto& [ns, where] : listed) {
-        if (where.level != t.level && GlobMatch(t.patterns[j], ns)) {
-          add(where.path,
+        if (where.level != t.level && GlobMatch(pattern, ns)) {
+          Add(issues, where.path,
               absl::StrCat("namespace ", ns, " is listed in tier ", where.level,
-                           " but also matches tier ", t.level, " pattern \"", t.patterns[j], "\""));
+                           " but also matches tier ", t.level, " pattern \"", pattern, "\""));
         }
       }
     }
   }
+}
+
+// Exactly one tier takes the namespaces no tier lists.
+void CheckOneDefaultTier(const TierOptions& o, Issues& issues) {
+  int defaults = 0;
+  for (const TierSpec& t : o.tiers) {
+    if (t.is_default) ++defaults;
+  }
   if (defaults != 1) {
-    add("tiers", defaults == 0 ? "no default tier: mark one tier (normally 2) with default: true"
-                               : "more than one tier is marked default: true");
+    Add(issues, "tiers",
+        defaults == 0 ? "no default tier: mark one tier (normally 2) with default: true"
+                      : "more than one tier is marked default: true");
   }
-  if (!IsValidNamespaceName(o.dns_service.namespace_)) {
-    add("dns_service.namespace",
-        absl::StrCat("\"", o.dns_service.namespace_, "\" is not a valid namespace name"));
+}
+
+void CheckDnsService(const DnsServiceSpec& dns, Issues& issues) {
+  if (!IsValidNamespaceName(dns.namespace_)) {
+    Add(issues, "dns_service.namespace",
+        absl::StrCat("\"", dns.namespace_, "\" is not a valid namespace name"));
   }
-  for (size_t j = 0; j < o.dns_service.labels.size(); ++j) {
-    const LabelRequirement& l = o.dns_service.labels[j];
+  for (size_t j = 0; j < dns.labels.size(); ++j) {
+    const LabelRequirement& l = dns.labels[j];
     if (!IsValidLabelKey(l.key)) {
-      add(absl::StrCat("dns_service.labels[", j, "]"),
+      Add(issues, absl::StrCat("dns_service.labels[", j, "]"),
           absl::StrCat("\"", l.key, "\" is not a valid label key ([prefix/]name)"));
     } else if (!IsValidLabelValue(l.value)) {
-      add(absl::StrCat("dns_service.labels[", j, "]"),
+      Add(issues, absl::StrCat("dns_service.labels[", j, "]"),
           absl::StrCat("\"", l.value, "\" is not a valid label value"));
     }
   }
-  if (o.dns_service.ports.empty()) add("dns_service.ports", "at least one port is needed");
-  for (size_t j = 0; j < o.dns_service.ports.size(); ++j) {
-    const PortProtocol& p = o.dns_service.ports[j];
+  if (dns.ports.empty()) Add(issues, "dns_service.ports", "at least one port is needed");
+  for (size_t j = 0; j < dns.ports.size(); ++j) {
+    const PortProtocol& p = dns.ports[j];
     if (p.port == 0 || (p.protocol != flow::Protocol::kTCP && p.protocol != flow::Protocol::kUDP &&
                         p.protocol != flow::Protocol::kSCTP)) {
-      add(absl::StrCat("dns_service.ports[", j, "]"),
+      Add(issues, absl::StrCat("dns_service.ports[", j, "]"),
           absl::StrCat("\"", p.ToString(),
                        "\" is not PORT/PROTOCOL with PORT 1-65535 and PROTOCOL TCP, UDP or SCTP"));
     }
   }
-  for (size_t j = 0; j < o.scrapers.namespaces.size(); ++j) {
-    if (!IsValidNamespaceName(o.scrapers.namespaces[j])) {
-      add(absl::StrCat("scrapers.namespaces[", j, "]"),
-          absl::StrCat("\"", o.scrapers.namespaces[j], "\" is not a valid namespace name"));
+}
+
+// Each of `names` (the list at `field`) a valid namespace name.
+void CheckNamespaceList(const std::vector<std::string>& names, absl::string_view field,
+                        Issues& issues) {
+  for (size_t j = 0; j < names.size(); ++j) {
+    if (!IsValidNamespaceName(names[j])) {
+      Add(issues, absl::StrCat(field, "[", j, "]"),
+          absl::StrCat("\"", names[j], "\" is not a valid namespace name"));
     }
   }
-  if (!IsValidLabelKey(o.scrapers.label)) {
-    add("scrapers.label",
-        absl::StrCat("\"", o.scrapers.label, "\" is not a valid label key ([prefix/]name)"));
+}
+
+void CheckScrapers(const ScraperSpec& s, Issues& issues) {
+  CheckNamespaceList(s.namespaces, "scrapers.namespaces", issues);
+  if (!IsValidLabelKey(s.label)) {
+    Add(issues, "scrapers.label",
+        absl::StrCat("\"", s.label, "\" is not a valid label key ([prefix/]name)"));
   }
-  for (size_t j = 0; j < o.scrapers.values.size(); ++j) {
-    if (!IsValidLabelValue(o.scrapers.values[j])) {
-      add(absl::StrCat("scrapers.values[", j, "]"),
-          absl::StrCat("\"", o.scrapers.values[j], "\" is not a valid label value"));
+  for (size_t j = 0; j < s.values.size(); ++j) {
+    if (!IsValidLabelValue(s.values[j])) {
+      Add(issues, absl::StrCat("scrapers.values[", j, "]"),
+          absl::StrCat("\"", s.values[j], "\" is not a valid label value"));
     }
   }
+}
+
+void CheckMetricsPorts(const std::vector<uint16_t>& metrics_ports, Issues& issues) {
   std::set<uint16_t> ports;
-  for (size_t j = 0; j < o.metrics_ports.size(); ++j) {
-    uint16_t p = o.metrics_ports[j];
+  for (size_t j = 0; j < metrics_ports.size(); ++j) {
+    uint16_t p = metrics_ports[j];
     std::string path = absl::StrCat("metrics_ports[", j, "]");
-    if (p == 0) add(path, "0 is not a port (1-65535)");
-    if (!ports.insert(p).second) add(path, absl::StrCat("port ", p, " is listed twice"));
+    if (p == 0) Add(issues, path, "0 is not a port (1-65535)");
+    if (!ports.insert(p).second) Add(issues, path, absl::StrCat("port ", p, " is listed twice"));
   }
+}
+
+}  // namespace
+
+// Section by section, in the order of config/tiers.yaml, so that the issues read top to
+// bottom.
+std::vector<TierOptionIssue> ValidateTierOptions(const TierOptions& o) {
+  Issues issues;
+  const std::map<std::string, Listed> listed = CheckTiers(o, issues);
+  CheckPatternsAgainstListed(o, listed, issues);
+  CheckOneDefaultTier(o, issues);
+  CheckDnsService(o.dns_service, issues);
+  CheckScrapers(o.scrapers, issues);
+  CheckMetricsPorts(o.metrics_ports, issues);
   const LabelRequirement& b = o.debug_bypass_label;
   if (!IsValidLabelKey(b.key) || !IsValidLabelValue(b.value)) {
-    add("debug_bypass_label",
+    Add(issues, "debug_bypass_label",
         absl::StrCat("\"", b.ToString(), "\" is not a valid label KEY=VALUE"));
   }
-  for (size_t j = 0; j < o.apiserver_egress_namespaces.size(); ++j) {
-    if (!IsValidNamespaceName(o.apiserver_egress_namespaces[j])) {
-      add(absl::StrCat("apiserver_egress_namespaces[", j, "]"),
-          absl::StrCat("\"", o.apiserver_egress_namespaces[j], "\" is not a valid namespace name"));
-    }
-  }
+  CheckNamespaceList(o.apiserver_egress_namespaces, "apiserver_egress_namespaces", issues);
   return issues;
 }
 
