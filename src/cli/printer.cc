@@ -427,127 +427,137 @@ void EventPrinter::Row(std::vector<std::string> cells) {
   rows_.push_back(std::move(cells));
 }
 
-void EventPrinter::Print(const flow::Event& ev, absl::string_view json_line) {
-  const PrintOptions& o = options_;
-  std::string text;
-  std::FILE* to = out_;
-  absl::MutexLock lock(&mu_);
-  if (ev.node_status) {
-    const flow::NodeStatus& s = *ev.node_status;
-    // hubble shows only errors and unavailable nodes unless debugging.
-    if (!o.debug && s.state != flow::NodeState::kError &&
-        s.state != flow::NodeState::kUnavailable) {
-      return;
-    }
-    to = err_;
-    std::vector<std::string> names;
-    for (const auto& n : s.node_names) names.push_back(EscapeTerminal(n));
-    if (o.format == OutputFormat::kJson) {
-      text = std::string(json_line);
-    } else if (o.format == OutputFormat::kDict) {
-      text = absl::StrCat(
-          "  TIMESTAMP: ", FormatTime(ev.time, o.time_format), "\n      STATE: NODE_",
-          flow::NodeStateName(s.state), "\n      NODES: ", JoinWithCutOff(names, 50),
-          "\n    MESSAGE: ",
-          s.message.empty() ? "N/A" : absl::StrCat("\"", EscapeTerminal(s.message), "\""));
-    } else {
-      std::string prefix = absl::StrCat(FormatTime(ev.time, o.time_format), " [",
-                                        EscapeTerminal(ev.node_name.view()), "]");
-      std::string joined = JoinWithCutOff(names, 50);
-      switch (s.state) {
-        case flow::NodeState::kConnected:
-          text = absl::StrCat(prefix, ": Receiving flows from ", names.size(), " nodes: ", joined);
-          break;
-        case flow::NodeState::kUnavailable:
-          text = absl::StrCat(prefix, ": ", names.size(), " nodes are unavailable: ", joined);
-          break;
-        case flow::NodeState::kGone:
-          text = absl::StrCat(prefix, ": ", names.size(), " nodes removed from cluster: ", joined);
-          break;
-        case flow::NodeState::kError:
-          text = absl::StrCat(prefix, ": Error \"", EscapeTerminal(s.message), "\" on ",
-                              names.size(), " nodes: ", joined);
-          break;
-        default:
-          text = absl::StrCat(prefix, ": unknown node status event");
-          break;
-      }
-    }
-  } else if (ev.lost) {
-    const flow::LostEvent& l = *ev.lost;
-    std::string source(flow::LostEventSourceName(l.source));
-    if (source.empty()) source = "UNKNOWN_LOST_EVENT_SOURCE";
-    switch (o.format) {
-      case OutputFormat::kJson:
-        text = std::string(json_line);
-        break;
-      case OutputFormat::kCompact:
-        text = absl::StrCat("EVENTS LOST: ", source, " CPU(", l.cpu.value_or(0), ") ",
-                            l.num_events_lost);
-        break;
-      case OutputFormat::kDict:
-        text = absl::StrCat(records_++ > 0 ? "------------\n" : "", "  TIMESTAMP: \n",
-                            o.node_name ? "       NODE: \n" : "", "     SOURCE: ", source,
-                            "\n       TYPE: EVENTS LOST\n    VERDICT: \n    SUMMARY: CPU(",
-                            l.cpu.value_or(0), ") - ", l.num_events_lost);
-        break;
-      case OutputFormat::kTable: {
-        std::vector<std::string> cells = {""};
-        if (o.node_name) cells.emplace_back("");
-        cells.insert(cells.end(),
-                     {source, "", "EVENTS LOST", "",
-                      absl::StrCat("CPU(", l.cpu.value_or(0), ") - ", l.num_events_lost)});
-        Row(std::move(cells));
-        return;
-      }
-    }
-  } else if (ev.flow) {
-    const flow::Flow& f = *ev.flow;
-    ++flows_;
-    switch (o.format) {
-      case OutputFormat::kJson:
-        text = std::string(json_line);
-        break;
-      case OutputFormat::kCompact:
-        text = FormatCompactFlow(f, o);
-        break;
-      case OutputFormat::kDict: {
-        const bool ports = HasPorts(f);
-        text = absl::StrCat(
-            records_++ > 0 ? "------------\n" : "",
-            "  TIMESTAMP: ", FormatTime(f.time, o.time_format), "\n",
-            o.node_name ? absl::StrCat("       NODE: ", EscapeTerminal(f.node_name.view()), "\n")
-                        : "",
-            "     SOURCE: ",
-            Host(f.source, f.source_service, f.source_ip, f.source_names, f.l4.source_port, ports,
-                 o),
-            "\nDESTINATION: ",
-            Host(f.destination, f.destination_service, f.destination_ip, f.destination_names,
-                 f.l4.destination_port, ports, o),
-            "\n       TYPE: ", FlowType(f), "\n    VERDICT: ", VerdictText(f, o),
-            "\n    SUMMARY: ", Summary(f, o));
-        break;
-      }
-      case OutputFormat::kTable: {
-        const bool ports = HasPorts(f);
-        std::vector<std::string> cells = {FormatTime(f.time, o.time_format)};
-        if (o.node_name) cells.push_back(EscapeTerminal(f.node_name.view()));
-        cells.push_back(Host(f.source, f.source_service, f.source_ip, f.source_names,
-                             f.l4.source_port, ports, o));
-        cells.push_back(Host(f.destination, f.destination_service, f.destination_ip,
-                             f.destination_names, f.l4.destination_port, ports, o));
-        cells.push_back(FlowType(f));
-        cells.push_back(VerdictText(f, o));
-        cells.push_back(Summary(f, o));
-        Row(std::move(cells));
-        return;
-      }
-    }
-  } else {
-    return;
+namespace {
+
+// hubble shows only errors and unavailable nodes unless debugging.
+bool ShowNodeStatus(const flow::NodeStatus& s, const PrintOptions& o) {
+  return o.debug || s.state == flow::NodeState::kError || s.state == flow::NodeState::kUnavailable;
+}
+
+// A node status event as hubble prints it (on stderr): in a table too, as a line of its own.
+std::string NodeStatusText(const flow::Event& ev, const PrintOptions& o,
+                           absl::string_view json_line) {
+  const flow::NodeStatus& s = *ev.node_status;
+  std::vector<std::string> names;
+  for (const auto& n : s.node_names) names.push_back(EscapeTerminal(n));
+  if (o.format == OutputFormat::kJson) return std::string(json_line);
+  if (o.format == OutputFormat::kDict) {
+    return absl::StrCat(
+        "  TIMESTAMP: ", FormatTime(ev.time, o.time_format), "\n      STATE: NODE_",
+        flow::NodeStateName(s.state), "\n      NODES: ", JoinWithCutOff(names, 50),
+        "\n    MESSAGE: ",
+        s.message.empty() ? "N/A" : absl::StrCat("\"", EscapeTerminal(s.message), "\""));
   }
-  text.push_back('\n');
-  std::fwrite(text.data(), 1, text.size(), to);
+  std::string prefix = absl::StrCat(FormatTime(ev.time, o.time_format), " [",
+                                    EscapeTerminal(ev.node_name.view()), "]");
+  std::string joined = JoinWithCutOff(names, 50);
+  switch (s.state) {
+    case flow::NodeState::kConnected:
+      return absl::StrCat(prefix, ": Receiving flows from ", names.size(), " nodes: ", joined);
+    case flow::NodeState::kUnavailable:
+      return absl::StrCat(prefix, ": ", names.size(), " nodes are unavailable: ", joined);
+    case flow::NodeState::kGone:
+      return absl::StrCat(prefix, ": ", names.size(), " nodes removed from cluster: ", joined);
+    case flow::NodeState::kError:
+      return absl::StrCat(prefix, ": Error \"", EscapeTerminal(s.message), "\" on ", names.size(),
+                          " nodes: ", joined);
+    default:
+      return absl::StrCat(prefix, ": unknown node status event");
+  }
+}
+
+std::string FormatDictFlow(const flow::Flow& f, const PrintOptions& o, bool separator) {
+  const bool ports = HasPorts(f);
+  return absl::StrCat(
+      separator ? "------------\n" : "", "  TIMESTAMP: ", FormatTime(f.time, o.time_format), "\n",
+      o.node_name ? absl::StrCat("       NODE: ", EscapeTerminal(f.node_name.view()), "\n") : "",
+      "     SOURCE: ",
+      Host(f.source, f.source_service, f.source_ip, f.source_names, f.l4.source_port, ports, o),
+      "\nDESTINATION: ",
+      Host(f.destination, f.destination_service, f.destination_ip, f.destination_names,
+           f.l4.destination_port, ports, o),
+      "\n       TYPE: ", FlowType(f), "\n    VERDICT: ", VerdictText(f, o),
+      "\n    SUMMARY: ", Summary(f, o));
+}
+
+std::vector<std::string> TableFlowCells(const flow::Flow& f, const PrintOptions& o) {
+  const bool ports = HasPorts(f);
+  std::vector<std::string> cells = {FormatTime(f.time, o.time_format)};
+  if (o.node_name) cells.push_back(EscapeTerminal(f.node_name.view()));
+  cells.push_back(
+      Host(f.source, f.source_service, f.source_ip, f.source_names, f.l4.source_port, ports, o));
+  cells.push_back(Host(f.destination, f.destination_service, f.destination_ip, f.destination_names,
+                       f.l4.destination_port, ports, o));
+  cells.push_back(FlowType(f));
+  cells.push_back(VerdictText(f, o));
+  cells.push_back(Summary(f, o));
+  return cells;
+}
+
+}  // namespace
+
+std::optional<std::string> EventPrinter::LostEventText(const flow::LostEvent& l,
+                                                       absl::string_view json_line) {
+  const PrintOptions& o = options_;
+  std::string source(flow::LostEventSourceName(l.source));
+  if (source.empty()) source = "UNKNOWN_LOST_EVENT_SOURCE";
+  switch (o.format) {
+    case OutputFormat::kJson:
+      return std::string(json_line);
+    case OutputFormat::kCompact:
+      return absl::StrCat("EVENTS LOST: ", source, " CPU(", l.cpu.value_or(0), ") ",
+                          l.num_events_lost);
+    case OutputFormat::kDict:
+      return absl::StrCat(records_++ > 0 ? "------------\n" : "", "  TIMESTAMP: \n",
+                          o.node_name ? "       NODE: \n" : "", "     SOURCE: ", source,
+                          "\n       TYPE: EVENTS LOST\n    VERDICT: \n    SUMMARY: CPU(",
+                          l.cpu.value_or(0), ") - ", l.num_events_lost);
+    case OutputFormat::kTable: {
+      std::vector<std::string> cells = {""};
+      if (o.node_name) cells.emplace_back("");
+      cells.insert(cells.end(),
+                   {source, "", "EVENTS LOST", "",
+                    absl::StrCat("CPU(", l.cpu.value_or(0), ") - ", l.num_events_lost)});
+      Row(std::move(cells));
+      return std::nullopt;
+    }
+  }
+  return std::string();
+}
+
+std::optional<std::string> EventPrinter::FlowText(const flow::Flow& f,
+                                                  absl::string_view json_line) {
+  ++flows_;
+  switch (options_.format) {
+    case OutputFormat::kJson:
+      return std::string(json_line);
+    case OutputFormat::kCompact:
+      return FormatCompactFlow(f, options_);
+    case OutputFormat::kDict:
+      return FormatDictFlow(f, options_, records_++ > 0);
+    case OutputFormat::kTable:
+      Row(TableFlowCells(f, options_));
+      return std::nullopt;
+  }
+  return std::string();
+}
+
+void EventPrinter::Print(const flow::Event& ev, absl::string_view json_line) {
+  absl::MutexLock lock(&mu_);
+  std::FILE* to = out_;
+  std::optional<std::string> text;
+  if (ev.node_status) {
+    if (!ShowNodeStatus(*ev.node_status, options_)) return;
+    to = err_;
+    text = NodeStatusText(ev, options_, json_line);
+  } else if (ev.lost) {
+    text = LostEventText(*ev.lost, json_line);
+  } else if (ev.flow) {
+    text = FlowText(*ev.flow, json_line);
+  }
+  if (!text) return;  // no event, or a table row (written by Flush)
+  text->push_back('\n');
+  std::fwrite(text->data(), 1, text->size(), to);
 }
 
 void EventPrinter::Flush() {

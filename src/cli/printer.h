@@ -26,6 +26,7 @@
 #pragma once
 
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -93,6 +94,11 @@ class EventPrinter {
 
  private:
   void Row(std::vector<std::string> cells) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The line to print for the event; nullopt when it became a table row instead.
+  std::optional<std::string> LostEventText(const flow::LostEvent& l, absl::string_view json_line)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::optional<std::string> FlowText(const flow::Flow& f, absl::string_view json_line)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   std::FILE* out_;
   std::FILE* err_;
