@@ -443,9 +443,9 @@ std::string NodeStatusText(const flow::Event& ev, const PrintOptions& o,
   if (o.format == OutputFormat::kJson) return std::string(json_line);
   if (o.format == OutputFormat::kDict) {
     return absl::StrCat(
-        "  TIMESTAMP: ", FormatTime(ev.time, o.time_format), "\n      STATE: NODE_",
-        flow::NodeStateName(s.state), "\n      NODES: ", JoinWithCutOff(names, 50),
-        "\n    MESSAGE: ",
+        "  TIMESTAMP: ", FormatTime(ev.time, o.time_format),
+        "\n      STATE: ", flow::NodeStateName(s.state),
+        "\n      NODES: ", JoinWithCutOff(names, 50), "\n    MESSAGE: ",
         s.message.empty() ? "N/A" : absl::StrCat("\"", EscapeTerminal(s.message), "\""));
   }
   std::string prefix = absl::StrCat(FormatTime(ev.time, o.time_format), " [",

@@ -190,6 +190,12 @@ TEST_F(PrinterTest, NodeStatusOnlyErrorsUnlessDebugAndLostEventsOnStdout) {
   auto [jout, jerr] = Print({Ev(Drop()), connected}, o, R"({"x":1})");
   EXPECT_EQ(jout, "{\"x\":1}\n");
   EXPECT_EQ(jerr, "{\"x\":1}\n");
+  // -o dict: hubble's record, the state as the enum names it.
+  o.format = OutputFormat::kDict;
+  const std::string dict = Print({unavailable}, o).second;
+  EXPECT_NE(dict.find("\n      STATE: NODE_UNAVAILABLE\n      NODES: n3\n    MESSAGE: N/A"),
+            std::string::npos)
+      << dict;
 }
 
 }  // namespace
