@@ -285,21 +285,23 @@ TEST_F(DropStreamTest, AggregatorCapsConnectionsPerClass) {
 }
 
 TEST_F(DropStreamTest, RecentRingIsBounded) {
-  RecentDrops ring(2);
+  RecentDrops ring(3);
   std::vector<std::string> ids;
-  for (int i = 0; i < 3; ++i) {
-    auto c = classifier_.Classify(SynTo("n8n", 5678));
+  for (int i = 0; i < 8; ++i) {  // around the ring twice and a bit
+    auto c = classifier_.Classify(SynTo("n8n", 5678, absl::Seconds(i)));
     ASSERT_TRUE(c.has_value());
     ids.push_back(c->id);
     ring.Add(*c);
   }
   auto snap = ring.Snapshot();
-  ASSERT_EQ(snap.size(), 2u);
-  EXPECT_EQ(snap[0].id, ids[1]);
-  EXPECT_EQ(snap[1].id, ids[2]);
-  EXPECT_EQ(ring.total(), 3u);
-  EXPECT_TRUE(ring.Find(ids[2]).has_value());
-  EXPECT_FALSE(ring.Find(ids[0]).has_value());
+  ASSERT_EQ(snap.size(), 3u);
+  EXPECT_EQ(snap[0].id, ids[5]);  // oldest first
+  EXPECT_EQ(snap[1].id, ids[6]);
+  EXPECT_EQ(snap[2].id, ids[7]);
+  EXPECT_EQ(ring.total(), 8u);
+  EXPECT_TRUE(ring.Find(ids[5]).has_value());
+  EXPECT_TRUE(ring.Find(ids[7]).has_value());
+  EXPECT_FALSE(ring.Find(ids[4]).has_value());
 }
 
 TEST_F(DropStreamTest, BypassListWithFirstSeenAndDrops) {
