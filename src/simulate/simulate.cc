@@ -235,70 +235,91 @@ bool MoreImportant(const WouldBreak& a, const WouldBreak& b) {
   return a.drop.drop_class < b.drop.drop_class;
 }
 
-}  // namespace
+// One simulation run: the classifier, the representatives built so far and the policy
+// impacts gathered, shared by every connection ForEach visits.
+class Simulation {
+ public:
+  Simulation(const ConnectionSet& set, const policy::Evaluator& policies,
+             const tier::TierModel& tiers, const SimulateOptions& options)
+      : set_(set),
+        policies_(policies),
+        tiers_(tiers),
+        options_(options),
+        classifier_({&tiers, &set.connections(), &policies, &set.symbols()}, AllOriginals()) {}
 
-SimulationResult Simulate(const ConnectionSet& set, const policy::Evaluator& policies,
-                          const tier::TierModel& tiers, const SimulateOptions& options) {
-  SimulationResult r;
-  classify::ClassifierOptions copts;
-  copts.max_stream_connections = 0;  // every connection here is an original
-  classify::DropClassifier classifier({&tiers, &set.connections(), &policies, &set.symbols()},
-                                      copts);
-  std::map<std::string, PolicyImpact> impacts;
+  SimulationResult Run() {
+    set_.connections().ForEach([this](const baseline::ConnectionRecord& rec) { Visit(rec); });
+    return Finish();
+  }
 
+ private:
   // One representative per distinct peer (there are far fewer peers than connections),
   // with its evaluator view built once: most connections are allowed, and for those no
   // Flow is built and nothing is allocated per connection (the views are copied into
-  // `conn`, whose vectors keep their capacity).
+  // `conn_`, whose vectors keep their capacity).
   struct Rep {
     Representative r;
     policy::EndpointView view;
   };
-  absl::flat_hash_map<Peer, std::unique_ptr<Rep>> reps;
-  auto representative = [&](const Peer& p) -> const Rep& {
-    auto& slot = reps[p];
+
+  static classify::ClassifierOptions AllOriginals() {
+    classify::ClassifierOptions copts;
+    copts.max_stream_connections = 0;  // every connection here is an original
+    return copts;
+  }
+
+  const Rep& RepOf(const Peer& p) {
+    auto& slot = reps_[p];
     if (!slot) {
       slot = std::make_unique<Rep>();
-      slot->r = set.RepresentativeOf(p, tiers);
+      slot->r = set_.RepresentativeOf(p, tiers_);
       slot->view = policy::ViewOf(slot->r.endpoint, slot->r.ip);
     }
     return *slot;
-  };
-  policy::Connection conn;
-  set.connections().ForEach([&](const baseline::ConnectionRecord& rec) {
-    ++r.connections;
-    const flow::ConnectionKey& key = rec.key;
-    const Rep& src_rep = representative(key.source);
-    const Rep& dst_rep = representative(key.destination);
-    const Representative& src = src_rep.r;
-    const Representative& dst = dst_rep.r;
-    const bool synthesized = src.synthesized || dst.synthesized;
-    if (synthesized) ++r.synthesized;
-    // The connection ConnectionFlow() describes, as the evaluator sees it.
-    conn.source = src_rep.view;
-    conn.destination = dst_rep.view;
-    conn.destination_names.clear();
+  }
+
+  // The connection ConnectionFlow() describes, as the evaluator sees it.
+  policy::Evaluation Evaluate(const flow::ConnectionKey& key, const Rep& src, const Rep& dst) {
+    conn_.source = src.view;
+    conn_.destination = dst.view;
+    conn_.destination_names.clear();
     if (key.destination.kind == flow::PeerKind::kFqdn) {
-      conn.destination_names.push_back(key.destination.name.view());
+      conn_.destination_names.push_back(key.destination.name.view());
     }
-    conn.protocol = key.protocol;
+    conn_.protocol = key.protocol;
     const bool icmp =
         key.protocol == flow::Protocol::kICMPv4 || key.protocol == flow::Protocol::kICMPv6;
-    conn.destination_port = icmp ? 0 : key.port;
-    conn.icmp_type = icmp ? static_cast<uint8_t>(key.port) : 0;
-    policy::Evaluation v = policies.Evaluate(conn);
+    conn_.destination_port = icmp ? 0 : key.port;
+    conn_.icmp_type = icmp ? static_cast<uint8_t>(key.port) : 0;
+    return policies_.Evaluate(conn_);
+  }
+
+  void Visit(const baseline::ConnectionRecord& rec) {
+    ++r_.connections;
+    const flow::ConnectionKey& key = rec.key;
+    const Rep& src_rep = RepOf(key.source);
+    const Rep& dst_rep = RepOf(key.destination);
+    const bool synthesized = src_rep.r.synthesized || dst_rep.r.synthesized;
+    if (synthesized) ++r_.synthesized;
+    policy::Evaluation v = Evaluate(key, src_rep, dst_rep);
     if (v.decision == policy::Decision::kAllowed) {
-      ++r.allowed;
+      ++r_.allowed;
       return;
     }
     if (v.decision == policy::Decision::kUndecided) {
-      ++r.undecided_count;
-      if (r.undecided.size() < options.max_undecided_listed) {
-        r.undecided.push_back({rec.key, v.undecided_reason});
+      ++r_.undecided_count;
+      if (r_.undecided.size() < options_.max_undecided_listed) {
+        r_.undecided.push_back({rec.key, v.undecided_reason});
       }
       return;
     }
-    ++r.broken;
+    ++r_.broken;
+    ClassifyBroken(rec, src_rep.r, dst_rep.r, synthesized, v);
+  }
+
+  // Classifies each denied side of a broken connection and counts what it breaks.
+  void ClassifyBroken(const baseline::ConnectionRecord& rec, const Representative& src,
+                      const Representative& dst, bool synthesized, const policy::Evaluation& v) {
     Flow f = ConnectionFlow(rec, src, dst);  // reused for both sides
     // ForEach visits each connection once, so distinct connections per class and per policy
     // need only be told apart across this connection's two sides.
@@ -312,62 +333,91 @@ SimulationResult Simulate(const ConnectionSet& set, const policy::Evaluator& pol
                                                               : flow::TrafficDirection::kIngress;
       f.uuid = absl::StrCat("simulate:", rec.key.ToString(), ":", policy::DirectionName(dir));
       std::optional<Classification> c =
-          classifier.Classify(f, false, &v, /*with_explanation=*/false);
+          classifier_.Classify(f, false, &v, /*with_explanation=*/false);
       if (!c) continue;
-      ClassCount& cc = r.by_class[c->drop_class];
+      ClassCount& cc = r_.by_class[c->drop_class];
       ++cc.drops;
       if (std::find(classes_here.begin(), classes_here.end(), c->drop_class) ==
           classes_here.end()) {
         classes_here.push_back(c->drop_class);
         ++cc.connections;
       }
-      std::set<std::string> seen;
-      for (const classify::PolicyRefInfo* p : c->attribution.Responsible()) {
-        std::string name = p->DisplayName();
-        if (!seen.insert(name).second) continue;
-        PolicyImpact& pi = impacts[name];
-        if (pi.policy.empty()) {
-          pi.policy = name;
-          pi.kind = p->kind;
-          pi.file = p->file;
-          pi.line = p->line;
-        }
-        ++pi.drops;
-        ++pi.by_class[c->drop_class];
-        if (policies_here.insert(name).second) ++pi.connections;
-      }
-      // Beyond the cap keep the most severe: a heap whose top is the least important kept.
-      WouldBreak wb{rec.key, *std::move(c), dir, synthesized};
-      if (r.breaks.size() < options.max_breaks_kept) {
-        r.breaks.push_back(std::move(wb));
-        std::push_heap(r.breaks.begin(), r.breaks.end(), MoreImportant);
-      } else if (!r.breaks.empty() && MoreImportant(wb, r.breaks.front())) {
-        std::pop_heap(r.breaks.begin(), r.breaks.end(), MoreImportant);
-        r.breaks.back() = std::move(wb);
-        std::push_heap(r.breaks.begin(), r.breaks.end(), MoreImportant);
-        ++r.breaks_not_kept;
-      } else {
-        ++r.breaks_not_kept;
-      }
+      CountPolicies(*c, &policies_here);
+      Keep(WouldBreak{rec.key, *std::move(c), dir, synthesized});
     }
-  });
+  }
 
-  // Explanations only for what is kept: building sentences is most of a break's cost.
-  for (WouldBreak& b : r.breaks) b.drop.explanation = classify::Explanation(b.drop, tiers);
-  std::sort(r.breaks.begin(), r.breaks.end(), [](const WouldBreak& a, const WouldBreak& b) {
-    if (a.drop.drop_class != b.drop.drop_class) return a.drop.drop_class < b.drop.drop_class;
-    if (a.connection != b.connection) return a.connection < b.connection;
-    return a.direction < b.direction;
-  });
-  std::sort(r.undecided.begin(), r.undecided.end(),
-            [](const Undecided& a, const Undecided& b) { return a.connection < b.connection; });
-  for (auto& [name, pi] : impacts) r.by_policy.push_back(std::move(pi));
-  std::sort(r.by_policy.begin(), r.by_policy.end(),
-            [](const PolicyImpact& a, const PolicyImpact& b) {
-              if (a.drops != b.drops) return a.drops > b.drops;
-              return a.policy < b.policy;
-            });
-  return r;
+  // The policies responsible for one drop; `policies_here` tells this connection's other side
+  // apart, so a policy's connections count each connection once.
+  void CountPolicies(const Classification& c, std::set<std::string>* policies_here) {
+    std::set<std::string> seen;
+    for (const classify::PolicyRefInfo* p : c.attribution.Responsible()) {
+      std::string name = p->DisplayName();
+      if (!seen.insert(name).second) continue;
+      PolicyImpact& pi = impacts_[name];
+      if (pi.policy.empty()) {
+        pi.policy = name;
+        pi.kind = p->kind;
+        pi.file = p->file;
+        pi.line = p->line;
+      }
+      ++pi.drops;
+      ++pi.by_class[c.drop_class];
+      if (policies_here->insert(name).second) ++pi.connections;
+    }
+  }
+
+  // Beyond the cap keep the most severe: a heap whose top is the least important kept.
+  void Keep(WouldBreak wb) {
+    std::vector<WouldBreak>& breaks = r_.breaks;
+    if (breaks.size() < options_.max_breaks_kept) {
+      breaks.push_back(std::move(wb));
+      std::push_heap(breaks.begin(), breaks.end(), MoreImportant);
+    } else if (!breaks.empty() && MoreImportant(wb, breaks.front())) {
+      std::pop_heap(breaks.begin(), breaks.end(), MoreImportant);
+      breaks.back() = std::move(wb);
+      std::push_heap(breaks.begin(), breaks.end(), MoreImportant);
+      ++r_.breaks_not_kept;
+    } else {
+      ++r_.breaks_not_kept;
+    }
+  }
+
+  SimulationResult Finish() {
+    // Explanations only for what is kept: building sentences is most of a break's cost.
+    for (WouldBreak& b : r_.breaks) b.drop.explanation = classify::Explanation(b.drop, tiers_);
+    std::sort(r_.breaks.begin(), r_.breaks.end(), [](const WouldBreak& a, const WouldBreak& b) {
+      if (a.drop.drop_class != b.drop.drop_class) return a.drop.drop_class < b.drop.drop_class;
+      if (a.connection != b.connection) return a.connection < b.connection;
+      return a.direction < b.direction;
+    });
+    std::sort(r_.undecided.begin(), r_.undecided.end(),
+              [](const Undecided& a, const Undecided& b) { return a.connection < b.connection; });
+    for (auto& [name, pi] : impacts_) r_.by_policy.push_back(std::move(pi));
+    std::sort(r_.by_policy.begin(), r_.by_policy.end(),
+              [](const PolicyImpact& a, const PolicyImpact& b) {
+                if (a.drops != b.drops) return a.drops > b.drops;
+                return a.policy < b.policy;
+              });
+    return std::move(r_);
+  }
+
+  const ConnectionSet& set_;
+  const policy::Evaluator& policies_;
+  const tier::TierModel& tiers_;
+  const SimulateOptions& options_;
+  classify::DropClassifier classifier_;
+  SimulationResult r_;
+  std::map<std::string, PolicyImpact> impacts_;
+  absl::flat_hash_map<Peer, std::unique_ptr<Rep>> reps_;
+  policy::Connection conn_;
+};
+
+}  // namespace
+
+SimulationResult Simulate(const ConnectionSet& set, const policy::Evaluator& policies,
+                          const tier::TierModel& tiers, const SimulateOptions& options) {
+  return Simulation(set, policies, tiers, options).Run();
 }
 
 }  // namespace tw::simulate
