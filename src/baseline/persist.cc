@@ -247,8 +247,10 @@ std::string EncodeSnapshot(const Baseline& baseline) {
   return out;
 }
 
-absl::StatusOr<Baseline> DecodeSnapshot(absl::string_view bytes, absl::string_view name,
-                                        flow::SymbolTable& symbols) {
+namespace {
+
+// The magic: a file that is not a snapshot at all is told apart from one cut short.
+absl::Status CheckMagic(absl::string_view bytes, absl::string_view name) {
   if (bytes.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat(name, ": empty file, not a tierwatch baseline snapshot"));
@@ -263,6 +265,11 @@ absl::StatusOr<Baseline> DecodeSnapshot(absl::string_view bytes, absl::string_vi
         absl::StrCat(name, ": not a tierwatch baseline snapshot: it starts with \"",
                      Printable(bytes), "\", a snapshot starts with \"TWBASE\""));
   }
+  return absl::OkStatus();
+}
+
+// The header after the magic: its version, then its checksum. Returns the version.
+absl::StatusOr<uint16_t> ReadHeader(absl::string_view bytes, absl::string_view name) {
   if (bytes.size() < 8) {
     return absl::DataLossError(absl::StrCat(name, ": truncated baseline snapshot: ", bytes.size(),
                                             " bytes, the header alone is ", kSnapshotHeaderSize));
@@ -286,6 +293,11 @@ absl::StatusOr<Baseline> DecodeSnapshot(absl::string_view bytes, absl::string_vi
     return absl::DataLossError(
         absl::StrCat(name, ": corrupt baseline snapshot: header checksum mismatch"));
   }
+  return version;
+}
+
+// The payload the (checked) header describes: its length, then its checksum.
+absl::StatusOr<absl::string_view> ReadPayload(absl::string_view bytes, absl::string_view name) {
   uint64_t length = GetLE(bytes, 8, 8);
   uint64_t have = bytes.size() - kSnapshotHeaderSize;
   if (have < length) {
@@ -304,105 +316,152 @@ absl::StatusOr<Baseline> DecodeSnapshot(absl::string_view bytes, absl::string_vi
         "%s: corrupt baseline snapshot: payload checksum mismatch (stored %08x, computed %08x)",
         name, stored, computed));
   }
+  return payload;
+}
 
-  Reader r(payload, name);
-  Baseline baseline(symbols);
-  auto fail = [&]() { return absl::DataLossError(r.error()); };
+// Reads a checked payload into a baseline, section by section, in the order EncodeSnapshot
+// writes them. The Reader keeps the first fault (what, where, why); reads after it are
+// harmless, so a section goes on to its end and the caller checks once.
+class PayloadDecoder {
+ public:
+  PayloadDecoder(absl::string_view payload, absl::string_view name, flow::SymbolTable& symbols,
+                 Baseline& baseline)
+      : payload_(payload), r_(payload, name), symbols_(symbols), baseline_(baseline) {}
 
-  uint64_t nstrings = r.Var("string count");
-  if (!r.ok()) return fail();
-  if (nstrings > payload.size()) {
-    r.Fail("string count", absl::StrCat(nstrings, " strings cannot fit"));
-    return fail();
-  }
-  std::vector<flow::Symbol> strings;
-  strings.reserve(nstrings);
-  for (uint64_t i = 0; i < nstrings && r.ok(); ++i) {
-    uint64_t len = r.Var("string length");
-    absl::string_view s = r.Bytes(len, "string");
-    strings.push_back(symbols.Intern(s));
-  }
-  if (!r.ok()) return fail();
-  auto str = [&](const char* what) -> flow::Symbol {
-    uint64_t id = r.Var(what);
-    if (r.ok() && id >= strings.size()) {
-      r.Fail(what, absl::StrCat("string index ", id, " of ", strings.size()));
+  absl::Status Decode(uint16_t version) {
+    if (!ReadStrings()) return Fault();
+    baseline_.set_source(Str("source").str());
+    ReadNodeSets();
+    uint64_t nconn = r_.Var("connection count");
+    if (!r_.ok()) return Fault();
+    // A connection takes at least 12 payload bytes: a corrupt count cannot reserve much.
+    baseline_.Reserve(static_cast<size_t>(std::min<uint64_t>(nconn, payload_.size() / 12)));
+    for (uint64_t i = 0; i < nconn && r_.ok(); ++i) ReadConnection();
+    if (!r_.ok()) return Fault();
+    if (version >= 2) {
+      ReadWorkloads();
+      if (!r_.ok()) return Fault();
     }
-    return r.ok() ? strings[id] : flow::Symbol();
-  };
-
-  baseline.set_source(str("source").str());
-  uint64_t nsets = r.Var("node set count");
-  if (r.ok() && nsets > payload.size()) r.Fail("node set count", "too large");
-  std::vector<NodeSetId> set_ids;
-  for (uint64_t i = 0; i < nsets && r.ok(); ++i) {
-    uint64_t n = r.Var("node set size");
-    if (r.ok() && n > strings.size()) r.Fail("node set size", "more nodes than strings");
-    std::vector<flow::Symbol> nodes;
-    for (uint64_t j = 0; j < n && r.ok(); ++j) nodes.push_back(str("node name"));
-    set_ids.push_back(baseline.InternNodes(std::move(nodes)));
+    if (!r_.done()) {
+      r_.Fail("end", "unexpected bytes after the last connection");
+      return Fault();
+    }
+    return absl::OkStatus();
   }
-  uint64_t nconn = r.Var("connection count");
-  if (!r.ok()) return fail();
-  // A connection takes at least 12 payload bytes: a corrupt count cannot reserve much.
-  baseline.Reserve(static_cast<size_t>(std::min<uint64_t>(nconn, payload.size() / 12)));
-  auto peer = [&](flow::Peer* p) {
-    uint8_t b = r.U8("peer kind");
-    if (r.ok() && (b & ~0x07) != 0) r.Fail("peer kind", absl::StrCat("unknown kind byte ", b));
+
+ private:
+  absl::Status Fault() const { return absl::DataLossError(r_.error()); }
+
+  // The string table, interned once: everything after refers to it by index.
+  bool ReadStrings() {
+    uint64_t nstrings = r_.Var("string count");
+    if (!r_.ok()) return false;
+    if (nstrings > payload_.size()) {
+      r_.Fail("string count", absl::StrCat(nstrings, " strings cannot fit"));
+      return false;
+    }
+    strings_.reserve(nstrings);
+    for (uint64_t i = 0; i < nstrings && r_.ok(); ++i) {
+      uint64_t len = r_.Var("string length");
+      absl::string_view s = r_.Bytes(len, "string");
+      strings_.push_back(symbols_.Intern(s));
+    }
+    return r_.ok();
+  }
+
+  flow::Symbol Str(const char* what) {
+    uint64_t id = r_.Var(what);
+    if (r_.ok() && id >= strings_.size()) {
+      r_.Fail(what, absl::StrCat("string index ", id, " of ", strings_.size()));
+    }
+    return r_.ok() ? strings_[id] : flow::Symbol();
+  }
+
+  void ReadNodeSets() {
+    uint64_t nsets = r_.Var("node set count");
+    if (r_.ok() && nsets > payload_.size()) r_.Fail("node set count", "too large");
+    for (uint64_t i = 0; i < nsets && r_.ok(); ++i) {
+      uint64_t n = r_.Var("node set size");
+      if (r_.ok() && n > strings_.size()) r_.Fail("node set size", "more nodes than strings");
+      std::vector<flow::Symbol> nodes;
+      for (uint64_t j = 0; j < n && r_.ok(); ++j) nodes.push_back(Str("node name"));
+      set_ids_.push_back(baseline_.InternNodes(std::move(nodes)));
+    }
+  }
+
+  void ReadPeer(flow::Peer* p) {
+    uint8_t b = r_.U8("peer kind");
+    if (r_.ok() && (b & ~0x07) != 0) r_.Fail("peer kind", absl::StrCat("unknown kind byte ", b));
     p->kind = static_cast<flow::PeerKind>(b & 0x03);
     p->by_ip_only = (b & 0x04) != 0;
-    p->namespace_ = str("peer namespace");
-    p->name = str("peer name");
-  };
-  for (uint64_t i = 0; i < nconn && r.ok(); ++i) {
+    p->namespace_ = Str("peer namespace");
+    p->name = Str("peer name");
+  }
+
+  // One connection, inserted only if all of it reads: the hot loop of a large load.
+  void ReadConnection() {
     flow::ConnectionKey key;
-    peer(&key.source);
-    peer(&key.destination);
-    uint8_t proto = r.U8("protocol");
-    if (r.ok() && proto > static_cast<uint8_t>(flow::Protocol::kIGMP)) {
-      r.Fail("protocol", absl::StrCat("unknown protocol ", proto));
+    ReadPeer(&key.source);
+    ReadPeer(&key.destination);
+    uint8_t proto = r_.U8("protocol");
+    if (r_.ok() && proto > static_cast<uint8_t>(flow::Protocol::kIGMP)) {
+      r_.Fail("protocol", absl::StrCat("unknown protocol ", proto));
     }
     key.protocol = static_cast<flow::Protocol>(proto);
-    uint64_t port = r.Var("port");
-    if (r.ok() && port > 65535) r.Fail("port", absl::StrCat(port, " is not a port"));
+    uint64_t port = r_.Var("port");
+    if (r_.ok() && port > 65535) r_.Fail("port", absl::StrCat(port, " is not a port"));
     key.port = static_cast<uint16_t>(port);
-    int64_t first = UnZigZag(r.Var("first seen"));
-    uint64_t span = r.Var("last seen");
+    int64_t first = UnZigZag(r_.Var("first seen"));
+    uint64_t span = r_.Var("last seen");
     // last = first + span must be a time too (found by fuzz_baseline_snapshot: a corrupt
     // span overflowed int64). Unsigned arithmetic: the headroom fits in uint64 for any first,
     // and the sum below is then the true sum, in int64's range.
     const uint64_t headroom =
         static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) - static_cast<uint64_t>(first);
-    if (r.ok() && span > headroom) r.Fail("last seen", "out of range");
-    uint64_t count = r.Var("count");
-    uint64_t set = r.Var("node set");
-    if (r.ok() && set >= set_ids.size()) r.Fail("node set", "index out of range");
-    uint64_t verdicts = r.Var("verdicts");
-    if (!r.ok()) break;
-    baseline.InsertInterned(
+    if (r_.ok() && span > headroom) r_.Fail("last seen", "out of range");
+    uint64_t count = r_.Var("count");
+    uint64_t set = r_.Var("node set");
+    if (r_.ok() && set >= set_ids_.size()) r_.Fail("node set", "index out of range");
+    uint64_t verdicts = r_.Var("verdicts");
+    if (!r_.ok()) return;
+    baseline_.InsertInterned(
         key, absl::FromUnixNanos(first),
         absl::FromUnixNanos(static_cast<int64_t>(static_cast<uint64_t>(first) + span)), count,
-        set_ids[set], static_cast<VerdictSet>(verdicts));
+        set_ids_[set], static_cast<VerdictSet>(verdicts));
   }
-  if (!r.ok()) return fail();
-  if (version >= 2) {
-    uint64_t nworkloads = r.Var("workload count");
-    if (r.ok() && nworkloads > payload.size()) r.Fail("workload count", "too large");
-    for (uint64_t i = 0; i < nworkloads && r.ok(); ++i) {
-      flow::Symbol ns = str("workload namespace");
-      flow::Symbol name = str("workload name");
-      uint64_t n = r.Var("label count");
-      if (r.ok() && n > strings.size()) r.Fail("label count", "more labels than strings");
+
+  // Version 2: workload labels.
+  void ReadWorkloads() {
+    uint64_t nworkloads = r_.Var("workload count");
+    if (r_.ok() && nworkloads > payload_.size()) r_.Fail("workload count", "too large");
+    for (uint64_t i = 0; i < nworkloads && r_.ok(); ++i) {
+      flow::Symbol ns = Str("workload namespace");
+      flow::Symbol name = Str("workload name");
+      uint64_t n = r_.Var("label count");
+      if (r_.ok() && n > strings_.size()) r_.Fail("label count", "more labels than strings");
       std::vector<flow::Symbol> labels;
-      for (uint64_t j = 0; j < n && r.ok(); ++j) labels.push_back(str("label"));
-      if (r.ok()) baseline.SetLabels(flow::Peer::Workload(ns, name), std::move(labels));
+      for (uint64_t j = 0; j < n && r_.ok(); ++j) labels.push_back(Str("label"));
+      if (r_.ok()) baseline_.SetLabels(flow::Peer::Workload(ns, name), std::move(labels));
     }
-    if (!r.ok()) return fail();
   }
-  if (!r.done()) {
-    r.Fail("end", "unexpected bytes after the last connection");
-    return fail();
-  }
+
+  absl::string_view payload_;
+  Reader r_;
+  flow::SymbolTable& symbols_;
+  Baseline& baseline_;
+  std::vector<flow::Symbol> strings_;
+  std::vector<NodeSetId> set_ids_;
+};
+
+}  // namespace
+
+absl::StatusOr<Baseline> DecodeSnapshot(absl::string_view bytes, absl::string_view name,
+                                        flow::SymbolTable& symbols) {
+  TW_RETURN_IF_ERROR(CheckMagic(bytes, name));
+  TW_ASSIGN_OR_RETURN(uint16_t version, ReadHeader(bytes, name));
+  TW_ASSIGN_OR_RETURN(absl::string_view payload, ReadPayload(bytes, name));
+  Baseline baseline(symbols);
+  TW_RETURN_IF_ERROR(PayloadDecoder(payload, name, symbols, baseline).Decode(version));
   return baseline;
 }
 
