@@ -131,56 +131,20 @@ absl::Status CaptureReader::Run(const EventCallback& callback) {
   return RunLines([&](flow::Event&& ev, absl::string_view) { return callback(std::move(ev)); });
 }
 
-absl::Status CaptureReader::RunLines(const LineEventCallback& callback) {
-  // A missing file fails before any event is delivered, so a typo in the third --capture
-  // does not leave a half-processed run behind.
-  for (const std::string& path : files_) {
-    absl::Status st = CheckReadable(path);
-    if (!st.ok()) return st;
-  }
-  flow::JsonDecoder decoder(symbols_);
-  // 64-bit hashes, not the uuids: a collision among a few million flows is not a concern.
-  const bool dedupe = options_.dedupe_uuids && files_.size() > 1;
-  absl::flat_hash_set<uint64_t> seen_uuids;
-  uint64_t reported = 0;
-  uint64_t unreported = 0;
-  struct Pending {
-    uint64_t events = 0, flows = 0, node_status_events = 0;
-  } pending;
-  auto publish = [&]() {
-    absl::MutexLock lock(&mu_);
-    stats_.events += pending.events;
-    stats_.flows += pending.flows;
-    stats_.node_status_events += pending.node_status_events;
-    pending = Pending();
-  };
-  // Every way out of this function publishes what was counted.
-  struct PublishOnExit {
-    std::function<void()> f;
-    ~PublishOnExit() { f(); }
-  } publish_on_exit{publish};
-  auto warn = [&](const std::string& message) {
-    if (options_.errors != nullptr) {
-      *options_.errors << message << "\n";
-    } else {
-      spdlog::warn("capture {}", message);
-    }
-  };
-  auto report = [&](const std::string& message) {
-    if (reported >= options_.max_reported_errors) {
-      ++unreported;
-      return;
-    }
-    ++reported;
-    if (options_.errors != nullptr) {
-      *options_.errors << message << "\n";
-    } else {
-      spdlog::warn("capture malformed line: {}", message);
-    }
-  };
+// One RunLines call: the decoder, the uuids seen, the counts not yet published and the
+// malformed lines reported, shared by the files it reads in turn.
+class CaptureReader::LinesRun {
+ public:
+  LinesRun(CaptureReader& reader, const LineEventCallback& callback)
+      : reader_(reader),
+        options_(reader.options_),
+        callback_(callback),
+        decoder_(reader.symbols_),
+        dedupe_(options_.dedupe_uuids && reader.files_.size() > 1) {}
+  // Every way out of RunLines publishes what was counted.
+  ~LinesRun() { Publish(); }
 
-  for (const std::string& path : files_) {
-    if (stop_) break;
+  absl::Status ReadFile(const std::string& path) {
     const bool is_stdin = path == "-";
     const std::string name = is_stdin ? "<stdin>" : path;
     std::ifstream file;
@@ -199,86 +163,175 @@ absl::Status CaptureReader::RunLines(const LineEventCallback& callback) {
       lines = std::make_unique<ChunkedLines>(file);
     }
     spdlog::debug("capture reading file={}", name);
+    return ReadLines(*lines, name);
+  }
 
+  // What was skipped without a report, and the unknown enum values, in total.
+  void Summarize() {
+    if (unreported_ > 0) {
+      Warn(absl::StrCat(unreported_, " more malformed lines skipped without a report (",
+                        reported_ + unreported_, " in total)"));
+    }
+    const flow::UnknownEnumCounts& unknown = decoder_.unknown_enums();
+    if (unknown.total > 0) {
+      std::vector<std::pair<std::string, uint64_t>> fields(unknown.by_field.begin(),
+                                                           unknown.by_field.end());
+      std::sort(fields.begin(), fields.end());
+      std::string list;
+      for (const auto& [field, n] : fields) {
+        absl::StrAppend(&list, list.empty() ? "" : ", ", field, "=", n);
+      }
+      Warn(absl::StrCat(unknown.total, " unknown enum values in total (", list, ")"));
+      absl::MutexLock lock(&reader_.mu_);
+      reader_.stats_.unknown_enum_values += unknown.total;
+    }
+  }
+
+ private:
+  // The per-line loop: decode, skip the malformed and the duplicates, count, deliver.
+  absl::Status ReadLines(LineSource& lines, absl::string_view name) {
     absl::string_view line;
     uint64_t lineno = 0;
-    while (!stop_ && lines->Next(&line)) {
+    while (!reader_.stop_ && lines.Next(&line)) {
       ++lineno;
       // A file saved by a Windows editor may start with a UTF-8 byte order mark.
       if (lineno == 1 && absl::StartsWith(line, "\xEF\xBB\xBF")) line.remove_prefix(3);
       if (IsBlank(line)) continue;
-      absl::StatusOr<flow::Event> ev = decoder.Decode(line);
+      absl::StatusOr<flow::Event> ev = decoder_.Decode(line);
       if (!ev.ok()) {
-        std::string message = absl::StrCat(name, ":", lineno, ": ", ev.status().message());
-        absl::string_view trimmed = absl::StripLeadingAsciiWhitespace(line);
-        if (!trimmed.empty() && absl::ascii_isalpha(static_cast<unsigned char>(trimmed[0]))) {
-          // The usual mistake: `hubble observe` without -o jsonpb writes text lines.
-          message = absl::StrCat(name, ":", lineno,
-                                 ": not a JSON object (text such as `hubble observe` prints "
-                                 "without -o jsonpb?); capture with `hubble observe -o jsonpb`");
-        }
-        {
-          absl::MutexLock lock(&mu_);
-          ++stats_.malformed;
-        }
-        if (options_.strict) return absl::InvalidArgumentError(message);
-        report(message);
+        absl::Status st = Malformed(name, lineno, line, ev.status());
+        if (!st.ok()) return st;
         continue;
       }
-      if (!decoder.new_unknown_enums().empty()) {
-        for (const std::string& m : decoder.new_unknown_enums()) {
-          warn(absl::StrCat(name, ":", lineno, ": ", m,
-                            "; further unknown values of this field are counted, not reported"));
-        }
-      }
-      if (dedupe && ev->flow && !ev->flow->uuid.empty() &&
-          !seen_uuids.insert(absl::HashOf(ev->flow->uuid)).second) {
-        absl::MutexLock lock(&mu_);
-        ++stats_.duplicates;
-        continue;
-      }
-      // Flows are counted locally and published every few thousand lines (and at the end):
-      // a lock per line cost more than a few per cent of a capture read.
-      ++pending.events;
-      if (ev->flow) ++pending.flows;
-      if (ev->node_status) ++pending.node_status_events;
-      if (pending.events >= 4096) publish();
-      if (ev->lost) {
-        {
-          absl::MutexLock lock(&mu_);
-          absl::string_view source = flow::LostEventSourceName(ev->lost->source);
-          std::string key = source.empty() ? absl::StrCat(static_cast<int>(ev->lost->source))
-                                           : std::string(source);
-          stats_.lost_by_source[key] += ev->lost->num_events_lost;
-        }
-      }
-      if (!callback(std::move(*ev), line)) {
-        stop_ = true;
+      if (!decoder_.new_unknown_enums().empty()) WarnNewUnknownEnums(name, lineno);
+      if (IsDuplicate(*ev)) continue;
+      Count(*ev);
+      if (!callback_(std::move(*ev), line)) {
+        reader_.stop_ = true;
         break;
       }
     }
-    if (lines->failed()) {
+    if (lines.failed()) {
       return absl::DataLossError(
           absl::StrCat("read error in capture file ", name, " after line ", lineno));
     }
+    return absl::OkStatus();
   }
-  if (unreported > 0) {
-    warn(absl::StrCat(unreported, " more malformed lines skipped without a report (",
-                      reported + unreported, " in total)"));
-  }
-  const flow::UnknownEnumCounts& unknown = decoder.unknown_enums();
-  if (unknown.total > 0) {
-    std::vector<std::pair<std::string, uint64_t>> fields(unknown.by_field.begin(),
-                                                         unknown.by_field.end());
-    std::sort(fields.begin(), fields.end());
-    std::string list;
-    for (const auto& [field, n] : fields) {
-      absl::StrAppend(&list, list.empty() ? "" : ", ", field, "=", n);
+
+  // Counts a line that does not decode and reports it; with `strict` it ends the run.
+  absl::Status Malformed(absl::string_view name, uint64_t lineno, absl::string_view line,
+                         const absl::Status& why) {
+    std::string message = absl::StrCat(name, ":", lineno, ": ", why.message());
+    absl::string_view trimmed = absl::StripLeadingAsciiWhitespace(line);
+    if (!trimmed.empty() && absl::ascii_isalpha(static_cast<unsigned char>(trimmed[0]))) {
+      // The usual mistake: `hubble observe` without -o jsonpb writes text lines.
+      message = absl::StrCat(name, ":", lineno,
+                             ": not a JSON object (text such as `hubble observe` prints "
+                             "without -o jsonpb?); capture with `hubble observe -o jsonpb`");
     }
-    warn(absl::StrCat(unknown.total, " unknown enum values in total (", list, ")"));
-    absl::MutexLock lock(&mu_);
-    stats_.unknown_enum_values += unknown.total;
+    {
+      absl::MutexLock lock(&reader_.mu_);
+      ++reader_.stats_.malformed;
+    }
+    if (options_.strict) return absl::InvalidArgumentError(message);
+    Report(message);
+    return absl::OkStatus();
   }
+
+  void WarnNewUnknownEnums(absl::string_view name, uint64_t lineno) {
+    for (const std::string& m : decoder_.new_unknown_enums()) {
+      Warn(absl::StrCat(name, ":", lineno, ": ", m,
+                        "; further unknown values of this field are counted, not reported"));
+    }
+  }
+
+  // A flow whose uuid an earlier input had (counted, not delivered).
+  bool IsDuplicate(const flow::Event& ev) {
+    if (dedupe_ && ev.flow && !ev.flow->uuid.empty() &&
+        !seen_uuids_.insert(absl::HashOf(ev.flow->uuid)).second) {
+      absl::MutexLock lock(&reader_.mu_);
+      ++reader_.stats_.duplicates;
+      return true;
+    }
+    return false;
+  }
+
+  void Count(const flow::Event& ev) {
+    // Flows are counted locally and published every few thousand lines (and at the end):
+    // a lock per line cost more than a few per cent of a capture read.
+    ++pending_.events;
+    if (ev.flow) ++pending_.flows;
+    if (ev.node_status) ++pending_.node_status_events;
+    if (pending_.events >= 4096) Publish();
+    if (ev.lost) {
+      absl::MutexLock lock(&reader_.mu_);
+      absl::string_view source = flow::LostEventSourceName(ev.lost->source);
+      std::string key =
+          source.empty() ? absl::StrCat(static_cast<int>(ev.lost->source)) : std::string(source);
+      reader_.stats_.lost_by_source[key] += ev.lost->num_events_lost;
+    }
+  }
+
+  void Publish() {
+    absl::MutexLock lock(&reader_.mu_);
+    reader_.stats_.events += pending_.events;
+    reader_.stats_.flows += pending_.flows;
+    reader_.stats_.node_status_events += pending_.node_status_events;
+    pending_ = Pending();
+  }
+
+  void Warn(const std::string& message) {
+    if (options_.errors != nullptr) {
+      *options_.errors << message << "\n";
+    } else {
+      spdlog::warn("capture {}", message);
+    }
+  }
+
+  // Reports a malformed line, up to max_reported_errors of them; the rest are only counted.
+  void Report(const std::string& message) {
+    if (reported_ >= options_.max_reported_errors) {
+      ++unreported_;
+      return;
+    }
+    ++reported_;
+    if (options_.errors != nullptr) {
+      *options_.errors << message << "\n";
+    } else {
+      spdlog::warn("capture malformed line: {}", message);
+    }
+  }
+
+  struct Pending {
+    uint64_t events = 0, flows = 0, node_status_events = 0;
+  };
+
+  CaptureReader& reader_;
+  const CaptureOptions& options_;
+  const LineEventCallback& callback_;
+  flow::JsonDecoder decoder_;
+  const bool dedupe_;
+  // 64-bit hashes, not the uuids: a collision among a few million flows is not a concern.
+  absl::flat_hash_set<uint64_t> seen_uuids_;
+  uint64_t reported_ = 0;
+  uint64_t unreported_ = 0;
+  Pending pending_;
+};
+
+absl::Status CaptureReader::RunLines(const LineEventCallback& callback) {
+  // A missing file fails before any event is delivered, so a typo in the third --capture
+  // does not leave a half-processed run behind.
+  for (const std::string& path : files_) {
+    absl::Status st = CheckReadable(path);
+    if (!st.ok()) return st;
+  }
+  LinesRun run(*this, callback);
+  for (const std::string& path : files_) {
+    if (stop_) break;
+    absl::Status st = run.ReadFile(path);
+    if (!st.ok()) return st;
+  }
+  run.Summarize();
   return absl::OkStatus();
 }
 

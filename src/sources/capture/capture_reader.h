@@ -51,6 +51,8 @@ class CaptureReader final : public FlowSource {
   SourceStats stats() const override;
 
  private:
+  class LinesRun;  // one RunLines call: its state and steps (capture_reader.cc)
+
   std::vector<std::string> files_;
   flow::SymbolTable& symbols_;
   CaptureOptions options_;
