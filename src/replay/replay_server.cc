@@ -97,181 +97,7 @@ class ReplayServer::Service final : public ::observer::Observer::Service {
   explicit Service(ReplayServer* s) : s_(s) {}
 
   grpc::Status GetFlows(grpc::ServerContext* ctx, const ::observer::GetFlowsRequest* req,
-                        grpc::ServerWriter<GetFlowsResponse>* writer) override {
-    ctx->AddInitialMetadata("hubble-relay-version", s_->options_.version);
-    if (req->first() && req->follow()) {
-      return {grpc::StatusCode::INVALID_ARGUMENT, "first cannot be combined with follow"};
-    }
-    auto filters = flow::FlowFilterSet::Compile(req->whitelist(), req->blacklist());
-    if (!filters.ok()) {
-      return {grpc::StatusCode::INVALID_ARGUMENT, std::string(filters.status().message())};
-    }
-    // Field 10 since Hubble 1.16; 1.14–1.15 clients send experimental.field_mask.
-    const FieldMask& mask = req->has_field_mask() && req->field_mask().paths_size() > 0
-                                ? req->field_mask()
-                                : req->experimental().field_mask();
-    for (const auto& path : mask.paths()) {
-      if (!FieldMaskUtil::GetFieldDescriptors(::flow::Flow::descriptor(), path, nullptr)) {
-        return {grpc::StatusCode::INVALID_ARGUMENT,
-                absl::StrCat("field_mask: unknown Flow path \"", path, "\"")};
-      }
-    }
-    std::optional<absl::Time> since, until;
-    if (req->has_since()) since = FromTimestamp(req->since());
-    if (req->has_until()) until = FromTimestamp(req->until());
-    spdlog::debug("replay GetFlows peer={} number={} first={} follow={} since={} until={}",
-                  ctx->peer(), req->number(), req->first(), req->follow(), req->has_since(),
-                  req->has_until());
-
-    // The backlog is fixed before the node status goes out: whatever appears after a client
-    // has seen the node status reaches it as new traffic.
-    const uint64_t k0 = s_->events_.empty() ? 0 : s_->Available();
-    Sender out(writer);
-    GetFlowsResponse status;
-    status.mutable_node_status()->set_state_change(::relay::NODE_CONNECTED);
-    for (const auto& n : s_->node_names_) status.mutable_node_status()->add_node_names(n);
-    SetTimestamp(s_->Now(), status.mutable_time());
-    out.Push(&status);
-
-    const uint64_t n = s_->events_.size();
-    const uint64_t cap = std::max<uint64_t>(1, s_->options_.history_capacity);
-    const uint64_t number = req->number();
-    const size_t buckets = s_->node_names_.size() + 1;  // last bucket: flows without a node
-
-    auto passes = [&](uint64_t k) {
-      const flow::Event& ev = s_->events_[k % n];
-      if (!ev.flow || filters->empty()) return true;
-      if (k >= n && filters->uses_uuid()) {
-        flow::Flow copy = *ev.flow;
-        copy.uuid = s_->UuidFor(k / n, k % n);
-        return filters->Matches(copy);
-      }
-      return filters->Matches(*ev.flow);
-    };
-    bool ended = false;  // `until` reached
-    auto emit = [&](uint64_t k) {
-      bool is_flow = s_->events_[k % n].flow.has_value();
-      if (until && is_flow && s_->TimeAt(k) > *until) {
-        ended = true;
-        return;
-      }
-      const GetFlowsResponse* m = s_->WireAt(k, out.scratch());
-      if (is_flow && mask.paths_size() > 0) {
-        GetFlowsResponse* own = out.scratch();
-        if (m != own) *own = *m;
-        FieldMaskUtil::TrimMessage(mask, own->mutable_flow());
-        m = own;
-      }
-      out.Push(m);
-    };
-    auto saturated = [&](const std::vector<uint64_t>& count) {
-      if (number == 0 || s_->node_names_.empty()) return false;
-      for (size_t i = 0; i + 1 < buckets; ++i) {
-        if (count[i] < number) return false;
-      }
-      return true;
-    };
-
-    uint64_t lo = k0 > cap ? k0 - cap : 0;
-    std::vector<uint64_t> count(buckets, 0);
-    auto bucket = [&](uint64_t k) {
-      int b = s_->NodeAt(k);
-      return b < 0 ? buckets - 1 : static_cast<size_t>(b);
-    };
-
-    if (n > 0) {
-      bool forward = true;
-      uint64_t start = k0;
-      if (since) {
-        start = s_->LowerBound(lo, k0, *since);
-      } else if (req->first()) {
-        start = lo;
-      } else if (req->follow() && number == 0) {
-        start = k0;  // only new events
-      } else if (number == 0) {
-        start = lo;  // the whole buffer
-      } else {
-        forward = false;  // the newest `number` per node
-      }
-      if (forward) {
-        for (uint64_t k = start; k < k0 && out.ok() && !ended; ++k) {
-          if (s_->shutting_down() || ctx->IsCancelled()) break;
-          if (!s_->events_[k % n].flow) {
-            if (!saturated(count)) emit(k);
-            continue;
-          }
-          size_t b = bucket(k);
-          if (number > 0 && count[b] >= number) continue;
-          if (!passes(k)) continue;
-          emit(k);
-          ++count[b];
-          if (saturated(count)) break;
-        }
-      } else {
-        std::vector<uint64_t> picked;
-        for (uint64_t k = k0; k > lo; --k) {
-          uint64_t i = k - 1;
-          if (!s_->events_[i % n].flow) continue;
-          size_t b = bucket(i);
-          if (count[b] >= number || !passes(i)) continue;
-          picked.push_back(i);
-          ++count[b];
-          if (saturated(count)) break;
-        }
-        std::reverse(picked.begin(), picked.end());
-        size_t next_pick = 0;
-        uint64_t from = picked.empty() ? k0 : picked.front();
-        for (uint64_t k = from; k < k0 && out.ok() && !ended; ++k) {
-          if (next_pick < picked.size() && picked[next_pick] == k) {
-            emit(k);
-            ++next_pick;
-          } else if (!s_->events_[k % n].flow) {
-            emit(k);
-          }
-        }
-      }
-    }
-    if (!out.ok()) return grpc::Status::OK;  // the client went away
-    if (ended || !req->follow()) return grpc::Status::OK;
-
-    // Follow: everything that appears after the backlog, as it appears.
-    const bool pull = s_->options_.rate <= 0 && s_->options_.loop;
-    uint64_t next = k0;
-    while (!ctx->IsCancelled() && !s_->shutting_down() && n > 0) {
-      uint64_t k = s_->Available();
-      if (pull) {
-        k = std::max(k, next + 4096);
-        uint64_t hw = s_->high_water_.load();
-        while (hw < k && !s_->high_water_.compare_exchange_weak(hw, k)) {
-        }
-      }
-      if (k > next) {
-        if (k - next > cap) {
-          // Fell further behind than the ring holds: say so, as Hubble does, and skip.
-          GetFlowsResponse* lost = out.scratch();
-          lost->Clear();
-          lost->mutable_lost_events()->set_source(::flow::HUBBLE_RING_BUFFER);
-          lost->mutable_lost_events()->set_num_events_lost(k - cap - next);
-          SetTimestamp(s_->Now(), lost->mutable_time());
-          out.Push(lost);
-          next = k - cap;
-        }
-        for (; next < k && out.ok() && !ended; ++next) {
-          if (!s_->events_[next % n].flow || passes(next)) emit(next);
-        }
-        if (!out.ok() || ended) return grpc::Status::OK;
-        continue;
-      }
-      absl::Duration wait = absl::Milliseconds(100);
-      if (s_->options_.rate > 0 && (s_->options_.loop || next < n)) {
-        absl::Time due = s_->base_ + absl::Seconds(static_cast<double>(next) / s_->options_.rate);
-        wait = std::clamp(due - s_->Now(), absl::Milliseconds(1), absl::Milliseconds(50));
-      }
-      s_->WaitFor(wait);
-    }
-    if (s_->shutting_down()) return {grpc::StatusCode::UNAVAILABLE, "replay is shutting down"};
-    return grpc::Status::OK;
-  }
+                        grpc::ServerWriter<GetFlowsResponse>* writer) override;
 
   grpc::Status ServerStatus(grpc::ServerContext* ctx, const ::observer::ServerStatusRequest*,
                             ::observer::ServerStatusResponse* resp) override {
@@ -327,8 +153,255 @@ class ReplayServer::Service final : public ::observer::Observer::Service {
   }
 
  private:
+  class FlowsCall;
+
   ReplayServer* s_;
 };
+
+// One GetFlows call: the request as read, the backlog it starts from, what was sent per node.
+class ReplayServer::Service::FlowsCall {
+ public:
+  FlowsCall(ReplayServer* s, grpc::ServerContext* ctx, const ::observer::GetFlowsRequest* req,
+            grpc::ServerWriter<GetFlowsResponse>* writer)
+      : s_(s),
+        ctx_(ctx),
+        req_(req),
+        out_(writer),
+        n_(s->events_.size()),
+        cap_(std::max<uint64_t>(1, s->options_.history_capacity)),
+        number_(req->number()),
+        buckets_(s->node_names_.size() + 1) {}
+
+  // Every usage error, before anything is sent.
+  grpc::Status ReadRequest() {
+    if (req_->first() && req_->follow()) {
+      return {grpc::StatusCode::INVALID_ARGUMENT, "first cannot be combined with follow"};
+    }
+    auto filters = flow::FlowFilterSet::Compile(req_->whitelist(), req_->blacklist());
+    if (!filters.ok()) {
+      return {grpc::StatusCode::INVALID_ARGUMENT, std::string(filters.status().message())};
+    }
+    filters_ = *std::move(filters);
+    // Field 10 since Hubble 1.16; 1.14–1.15 clients send experimental.field_mask.
+    mask_ = req_->has_field_mask() && req_->field_mask().paths_size() > 0
+                ? &req_->field_mask()
+                : &req_->experimental().field_mask();
+    for (const auto& path : mask_->paths()) {
+      if (!FieldMaskUtil::GetFieldDescriptors(::flow::Flow::descriptor(), path, nullptr)) {
+        return {grpc::StatusCode::INVALID_ARGUMENT,
+                absl::StrCat("field_mask: unknown Flow path \"", path, "\"")};
+      }
+    }
+    if (req_->has_since()) since_ = FromTimestamp(req_->since());
+    if (req_->has_until()) until_ = FromTimestamp(req_->until());
+    spdlog::debug("replay GetFlows peer={} number={} first={} follow={} since={} until={}",
+                  ctx_->peer(), req_->number(), req_->first(), req_->follow(), req_->has_since(),
+                  req_->has_until());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Serve() {
+    // The backlog is fixed before the node status goes out: whatever appears after a client
+    // has seen the node status reaches it as new traffic.
+    k0_ = s_->events_.empty() ? 0 : s_->Available();
+    SendNodeStatus();
+    lo_ = k0_ > cap_ ? k0_ - cap_ : 0;
+    if (n_ > 0) ServeBacklog();
+    if (!out_.ok()) return grpc::Status::OK;  // the client went away
+    if (ended_ || !req_->follow()) return grpc::Status::OK;
+    return Follow();
+  }
+
+ private:
+  void SendNodeStatus() {
+    GetFlowsResponse status;
+    status.mutable_node_status()->set_state_change(::relay::NODE_CONNECTED);
+    for (const auto& n : s_->node_names_) status.mutable_node_status()->add_node_names(n);
+    SetTimestamp(s_->Now(), status.mutable_time());
+    out_.Push(&status);
+  }
+
+  // Whether the filters let event k through (a looped flow with the uuid it is sent with).
+  bool Passes(uint64_t k) const {
+    const flow::Event& ev = s_->events_[k % n_];
+    if (!ev.flow || filters_.empty()) return true;
+    if (k >= n_ && filters_.uses_uuid()) {
+      flow::Flow copy = *ev.flow;
+      copy.uuid = s_->UuidFor(k / n_, k % n_);
+      return filters_.Matches(copy);
+    }
+    return filters_.Matches(*ev.flow);
+  }
+
+  // Sends event k, trimmed to the field mask; a flow past `until` ends the stream instead.
+  void Emit(uint64_t k) {
+    bool is_flow = s_->events_[k % n_].flow.has_value();
+    if (until_ && is_flow && s_->TimeAt(k) > *until_) {
+      ended_ = true;
+      return;
+    }
+    const GetFlowsResponse* m = s_->WireAt(k, out_.scratch());
+    if (is_flow && mask_->paths_size() > 0) {
+      GetFlowsResponse* own = out_.scratch();
+      if (m != own) *own = *m;
+      FieldMaskUtil::TrimMessage(*mask_, own->mutable_flow());
+      m = own;
+    }
+    out_.Push(m);
+  }
+
+  // Every node has its `number` flows.
+  bool Saturated() const {
+    if (number_ == 0 || s_->node_names_.empty()) return false;
+    for (size_t i = 0; i + 1 < buckets_; ++i) {
+      if (count_[i] < number_) return false;
+    }
+    return true;
+  }
+
+  // Event k's node; the last bucket is for flows without a node.
+  size_t Bucket(uint64_t k) const {
+    int b = s_->NodeAt(k);
+    return b < 0 ? buckets_ - 1 : static_cast<size_t>(b);
+  }
+
+  // What the ring holds when the call comes: where it starts and which way it is chosen.
+  void ServeBacklog() {
+    count_.assign(buckets_, 0);
+    uint64_t start = k0_;
+    if (since_) {
+      start = s_->LowerBound(lo_, k0_, *since_);
+    } else if (req_->first()) {
+      start = lo_;
+    } else if (req_->follow() && number_ == 0) {
+      start = k0_;  // only new events
+    } else if (number_ == 0) {
+      start = lo_;  // the whole buffer
+    } else {
+      ServeNewestPerNode();
+      return;
+    }
+    ServeForward(start);
+  }
+
+  // Oldest first from `start`, up to `number` flows per node.
+  void ServeForward(uint64_t start) {
+    for (uint64_t k = start; k < k0_ && out_.ok() && !ended_; ++k) {
+      if (s_->shutting_down() || ctx_->IsCancelled()) break;
+      if (!s_->events_[k % n_].flow) {
+        if (!Saturated()) Emit(k);
+        continue;
+      }
+      size_t b = Bucket(k);
+      if (number_ > 0 && count_[b] >= number_) continue;
+      if (!Passes(k)) continue;
+      Emit(k);
+      ++count_[b];
+      if (Saturated()) break;
+    }
+  }
+
+  // The newest `number` flows per node, picked newest first and sent in order, with the
+  // other events between them.
+  void ServeNewestPerNode() {
+    std::vector<uint64_t> picked;
+    for (uint64_t k = k0_; k > lo_; --k) {
+      uint64_t i = k - 1;
+      if (!s_->events_[i % n_].flow) continue;
+      size_t b = Bucket(i);
+      if (count_[b] >= number_ || !Passes(i)) continue;
+      picked.push_back(i);
+      ++count_[b];
+      if (Saturated()) break;
+    }
+    std::reverse(picked.begin(), picked.end());
+    size_t next_pick = 0;
+    uint64_t from = picked.empty() ? k0_ : picked.front();
+    for (uint64_t k = from; k < k0_ && out_.ok() && !ended_; ++k) {
+      if (next_pick < picked.size() && picked[next_pick] == k) {
+        Emit(k);
+        ++next_pick;
+      } else if (!s_->events_[k % n_].flow) {
+        Emit(k);
+      }
+    }
+  }
+
+  // Follow: everything that appears after the backlog, as it appears.
+  grpc::Status Follow() {
+    const bool pull = s_->options_.rate <= 0 && s_->options_.loop;
+    uint64_t next = k0_;
+    while (!ctx_->IsCancelled() && !s_->shutting_down() && n_ > 0) {
+      uint64_t k = s_->Available();
+      if (pull) {
+        k = std::max(k, next + 4096);
+        uint64_t hw = s_->high_water_.load();
+        while (hw < k && !s_->high_water_.compare_exchange_weak(hw, k)) {
+        }
+      }
+      if (k > next) {
+        if (k - next > cap_) {
+          SendLost(k - cap_ - next);
+          next = k - cap_;
+        }
+        for (; next < k && out_.ok() && !ended_; ++next) {
+          if (!s_->events_[next % n_].flow || Passes(next)) Emit(next);
+        }
+        if (!out_.ok() || ended_) return grpc::Status::OK;
+        continue;
+      }
+      s_->WaitFor(UntilNext(next));
+    }
+    if (s_->shutting_down()) return {grpc::StatusCode::UNAVAILABLE, "replay is shutting down"};
+    return grpc::Status::OK;
+  }
+
+  // Fell further behind than the ring holds: say so, as Hubble does (the caller skips).
+  void SendLost(uint64_t lost_events) {
+    GetFlowsResponse* lost = out_.scratch();
+    lost->Clear();
+    lost->mutable_lost_events()->set_source(::flow::HUBBLE_RING_BUFFER);
+    lost->mutable_lost_events()->set_num_events_lost(lost_events);
+    SetTimestamp(s_->Now(), lost->mutable_time());
+    out_.Push(lost);
+  }
+
+  // How long to wait for event `next`: until it is due at the rate, polled every 100ms else.
+  absl::Duration UntilNext(uint64_t next) const {
+    absl::Duration wait = absl::Milliseconds(100);
+    if (s_->options_.rate > 0 && (s_->options_.loop || next < n_)) {
+      absl::Time due = s_->base_ + absl::Seconds(static_cast<double>(next) / s_->options_.rate);
+      wait = std::clamp(due - s_->Now(), absl::Milliseconds(1), absl::Milliseconds(50));
+    }
+    return wait;
+  }
+
+  ReplayServer* s_;
+  grpc::ServerContext* ctx_;
+  const ::observer::GetFlowsRequest* req_;
+  Sender out_;
+  const uint64_t n_;
+  const uint64_t cap_;
+  const uint64_t number_;
+  const size_t buckets_;  // one per node and a last one for flows without a node
+  flow::FlowFilterSet filters_;
+  const FieldMask* mask_ = nullptr;
+  std::optional<absl::Time> since_, until_;
+  uint64_t k0_ = 0;              // the end of the backlog
+  uint64_t lo_ = 0;              // the oldest event the ring still holds at k0_
+  std::vector<uint64_t> count_;  // flows sent per bucket
+  bool ended_ = false;           // `until` reached
+};
+
+grpc::Status ReplayServer::Service::GetFlows(grpc::ServerContext* ctx,
+                                             const ::observer::GetFlowsRequest* req,
+                                             grpc::ServerWriter<GetFlowsResponse>* writer) {
+  ctx->AddInitialMetadata("hubble-relay-version", s_->options_.version);
+  FlowsCall call(s_, ctx, req, writer);
+  grpc::Status st = call.ReadRequest();
+  if (!st.ok()) return st;
+  return call.Serve();
+}
 
 ReplayServer::ReplayServer(std::vector<flow::Event> events, ReplayOptions options)
     : options_(std::move(options)),
