@@ -14,6 +14,7 @@
 #include "nlohmann/json.hpp"
 #include "policy/lint.h"
 #include "policy/parser.h"
+#include "suggest/prove.h"
 #include "tier/tier_config.h"
 
 namespace tw::cli {
@@ -25,35 +26,6 @@ struct LintArgs {
   std::string tiers;
   std::string output = "text";
 };
-
-// The tier model's facts the linter needs, as plain lists (policy/ does not include tier/).
-policy::LintOptions OptionsFromTiers(const tier::TierOptions& t) {
-  policy::LintOptions o;
-  o.tier0_namespaces.clear();
-  o.tier1_namespaces.clear();
-  for (const tier::TierSpec& spec : t.tiers) {
-    if (spec.level == 0) {
-      o.tier0_namespaces = spec.namespaces;
-      o.tier0_patterns = spec.patterns;
-    } else if (spec.level == 1) {
-      o.tier1_namespaces = spec.namespaces;
-      o.tier1_patterns = spec.patterns;
-    }
-  }
-  o.controller_namespaces = t.apiserver_egress_namespaces;
-  o.dns_namespace = t.dns_service.namespace_;
-  o.dns_labels.clear();
-  for (const auto& l : t.dns_service.labels) o.dns_labels.emplace_back(l.key, l.value);
-  o.dns_ports.clear();
-  for (const auto& p : t.dns_service.ports) {
-    bool seen = false;
-    for (uint16_t q : o.dns_ports) seen = seen || q == p.port;
-    if (!seen) o.dns_ports.push_back(p.port);
-  }
-  o.bypass_label_key = t.debug_bypass_label.key;
-  o.bypass_label_value = t.debug_bypass_label.value;
-  return o;
-}
 
 nlohmann::ordered_json FindingsJson(const policy::LintFindings& findings) {
   nlohmann::ordered_json a = nlohmann::ordered_json::array();
@@ -86,7 +58,7 @@ int RunLint(const LintArgs& args) {
                 << model.status().message() << "\n";
       return kExitUsage;
     }
-    options = OptionsFromTiers(model->options());
+    options = suggest::LintOptionsFor(*model);  // the one conversion, as suggest's proofs use
   }
   auto loaded = policy::LoadPolicies(paths);
   if (!loaded.ok()) {

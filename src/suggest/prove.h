@@ -71,7 +71,8 @@ ProofReport Prove(const baseline::Baseline& connections, const SuggestionSet& se
                   const std::vector<OutputFile>& files, const tier::TierModel& tiers,
                   const SuggestOptions& options, const std::string& file_prefix = "");
 
-// The tier model's facts as the linter takes them.
+// The tier model's facts as the linter takes them (policy/ does not include tier/): for
+// `policy lint --tiers` and the proofs' lint, one conversion.
 policy::LintOptions LintOptionsFor(const tier::TierModel& tiers);
 
 // A human summary of the proofs (each line starts with "closure", "least privilege", ...).
