@@ -53,6 +53,26 @@ constexpr char kCondDuration[] = "RKNS0_9ConditionENS0_8DurationE";
 constexpr char kMutexPtr[] = "PNS0_5MutexE";
 constexpr char kMutexDuration[] = "PNS0_5MutexENS0_8DurationE";
 
+// absl evaluates a Condition while it holds the mutex inside its own (uninstrumented) code:
+// in Await/LockWhen before the caller sleeps, and in another thread's Unlock when it decides
+// whom to wake. To TSan that evaluation looks unlocked: the shim has already released (Await)
+// or not yet acquired (LockWhen), and an Unlock has released before the real unlock runs.
+// Abseil's own TSan build brackets each evaluation with lock/unlock annotations; here the
+// caller's Condition is wrapped in one that acquires the mutex before it runs the caller's
+// predicate and releases it after, which orders the predicate's reads with every write made
+// under the lock, whichever thread evaluates it.
+struct AnnotatedCondition {
+  const absl::Condition* inner;
+  absl::Mutex* mu;
+  static bool Eval(void* arg) {
+    auto* self = static_cast<AnnotatedCondition*>(arg);
+    __tsan_acquire(self->mu);
+    const bool result = self->inner->Eval();
+    __tsan_release(self->mu);
+    return result;
+  }
+};
+
 }  // namespace
 
 #define TW_REAL(type, cls, fn, args) \
@@ -91,27 +111,31 @@ void Mutex::ReaderUnlock() {
 }
 void Mutex::LockWhen(const Condition& cond) {
   TW_REAL(void (*)(Mutex*, const Condition&), "Mutex", "LockWhen", kCondRef);
-  real(this, cond);
+  AnnotatedCondition annotated{&cond, this};
+  real(this, Condition(&AnnotatedCondition::Eval, &annotated));
   __tsan_acquire(this);
 }
 bool Mutex::LockWhenWithTimeout(const Condition& cond, absl::Duration timeout) {
   TW_REAL(bool (*)(Mutex*, const Condition&, absl::Duration), "Mutex", "LockWhenWithTimeout",
           kCondDuration);
-  const bool r = real(this, cond, timeout);
+  AnnotatedCondition annotated{&cond, this};
+  const bool r = real(this, Condition(&AnnotatedCondition::Eval, &annotated), timeout);
   __tsan_acquire(this);
   return r;
 }
 void Mutex::Await(const Condition& cond) {
   TW_REAL(void (*)(Mutex*, const Condition&), "Mutex", "Await", kCondRef);
+  AnnotatedCondition annotated{&cond, this};
   __tsan_release(this);
-  real(this, cond);
+  real(this, Condition(&AnnotatedCondition::Eval, &annotated));
   __tsan_acquire(this);
 }
 bool Mutex::AwaitWithTimeout(const Condition& cond, absl::Duration timeout) {
   TW_REAL(bool (*)(Mutex*, const Condition&, absl::Duration), "Mutex", "AwaitWithTimeout",
           kCondDuration);
+  AnnotatedCondition annotated{&cond, this};
   __tsan_release(this);
-  const bool r = real(this, cond, timeout);
+  const bool r = real(this, Condition(&AnnotatedCondition::Eval, &annotated), timeout);
   __tsan_acquire(this);
   return r;
 }
