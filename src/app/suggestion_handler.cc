@@ -30,6 +30,16 @@ std::string ClassList() {
   return absl::StrJoin(names, ", ");
 }
 
+// One help text per metric family, whichever label value registers it first.
+constexpr char kSuggestionsHelp[] =
+    "Policies in the daemon's current suggestion set (/api/v1/suggestions), by kind: app (a "
+    "namespaced policy for a Tier 1/2 workload) or cluster_wide (a fix for a Tier 0 or reserved "
+    "endpoint).";
+constexpr char kComputations[] = "tierwatch_suggestion_computations_total";
+constexpr char kComputationsHelp[] =
+    "Computations of the suggestion set, by result: ok (proven), unproven (a proof failed or a "
+    "connection cannot be closed), error (no set could be computed).";
+
 }  // namespace
 
 const std::vector<classify::DropClass>& SuggestedClasses() {
@@ -50,33 +60,12 @@ SuggestionHandler::SuggestionHandler(std::unique_ptr<tier::TierModel> tiers,
       learned_(learned),
       kept_(symbols),
       labels_(symbols),
-      app_policies_(scope.Gauge("tierwatch_suggestions",
-                                "Policies in the daemon's current suggestion set "
-                                "(/api/v1/suggestions), by kind: app (a namespaced policy for a "
-                                "Tier 1/2 workload) or cluster_wide (a fix for a Tier 0 or "
-                                "reserved endpoint).",
-                                {{"kind", "app"}})),
-      clusterwide_policies_(scope.Gauge("tierwatch_suggestions",
-                                        "Policies in the daemon's current suggestion set "
-                                        "(/api/v1/suggestions), by kind: app (a namespaced policy "
-                                        "for a Tier 1/2 workload) or cluster_wide (a fix for a "
-                                        "Tier 0 or reserved endpoint).",
-                                        {{"kind", "cluster_wide"}})),
-      computed_ok_(scope.Counter("tierwatch_suggestion_computations_total",
-                                 "Computations of the suggestion set, by result: ok (proven), "
-                                 "unproven (a proof failed or a connection cannot be closed), "
-                                 "error (no set could be computed).",
-                                 {{"result", "ok"}})),
-      computed_unproven_(scope.Counter("tierwatch_suggestion_computations_total",
-                                       "Computations of the suggestion set, by result: ok "
-                                       "(proven), unproven (a proof failed or a connection "
-                                       "cannot be closed), error (no set could be computed).",
-                                       {{"result", "unproven"}})),
-      computed_error_(scope.Counter("tierwatch_suggestion_computations_total",
-                                    "Computations of the suggestion set, by result: ok (proven), "
-                                    "unproven (a proof failed or a connection cannot be closed), "
-                                    "error (no set could be computed).",
-                                    {{"result", "error"}})),
+      app_policies_(scope.Gauge("tierwatch_suggestions", kSuggestionsHelp, {{"kind", "app"}})),
+      clusterwide_policies_(
+          scope.Gauge("tierwatch_suggestions", kSuggestionsHelp, {{"kind", "cluster_wide"}})),
+      computed_ok_(scope.Counter(kComputations, kComputationsHelp, {{"result", "ok"}})),
+      computed_unproven_(scope.Counter(kComputations, kComputationsHelp, {{"result", "unproven"}})),
+      computed_error_(scope.Counter(kComputations, kComputationsHelp, {{"result", "error"}})),
       compute_seconds_(scope.Gauge("tierwatch_suggestion_compute_seconds",
                                    "How long the last computation of the suggestion set took "
                                    "(suggest, render and proofs; off the pipeline worker).")),
