@@ -3,7 +3,7 @@
 #include "tier/tier_config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  std::vector<tw::tier::ConfigDiagnostic> diags;
+  std::vector<tw::Diagnostic> diags;
   auto r = tw::tier::ParseTierConfig(absl::string_view(reinterpret_cast<const char*>(data), size),
                                      "tiers.yaml", &diags);
   for (const auto& d : diags) (void)d.ToString();

@@ -401,7 +401,7 @@ json ProofJson(const SuggestionResult& r) {
     for (const auto& i : list) a.push_back({{"connection", i.key.ToString()}, {"what", i.what}});
     return a;
   };
-  auto lint = [](const std::vector<policy::LintFinding>& list) {
+  auto lint = [](const std::vector<tw::Diagnostic>& list) {
     json a = json::array();
     for (const auto& f : list) a.push_back(f.ToString());
     return a;

@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/yaml_schema.h"
 #include "flow/filter.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
@@ -13,7 +14,6 @@
 namespace tw::app {
 namespace {
 
-using config::ConfigError;
 using config::YamlValue;
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
@@ -23,7 +23,7 @@ using google::protobuf::Reflection;
 // (current and future) is accepted under its proto name, without a hand-kept list.
 class ProtoMapper {
  public:
-  ProtoMapper(const std::string& file, std::vector<ConfigError>* errors)
+  ProtoMapper(const std::string& file, std::vector<Diagnostic>* errors)
       : file_(file), errors_(errors) {}
 
   bool Map(const YamlValue& v, Message* msg, const std::string& path) {
@@ -40,9 +40,8 @@ class ProtoMapper {
       if (fd == nullptr) {
         std::vector<std::string> names;
         for (int i = 0; i < desc->field_count(); ++i) names.push_back(desc->field(i)->name());
-        Error(
-            entry.key_line, field_path,
-            absl::StrCat("unknown ", desc->name(), " field; known: ", absl::StrJoin(names, ", ")));
+        Error(entry.key_line, path,
+              tw::yaml::UnknownKeyMessage(absl::StrCat(desc->name(), " field"), entry.key, names));
         ok = false;
         continue;
       }
@@ -63,7 +62,9 @@ class ProtoMapper {
 
  private:
   void Error(int line, const std::string& path, const std::string& message) {
-    errors_->push_back(ConfigError{file_, line, absl::StrCat(path, ": ", message)});
+    Diagnostic d = Diagnostic::Error(file_, line, message);
+    d.path = path;
+    errors_->push_back(std::move(d));
   }
 
   bool Scalar(const YamlValue& v, const std::string& path, const char* expected) {
@@ -170,14 +171,14 @@ class ProtoMapper {
   }
 
   const std::string& file_;
-  std::vector<ConfigError>* errors_;
+  std::vector<Diagnostic>* errors_;
 };
 
 }  // namespace
 
 std::vector<::flow::FlowFilter> BuildFlowFilters(const std::vector<YamlValue>& yaml,
                                                  const std::string& file, const std::string& path,
-                                                 std::vector<ConfigError>* errors) {
+                                                 std::vector<Diagnostic>* errors) {
   std::vector<::flow::FlowFilter> out;
   ProtoMapper mapper(file, errors);
   for (size_t i = 0; i < yaml.size(); ++i) {
@@ -188,8 +189,10 @@ std::vector<::flow::FlowFilter> BuildFlowFilters(const std::vector<YamlValue>& y
     // rather than as a relay error at connect time.
     auto compiled = flow::CompileFlowFilter(filter);
     if (!compiled.ok()) {
-      errors->push_back(ConfigError{file, yaml[i].line,
-                                    absl::StrCat(item_path, ": ", compiled.status().message())});
+      Diagnostic d =
+          Diagnostic::Error(file, yaml[i].line, std::string(compiled.status().message()));
+      d.path = item_path;
+      errors->push_back(std::move(d));
       continue;
     }
     out.push_back(std::move(filter));
@@ -207,7 +210,7 @@ absl::StatusOr<LoadedConfig> Finish(config::LoadResult r) {
                                               "relay.filters.whitelist", &r.errors);
   loaded.filters.blacklist = BuildFlowFilters(loaded.config.relay.filters.blacklist, file,
                                               "relay.filters.blacklist", &r.errors);
-  if (!r.errors.empty()) return config::ErrorsToStatus(std::move(r.errors));
+  if (!r.errors.empty()) return DiagnosticsToStatus(std::move(r.errors));
   return loaded;
 }
 

@@ -44,7 +44,7 @@ struct LoadedConfig {
 // names the list in messages ("relay.filters.whitelist").
 std::vector<::flow::FlowFilter> BuildFlowFilters(const std::vector<config::YamlValue>& yaml,
                                                  const std::string& file, const std::string& path,
-                                                 std::vector<config::ConfigError>* errors);
+                                                 std::vector<Diagnostic>* errors);
 
 // Reads, validates and maps a config file. All errors in one InvalidArgument status.
 absl::StatusOr<LoadedConfig> LoadDaemonConfig(const std::string& path,

@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/diagnostic.h"
 #include "common/json_text.h"
 #include "common/time_format.h"
 #include "common/yaml_schema.h"
@@ -143,16 +144,15 @@ class DocParser {
   void Error(const YAML::Node& at, absl::string_view message) {
     YAML::Mark m = at.Mark();
     if (m.is_null()) {
-      errors_.push_back(absl::StrCat(name_, ": ", message));
+      ErrorAt(0, 0, message);
     } else {
-      errors_.push_back(absl::StrCat(name_, ":", m.line + 1, ":", m.column + 1, ": ", message));
+      ErrorAt(m.line + 1, m.column + 1, message);
     }
   }
   void ErrorAt(int line, int column, absl::string_view message) {
-    errors_.push_back(line > 0 ? absl::StrCat(name_, ":", line, ":", column, ": ", message)
-                               : absl::StrCat(name_, ": ", message));
+    errors_.push_back(Diagnostic::Error(std::string(name_), line, std::string(message), column));
   }
-  const std::vector<std::string>& errors() const { return errors_; }
+  const std::vector<Diagnostic>& errors() const { return errors_; }
 
   bool Keys(const YAML::Node& n, absl::string_view what,
             const std::vector<absl::string_view>& keys) {
@@ -163,8 +163,7 @@ class DocParser {
     for (const auto& kv : n) {
       std::string k = kv.first.Scalar();
       if (std::find(keys.begin(), keys.end(), k) == keys.end()) {
-        Error(kv.first, absl::StrCat(what, ": unknown key \"", k,
-                                     "\" (expected one of: ", absl::StrJoin(keys, ", "), ")"));
+        Error(kv.first, absl::StrCat(what, ": ", tw::yaml::UnknownKeyMessage("key", k, keys)));
       }
     }
     return true;
@@ -441,7 +440,7 @@ class DocParser {
  private:
   absl::string_view name_;
   flow::SymbolTable& symbols_;
-  std::vector<std::string> errors_;
+  std::vector<Diagnostic> errors_;
 };
 
 }  // namespace
@@ -528,10 +527,11 @@ absl::StatusOr<Baseline> ParseBaselineDocument(absl::string_view text, absl::str
     root = YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(
-        e.mark.is_null()
-            ? absl::StrCat(name, ": not a readable YAML/JSON baseline document: ", tw::yaml::LoadErrorMessage(e))
-            : absl::StrCat(name, ":", e.mark.line + 1, ":", e.mark.column + 1,
-                           ": not a readable YAML/JSON baseline document: ", tw::yaml::LoadErrorMessage(e)));
+        e.mark.is_null() ? absl::StrCat(name, ": not a readable YAML/JSON baseline document: ",
+                                        tw::yaml::LoadErrorMessage(e))
+                         : absl::StrCat(name, ":", e.mark.line + 1, ":", e.mark.column + 1,
+                                        ": not a readable YAML/JSON baseline document: ",
+                                        tw::yaml::LoadErrorMessage(e)));
   }
   Baseline baseline(symbols);
   DocParser p(name, symbols);
@@ -587,13 +587,13 @@ absl::StatusOr<Baseline> ParseBaselineDocument(absl::string_view text, absl::str
       p.Error(root, e.msg);
     }
   }
-  const std::vector<std::string>& errors = p.errors();
+  const std::vector<Diagnostic>& errors = p.errors();
   if (!errors.empty()) {
     constexpr size_t kMaxShown = 50;
     std::string msg = absl::StrCat(errors.size(), errors.size() == 1 ? " error" : " errors",
                                    " in baseline document ", name, ":");
     for (size_t i = 0; i < errors.size() && i < kMaxShown; ++i) {
-      absl::StrAppend(&msg, "\n", errors[i]);
+      absl::StrAppend(&msg, "\n", errors[i].ToString());
     }
     if (errors.size() > kMaxShown) {
       absl::StrAppend(&msg, "\n... and ", errors.size() - kMaxShown, " more");

@@ -28,10 +28,10 @@ absl::StatusOr<Inputs> LoadInputs(const InputPaths& paths, flow::SymbolTable& sy
     auto loaded = policy::LoadPolicies(paths.policies);
     if (!loaded.ok()) return loaded.status();
     std::vector<std::string> errors;
-    for (const policy::Diagnostic& d : loaded->diagnostics) {
-      if (d.severity == policy::Severity::kError) {
+    for (const tw::Diagnostic& d : loaded->diagnostics) {
+      if (d.severity == tw::Severity::kError) {
         errors.push_back(d.ToString());
-      } else if (d.severity == policy::Severity::kWarning) {
+      } else if (d.severity == tw::Severity::kWarning) {
         in.policy_notes.push_back(d);
       }
     }

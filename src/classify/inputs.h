@@ -36,7 +36,7 @@ struct Inputs {
   std::unique_ptr<policy::Evaluator> evaluator;  // null without --policies
   flow::SymbolTable* symbols = nullptr;
   // Non-error policy diagnostics (warnings, skipped documents) for the caller to show.
-  std::vector<policy::Diagnostic> policy_notes;
+  std::vector<tw::Diagnostic> policy_notes;
 
   ClassifierContext context() const {
     return ClassifierContext{tiers.get(), baseline.get(), evaluator.get(), symbols};

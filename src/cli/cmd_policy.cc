@@ -164,7 +164,7 @@ absl::StatusOr<policy::LoadResult> LoadVerdictPolicies(const VerdictArgs& args) 
   auto loaded = policy::LoadPolicies(args.policies);
   if (!loaded.ok()) return loaded.status();
   for (const auto& d : loaded->diagnostics) {
-    if (d.severity != policy::Severity::kInfo) std::cerr << d.ToString() << "\n";
+    if (d.severity != tw::Severity::kInfo) std::cerr << d.ToString() << "\n";
   }
   if (loaded->HasErrors()) {
     std::cerr << kVerdictCmd << ": " << loaded->rejected.size() << " polic"

@@ -29,17 +29,7 @@ struct LintArgs {
 
 nlohmann::ordered_json FindingsJson(const policy::LintFindings& findings) {
   nlohmann::ordered_json a = nlohmann::ordered_json::array();
-  for (const auto& f : findings) {
-    nlohmann::ordered_json j;
-    j["rule"] = f.rule;
-    j["severity"] = std::string(policy::SeverityName(f.severity));
-    j["file"] = f.file;
-    j["line"] = f.line;
-    j["policy"] =
-        f.policy.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(f.policy);
-    j["message"] = f.message;
-    a.push_back(std::move(j));
-  }
+  for (const Diagnostic& f : findings) a.push_back(f.ToJson());
   return a;
 }
 
@@ -82,14 +72,14 @@ int RunLint(const LintArgs& args) {
               << " policies from " << loaded->files.size() << " file(s)"
               << (s.errors > 0 ? ": lint failed" : "") << "\n";
   }
-  return policy::HasErrors(findings) ? kExitFindings : kExitOk;
+  return HasErrors(findings) ? kExitFindings : kExitOk;
 }
 
 std::string RulesHelp() {
   std::string s;
   for (const auto& r : policy::LintRules()) {
-    s += absl::StrCat("  ", r.id, " ", r.name, " (", policy::SeverityName(r.severity),
-                      "): ", r.summary, "\n");
+    s += absl::StrCat("  ", r.id, " ", r.name, " (", SeverityName(r.severity), "): ", r.summary,
+                      "\n");
   }
   return s;
 }
@@ -113,7 +103,8 @@ void RegisterPolicyLint(CLI::App* policy_cmd, CommandContext& ctx) {
       "kube-apiserver cert-manager, external-secrets, flux-system; DNS k8s-app=kube-dns in\n"
       "kube-system on 53; debug bypass label policy.cilium.io/enforce=false.\n\n"
       "Output: text prints `file:line: severity: [TWxxx rule-name] policy: message` lines and\n"
-      "a summary; json prints an array of {rule, severity, file, line, policy, message}.\n"
+      "a summary; json prints an array of {severity, file, line, column, path (the policy),\n"
+      "code (TWxxx), code_name, message}, the shape of every tierwatch diagnostic.\n"
       "Exit 0 when no finding is an error, 1 when one is (use it as a CI gate), 2 on bad\n"
       "usage, unreadable paths or tier file.\n\n"
       "Examples:\n"

@@ -72,7 +72,7 @@ std::vector<std::string> CheckInputs(const config::DaemonConfig& c) {
   std::vector<std::string> errors;
   std::error_code ec;
   if (!c.tiers.empty() && std::filesystem::is_regular_file(c.tiers, ec)) {
-    std::vector<tier::ConfigDiagnostic> diags;
+    std::vector<Diagnostic> diags;
     auto model = tier::LoadTierModel(c.tiers, &diags);
     for (const auto& d : diags) errors.push_back(d.ToString());
     if (!model.ok() && diags.empty()) errors.emplace_back(model.status().message());
@@ -87,7 +87,7 @@ std::vector<std::string> CheckInputs(const config::DaemonConfig& c) {
       errors.emplace_back(loaded.status().message());
     } else {
       for (const auto& d : loaded->diagnostics) {
-        if (d.severity == policy::Severity::kError) errors.push_back(d.ToString());
+        if (d.severity == tw::Severity::kError) errors.push_back(d.ToString());
       }
     }
   }

@@ -4,7 +4,9 @@
 #include <set>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "yaml-cpp/depthguard.h"
 
 namespace tw::yaml {
@@ -139,6 +141,49 @@ std::string LoadErrorMessage(const YAML::Exception& e) {
     return "nested too deeply (more than yaml-cpp's limit of about 500 levels of lists or maps)";
   }
   return e.msg;
+}
+
+namespace {
+
+// Levenshtein distance over ASCII-lowercased text.
+size_t EditDistance(absl::string_view a, absl::string_view b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      bool same = absl::ascii_tolower(a[i - 1]) == absl::ascii_tolower(b[j - 1]);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (same ? 0 : 1)});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+}  // namespace
+
+std::string ClosestName(absl::string_view name, const std::vector<absl::string_view>& known) {
+  std::string best;
+  size_t best_distance = 3;  // two edits at most: a typo, not a different word
+  for (absl::string_view k : known) {
+    size_t d = EditDistance(name, k);
+    // A one- or two-letter name is "close" to every short name; offer only what keeps
+    // most of the name.
+    if (d < best_distance && d < std::max(name.size(), k.size())) {
+      best_distance = d;
+      best = std::string(k);
+    }
+  }
+  return best;
+}
+
+std::string UnknownKeyMessageOf(absl::string_view noun, absl::string_view key,
+                                const std::vector<absl::string_view>& known) {
+  std::string out = absl::StrCat("unknown ", noun, " \"", key, "\"");
+  std::string closest = ClosestName(key, known);
+  if (!closest.empty()) absl::StrAppend(&out, " (did you mean \"", closest, "\"?)");
+  if (!known.empty()) absl::StrAppend(&out, "; expected one of: ", absl::StrJoin(known, ", "));
+  return out;
 }
 
 }  // namespace tw::yaml

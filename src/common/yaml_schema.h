@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "yaml-cpp/yaml.h"
 
 namespace tw::yaml {
@@ -55,8 +56,28 @@ std::vector<TreeProblem> CheckTree(const YAML::Node& root, const TreeLimits& lim
 // True when any problem is a limit (the tree must not be walked further).
 bool HasLimitProblem(const std::vector<TreeProblem>& problems);
 
+// Unknown keys, said one way by every reader:
+//   unknown key "teirs" (did you mean "tiers"?); expected one of: tiers, dns_service, ...
+// `noun` is what the format calls a key ("key"; "field" in Kubernetes objects).
+template <typename Names>
+std::string UnknownKeyMessage(absl::string_view noun, absl::string_view key, const Names& known);
+
+// The known name closest to `name` (at most two edits away, case ignored), "" when none is;
+// what "did you mean" offers. Ties go to the earlier name.
+std::string ClosestName(absl::string_view name, const std::vector<absl::string_view>& known);
+
 // What a YAML::Exception from YAML::Load means, for a diagnostic: yaml-cpp reports nesting
 // beyond its depth limit as "bad file", which says nothing; this says what it is.
 std::string LoadErrorMessage(const YAML::Exception& e);
+
+std::string UnknownKeyMessageOf(absl::string_view noun, absl::string_view key,
+                                const std::vector<absl::string_view>& known);
+
+template <typename Names>
+std::string UnknownKeyMessage(absl::string_view noun, absl::string_view key, const Names& known) {
+  std::vector<absl::string_view> names;
+  for (const auto& n : known) names.emplace_back(n);
+  return UnknownKeyMessageOf(noun, key, names);
+}
 
 }  // namespace tw::yaml

@@ -24,21 +24,6 @@
 
 namespace tw::config {
 
-std::string ConfigError::ToString() const {
-  if (line > 0) return absl::StrCat(file, ":", line, ": ", message);
-  return absl::StrCat(file, ": ", message);
-}
-
-absl::Status ErrorsToStatus(std::vector<ConfigError> errors) {
-  if (errors.empty()) return absl::OkStatus();
-  std::stable_sort(errors.begin(), errors.end(),
-                   [](const ConfigError& a, const ConfigError& b) { return a.line < b.line; });
-  std::vector<std::string> lines;
-  lines.reserve(errors.size());
-  for (const auto& e : errors) lines.push_back(e.ToString());
-  return absl::InvalidArgumentError(absl::StrJoin(lines, "\n"));
-}
-
 bool YamlValue::SameContent(const YamlValue& a, const YamlValue& b) {
   if (a.kind != b.kind || a.key != b.key || a.items.size() != b.items.size()) return false;
   if (a.kind == Kind::kScalar && (a.scalar != b.scalar || a.quoted != b.quoted)) return false;
@@ -103,20 +88,6 @@ int LineOf(const YAML::Node& n) {
   return m.is_null() ? 0 : m.line + 1;
 }
 
-// Levenshtein distance, for "did you mean" on unknown keys.
-size_t EditDistance(absl::string_view a, absl::string_view b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
 std::string Describe(const YAML::Node& n) {
   switch (n.Type()) {
     case YAML::NodeType::Null:
@@ -165,16 +136,18 @@ YamlValue ToYamlValue(const YAML::Node& n) {
 class Reader {
  public:
   // `name` labels errors; relative paths resolve against the directory of `file`.
-  Reader(std::string name, const std::string& file, std::vector<ConfigError>* errors)
+  Reader(std::string name, const std::string& file, std::vector<Diagnostic>* errors)
       : file_(std::move(name)), errors_(errors) {
     if (!file.empty()) base_dir_ = std::filesystem::path(file).parent_path();
   }
 
   void Error(int line, std::string message) {
-    errors_->push_back(ConfigError{file_, line, std::move(message)});
+    errors_->push_back(Diagnostic::Error(file_, line, std::move(message)));
   }
   void Error(const YAML::Node& n, const std::string& path, const std::string& message) {
-    Error(LineOf(n), absl::StrCat(path, ": ", message));
+    Diagnostic d = Diagnostic::Error(file_, LineOf(n), message);
+    d.path = path;
+    errors_->push_back(std::move(d));
   }
 
   struct Entry {
@@ -200,19 +173,9 @@ class Reader {
         continue;
       }
       const std::string& key = kv.first.Scalar();
-      std::string full = path.empty() ? key : absl::StrCat(path, ".", key);
       if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        std::string hint;
-        size_t best = 3;
-        for (const auto& a : allowed) {
-          size_t d = EditDistance(key, a);
-          if (d < best) {
-            best = d;
-            hint = absl::StrCat(" (did you mean \"", a, "\"?)");
-          }
-        }
-        Error(kv.first, full,
-              absl::StrCat("unknown key", hint, "; allowed here: ", absl::StrJoin(allowed, ", ")));
+        Error(kv.first, path.empty() ? "config" : path,
+              tw::yaml::UnknownKeyMessage("key", key, allowed));
         continue;
       }
       // Duplicates were reported by yaml::CheckTree before the walk; the first one wins.
@@ -651,7 +614,7 @@ class Reader {
  private:
   std::string file_;
   std::filesystem::path base_dir_;
-  std::vector<ConfigError>* errors_;
+  std::vector<Diagnostic>* errors_;
   std::map<std::string, int> lines_;  // config key path -> line of its value
 };
 
@@ -729,21 +692,23 @@ LoadResult Parse(absl::string_view yaml, const std::string& file, const LoadOpti
     starts = DocumentStarts::Of(std::string(yaml), 2);
     if (!starts.empty()) docs.push_back(YAML::Load(std::string(yaml)));
   } catch (const YAML::Exception& e) {
-    result.errors.push_back(ConfigError{
+    result.errors.push_back(Diagnostic::Error(
         name, e.mark.is_null() ? 0 : e.mark.line + 1,
         absl::StrCat("YAML syntax error: ", tw::yaml::LoadErrorMessage(e),
-                     e.mark.is_null() ? "" : absl::StrCat(" (column ", e.mark.column + 1, ")"))});
+                     e.mark.is_null() ? "" : absl::StrCat(" (column ", e.mark.column + 1, ")"))));
     return result;
   }
   if (starts.size() > 1) {
-    result.errors.push_back(ConfigError{name, starts[1].line + 1,
-                                        "a config file holds one YAML document; found another"});
+    result.errors.push_back(Diagnostic::Error(
+        name, starts[1].line + 1, "a config file holds one YAML document; found another"));
   }
   for (const YAML::Node& doc : docs) {
     std::vector<tw::yaml::TreeProblem> problems =
         tw::yaml::CheckTree(doc, tw::yaml::LimitsFor(yaml.size()));
     for (const tw::yaml::TreeProblem& p : problems) {
-      result.errors.push_back(ConfigError{name, p.line, p.ToString()});
+      Diagnostic d = Diagnostic::Error(name, p.line, p.message, p.column);
+      d.path = p.path;
+      result.errors.push_back(std::move(d));
     }
     // Interpreting a tree that blew the budget would do the expansion we just refused.
     if (tw::yaml::HasLimitProblem(problems)) return result;
@@ -753,8 +718,9 @@ LoadResult Parse(absl::string_view yaml, const std::string& file, const LoadOpti
     if (options.check_files) reader.CheckFiles(result.config, options);
   } catch (const YAML::Exception& e) {
     // yaml-cpp throws on some malformed trees (e.g. aliases to nowhere); keep what we have.
-    result.errors.push_back(ConfigError{name, e.mark.is_null() ? 0 : e.mark.line + 1,
-                                        absl::StrCat("unreadable YAML: ", tw::yaml::LoadErrorMessage(e))});
+    result.errors.push_back(
+        Diagnostic::Error(name, e.mark.is_null() ? 0 : e.mark.line + 1,
+                          absl::StrCat("unreadable YAML: ", tw::yaml::LoadErrorMessage(e))));
   }
   return result;
 }
@@ -764,8 +730,8 @@ LoadResult LoadFile(const std::string& path, const LoadOptions& options) {
   if (!in) {
     LoadResult result;
     result.config.file = path;
-    result.errors.push_back(
-        ConfigError{path, 0, absl::StrCat("cannot read the config file: ", std::strerror(errno))});
+    result.errors.push_back(Diagnostic::Error(
+        path, 0, absl::StrCat("cannot read the config file: ", std::strerror(errno))));
     return result;
   }
   std::ostringstream text;

@@ -33,21 +33,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/diagnostic.h"
 
 namespace tw::config {
-
-// One configuration problem. line is 1-based; 0 when the whole file is meant.
-struct ConfigError {
-  std::string file;
-  int line = 0;
-  std::string message;
-  // "FILE:LINE: message"
-  std::string ToString() const;
-};
-
-// All errors as one InvalidArgument status (one error per line of the message, in file
-// order); OK when `errors` is empty.
-absl::Status ErrorsToStatus(std::vector<ConfigError> errors);
 
 // A YAML fragment kept as a tree for another module to interpret (relay filters).
 struct YamlValue {
@@ -220,8 +208,8 @@ struct LoadOptions {
 };
 
 struct LoadResult {
-  DaemonConfig config;              // as far as it could be read (defaults elsewhere)
-  std::vector<ConfigError> errors;  // empty = valid
+  DaemonConfig config;             // as far as it could be read (defaults elsewhere)
+  std::vector<Diagnostic> errors;  // empty = valid; DiagnosticsToStatus makes them one status
   bool ok() const { return errors.empty(); }
 };
 

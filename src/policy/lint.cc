@@ -43,14 +43,10 @@ class Sink {
   explicit Sink(LintFindings* out) : out_(out) {}
   void Add(absl::string_view id, absl::string_view name, Severity sev, const Policy& p, int line,
            std::string message) {
-    LintFinding f;
-    f.rule = std::string(id);
-    f.rule_name = std::string(name);
-    f.severity = sev;
-    f.file = p.file;
-    f.line = line > 0 ? line : p.line;
-    f.policy = p.DisplayName();
-    f.message = std::move(message);
+    Diagnostic f = Diagnostic::At(sev, p.file, line > 0 ? line : p.line, std::move(message));
+    f.code = std::string(id);
+    f.code_name = std::string(name);
+    f.path = p.DisplayName();
     out_->push_back(std::move(f));
   }
 
@@ -778,26 +774,6 @@ bool LintOptions::IsTier0(absl::string_view ns) const {
   return false;
 }
 
-std::string LintFinding::ToString() const {
-  std::string s;
-  if (!file.empty()) absl::StrAppend(&s, file, line > 0 ? absl::StrCat(":", line) : "", ": ");
-  absl::StrAppend(&s, SeverityName(severity), ": [", rule, " ", rule_name, "] ");
-  if (!policy.empty()) absl::StrAppend(&s, policy, ": ");
-  absl::StrAppend(&s, message);
-  return s;
-}
-
-Diagnostic LintFinding::ToDiagnostic() const {
-  Diagnostic d;
-  d.severity = severity;
-  d.file = file;
-  d.line = line;
-  d.policy = policy;
-  d.message = message;
-  d.rule_id = rule;
-  return d;
-}
-
 const std::vector<LintRuleInfo>& LintRules() {
   static const std::vector<LintRuleInfo>* rules = new std::vector<LintRuleInfo>{
       {"TW001", kAllowNothing, Severity::kError,
@@ -835,9 +811,7 @@ LintFindings Lint(const PolicySet& policies, const LintOptions& options) {
   CheckHealthIngress(model, sink);
   CheckApiserver(model, options, sink);
   CheckReimposes(model, sink);
-  std::stable_sort(out.begin(), out.end(), [](const LintFinding& a, const LintFinding& b) {
-    return std::tie(a.file, a.line, a.rule, a.policy) < std::tie(b.file, b.line, b.rule, b.policy);
-  });
+  std::stable_sort(out.begin(), out.end(), DiagnosticLess);
   return out;
 }
 
@@ -847,25 +821,13 @@ LintFindings Lint(const LoadResult& loaded, const LintOptions& options) {
     // Load warnings (a misspelled kind, a document without apiVersion/kind) are findings
     // too: a skipped policy must not go unnoticed.
     if (d.severity == Severity::kInfo) continue;
-    LintFinding f;
-    f.rule = "TW009";
-    f.rule_name = std::string(kSchema);
-    f.severity = d.severity;
-    f.file = d.file;
-    f.line = d.line;
-    f.policy = d.policy;
-    f.message = d.message;
+    Diagnostic f = d;
+    f.code = "TW009";
+    f.code_name = std::string(kSchema);
     out.push_back(std::move(f));
   }
-  std::stable_sort(out.begin(), out.end(), [](const LintFinding& a, const LintFinding& b) {
-    return std::tie(a.file, a.line, a.rule, a.policy) < std::tie(b.file, b.line, b.rule, b.policy);
-  });
+  std::stable_sort(out.begin(), out.end(), DiagnosticLess);
   return out;
-}
-
-bool HasErrors(const LintFindings& findings) {
-  return std::any_of(findings.begin(), findings.end(),
-                     [](const LintFinding& f) { return f.severity == Severity::kError; });
 }
 
 LintSummary Summarize(const LintFindings& findings) {

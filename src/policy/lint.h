@@ -3,10 +3,9 @@
 // toFQDNs without DNS visibility, one-way allows, and more (the TW0xx rules below).
 //
 //   absl::StatusOr<tw::policy::LoadResult> r =
-//   tw::policy::LoadPolicies({"deploy/network-policies"}); tw::policy::LintOptions opts; // the
+//   tw::policy::LoadPolicies({"deploy/network-policies"}); tw::policy::LintOptions opts;  // the
 //   story's tier model by default tw::policy::LintFindings f = tw::policy::Lint(*r, opts); for
-//   (const auto& x : f) std::cout << x.ToString() << "\n"; bool gate_failed =
-//   tw::policy::HasErrors(f);
+//   (const auto& x : f) std::cout << x.ToString() << "\n"; bool gate_failed = tw::HasErrors(f);
 //
 // The rules reason over selectors and rules, never over policy names: the linter builds a
 // small symbolic cluster from the set itself — one representative endpoint per distinct
@@ -60,22 +59,9 @@ struct LintOptions {
   bool IsTier0(absl::string_view ns) const;
 };
 
-// One lint finding. `rule` is the id ("TW004"), `rule_name` its name ("one-way").
-struct LintFinding {
-  std::string rule;
-  std::string rule_name;
-  Severity severity = Severity::kError;
-  std::string file;
-  int line = 0;
-  std::string policy;  // Policy::DisplayName(); "" for file-level findings
-  std::string message;
-
-  // "file:line: severity: [TW004 one-way] policy: message".
-  std::string ToString() const;
-  // The same finding as a parser-style Diagnostic (rule_id set).
-  Diagnostic ToDiagnostic() const;
-};
-using LintFindings = std::vector<LintFinding>;
+// A lint finding is a Diagnostic: code is the rule id ("TW004"), code_name its name
+// ("one-way"), path the policy's DisplayName() ("" for file-level findings).
+using LintFindings = std::vector<Diagnostic>;
 
 // The rule catalogue (id, name, default severity, one-line summary), in id order.
 struct LintRuleInfo {
@@ -94,7 +80,6 @@ LintFindings Lint(const PolicySet& policies, const LintOptions& options = {});
 // findings, and the valid policies are linted as above (rejected ones are left out).
 LintFindings Lint(const LoadResult& loaded, const LintOptions& options = {});
 
-bool HasErrors(const LintFindings& findings);
 // Counts per severity.
 struct LintSummary {
   int errors = 0;

@@ -17,37 +17,9 @@
 
 namespace tw::policy {
 
-absl::string_view SeverityName(Severity s) {
-  switch (s) {
-    case Severity::kError:
-      return "error";
-    case Severity::kWarning:
-      return "warning";
-    case Severity::kInfo:
-      return "info";
-  }
-  return "";
-}
-
-std::string Diagnostic::ToString() const {
-  std::string out = file;
-  if (line > 0) absl::StrAppend(&out, ":", line);
-  if (!out.empty()) out += ": ";
-  absl::StrAppend(&out, SeverityName(severity));
-  if (!rule_id.empty()) absl::StrAppend(&out, " ", rule_id);
-  out += ": ";
-  if (!policy.empty()) absl::StrAppend(&out, "policy '", policy, "': ");
-  out += message;
-  return out;
-}
-
 bool LoadResult::HasErrors() const { return ErrorCount() > 0; }
 
-int LoadResult::ErrorCount() const {
-  int n = 0;
-  for (const auto& d : diagnostics) n += d.severity == Severity::kError;
-  return n;
-}
+int LoadResult::ErrorCount() const { return tw::ErrorCount(diagnostics); }
 
 namespace {
 
@@ -73,7 +45,9 @@ struct Doc {
   }
   void Add(Severity s, int line, std::string msg) {
     if (s == Severity::kError) error = true;
-    out->diagnostics.push_back(Diagnostic{s, file, line, policy, std::move(msg), ""});
+    Diagnostic d = Diagnostic::At(s, file, line, std::move(msg));
+    d.path = policy;
+    out->diagnostics.push_back(std::move(d));
   }
   void Error(const YAML::Node& n, std::string msg, int fallback = 0) {
     Add(Severity::kError, Line(n, fallback), std::move(msg));
@@ -123,8 +97,8 @@ bool CheckMap(Doc& d, const YAML::Node& n, absl::string_view path,
     bool ok = false;
     for (absl::string_view a : allowed) ok |= a == key;
     if (!ok) {
-      d.Error(it->first, absl::StrCat("unknown field \"", key, "\" in ", path,
-                                      " (expected one of: ", absl::StrJoin(allowed, ", "), ")"));
+      d.Error(it->first,
+              absl::StrCat(path, ": ", tw::yaml::UnknownKeyMessage("field", key, allowed)));
     }
   }
   return true;
@@ -1791,8 +1765,8 @@ absl::StatusOr<LoadResult> LoadPolicies(const std::vector<std::string>& paths) {
       }
       std::sort(found.begin(), found.end());
       if (found.empty()) {
-        result.diagnostics.push_back(Diagnostic{Severity::kWarning, p, 0, "",
-                                                "directory holds no *.yaml or *.yml files", ""});
+        result.diagnostics.push_back(
+            Diagnostic::At(Severity::kWarning, p, 0, "directory holds no *.yaml or *.yml files"));
       }
       files.insert(files.end(), found.begin(), found.end());
     } else {

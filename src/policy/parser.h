@@ -27,34 +27,18 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/diagnostic.h"
 #include "policy/types.h"
 
 namespace tw::policy {
 
-enum class Severity : uint8_t { kError = 0, kWarning = 1, kInfo = 2 };
-absl::string_view SeverityName(Severity s);  // "error", "warning", "info"
-
-// One finding about an input file: a parse/schema error, a skipped document, a warning.
-// The linter reuses this type for its findings (rule_id "TW00x").
-struct Diagnostic {
-  Severity severity = Severity::kError;
-  std::string file;
-  int line = 0;        // 1-based; 0 = whole file / unknown
-  std::string policy;  // Policy::DisplayName() of the document, "" when unknown
-  std::string message;
-  std::string rule_id;  // "" for parser diagnostics; lint sets "TW009" etc.
-
-  // "file:line: error: policy 'ns/name': message" (parts omitted when empty).
-  std::string ToString() const;
-};
-
 struct LoadResult {
-  PolicySet policies;            // valid policies, in file/document order
-  std::vector<Policy> rejected;  // policies with error diagnostics (as far as parsed)
-  std::vector<Diagnostic> diagnostics;
-  std::vector<std::string> files;  // files read, in order
-  int documents = 0;               // non-empty YAML documents seen
-  int skipped_documents = 0;       // kustomizations, other kinds
+  PolicySet policies;                   // valid policies, in file/document order
+  std::vector<Policy> rejected;         // policies with error diagnostics (as far as parsed)
+  std::vector<Diagnostic> diagnostics;  // path = the policy's DisplayName(), once known
+  std::vector<std::string> files;       // files read, in order
+  int documents = 0;                    // non-empty YAML documents seen
+  int skipped_documents = 0;            // kustomizations, other kinds
 
   bool HasErrors() const;
   int ErrorCount() const;

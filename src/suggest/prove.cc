@@ -107,7 +107,7 @@ class Prover {
       policy::ParsePolicyText(f.content, name, *combined_);
       ++report_.files_parsed;
       for (size_t i = before; i < combined_->diagnostics.size(); ++i) {
-        if (combined_->diagnostics[i].severity == policy::Severity::kError) {
+        if (combined_->diagnostics[i].severity == tw::Severity::kError) {
           report_.parse_errors.push_back(combined_->diagnostics[i]);
         }
       }
@@ -393,18 +393,17 @@ class Prover {
     if (!set_.assumed_target) {
       policy::LoadResult existing;
       existing.policies = set_.base;
-      for (const policy::LintFinding& f : policy::Lint(existing, lopts)) {
-        if (f.severity == policy::Severity::kError)
-          before.insert({f.rule, f.file, f.line, f.policy});
+      for (const tw::Diagnostic& f : policy::Lint(existing, lopts)) {
+        if (f.severity == tw::Severity::kError) before.insert({f.code, f.file, f.line, f.path});
       }
     }
-    for (const policy::LintFinding& f : policy::Lint(*combined_, lopts)) {
-      if (f.severity != policy::Severity::kError) {
-        if (f.severity == policy::Severity::kWarning) ++report_.lint_warnings;
+    for (const tw::Diagnostic& f : policy::Lint(*combined_, lopts)) {
+      if (f.severity != tw::Severity::kError) {
+        if (f.severity == tw::Severity::kWarning) ++report_.lint_warnings;
         continue;
       }
       bool ours = suggested_files_.count(f.file) > 0;
-      if (!ours && before.count({f.rule, f.file, f.line, f.policy})) {
+      if (!ours && before.count({f.code, f.file, f.line, f.path})) {
         report_.lint_errors_existing.push_back(f);
       } else {
         report_.lint_errors.push_back(f);

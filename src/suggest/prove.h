@@ -42,7 +42,7 @@ struct ProofItem {
 struct ProofReport {
   // Reparse.
   size_t files_parsed = 0;
-  std::vector<policy::Diagnostic> parse_errors;
+  std::vector<tw::Diagnostic> parse_errors;
   // Closure.
   uint64_t closure_checked = 0;
   uint64_t closure_allowed = 0;
@@ -54,8 +54,8 @@ struct ProofReport {
   std::vector<ProofItem> violations;  // allowed by a suggestion, not in the input
   std::vector<ProofItem> declared;    // allowed by a declared widening
   // Lint.
-  std::vector<policy::LintFinding> lint_errors;           // new errors (suggestions' doing)
-  std::vector<policy::LintFinding> lint_errors_existing;  // the existing set had them already
+  std::vector<tw::Diagnostic> lint_errors;           // new errors (suggestions' doing)
+  std::vector<tw::Diagnostic> lint_errors_existing;  // the existing set had them already
   size_t lint_warnings = 0;
   bool lint_skipped = false;  // more policies than SuggestOptions::max_lint_policies
   size_t lint_policies = 0;   // policies linted (or that would have been)

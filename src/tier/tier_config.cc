@@ -27,7 +27,7 @@ class Parser {
   explicit Parser(absl::string_view file) : file_(file) {}
 
   void Error(const YAML::Node& at, std::string message) {
-    ConfigDiagnostic d;
+    Diagnostic d;
     d.file = std::string(file_);
     YAML::Mark m = at.Mark();
     if (!m.is_null()) {
@@ -38,7 +38,7 @@ class Parser {
     diags_.push_back(std::move(d));
   }
   void ErrorAtPath(const std::string& options_path, std::string message) {
-    ConfigDiagnostic d;
+    Diagnostic d;
     d.file = std::string(file_);
     std::string path = Translate(options_path);
     // The element itself, else the closest enclosing element that was in the file.
@@ -54,7 +54,8 @@ class Parser {
       if (cut == std::string::npos || cut == 0) break;
       p = p.substr(0, cut);
     }
-    d.message = absl::StrCat(path, ": ", message);
+    d.path = std::move(path);
+    d.message = std::move(message);
     diags_.push_back(std::move(d));
   }
   void Remember(const std::string& path, const YAML::Node& n) {
@@ -88,7 +89,7 @@ class Parser {
     return result;
   }
 
-  std::vector<ConfigDiagnostic>& diags() { return diags_; }
+  std::vector<Diagnostic>& diags() { return diags_; }
 
   // Checks that a map has only known keys; reports each unknown one.
   bool CheckMap(const YAML::Node& n, absl::string_view what,
@@ -100,8 +101,7 @@ class Parser {
     for (const auto& kv : n) {
       std::string key = kv.first.Scalar();
       if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
-        Error(kv.first, absl::StrCat(what, ": unknown key \"", key,
-                                     "\" (expected one of: ", absl::StrJoin(keys, ", "), ")"));
+        Error(kv.first, absl::StrCat(what, ": ", tw::yaml::UnknownKeyMessage("key", key, keys)));
       }
     }
     return true;
@@ -323,12 +323,12 @@ class Parser {
 
  private:
   absl::string_view file_;
-  std::vector<ConfigDiagnostic> diags_;
+  std::vector<Diagnostic> diags_;
   std::map<std::string, YAML::Mark> marks_;
   std::map<std::string, std::string> aliases_;
 };
 
-absl::Status DiagnosticsStatus(absl::string_view file, const std::vector<ConfigDiagnostic>& d) {
+absl::Status DiagnosticsStatus(absl::string_view file, const std::vector<Diagnostic>& d) {
   std::string msg = absl::StrCat(d.size(), d.size() == 1 ? " error" : " errors", " in ", file, ":");
   for (const auto& x : d) absl::StrAppend(&msg, "\n", x.ToString());
   return absl::InvalidArgumentError(msg);
@@ -336,20 +336,15 @@ absl::Status DiagnosticsStatus(absl::string_view file, const std::vector<ConfigD
 
 }  // namespace
 
-std::string ConfigDiagnostic::ToString() const {
-  if (line <= 0) return absl::StrCat(file, ": ", message);
-  return absl::StrCat(file, ":", line, ":", column, ": ", message);
-}
-
 absl::StatusOr<TierOptions> ParseTierConfig(absl::string_view yaml, absl::string_view file,
-                                            std::vector<ConfigDiagnostic>* diagnostics) {
+                                            std::vector<Diagnostic>* diagnostics) {
   Parser p(file);
   TierOptions options;
   YAML::Node root;
   try {
     root = YAML::Load(std::string(yaml));
   } catch (const YAML::Exception& e) {
-    ConfigDiagnostic d;
+    Diagnostic d;
     d.file = std::string(file);
     d.line = e.mark.is_null() ? 0 : e.mark.line + 1;
     d.column = e.mark.is_null() ? 0 : e.mark.column + 1;
@@ -361,7 +356,9 @@ absl::StatusOr<TierOptions> ParseTierConfig(absl::string_view yaml, absl::string
     std::vector<tw::yaml::TreeProblem> problems =
         tw::yaml::CheckTree(root, tw::yaml::LimitsFor(yaml.size()));
     for (const tw::yaml::TreeProblem& t : problems) {
-      p.diags().push_back(ConfigDiagnostic{std::string(file), t.line, t.column, t.ToString()});
+      Diagnostic d = Diagnostic::Error(std::string(file), t.line, t.message, t.column);
+      d.path = t.path;
+      p.diags().push_back(std::move(d));
     }
     // Reading a tree that blew the budget would do the expansion just refused.
     if (tw::yaml::HasLimitProblem(problems)) {
@@ -389,7 +386,7 @@ absl::StatusOr<TierOptions> ParseTierConfig(absl::string_view yaml, absl::string
     }
   } catch (const YAML::Exception& e) {
     // Not expected (every access above checks types first), but never let yaml-cpp escape.
-    ConfigDiagnostic d;
+    Diagnostic d;
     d.file = std::string(file);
     d.line = e.mark.is_null() ? 0 : e.mark.line + 1;
     d.column = e.mark.is_null() ? 0 : e.mark.column + 1;
@@ -399,17 +396,15 @@ absl::StatusOr<TierOptions> ParseTierConfig(absl::string_view yaml, absl::string
   for (const TierOptionIssue& issue : ValidateTierOptions(options)) {
     p.ErrorAtPath(issue.path, issue.message);
   }
-  std::vector<ConfigDiagnostic>& d = p.diags();
-  std::stable_sort(d.begin(), d.end(), [](const ConfigDiagnostic& a, const ConfigDiagnostic& b) {
-    return a.line < b.line || (a.line == b.line && a.column < b.column);
-  });
+  std::vector<Diagnostic>& d = p.diags();
+  std::stable_sort(d.begin(), d.end(), DiagnosticLess);
   if (diagnostics) *diagnostics = d;
   if (!d.empty()) return DiagnosticsStatus(file, d);
   return options;
 }
 
 absl::StatusOr<TierModel> LoadTierModel(const std::string& path,
-                                        std::vector<ConfigDiagnostic>* diagnostics) {
+                                        std::vector<Diagnostic>* diagnostics) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open tier config"));
   std::stringstream buf;

@@ -71,16 +71,16 @@ TEST(DaemonConfigTest, FilterErrorsJoinTheOtherErrorsWithLines) {
   ASSERT_FALSE(cfg.ok());
   EXPECT_EQ(cfg.status().code(), absl::StatusCode::kInvalidArgument);
   std::string msg(cfg.status().message());
-  EXPECT_THAT(msg, HasSubstr("bad.yaml:3: relay.keepalive: invalid"));
-  EXPECT_THAT(msg, HasSubstr("bad.yaml:6: relay.filters.whitelist[0].verdikt: unknown "
-                             "FlowFilter field"));
-  EXPECT_THAT(msg, HasSubstr("bad.yaml:7: relay.filters.whitelist[1].verdict[0]: unknown "
+  EXPECT_THAT(msg, HasSubstr("bad.yaml:3: error: relay.keepalive: invalid"));
+  EXPECT_THAT(msg, HasSubstr("bad.yaml:6: error: relay.filters.whitelist[0]: unknown "
+                             "FlowFilter field \"verdikt\" (did you mean \"verdict\"?)"));
+  EXPECT_THAT(msg, HasSubstr("bad.yaml:7: error: relay.filters.whitelist[1].verdict[0]: unknown "
                              "Verdict \"DROPED\"; expected one of"));
-  EXPECT_THAT(msg, HasSubstr("bad.yaml:8: relay.filters.whitelist[2]:"));
+  EXPECT_THAT(msg, HasSubstr("bad.yaml:8: error: relay.filters.whitelist[2]:"));
   EXPECT_THAT(msg, HasSubstr("10.0.0.0/33"));
-  EXPECT_THAT(msg, HasSubstr("bad.yaml:9: relay.filters.whitelist[3].event_type[0].type: "
+  EXPECT_THAT(msg, HasSubstr("bad.yaml:9: error: relay.filters.whitelist[3].event_type[0].type: "
                              "expected a whole number, got \"five\""));
-  EXPECT_THAT(msg, HasSubstr("bad.yaml:11: relay.filters.blacklist[0].tcp_flags[0].SYN: "
+  EXPECT_THAT(msg, HasSubstr("bad.yaml:11: error: relay.filters.blacklist[0].tcp_flags[0].SYN: "
                              "expected true or false"));
   // One line per error, in file order.
   EXPECT_EQ(std::count(msg.begin(), msg.end(), '\n'), 5) << msg;
@@ -107,9 +107,10 @@ TEST(DaemonConfigTest, HttpListenAndTheNamespaceCap) {
       "f.yaml");
   ASSERT_FALSE(bad.ok());
   std::string msg(bad.status().message());
-  EXPECT_THAT(msg, HasSubstr("f.yaml:4: http.listen: expected HOST:PORT such as \":9977\""));
-  EXPECT_THAT(msg, HasSubstr("f.yaml:5: http.port: unknown key"));
-  EXPECT_THAT(msg, HasSubstr("f.yaml:6: metrics.max_namespaces: must be between 1 and 100000"));
+  EXPECT_THAT(msg, HasSubstr("f.yaml:4: error: http.listen: expected HOST:PORT such as \":9977\""));
+  EXPECT_THAT(msg, HasSubstr("f.yaml:5: error: http: unknown key \"port\""));
+  EXPECT_THAT(msg,
+              HasSubstr("f.yaml:6: error: metrics.max_namespaces: must be between 1 and 100000"));
   for (const char* wrong : {"\"host:port\"", "\"::1:9977\"", "\":70000\"", "\"[::1:9977\""}) {
     auto c = ParseDaemonConfig(
         absl::StrCat("relay: {address: r:80}\nmode: watch\nhttp: {listen: ", wrong, "}\n"),

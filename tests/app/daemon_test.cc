@@ -25,11 +25,11 @@
 namespace tw::app {
 namespace {
 
-using tw::testing::Eventually;
 using testing::FlowEvent;
 using testing::FlowSpec;
 using ::testing::HasSubstr;
 using testing::TempDir;
+using tw::testing::Eventually;
 
 const absl::Time kT0 = absl::FromUnixSeconds(1764300000);
 
@@ -645,8 +645,9 @@ TEST(DaemonTest, AnInvalidConfigOnReloadIsRejectedAndTheRunningOneKept) {
   testing::WriteText(path, "relay: {address: a:1}\nmode: watching\nlearn_for: soon\n");
   absl::Status st = d.Reload();
   ASSERT_FALSE(st.ok());
-  EXPECT_THAT(std::string(st.message()), HasSubstr("tierwatch.yaml:2: mode: expected one of"));
-  EXPECT_THAT(std::string(st.message()), HasSubstr("tierwatch.yaml:3: learn_for:"));
+  EXPECT_THAT(std::string(st.message()),
+              HasSubstr("tierwatch.yaml:2: error: mode: expected one of"));
+  EXPECT_THAT(std::string(st.message()), HasSubstr("tierwatch.yaml:3: error: learn_for:"));
   d.Sync();
   EXPECT_EQ(d.mode(), config::Mode::kLearn);
   EXPECT_EQ(box.count(), 1u);

@@ -151,14 +151,14 @@ connections:
   ASSERT_FALSE(b.ok());
   EXPECT_THAT(
       std::string(b.status().message()),
-      HasSubstr("dup.yaml:8:5: connections[0].port: duplicate key (first given at line 7)"));
+      HasSubstr("dup.yaml:8:5: error: connections[0].port: duplicate key (first given at line 7)"));
   auto j = ParseBaselineDocument(
       "{\"apiVersion\": \"tierwatch.io/v1\", \"kind\": \"TierwatchBaseline\",\n"
       " \"connections\": [], \"connections\": []}\n",
       "dup.json", s_);
   ASSERT_FALSE(j.ok());
   EXPECT_THAT(std::string(j.status().message()),
-              HasSubstr("dup.json:2:21: connections: duplicate"));
+              HasSubstr("dup.json:2:21: error: connections: duplicate"));
 }
 
 TEST_F(DocumentTest, AliasBombIsRefused) {
@@ -211,18 +211,19 @@ TEST_F(DocumentTest, ErrorsAreAllReportedWithLines) {
   ASSERT_FALSE(b.ok());
   std::string msg(b.status().message());
   SCOPED_TRACE(msg);
-  EXPECT_THAT(msg, HasSubstr("bad.yaml:3:1: document: unknown key \"extra\""));
+  EXPECT_THAT(msg, HasSubstr("bad.yaml:3:1: error: document: unknown key \"extra\""));
   EXPECT_THAT(msg, HasSubstr("bad.yaml:6:"));
   EXPECT_THAT(msg, HasSubstr("\"wrold\" is not a reserved entity"));
   EXPECT_THAT(msg, HasSubstr("bad.yaml:9:"));
   EXPECT_THAT(msg, HasSubstr("expected exactly one of"));
-  EXPECT_THAT(msg, HasSubstr("bad.yaml:11:15: connections[1].protocol: \"QUIC\""));
-  EXPECT_THAT(msg, HasSubstr("bad.yaml:12:11: connections[1].port: expected an integer"));
-  EXPECT_THAT(msg, HasSubstr("bad.yaml:17:16: connections[2].firstSeen: \"yesterday\""));
+  EXPECT_THAT(msg, HasSubstr("bad.yaml:11:15: error: connections[1].protocol: \"QUIC\""));
+  EXPECT_THAT(msg, HasSubstr("bad.yaml:12:11: error: connections[1].port: expected an integer"));
+  EXPECT_THAT(msg, HasSubstr("bad.yaml:17:16: error: connections[2].firstSeen: \"yesterday\""));
   EXPECT_THAT(msg, HasSubstr("bad.yaml:18:"));
   EXPECT_THAT(msg, HasSubstr("\"MAYBE\" is not a verdict"));
-  EXPECT_THAT(msg, HasSubstr("bad.yaml:24:5: connections[4]: a/b -> c/d:81/TCP is listed twice "
-                             "(first at line 20)"));
+  EXPECT_THAT(msg,
+              HasSubstr("bad.yaml:24:5: error: connections[4]: a/b -> c/d:81/TCP is listed twice "
+                        "(first at line 20)"));
   EXPECT_THAT(msg, HasSubstr("8 errors in baseline document bad.yaml"));
 }
 

@@ -257,12 +257,14 @@ TEST_F(LabelsTest, DocumentWorkloadErrorsNameTheLine) {
   auto b = ParseBaselineDocument(doc, "w.yaml", s_);
   ASSERT_FALSE(b.ok());
   std::string msg(b.status().message());
-  EXPECT_THAT(msg, HasSubstr("w.yaml:7:21: workloads[0].serviceAccount: \"odoo\", but the labels "
-                             "say \"other\""));
-  EXPECT_THAT(msg, HasSubstr("w.yaml:11:14: workloads[1].labels: \"reserved:world\" is a "
+  EXPECT_THAT(msg,
+              HasSubstr("w.yaml:7:21: error: workloads[0].serviceAccount: \"odoo\", but the labels "
+                        "say \"other\""));
+  EXPECT_THAT(msg, HasSubstr("w.yaml:11:14: error: workloads[1].labels: \"reserved:world\" is a "
                              "reserved label"));
-  EXPECT_THAT(msg, HasSubstr("w.yaml:11:30: workloads[1].labels: \"appisnolabel\" is not a label"));
-  EXPECT_THAT(msg, HasSubstr("w.yaml:12:43: workloads[2]: unknown key \"colour\""));
+  EXPECT_THAT(
+      msg, HasSubstr("w.yaml:11:30: error: workloads[1].labels: \"appisnolabel\" is not a label"));
+  EXPECT_THAT(msg, HasSubstr("w.yaml:12:43: error: workloads[2]: unknown key \"colour\""));
 
   // serviceAccount alone gives the service-account label.
   std::string sa_only =

@@ -92,5 +92,23 @@ TEST(YamlTreeCheckTest, QuotedAndPlainSpellingsOfAKeyAreTheSameKey) {
   EXPECT_THAT(CheckTree(n, TreeLimits{}), SizeIs(1));
 }
 
+TEST(YamlUnknownKeyTest, OffersTheClosestKnownKeyForATypo) {
+  const std::vector<std::string> known = {"tiers", "dns_service", "scrapers"};
+  EXPECT_EQ(UnknownKeyMessage("key", "teirs", known),
+            "unknown key \"teirs\" (did you mean \"tiers\"?); expected one of: tiers, "
+            "dns_service, scrapers");
+  EXPECT_EQ(ClosestName("Scrapers", {"tiers", "scrapers"}), "scrapers");  // case ignored
+}
+
+TEST(YamlUnknownKeyTest, OffersNothingWhenNoKnownKeyIsClose) {
+  EXPECT_EQ(UnknownKeyMessage("field", "colour", std::vector<absl::string_view>{"spec", "kind"}),
+            "unknown field \"colour\"; expected one of: spec, kind");
+  // Two edits turn "ab" into any two-letter name: a short name must keep a letter.
+  EXPECT_EQ(ClosestName("ab", {"xy"}), "");
+  EXPECT_EQ(ClosestName("ab", {"ax"}), "ax");
+  // Ties go to the earlier name, so the message does not depend on a map's order.
+  EXPECT_EQ(ClosestName("port", {"pork", "part"}), "pork");
+}
+
 }  // namespace
 }  // namespace tw::yaml

@@ -39,7 +39,7 @@ std::string Messages(const LoadResult& r) {
 // Finds the error reported at `line` or fails.
 std::string ErrorAt(const LoadResult& r, int line) {
   for (const auto& e : r.errors) {
-    if (e.line == line) return e.message;
+    if (e.line == line) return e.ToString();
   }
   ADD_FAILURE() << "no error at line " << line << "; errors:\n" << Messages(r);
   return "";
@@ -147,7 +147,8 @@ TEST(ConfigTest, EveryErrorIsReportedWithItsLine) {
       "colour: blue\n";            // 21 unknown key
   LoadResult r = Parse(yaml, "bad.yaml");
   EXPECT_THAT(ErrorAt(r, 1), HasSubstr("relay.address: required"));
-  EXPECT_THAT(ErrorAt(r, 2), HasSubstr("relay.adress: unknown key (did you mean \"address\"?)"));
+  EXPECT_THAT(ErrorAt(r, 2),
+              HasSubstr("relay: unknown key \"adress\" (did you mean \"address\"?)"));
   EXPECT_THAT(ErrorAt(r, 3), HasSubstr("relay.keepalive: invalid"));
   EXPECT_THAT(ErrorAt(r, 5), HasSubstr("relay.tls.enabled: expected true or false"));
   EXPECT_THAT(ErrorAt(r, 6), HasSubstr("relay.backoff: initial (1m) is longer than max (10s)"));
@@ -159,15 +160,16 @@ TEST(ConfigTest, EveryErrorIsReportedWithItsLine) {
   EXPECT_THAT(ErrorAt(r, 17), HasSubstr("recent_drops: must be between 0 and"));
   EXPECT_THAT(ErrorAt(r, 19), HasSubstr("log.level: expected one of trace, debug"));
   EXPECT_THAT(ErrorAt(r, 20), HasSubstr("log.json: expected true or false"));
-  EXPECT_THAT(ErrorAt(r, 21), HasSubstr("colour: unknown key; allowed here: relay, mode"));
+  EXPECT_THAT(ErrorAt(r, 21),
+              HasSubstr("config: unknown key \"colour\"; expected one of: relay, mode"));
   EXPECT_EQ(r.errors.size(), 14u) << Messages(r);
 
   // One status carries them all, in file order, each naming the file.
-  absl::Status st = ErrorsToStatus(r.errors);
+  absl::Status st = DiagnosticsToStatus(r.errors);
   EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
   std::string text(st.message());
-  EXPECT_TRUE(absl::StartsWith(text, "bad.yaml:1: relay.address: required")) << text;
-  EXPECT_THAT(text, HasSubstr("\nbad.yaml:21: colour: unknown key"));
+  EXPECT_TRUE(absl::StartsWith(text, "bad.yaml:1: error: relay.address: required")) << text;
+  EXPECT_THAT(text, HasSubstr("\nbad.yaml:21: error: config: unknown key \"colour\""));
 }
 
 TEST(ConfigTest, SyntaxErrorNamesTheLine) {
@@ -181,18 +183,18 @@ TEST(ConfigTest, SyntaxErrorNamesTheLine) {
 TEST(ConfigTest, EmptyFileAndMissingFile) {
   LoadResult empty = Parse("", "empty.yaml");
   ASSERT_EQ(empty.errors.size(), 1u);
-  EXPECT_THAT(empty.errors[0].ToString(), HasSubstr("empty.yaml:1: empty config"));
+  EXPECT_THAT(empty.errors[0].ToString(), HasSubstr("empty.yaml:1: error: empty config"));
 
   LoadResult missing = LoadFile("/nonexistent/tierwatch.yaml");
   ASSERT_EQ(missing.errors.size(), 1u);
   EXPECT_THAT(missing.errors[0].ToString(),
-              HasSubstr("/nonexistent/tierwatch.yaml: cannot read the config file"));
+              HasSubstr("/nonexistent/tierwatch.yaml: error: cannot read the config file"));
 }
 
 TEST(ConfigTest, TopLevelMustBeAMapping) {
   LoadResult r = Parse("- relay\n- mode\n", "list.yaml");
   ASSERT_EQ(r.errors.size(), 1u) << Messages(r);
-  EXPECT_THAT(r.errors[0].ToString(), HasSubstr("list.yaml:1: config: expected a mapping"));
+  EXPECT_THAT(r.errors[0].ToString(), HasSubstr("list.yaml:1: error: config: expected a mapping"));
 }
 
 TEST(ConfigTest, DuplicateKeysAreErrors) {
@@ -218,7 +220,7 @@ TEST(ConfigTest, AliasBombIsRefusedWithItsLine) {
   ASSERT_EQ(r.errors.size(), 1u) << Messages(r);
   EXPECT_EQ(r.errors[0].file, "bomb.yaml");
   EXPECT_GE(r.errors[0].line, 4);
-  EXPECT_THAT(r.errors[0].message, HasSubstr("relay.filters[0].l"));
+  EXPECT_THAT(r.errors[0].ToString(), HasSubstr("relay.filters[0].l"));
   EXPECT_THAT(r.errors[0].message, HasSubstr("expands to more than 100000 YAML nodes"));
 }
 
@@ -366,7 +368,7 @@ TEST(ConfigTest, RelayBacklog) {
   LoadResult bad = backlog("everything");
   ASSERT_EQ(bad.errors.size(), 1u);
   EXPECT_THAT(bad.errors[0].ToString(),
-              HasSubstr("b.yaml:1: relay.backlog: expected none, all or a duration"));
+              HasSubstr("b.yaml:1: error: relay.backlog: expected none, all or a duration"));
   EXPECT_TRUE(backlog("all").config.relay != backlog("none").config.relay);
 }
 

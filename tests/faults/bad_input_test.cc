@@ -162,7 +162,7 @@ std::vector<Row> Catalogue() {
                    {"c.jsonl", g + "\n"}},
                   {"analyze", "--capture", "{dir}/c.jsonl", "--tiers", "{dir}/tiers.yaml"},
                   2,
-                  {"tiers.yaml:4:1: tiers: duplicate key (first given at line 1)"}});
+                  {"tiers.yaml:4:1: error: tiers: duplicate key (first given at line 1)"}});
   rows.push_back({"daemon config: YAML alias bomb",
                   {{"tw.yaml", "mode: watch\nrelay:\n  address: 127.0.0.1:4245\n  filters:\n" +
                                    AliasBomb("    ")}},

@@ -166,8 +166,9 @@ TEST_F(RunDaemonTest, AnInvalidConfigOnSighupIsLoggedAndTheRunningOneKept) {
   WriteFile(dir_ / "tierwatch.yaml", "relay:\n  address: x:1\nmode: sometimes\nlearn_for: 1x\n");
   daemon->Signal(SIGHUP);
   ASSERT_TRUE(daemon->AwaitErr("config reload rejected")) << daemon->err();
-  EXPECT_THAT(daemon->err(), HasSubstr("tierwatch.yaml:3: mode: expected one of learn, watch"));
-  EXPECT_THAT(daemon->err(), HasSubstr("tierwatch.yaml:4: learn_for:"));
+  EXPECT_THAT(daemon->err(),
+              HasSubstr("tierwatch.yaml:3: error: mode: expected one of learn, watch"));
+  EXPECT_THAT(daemon->err(), HasSubstr("tierwatch.yaml:4: error: learn_for:"));
   EXPECT_THAT(daemon->err(), HasSubstr("baseline.path: required in learn mode"));
 
   daemon->Signal(SIGINT);
@@ -206,7 +207,7 @@ TEST_F(RunDaemonTest, AnAliasBombOnSighupIsRejectedAndTheRunningConfigKept) {
   WriteFile(dir_ / "tierwatch.yaml", AliasBombConfig(addr));
   daemon->Signal(SIGHUP);
   ASSERT_TRUE(daemon->AwaitErr("config reload rejected")) << daemon->err();
-  EXPECT_THAT(daemon->err(), HasSubstr("tierwatch.yaml:5: relay.filters[0].l"));
+  EXPECT_THAT(daemon->err(), HasSubstr("tierwatch.yaml:5:11: error: relay.filters[0].l"));
   EXPECT_THAT(daemon->err(), HasSubstr("expands to more than 100000 YAML nodes"));
 
   daemon->Signal(SIGINT);
@@ -221,7 +222,7 @@ TEST_F(RunDaemonTest, CheckRefusesAnAliasBombAtItsLine) {
   WriteFile(dir_ / "tierwatch.yaml", AliasBombConfig("127.0.0.1:1"));
   auto daemon = StartDaemon({"--check"});
   EXPECT_EQ(daemon->Wait(), 2) << daemon->err();
-  EXPECT_THAT(daemon->err(), HasSubstr("tierwatch.yaml:5: relay.filters[0].l"));
+  EXPECT_THAT(daemon->err(), HasSubstr("tierwatch.yaml:5:11: error: relay.filters[0].l"));
   EXPECT_THAT(daemon->err(), HasSubstr("refusing to read it"));
 }
 
@@ -240,10 +241,10 @@ TEST_F(RunDaemonTest, CheckReportsEveryMissingFileAtOnceAtItsLine) {
   auto daemon = StartDaemon({"--check"});
   EXPECT_EQ(daemon->Wait(), 2) << daemon->err();
   std::string err = daemon->err();
-  EXPECT_THAT(err, HasSubstr("tierwatch.yaml:3: relay.tls.ca_file: CA file "));
-  EXPECT_THAT(err, HasSubstr("tierwatch.yaml:6: baseline.path: the directory "));
-  EXPECT_THAT(err, HasSubstr("tierwatch.yaml:7: tiers: tier config "));
-  EXPECT_THAT(err, HasSubstr("tierwatch.yaml:8: policies[0]: "));
+  EXPECT_THAT(err, HasSubstr("tierwatch.yaml:3: error: relay.tls.ca_file: CA file "));
+  EXPECT_THAT(err, HasSubstr("tierwatch.yaml:6: error: baseline.path: the directory "));
+  EXPECT_THAT(err, HasSubstr("tierwatch.yaml:7: error: tiers: tier config "));
+  EXPECT_THAT(err, HasSubstr("tierwatch.yaml:8: error: policies[0]: "));
   EXPECT_EQ(daemon->out(), "");
 }
 
@@ -326,10 +327,12 @@ TEST_F(RunDaemonTest, BadConfigExitsTwoWithEveryErrorAtItsLine) {
   auto daemon = StartDaemon();
   EXPECT_EQ(daemon->Wait(), 2);
   std::string err = daemon->err();
-  EXPECT_THAT(err, HasSubstr("tierwatch.yaml:1: relay.address: required"));
-  EXPECT_THAT(err, HasSubstr("tierwatch.yaml:2: relay.adress: unknown key (did you mean"));
-  EXPECT_THAT(err, HasSubstr("tierwatch.yaml:4: learn_for: invalid"));
-  EXPECT_THAT(err, HasSubstr("tierwatch.yaml:5: pipeline.overflow: expected one of block, drop"));
+  EXPECT_THAT(err, HasSubstr("tierwatch.yaml:1: error: relay.address: required"));
+  EXPECT_THAT(err,
+              HasSubstr("tierwatch.yaml:2: error: relay: unknown key \"adress\" (did you mean"));
+  EXPECT_THAT(err, HasSubstr("tierwatch.yaml:4: error: learn_for: invalid"));
+  EXPECT_THAT(err,
+              HasSubstr("tierwatch.yaml:5: error: pipeline.overflow: expected one of block, drop"));
   EXPECT_THAT(err, HasSubstr("baseline.path: required in learn mode"));
   EXPECT_EQ(daemon->out(), "");
 }
@@ -355,7 +358,8 @@ TEST_F(RunDaemonTest, CheckValidatesWithoutStarting) {
       dir_ / "ex2.out", dir_ / "ex2.err");
   if (!fs::exists("/var/lib/tierwatch")) {
     EXPECT_EQ(here->Wait(), 2);
-    EXPECT_THAT(here->err(), HasSubstr("tierwatch.example.yaml:93: baseline.path: the directory"));
+    EXPECT_THAT(here->err(),
+                HasSubstr("tierwatch.example.yaml:93: error: baseline.path: the directory"));
   } else {
     here->Wait();
   }

@@ -73,10 +73,12 @@ TEST_F(LintCliTest, JsonIsAnArrayOfFindings) {
   ASSERT_FALSE(j.empty());
   bool tw004 = false;
   for (const auto& f : j) {
-    for (const char* k : {"rule", "severity", "file", "line", "policy", "message"})
+    for (const char* k :
+         {"severity", "file", "line", "column", "path", "code", "code_name", "message"})
       EXPECT_TRUE(f.contains(k)) << f.dump();
     EXPECT_THAT(std::string(f["severity"]), ::testing::AnyOf("error", "warning", "info"));
-    if (f["rule"] == "TW004" && f["policy"] == "tier1-external-secrets-egress") {
+    if (f["code"] == "TW004" && f["path"] == "tier1-external-secrets-egress") {
+      EXPECT_EQ(f["code_name"], "one-way");
       tw004 = true;
       EXPECT_EQ(f["line"], 12);
       EXPECT_EQ(f["severity"], "error");

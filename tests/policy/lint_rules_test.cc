@@ -713,7 +713,7 @@ spec:
   EXPECT_EQ(x[0]->severity, Severity::kError);
   EXPECT_EQ(x[0]->file, "test.yaml");
   EXPECT_GT(x[0]->line, 0);
-  EXPECT_EQ(x[0]->policy, "broken");
+  EXPECT_EQ(x[0]->path, "broken");
   EXPECT_TRUE(Has(f, "TW001", "obs")) << Dump(f);
 }
 
@@ -855,13 +855,13 @@ spec:
   for (size_t i = 1; i < f.size(); ++i)
     EXPECT_LE(std::tie(f[i - 1].file, f[i - 1].line), std::tie(f[i].file, f[i].line));
   ASSERT_TRUE(Has(f, "TW002"));
-  const LintFinding* tw002 = With(f, "TW002")[0];
+  const Diagnostic* tw002 = With(f, "TW002")[0];
   EXPECT_EQ(tw002->ToString().rfind("test.yaml:6: error: [TW002 tier0-default-deny] scrape: ", 0),
             0u)
       << tw002->ToString();
-  Diagnostic d = tw002->ToDiagnostic();
-  EXPECT_EQ(d.rule_id, "TW002");
-  EXPECT_EQ(d.line, 6);
+  EXPECT_EQ(tw002->code, "TW002");
+  EXPECT_EQ(tw002->code_name, "tier0-default-deny");
+  EXPECT_EQ(tw002->line, 6);
 }
 
 TEST(LintTest, RuleCatalogueHasTenRulesInOrder) {

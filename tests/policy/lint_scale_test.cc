@@ -347,8 +347,8 @@ TEST(LintScale, FindingsOfTwoThousandPoliciesAreUnchanged) {
   const LintFindings f = Lint(set);
   std::map<std::string, int> per_rule;
   uint64_t h = 14695981039346656037ull;
-  for (const LintFinding& x : f) {
-    ++per_rule[absl::StrCat(x.rule, " ", SeverityName(x.severity))];
+  for (const Diagnostic& x : f) {
+    ++per_rule[absl::StrCat(x.code, " ", SeverityName(x.severity))];
     h = Fnv1a(x.ToString() + "\n", h);
   }
   const std::map<std::string, int> want = {

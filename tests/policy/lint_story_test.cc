@@ -72,7 +72,7 @@ TEST(LintStoryTest, StoryTemplatesProduceTheRequiredFindingsAtTheRightLines) {
   };
   for (const Expected& e : required) {
     bool found = false;
-    for (const LintFinding* x : With(f, e.rule, e.policy)) {
+    for (const Diagnostic* x : With(f, e.rule, e.policy)) {
       if (fs::path(x->file).filename() != e.file || x->line != e.line) continue;
       if (x->severity != e.severity) continue;
       found = true;
@@ -90,7 +90,7 @@ TEST(LintStoryTest, StoryTemplatesProduceTheRequiredFindingsAtTheRightLines) {
 TEST(LintStoryTest, StoryTemplatesFindingsAreExactlyTheKnownOnes) {
   LintFindings f = LintDir(StoryDir());
   std::multiset<std::tuple<std::string, std::string, std::string>> got;
-  for (const auto& x : f) got.insert({x.rule, std::string(SeverityName(x.severity)), x.policy});
+  for (const auto& x : f) got.insert({x.code, std::string(SeverityName(x.severity)), x.path});
   std::multiset<std::tuple<std::string, std::string, std::string>> want = {
       {"TW001", "error", "tier1-observability-egress"},
       // allow-dns-egress also selects cilium-secrets (Tier 0) and switches egress on.
@@ -177,15 +177,15 @@ using Key = std::tuple<std::string, std::string, std::string, std::string>;
 std::multiset<Key> Keys(const LintFindings& f, const std::map<std::string, std::string>& rename) {
   std::multiset<Key> out;
   for (const auto& x : f) {
-    auto it = rename.find(x.policy);
-    std::string policy = it == rename.end() ? x.policy : it->second;
+    auto it = rename.find(x.path);
+    std::string policy = it == rename.end() ? x.path : it->second;
     std::string text = LineText(x.file, x.line);
     // The metadata line carries the (renamed) name; map it back.
     for (const auto& [from, to] : rename) {
       size_t pos = text.find(from);
       if (pos != std::string::npos) text.replace(pos, from.size(), to);
     }
-    out.insert({x.rule, std::string(SeverityName(x.severity)), policy, text});
+    out.insert({x.code, std::string(SeverityName(x.severity)), policy, text});
   }
   return out;
 }

@@ -18,11 +18,11 @@ inline LintFindings LintYaml(const std::string& yaml, const LintOptions& opts = 
   return Lint(r, opts);
 }
 
-inline std::vector<const LintFinding*> With(const LintFindings& f, const std::string& rule,
-                                            const std::string& policy = "") {
-  std::vector<const LintFinding*> out;
+inline std::vector<const Diagnostic*> With(const LintFindings& f, const std::string& rule,
+                                           const std::string& policy = "") {
+  std::vector<const Diagnostic*> out;
   for (const auto& x : f)
-    if (x.rule == rule && (policy.empty() || x.policy == policy)) out.push_back(&x);
+    if (x.code == rule && (policy.empty() || x.path == policy)) out.push_back(&x);
   return out;
 }
 

@@ -279,7 +279,7 @@ spec:
     EXPECT_EQ(d->severity, Severity::kError);
     EXPECT_EQ(d->file, "pol.yaml");
     EXPECT_EQ(d->line, c.line) << d->ToString();
-    EXPECT_TRUE(d->policy == "ns/p" || d->policy == "p") << d->policy;
+    EXPECT_TRUE(d->path == "ns/p" || d->path == "p") << d->path;
     EXPECT_TRUE(r.policies.empty()) << "a policy with errors is excluded";
     ASSERT_EQ(r.rejected.size(), 1u);
     EXPECT_NE(Find(r, "excluded from evaluation"), nullptr);
@@ -327,7 +327,7 @@ spec:
   const Diagnostic* schema = Find(r, "x_y");
   ASSERT_NE(schema, nullptr) << AllDiags(r);
   EXPECT_EQ(schema->line, 21);
-  EXPECT_EQ(schema->policy, "a/bad-schema");
+  EXPECT_EQ(schema->path, "a/bad-schema");
   EXPECT_EQ(r.documents, 4);
 }
 
@@ -500,7 +500,7 @@ spec:
   EXPECT_EQ(d->severity, Severity::kWarning);
   EXPECT_EQ(d->line, 8);
   EXPECT_EQ(d->ToString(),
-            "test.yaml:8: warning: policy 'ns/w': spec.egress[0].toPorts[0].ports[0].port 53 is "
+            "test.yaml:8: warning: ns/w: spec.egress[0].toPorts[0].ports[0].port 53 is "
             "an integer; the CRD declares a string: write \"53\"");
 }
 
@@ -578,7 +578,7 @@ spec:
   ASSERT_NE(d, nullptr) << AllDiags(r);
   EXPECT_EQ(d->severity, Severity::kError);
   EXPECT_EQ(d->line, 8);
-  EXPECT_EQ(d->policy, "ns/p");
+  EXPECT_EQ(d->path, "ns/p");
   EXPECT_EQ(d->message, "spec.ingress: duplicate key (first given at line 7)");
   EXPECT_TRUE(r.policies.policies.empty());
   EXPECT_EQ(r.rejected.size(), 1u);

@@ -54,7 +54,7 @@ policy::PolicySet Load(const std::vector<std::string>& paths) {
   EXPECT_TRUE(r.ok()) << r.status();
   EXPECT_FALSE(r->HasErrors());
   for (const auto& d : r->diagnostics) {
-    if (d.severity == policy::Severity::kError) ADD_FAILURE() << d.ToString();
+    if (d.severity == tw::Severity::kError) ADD_FAILURE() << d.ToString();
   }
   return r->policies;
 }

@@ -72,7 +72,7 @@ class Builder {
 inline policy::PolicySet Policies(absl::string_view yaml) {
   policy::LoadResult r = policy::ParsePolicyText(yaml, "existing.yaml");
   for (const auto& d : r.diagnostics) {
-    if (d.severity == policy::Severity::kError) ADD_FAILURE() << d.ToString();
+    if (d.severity == tw::Severity::kError) ADD_FAILURE() << d.ToString();
   }
   return r.policies;
 }
@@ -82,7 +82,7 @@ inline policy::PolicySet LoadDir(const std::vector<std::string>& paths) {
   EXPECT_TRUE(r.ok()) << r.status();
   if (!r.ok()) return {};
   for (const auto& d : r->diagnostics) {
-    if (d.severity == policy::Severity::kError) ADD_FAILURE() << d.ToString();
+    if (d.severity == tw::Severity::kError) ADD_FAILURE() << d.ToString();
   }
   return r->policies;
 }

@@ -107,7 +107,7 @@ TEST_F(TierTest, PeersFromConnectionKeys) {
 
 TEST_F(TierTest, ConfigFileEqualsBuiltInDefaults) {
   std::string path = testing::SourceDir() + "/config/tiers.yaml";
-  std::vector<ConfigDiagnostic> diags;
+  std::vector<Diagnostic> diags;
   auto model = LoadTierModel(path, &diags);
   ASSERT_TRUE(model.ok()) << model.status();
   EXPECT_TRUE(diags.empty());
@@ -195,7 +195,7 @@ TEST_F(TierTest, ConfigErrorsAreAllCollectedWithFileAndLine) {
       "scrapers:\n"                              // 16
       "  label: \"-bad/key\"\n"                  // 17 bad label key
       "teirs: []\n";                             // 18 unknown top-level key
-  std::vector<ConfigDiagnostic> diags;
+  std::vector<Diagnostic> diags;
   auto options = ParseTierConfig(yaml, "tiers.yaml", &diags);
   ASSERT_FALSE(options.ok());
   EXPECT_EQ(options.status().code(), absl::StatusCode::kInvalidArgument);
@@ -206,7 +206,8 @@ TEST_F(TierTest, ConfigErrorsAreAllCollectedWithFileAndLine) {
 
   auto has = [&](int line, const std::string& text) {
     for (const auto& d : diags) {
-      if (d.line == line && d.file == "tiers.yaml" && d.message.find(text) != std::string::npos) {
+      if (d.line == line && d.file == "tiers.yaml" &&
+          d.ToString().find(text) != std::string::npos) {
         return true;
       }
     }
@@ -230,12 +231,12 @@ TEST_F(TierTest, ConfigErrorsAreAllCollectedWithFileAndLine) {
   // The status message carries them all, file:line:column first, in file order.
   EXPECT_THAT(all, HasSubstr("14 errors in tiers.yaml:"));
   EXPECT_THAT(all, HasSubstr("\ntiers.yaml:3:"));
-  EXPECT_THAT(all, HasSubstr("\ntiers.yaml:18:1: tier config: unknown key \"teirs\""));
+  EXPECT_THAT(all, HasSubstr("\ntiers.yaml:18:1: error: tier config: unknown key \"teirs\""));
   EXPECT_LT(all.find("tiers.yaml:3:"), all.find("tiers.yaml:18:"));
 }
 
 TEST_F(TierTest, ListedNamespaceMatchingAnotherTiersPatternIsAnError) {
-  std::vector<ConfigDiagnostic> diags;
+  std::vector<Diagnostic> diags;
   auto options = ParseTierConfig(
       "tiers:\n"
       "  - level: 0\n"
@@ -255,7 +256,7 @@ TEST_F(TierTest, ListedNamespaceMatchingAnotherTiersPatternIsAnError) {
 // A second `tiers:` used to be ignored silently (yaml-cpp's lookup returns the first), which
 // changed what an operator thought was Tier 0.
 TEST_F(TierTest, DuplicateKeysAreErrorsWithBothLines) {
-  std::vector<ConfigDiagnostic> diags;
+  std::vector<Diagnostic> diags;
   auto options = ParseTierConfig(
       "tiers:\n"
       "  - level: 0\n"
@@ -269,7 +270,8 @@ TEST_F(TierTest, DuplicateKeysAreErrorsWithBothLines) {
       "dup.yaml", &diags);
   ASSERT_FALSE(options.ok());
   ASSERT_EQ(diags.size(), 2u) << options.status();
-  EXPECT_EQ(diags[0].ToString(), "dup.yaml:6:1: tiers: duplicate key (first given at line 1)");
+  EXPECT_EQ(diags[0].ToString(),
+            "dup.yaml:6:1: error: tiers: duplicate key (first given at line 1)");
   EXPECT_EQ(diags[1].line, 9);
   EXPECT_THAT(diags[1].message, HasSubstr("duplicate key (first given at line 8)"));
 }
@@ -282,7 +284,7 @@ TEST_F(TierTest, AliasBombIsRefusedBeforeReading) {
     yaml += "]\n";
   }
   yaml += "tiers:\n  - level: 0\n    namespaces: *a9\n";
-  std::vector<ConfigDiagnostic> diags;
+  std::vector<Diagnostic> diags;
   auto options = ParseTierConfig(yaml, "bomb.yaml", &diags);
   ASSERT_FALSE(options.ok());
   ASSERT_EQ(diags.size(), 1u) << options.status();
@@ -291,7 +293,7 @@ TEST_F(TierTest, AliasBombIsRefusedBeforeReading) {
 }
 
 TEST_F(TierTest, YamlSyntaxErrorHasLine) {
-  std::vector<ConfigDiagnostic> diags;
+  std::vector<Diagnostic> diags;
   auto options = ParseTierConfig("tiers:\n  - level: 0\n    namespaces: [a, b\n", "s.yaml", &diags);
   ASSERT_FALSE(options.ok());
   ASSERT_EQ(diags.size(), 1u);
