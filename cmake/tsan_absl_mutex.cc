@@ -31,8 +31,9 @@ namespace {
 // Itanium mangling of absl::<inline ns>::<cls>::<fn>; the inline namespace is Debian's.
 std::string Mangled(const char* cls, const char* fn, const char* args, bool is_const) {
   const std::string ns = TW_STR(ABSL_OPTION_INLINE_NAMESPACE_NAME);
-  return std::string(is_const ? "_ZNK4absl" : "_ZN4absl") + std::to_string(ns.size()) + ns + std::to_string(std::string(cls).size()) +
-         cls + std::to_string(std::string(fn).size()) + fn + "E" + args;
+  return std::string(is_const ? "_ZNK4absl" : "_ZN4absl") + std::to_string(ns.size()) + ns +
+         std::to_string(std::string(cls).size()) + cls + std::to_string(std::string(fn).size()) +
+         fn + "E" + args;
 }
 
 void* Real(const char* cls, const char* fn, const char* args, bool is_const = false) {
@@ -52,6 +53,7 @@ constexpr char kDuration[] = "NS0_8DurationE";
 constexpr char kCondDuration[] = "RKNS0_9ConditionENS0_8DurationE";
 constexpr char kMutexPtr[] = "PNS0_5MutexE";
 constexpr char kMutexDuration[] = "PNS0_5MutexENS0_8DurationE";
+constexpr char kMutexTime[] = "PNS0_5MutexENS0_4TimeE";
 
 // absl evaluates a Condition while it holds the mutex inside its own (uninstrumented) code:
 // in Await/LockWhen before the caller sleeps, and in another thread's Unlock when it decides
@@ -146,10 +148,16 @@ void CondVar::Wait(Mutex* mu) {
   __tsan_acquire(mu);
 }
 bool CondVar::WaitWithTimeout(Mutex* mu, absl::Duration timeout) {
-  TW_REAL(bool (*)(CondVar*, Mutex*, absl::Duration), "CondVar", "WaitWithTimeout",
-          kMutexDuration);
+  TW_REAL(bool (*)(CondVar*, Mutex*, absl::Duration), "CondVar", "WaitWithTimeout", kMutexDuration);
   __tsan_release(mu);
   const bool r = real(this, mu, timeout);
+  __tsan_acquire(mu);
+  return r;
+}
+bool CondVar::WaitWithDeadline(Mutex* mu, absl::Time deadline) {
+  TW_REAL(bool (*)(CondVar*, Mutex*, absl::Time), "CondVar", "WaitWithDeadline", kMutexTime);
+  __tsan_release(mu);
+  const bool r = real(this, mu, deadline);
   __tsan_acquire(mu);
   return r;
 }
