@@ -103,7 +103,8 @@ CaptureTotals Count(const std::string& capture) {
       t.nodes.insert(j["flow"]["node_name"].get<std::string>());
     } else if (j.contains("lost_events")) {
       double n = 0;
-      absl::SimpleAtod(j["lost_events"]["num_events_lost"].get<std::string>(), &n);
+      EXPECT_TRUE(absl::SimpleAtod(j["lost_events"]["num_events_lost"].get<std::string>(), &n))
+          << line;
       t.lost += n;
     }
   }

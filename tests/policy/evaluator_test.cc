@@ -57,7 +57,6 @@ Query TcpTo(uint16_t port, std::vector<std::string> names) {
 
 constexpr Decision A = Decision::kAllowed;
 constexpr Decision D = Decision::kDenied;
-constexpr Decision U = Decision::kUndecided;
 constexpr uint32_t k133 = flow::kDropPolicyDenied;
 constexpr uint32_t k181 = flow::kDropPolicyDeny;
 
