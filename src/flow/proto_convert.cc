@@ -13,8 +13,6 @@
 
 namespace tw::flow {
 
-namespace {
-
 // Timestamps outside absl's range cannot occur in Hubble data; seconds/nanos map 1:1.
 absl::Time TimeFromProto(const google::protobuf::Timestamp& ts) {
   return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
@@ -27,6 +25,8 @@ void TimeToProto(absl::Time t, google::protobuf::Timestamp* ts) {
   ts->set_seconds(secs);
   ts->set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(secs))));
 }
+
+namespace {
 
 // Interning goes through a SymbolTable (locked per string) or a SymbolCache (lock-free for
 // strings seen before: the live stream's case); the converters are templates over both.

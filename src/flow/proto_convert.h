@@ -26,6 +26,12 @@ Event EventFromProto(const ::observer::GetFlowsResponse& pb, SymbolTable& symbol
 Event EventFromProto(const ::observer::GetFlowsResponse& pb, SymbolCache& symbols);
 void EventToProto(const Event& event, ::observer::GetFlowsResponse* pb);
 
+// google.protobuf.Timestamp <-> absl::Time, exact to the nanosecond on both sides of 1970
+// (seconds floor, 0 <= nanos < 1e9 as the Timestamp contract asks). Every wire timestamp
+// (flows, node status, lost events, GetFlows since/until) goes through these two.
+absl::Time TimeFromProto(const google::protobuf::Timestamp& ts);
+void TimeToProto(absl::Time t, google::protobuf::Timestamp* ts);
+
 // A port above 65535 or an ICMP type/code above 255 cannot be held by flow::L4 (the wire
 // says uint32): such a message is malformed, as the JSON decoder says of such a line; never
 // taken modulo (65616 is not port 80). Check before EventFromProto.

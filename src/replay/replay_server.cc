@@ -39,22 +39,6 @@ absl::Time EventTime(const flow::Event& ev) {
   return ev.time;
 }
 
-void SetTimestamp(absl::Time t, google::protobuf::Timestamp* ts) {
-  int64_t ns = absl::ToUnixNanos(t);
-  int64_t secs = ns / 1000000000;
-  int64_t nanos = ns % 1000000000;
-  if (nanos < 0) {
-    nanos += 1000000000;
-    --secs;
-  }
-  ts->set_seconds(secs);
-  ts->set_nanos(static_cast<int32_t>(nanos));
-}
-
-absl::Time FromTimestamp(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-}
-
 uint64_t SplitMix64(uint64_t x) {
   x += 0x9e3779b97f4a7c15ull;
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -192,8 +176,8 @@ class ReplayServer::Service::FlowsCall {
                 absl::StrCat("field_mask: unknown Flow path \"", path, "\"")};
       }
     }
-    if (req_->has_since()) since_ = FromTimestamp(req_->since());
-    if (req_->has_until()) until_ = FromTimestamp(req_->until());
+    if (req_->has_since()) since_ = flow::TimeFromProto(req_->since());
+    if (req_->has_until()) until_ = flow::TimeFromProto(req_->until());
     spdlog::debug("replay GetFlows peer={} number={} first={} follow={} since={} until={}",
                   ctx_->peer(), req_->number(), req_->first(), req_->follow(), req_->has_since(),
                   req_->has_until());
@@ -217,7 +201,7 @@ class ReplayServer::Service::FlowsCall {
     GetFlowsResponse status;
     status.mutable_node_status()->set_state_change(::relay::NODE_CONNECTED);
     for (const auto& n : s_->node_names_) status.mutable_node_status()->add_node_names(n);
-    SetTimestamp(s_->Now(), status.mutable_time());
+    flow::TimeToProto(s_->Now(), status.mutable_time());
     out_.Push(&status);
   }
 
@@ -362,7 +346,7 @@ class ReplayServer::Service::FlowsCall {
     lost->Clear();
     lost->mutable_lost_events()->set_source(::flow::HUBBLE_RING_BUFFER);
     lost->mutable_lost_events()->set_num_events_lost(lost_events);
-    SetTimestamp(s_->Now(), lost->mutable_time());
+    flow::TimeToProto(s_->Now(), lost->mutable_time());
     out_.Push(lost);
   }
 
@@ -453,7 +437,7 @@ ReplayServer::ReplayServer(std::vector<flow::Event> events, ReplayOptions option
     node_index_.push_back(idx);
     flow::EventToProto(ev, &wire_[i]);
     if (wire_[i].node_name().empty() && !node.empty()) wire_[i].set_node_name(std::string(node));
-    SetTimestamp(times_[i], wire_[i].mutable_time());
+    flow::TimeToProto(times_[i], wire_[i].mutable_time());
   }
   service_ = std::make_unique<Service>(this);
 }
@@ -648,9 +632,9 @@ const GetFlowsResponse* ReplayServer::WireAt(uint64_t k, GetFlowsResponse* out) 
   if (pass == 0) return &wire_[i];
   *out = wire_[i];
   absl::Time t = TimeAt(k);
-  SetTimestamp(t, out->mutable_time());
+  flow::TimeToProto(t, out->mutable_time());
   if (out->has_flow()) {
-    SetTimestamp(t, out->mutable_flow()->mutable_time());
+    flow::TimeToProto(t, out->mutable_flow()->mutable_time());
     out->mutable_flow()->set_uuid(UuidFor(pass, i));
   }
   return out;

@@ -28,18 +28,6 @@ namespace tw::sources {
 
 namespace {
 
-void SetTimestamp(absl::Time t, google::protobuf::Timestamp* ts) {
-  int64_t ns = absl::ToUnixNanos(t);
-  int64_t secs = ns / 1000000000;
-  int64_t nanos = ns % 1000000000;
-  if (nanos < 0) {
-    nanos += 1000000000;
-    --secs;
-  }
-  ts->set_seconds(secs);
-  ts->set_nanos(static_cast<int32_t>(nanos));
-}
-
 absl::StatusOr<std::string> ReadPem(const std::string& path, absl::string_view what) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", what, " ", path));
@@ -406,15 +394,15 @@ bool FlowDeduper::SeenBefore(const flow::Flow& f, flow::Symbol node, absl::Time 
   if (resume_from) {
     absl::Time since = *resume_from - o.resume_window;
     if (o.since && *o.since > since) since = *o.since;
-    SetTimestamp(since, req.mutable_since());
+    flow::TimeToProto(since, req.mutable_since());
     req.set_follow(o.follow);
   } else {
     req.set_number(o.number);
     req.set_first(o.first);
     req.set_follow(o.follow);
-    if (o.since) SetTimestamp(*o.since, req.mutable_since());
+    if (o.since) flow::TimeToProto(*o.since, req.mutable_since());
   }
-  if (o.until) SetTimestamp(*o.until, req.mutable_until());
+  if (o.until) flow::TimeToProto(*o.until, req.mutable_until());
   for (const auto& f : o.whitelist) *req.add_whitelist() = f;
   for (const auto& f : o.blacklist) *req.add_blacklist() = f;
   if (!o.field_mask.empty()) {
