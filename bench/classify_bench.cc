@@ -114,7 +114,7 @@ void BM_Simulate1M(benchmark::State& state) {
   const int kNamespaces = tw::bench::Smoke() ? 10 : 100, kPerNamespace = 10;
   tw::flow::SymbolTable symbols;
   tw::tier::TierModel tiers;
-  const tw::policy::LoadResult loaded =
+  const tw::policy::LoadedPolicies loaded =
       generated
           ? tw::policy::ParsePolicyText(tw::bench::GeneratedPolicies(300, 30), "generated.yaml")
           : *tw::policy::LoadPolicies({Src("deploy/network-policies/app")});

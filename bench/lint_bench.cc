@@ -201,8 +201,8 @@ int NamespacesFor(int policies) {
 }
 
 // The whole set, one "file" per namespace as a GitOps repo lays it out.
-tw::policy::LoadResult Generate(int policies) {
-  tw::policy::LoadResult r;
+tw::policy::LoadedPolicies Generate(int policies) {
+  tw::policy::LoadedPolicies r;
   tw::policy::ParsePolicyText(kClusterwide, "clusterwide.yaml", r);
   const int n = NamespacesFor(policies);
   for (int i = 0; i < n; ++i)
@@ -212,7 +212,7 @@ tw::policy::LoadResult Generate(int policies) {
 
 void BM_Lint(benchmark::State& state) {
   const int policies = static_cast<int>(tw::bench::Scaled(state.range(0), 20));
-  const tw::policy::LoadResult set = Generate(policies);
+  const tw::policy::LoadedPolicies set = Generate(policies);
   size_t findings = 0;
   for (auto _ : state) {
     tw::policy::LintFindings f = tw::policy::Lint(set);

@@ -25,7 +25,7 @@ using tw::policy::EndpointView;
 using tw::policy::Evaluator;
 using tw::policy::EvaluatorOptions;
 using tw::policy::LoadPolicies;
-using tw::policy::LoadResult;
+using tw::policy::LoadedPolicies;
 using tw::policy::ParsePolicyText;
 
 struct OwnedEp {
@@ -184,7 +184,7 @@ void BM_CorrectedSet(benchmark::State& state) {
 BENCHMARK(BM_CorrectedSet)->Arg(65536)->Arg(0);
 
 void BM_Generated300(benchmark::State& state) {
-  LoadResult r = ParsePolicyText(tw::bench::GeneratedPolicies(300, 30), "generated.yaml");
+  LoadedPolicies r = ParsePolicyText(tw::bench::GeneratedPolicies(300, 30), "generated.yaml");
   if (r.HasErrors() || r.policies.size() != 300) {
     state.SkipWithError("generated policies did not parse");
     return;
@@ -198,7 +198,7 @@ BENCHMARK(BM_Generated300)->Arg(65536)->Arg(0);
 void BM_ParseGenerated300(benchmark::State& state) {
   std::string text = tw::bench::GeneratedPolicies(300, 30);
   for (auto _ : state) {
-    LoadResult r = ParsePolicyText(text, "generated.yaml");
+    LoadedPolicies r = ParsePolicyText(text, "generated.yaml");
     benchmark::DoNotOptimize(r);
   }
 }

@@ -3,7 +3,7 @@
 #include "config/config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  tw::config::LoadResult r = tw::config::Parse(
+  tw::config::ParsedConfig r = tw::config::Parse(
       absl::string_view(reinterpret_cast<const char*>(data), size), "/fuzz/tierwatch.yaml");
   for (const auto& e : r.errors) (void)e.ToString();
   return 0;

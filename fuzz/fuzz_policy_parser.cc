@@ -3,7 +3,7 @@
 #include "policy/parser.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  tw::policy::LoadResult out;
+  tw::policy::LoadedPolicies out;
   tw::policy::ParsePolicyText(absl::string_view(reinterpret_cast<const char*>(data), size),
                               "fuzz.yaml", out);
   for (const auto& d : out.diagnostics) (void)d.ToString();

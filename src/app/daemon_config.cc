@@ -202,7 +202,7 @@ std::vector<::flow::FlowFilter> BuildFlowFilters(const std::vector<YamlValue>& y
 
 namespace {
 
-absl::StatusOr<LoadedConfig> Finish(config::LoadResult r) {
+absl::StatusOr<LoadedConfig> Finish(config::ParsedConfig r) {
   LoadedConfig loaded;
   loaded.config = std::move(r.config);
   const std::string file = loaded.config.file.empty() ? "<config>" : loaded.config.file;

@@ -45,7 +45,7 @@ absl::StatusOr<Inputs> LoadInputs(const InputPaths& paths, flow::SymbolTable& sy
           "no CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy or NetworkPolicy found in ",
           absl::StrJoin(paths.policies, " ")));
     }
-    in.policies = std::make_unique<policy::LoadResult>(*std::move(loaded));
+    in.policies = std::make_unique<policy::LoadedPolicies>(*std::move(loaded));
     in.evaluator = std::make_unique<policy::Evaluator>(in.policies->policies);
   }
   return in;

@@ -160,7 +160,7 @@ constexpr const char* kVerdictCmd = "tierwatch policy verdict";
 
 // Loads the policies, reporting on stderr what was wrong with them (errors and warnings;
 // infos are for lint) and an empty set: flows are still judged then, as Cilium would.
-absl::StatusOr<policy::LoadResult> LoadVerdictPolicies(const VerdictArgs& args) {
+absl::StatusOr<policy::LoadedPolicies> LoadVerdictPolicies(const VerdictArgs& args) {
   auto loaded = policy::LoadPolicies(args.policies);
   if (!loaded.ok()) return loaded.status();
   for (const auto& d : loaded->diagnostics) {

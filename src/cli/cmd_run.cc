@@ -105,7 +105,7 @@ int UsageError(absl::string_view message) {
 std::optional<app::LoadedConfig> LoadRunConfig(const RunArgs& args, const config::LoadOptions& lo) {
   auto cfg = app::LoadDaemonConfig(args.config, lo);
   if (lo.check_files) {
-    config::LoadResult raw = config::LoadFile(args.config, lo);
+    config::ParsedConfig raw = config::LoadFile(args.config, lo);
     std::vector<std::string> errors;
     if (!cfg.ok()) errors.emplace_back(cfg.status().message());
     for (std::string& e : CheckInputs(raw.config)) errors.push_back(std::move(e));

@@ -681,8 +681,8 @@ class DocumentStarts : public YAML::EventHandler {
   std::vector<YAML::Mark> starts_;
 };
 
-LoadResult Parse(absl::string_view yaml, const std::string& file, const LoadOptions& options) {
-  LoadResult result;
+ParsedConfig Parse(absl::string_view yaml, const std::string& file, const LoadOptions& options) {
+  ParsedConfig result;
   result.config.file = file;
   const std::string name = file.empty() ? "<config>" : file;
   Reader reader(name, file, &result.errors);
@@ -725,10 +725,10 @@ LoadResult Parse(absl::string_view yaml, const std::string& file, const LoadOpti
   return result;
 }
 
-LoadResult LoadFile(const std::string& path, const LoadOptions& options) {
+ParsedConfig LoadFile(const std::string& path, const LoadOptions& options) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    LoadResult result;
+    ParsedConfig result;
     result.config.file = path;
     result.errors.push_back(Diagnostic::Error(
         path, 0, absl::StrCat("cannot read the config file: ", std::strerror(errno))));

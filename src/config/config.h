@@ -1,7 +1,7 @@
 // The daemon's configuration (`tierwatch run --config FILE`): YAML in, plain option structs
 // out, one struct per module, so each module takes only its own options.
 //
-//   tw::config::LoadResult r = tw::config::LoadFile("/etc/tierwatch/tierwatch.yaml");
+//   tw::config::ParsedConfig r = tw::config::LoadFile("/etc/tierwatch/tierwatch.yaml");
 //   if (!r.errors.empty()) {                       // every problem, each with file:line
 //     for (const auto& e : r.errors) std::cerr << e.ToString() << "\n";
 //     return 2;
@@ -207,15 +207,16 @@ struct LoadOptions {
   bool check_files = false;
 };
 
-struct LoadResult {
+struct ParsedConfig {
   DaemonConfig config;             // as far as it could be read (defaults elsewhere)
   std::vector<Diagnostic> errors;  // empty = valid; DiagnosticsToStatus makes them one status
   bool ok() const { return errors.empty(); }
 };
 
 // Reads and validates a config file. A file that cannot be read is one error at line 0.
-LoadResult LoadFile(const std::string& path, const LoadOptions& options = {});
+ParsedConfig LoadFile(const std::string& path, const LoadOptions& options = {});
 // Same from text; `file` names it in errors and is the base for relative paths.
-LoadResult Parse(absl::string_view yaml, const std::string& file, const LoadOptions& options = {});
+ParsedConfig Parse(absl::string_view yaml, const std::string& file,
+                   const LoadOptions& options = {});
 
 }  // namespace tw::config

@@ -815,7 +815,7 @@ LintFindings Lint(const PolicySet& policies, const LintOptions& options) {
   return out;
 }
 
-LintFindings Lint(const LoadResult& loaded, const LintOptions& options) {
+LintFindings Lint(const LoadedPolicies& loaded, const LintOptions& options) {
   LintFindings out = Lint(loaded.policies, options);
   for (const Diagnostic& d : loaded.diagnostics) {
     // Load warnings (a misspelled kind, a document without apiVersion/kind) are findings

@@ -2,7 +2,7 @@
 // policies are combined — an allow that allows nothing, default-deny switched on for Tier 0,
 // toFQDNs without DNS visibility, one-way allows, and more (the TW0xx rules below).
 //
-//   absl::StatusOr<tw::policy::LoadResult> r =
+//   absl::StatusOr<tw::policy::LoadedPolicies> r =
 //   tw::policy::LoadPolicies({"deploy/network-policies"}); tw::policy::LintOptions opts;  // the
 //   story's tier model by default tw::policy::LintFindings f = tw::policy::Lint(*r, opts); for
 //   (const auto& x : f) std::cout << x.ToString() << "\n"; bool gate_failed = tw::HasErrors(f);
@@ -78,7 +78,7 @@ LintFindings Lint(const PolicySet& policies, const LintOptions& options = {});
 
 // Lints what LoadPolicies() returned: the parser's error diagnostics become TW009 (schema)
 // findings, and the valid policies are linted as above (rejected ones are left out).
-LintFindings Lint(const LoadResult& loaded, const LintOptions& options = {});
+LintFindings Lint(const LoadedPolicies& loaded, const LintOptions& options = {});
 
 // Counts per severity.
 struct LintSummary {

@@ -17,9 +17,9 @@
 
 namespace tw::policy {
 
-bool LoadResult::HasErrors() const { return ErrorCount() > 0; }
+bool LoadedPolicies::HasErrors() const { return ErrorCount() > 0; }
 
-int LoadResult::ErrorCount() const { return tw::ErrorCount(diagnostics); }
+int LoadedPolicies::ErrorCount() const { return tw::ErrorCount(diagnostics); }
 
 namespace {
 
@@ -33,7 +33,7 @@ struct Doc {
   std::string file;
   int line_offset = 0;  // line number (0-based) of the chunk's first line in the file
   std::string policy;   // display name, once known
-  LoadResult* out = nullptr;
+  LoadedPolicies* out = nullptr;
   bool error = false;
   bool cilium = true;  // Cilium CRD (string ports) vs KNP
 
@@ -886,7 +886,7 @@ class ElementParser {
 
   // An L3 field written (even as []) turns the wildcard off; a non-empty one is the
   // element's peer kind, of which there may be only one.
-  void NoteL3(const std::string& k, const YAML::Node& list, PeerKind kind) {
+  void NoteL3(const std::string& k, const YAML::Node& list, PeerField kind) {
     l3_written_ = true;
     if (list.size() > 0) {
       nonempty_l3_.push_back(k);
@@ -894,7 +894,7 @@ class ElementParser {
     }
   }
   // The L3 list under `k`, noted; nullopt when absent.
-  std::optional<YAML::Node> L3List(const std::string& k, PeerKind kind) {
+  std::optional<YAML::Node> L3List(const std::string& k, PeerField kind) {
     auto l = List(d_, n_, k.c_str(), path_);
     if (l) NoteL3(k, *l, kind);
     return l;
@@ -902,7 +902,7 @@ class ElementParser {
 
   void ParseEndpoints() {
     std::string k = Key("Endpoints");
-    auto l = L3List(k, PeerKind::kEndpoints);
+    auto l = L3List(k, PeerField::kEndpoints);
     if (!l) return;
     for (size_t i = 0; i < l->size(); ++i) {
       auto s = ParseSelector(d_, (*l)[i], ItemPath(k, i), "any");
@@ -914,7 +914,7 @@ class ElementParser {
 
   void ParseEntities() {
     std::string k = Key("Entities");
-    auto l = L3List(k, PeerKind::kEntities);
+    auto l = L3List(k, PeerField::kEntities);
     if (!l) return;
     for (size_t i = 0; i < l->size(); ++i) {
       if (auto e = ParseEntity(d_, (*l)[i], ItemPath(k, i), ingress_)) {
@@ -926,7 +926,7 @@ class ElementParser {
   // fromCIDR/toCIDR: a bare address is accepted as a host prefix.
   void ParseCidrs() {
     std::string k = Key("CIDR");
-    auto l = L3List(k, PeerKind::kCidr);
+    auto l = L3List(k, PeerField::kCidr);
     if (!l) return;
     for (size_t i = 0; i < l->size(); ++i) {
       auto c = ParseCidr(d_, (*l)[i], ItemPath(k, i), true);
@@ -936,7 +936,7 @@ class ElementParser {
 
   void ParseCidrSets() {
     std::string k = Key("CIDRSet");
-    auto l = L3List(k, PeerKind::kCidrSet);
+    auto l = L3List(k, PeerField::kCidrSet);
     if (!l) return;
     for (size_t i = 0; i < l->size(); ++i) {
       auto c = ParseCidrRule(d_, (*l)[i], ItemPath(k, i), false);
@@ -946,7 +946,7 @@ class ElementParser {
 
   void ParseNodes() {
     std::string k = Key("Nodes");
-    auto l = L3List(k, PeerKind::kNodes);
+    auto l = L3List(k, PeerField::kNodes);
     if (!l) return;
     if (l->size() > 0) {
       d_.Warn(*l, absl::StrCat(path_, ".", k,
@@ -961,7 +961,7 @@ class ElementParser {
 
   // Groups (cloud provider security groups) are only recorded as present: flows do not say.
   void ParseGroups() {
-    auto l = L3List(Key("Groups"), PeerKind::kGroups);
+    auto l = L3List(Key("Groups"), PeerField::kGroups);
     if (l) el_.peers.groups = l->size() > 0;
   }
 
@@ -981,7 +981,7 @@ class ElementParser {
   void ParseFqdns() {
     auto l = List(d_, n_, "toFQDNs", path_);
     if (!l) return;
-    if (!deny_) NoteL3("toFQDNs", *l, PeerKind::kFqdn);
+    if (!deny_) NoteL3("toFQDNs", *l, PeerField::kFqdn);
     for (size_t i = 0; i < l->size(); ++i) {
       auto f = ParseFqdn(d_, (*l)[i], ItemPath("toFQDNs", i));
       if (f && !deny_) el_.peers.fqdns.push_back(*f);
@@ -989,7 +989,7 @@ class ElementParser {
   }
 
   void ParseServices() {
-    auto l = L3List("toServices", PeerKind::kServices);
+    auto l = L3List("toServices", PeerField::kServices);
     if (!l) return;
     for (size_t i = 0; i < l->size(); ++i) {
       if (auto ss = ParseServicePeer(d_, (*l)[i], ItemPath("toServices", i), rc_.ns)) {
@@ -1307,7 +1307,7 @@ void ParseKnpPeers(Doc& d, const YAML::Node& rule, const char* key, const std::s
       auto c = ParseCidrRule(d, p["ipBlock"], pp + ".ipBlock", true);
       if (c) {
         el.peers.cidrs.push_back(*c);
-        el.peers.kinds.push_back(PeerKind::kIpBlock);
+        el.peers.kinds.push_back(PeerField::kIpBlock);
       }
       continue;
     }
@@ -1334,7 +1334,7 @@ void ParseKnpPeers(Doc& d, const YAML::Node& rule, const char* key, const std::s
       sel.requirements.push_back(NsEquals(ns));
     }
     el.peers.endpoints.push_back(std::move(sel));
-    el.peers.kinds.push_back(PeerKind::kEndpoints);
+    el.peers.kinds.push_back(PeerField::kEndpoints);
   }
 }
 
@@ -1467,7 +1467,8 @@ bool IsKustomizationFile(absl::string_view filename) {
 
 void ParseObject(Doc& d, const YAML::Node& root, int document_index, absl::string_view filename);
 
-void ParseChunk(const Chunk& c, absl::string_view filename, int document_index, LoadResult& out) {
+void ParseChunk(const Chunk& c, absl::string_view filename, int document_index,
+                LoadedPolicies& out) {
   Doc d;
   d.file = std::string(filename);
   d.line_offset = c.start_line;
@@ -1663,7 +1664,7 @@ void ParseKnpRules(Doc& d, const YAML::Node& root, const ObjectHeader& h, Policy
 }
 
 void ParseObject(Doc& d, const YAML::Node& root, int document_index, absl::string_view filename) {
-  LoadResult& out = *d.out;
+  LoadedPolicies& out = *d.out;
   if (!root.IsMap()) {
     d.Add(Severity::kError, d.Line(root, d.line_offset + 1),
           "document is not a Kubernetes object (expected a mapping with apiVersion and kind)");
@@ -1724,21 +1725,21 @@ bool IsYamlFile(const fs::path& p) {
 
 }  // namespace
 
-void ParsePolicyText(absl::string_view text, absl::string_view filename, LoadResult& out) {
+void ParsePolicyText(absl::string_view text, absl::string_view filename, LoadedPolicies& out) {
   std::vector<Chunk> chunks = SplitDocuments(text);
   for (size_t i = 0; i < chunks.size(); ++i) {
     ParseChunk(chunks[i], filename, static_cast<int>(i), out);
   }
 }
 
-LoadResult ParsePolicyText(absl::string_view text, absl::string_view filename) {
-  LoadResult r;
+LoadedPolicies ParsePolicyText(absl::string_view text, absl::string_view filename) {
+  LoadedPolicies r;
   ParsePolicyText(text, filename, r);
   return r;
 }
 
-absl::StatusOr<LoadResult> LoadPolicies(const std::vector<std::string>& paths) {
-  LoadResult result;
+absl::StatusOr<LoadedPolicies> LoadPolicies(const std::vector<std::string>& paths) {
+  LoadedPolicies result;
   std::vector<std::string> files;
   for (const std::string& p : paths) {
     std::error_code ec;

@@ -1,7 +1,7 @@
 // Reading CNP/CCNP/KNP YAML into the policy model (types.h), with every schema error
 // collected as a Diagnostic carrying file:line and the policy name.
 //
-//   absl::StatusOr<tw::policy::LoadResult> r = tw::policy::LoadPolicies({"policies/"});
+//   absl::StatusOr<tw::policy::LoadedPolicies> r = tw::policy::LoadPolicies({"policies/"});
 //   if (!r.ok()) ...;                      // a path that cannot be read (NotFound, ...)
 //   for (const auto& d : r->diagnostics) std::cerr << d.ToString() << "\n";
 //   tw::policy::Evaluator eval(r->policies);
@@ -32,7 +32,7 @@
 
 namespace tw::policy {
 
-struct LoadResult {
+struct LoadedPolicies {
   PolicySet policies;                   // valid policies, in file/document order
   std::vector<Policy> rejected;         // policies with error diagnostics (as far as parsed)
   std::vector<Diagnostic> diagnostics;  // path = the policy's DisplayName(), once known
@@ -46,13 +46,13 @@ struct LoadResult {
 
 // Loads files and directories. Fails (NotFound/PermissionDenied/...) only when a path
 // cannot be read; everything wrong inside a file is a diagnostic.
-absl::StatusOr<LoadResult> LoadPolicies(const std::vector<std::string>& paths);
+absl::StatusOr<LoadedPolicies> LoadPolicies(const std::vector<std::string>& paths);
 
 // Parses one file's text (all its documents) into `out` (appends). `filename` is used for
 // diagnostics, source locations and the kustomization.yaml name check.
-void ParsePolicyText(absl::string_view text, absl::string_view filename, LoadResult& out);
+void ParsePolicyText(absl::string_view text, absl::string_view filename, LoadedPolicies& out);
 
 // Convenience for tests: parses text and returns the result.
-LoadResult ParsePolicyText(absl::string_view text, absl::string_view filename = "<inline>");
+LoadedPolicies ParsePolicyText(absl::string_view text, absl::string_view filename = "<inline>");
 
 }  // namespace tw::policy

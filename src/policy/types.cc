@@ -218,27 +218,27 @@ std::optional<Entity> EntityFromName(absl::string_view name) {
   return std::nullopt;
 }
 
-absl::string_view PeerKindName(PeerKind k) {
+absl::string_view PeerFieldName(PeerField k) {
   switch (k) {
-    case PeerKind::kEndpoints:
+    case PeerField::kEndpoints:
       return "Endpoints";
-    case PeerKind::kEntities:
+    case PeerField::kEntities:
       return "Entities";
-    case PeerKind::kCidr:
+    case PeerField::kCidr:
       return "CIDR";
-    case PeerKind::kCidrSet:
+    case PeerField::kCidrSet:
       return "CIDRSet";
-    case PeerKind::kFqdn:
+    case PeerField::kFqdn:
       return "FQDNs";
-    case PeerKind::kServices:
+    case PeerField::kServices:
       return "Services";
-    case PeerKind::kNodes:
+    case PeerField::kNodes:
       return "Nodes";
-    case PeerKind::kGroups:
+    case PeerField::kGroups:
       return "Groups";
-    case PeerKind::kRequires:
+    case PeerField::kRequires:
       return "Requires";
-    case PeerKind::kIpBlock:
+    case PeerField::kIpBlock:
       return "ipBlock";
   }
   return "";

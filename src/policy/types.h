@@ -2,7 +2,7 @@
 // and Kubernetes NetworkPolicy (KNP), normalised the way the Cilium agent sees them, so that
 // the evaluator (evaluator.h), the linter and the simulator reason over one representation.
 //
-//   tw::policy::LoadResult r = *tw::policy::LoadPolicies({"deploy/network-policies"});
+//   tw::policy::LoadedPolicies r = *tw::policy::LoadPolicies({"deploy/network-policies"});
 //   for (const tw::policy::Policy& p : r.policies.policies)
 //     for (const tw::policy::Rule& rule : p.rules)
 //       if (rule.DefaultDeny(tw::policy::Direction::kIngress)) ...
@@ -170,7 +170,7 @@ struct ServiceSelector {
   int line = 0;
 };
 
-enum class PeerKind : uint8_t {
+enum class PeerField : uint8_t {
   kEndpoints,  // fromEndpoints/toEndpoints, KNP podSelector/namespaceSelector
   kEntities,
   kCidr,  // fromCIDR/toCIDR
@@ -182,7 +182,7 @@ enum class PeerKind : uint8_t {
   kRequires,  // fromRequires/toRequires (deprecated, not evaluated)
   kIpBlock,   // KNP
 };
-absl::string_view PeerKindName(PeerKind k);  // the YAML field, direction-neutral: "Endpoints"
+absl::string_view PeerFieldName(PeerField k);  // the YAML field, direction-neutral: "Endpoints"
 
 // The L3 part of an element. Cilium's distinction matters:
 //  - no L3 field written and toPorts/icmps present: every peer (wildcard);
@@ -190,8 +190,8 @@ absl::string_view PeerKindName(PeerKind k);  // the YAML field, direction-neutra
 //  - `fromEndpoints: [{}]`: every endpoint of the scope (namespace for CNP, all pods for
 //    CCNP — never host/world, see Selector scoping above).
 struct PeerSet {
-  bool wildcard = false;        // matches every identity (see above; KNP empty from/to)
-  std::vector<PeerKind> kinds;  // fields written, in order (parser rejects >1 for Cilium)
+  bool wildcard = false;         // matches every identity (see above; KNP empty from/to)
+  std::vector<PeerField> kinds;  // fields written, in order (parser rejects >1 for Cilium)
   std::vector<Selector> endpoints;
   std::vector<Entity> entities;
   std::vector<CidrRule> cidrs;  // fromCIDR, fromCIDRSet, KNP ipBlock

@@ -98,7 +98,7 @@ class Prover {
 
   void Run(const std::vector<OutputFile>& files, const std::string& prefix) {
     // 1. Reparse what was written.
-    combined_ = std::make_unique<policy::LoadResult>();
+    combined_ = std::make_unique<policy::LoadedPolicies>();
     if (!set_.assumed_target) combined_->policies = set_.base;
     for (const OutputFile& f : files) {
       std::string name = prefix + f.path;
@@ -391,7 +391,7 @@ class Prover {
     // What the existing policies already have is not the suggestions' doing.
     std::set<std::tuple<std::string, std::string, int, std::string>> before;
     if (!set_.assumed_target) {
-      policy::LoadResult existing;
+      policy::LoadedPolicies existing;
       existing.policies = set_.base;
       for (const tw::Diagnostic& f : policy::Lint(existing, lopts)) {
         if (f.severity == tw::Severity::kError) before.insert({f.code, f.file, f.line, f.path});
@@ -418,7 +418,7 @@ class Prover {
   ProofReport& report_;
   flow::SymbolTable& symbols_;
   SelectorChooser chooser_;
-  std::unique_ptr<policy::LoadResult> combined_;
+  std::unique_ptr<policy::LoadedPolicies> combined_;
   std::unique_ptr<policy::Evaluator> base_eval_;
   std::unique_ptr<policy::Evaluator> eval_;
   std::set<std::string> suggested_files_;

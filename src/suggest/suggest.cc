@@ -490,7 +490,7 @@ absl::Status ChooseBasePolicies(const baseline::Baseline& connections,
     return absl::OkStatus();
   }
   out.target_default_deny = TargetDefaultDeny(tiers, SeenNamespaces(connections));
-  policy::LoadResult parsed = policy::ParsePolicyText(out.target_default_deny, kTargetPath);
+  policy::LoadedPolicies parsed = policy::ParsePolicyText(out.target_default_deny, kTargetPath);
   if (parsed.HasErrors() || parsed.policies.empty()) {
     std::vector<std::string> errors;
     for (const auto& d : parsed.diagnostics) errors.push_back(d.ToString());
@@ -509,7 +509,7 @@ class DnsService {
   DnsService(const baseline::Baseline& connections, const tier::TierModel& tiers,
              flow::SymbolTable& symbols)
       : connections_(connections), tiers_(tiers), spec_(tiers.options().dns_service) {
-    for (const tier::PortProtocol& pp : spec_.ports) ports.emplace_back(pp.protocol, pp.port);
+    for (const tier::ServicePort& pp : spec_.ports) ports.emplace_back(pp.protocol, pp.port);
     std::sort(ports.begin(), ports.end());
     if (ports.empty()) ports = {{Protocol::kUDP, 53}, {Protocol::kTCP, 53}};
     peer = Peer::Workload(symbols.Intern(spec_.namespace_), symbols.Intern("kube-dns"));

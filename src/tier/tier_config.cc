@@ -171,7 +171,7 @@ class Parser {
     return ok;
   }
 
-  bool PortProto(const YAML::Node& n, const std::string& path, PortProtocol* out) {
+  bool PortProto(const YAML::Node& n, const std::string& path, ServicePort* out) {
     Remember(path, n);
     const std::string expected =
         "expected PORT/PROTOCOL such as 53/UDP (PORT 1-65535; "
@@ -272,7 +272,7 @@ class Parser {
       } else {
         out->ports.clear();
         for (size_t j = 0; j < p.size(); ++j) {
-          PortProtocol pp;
+          ServicePort pp;
           if (PortProto(p[j], absl::StrCat("dns_service.ports[", j, "]"), &pp)) {
             Alias(absl::StrCat("dns_service.ports[", out->ports.size(), "]"),
                   absl::StrCat("dns_service.ports[", j, "]"));

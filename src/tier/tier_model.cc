@@ -86,7 +86,7 @@ bool GlobMatch(absl::string_view pattern, absl::string_view text) {
   return fnmatch(p.c_str(), t.c_str(), 0) == 0;
 }
 
-std::string PortProtocol::ToString() const {
+std::string ServicePort::ToString() const {
   absl::string_view p = flow::ProtocolName(protocol);
   return absl::StrCat(port, "/", p.empty() ? "?" : p);
 }
@@ -226,7 +226,7 @@ void CheckDnsService(const DnsServiceSpec& dns, Issues& issues) {
   }
   if (dns.ports.empty()) Add(issues, "dns_service.ports", "at least one port is needed");
   for (size_t j = 0; j < dns.ports.size(); ++j) {
-    const PortProtocol& p = dns.ports[j];
+    const ServicePort& p = dns.ports[j];
     if (p.port == 0 || (p.protocol != flow::Protocol::kTCP && p.protocol != flow::Protocol::kUDP &&
                         p.protocol != flow::Protocol::kSCTP)) {
       Add(issues, absl::StrCat("dns_service.ports[", j, "]"),
@@ -394,7 +394,7 @@ TierAssignment TierModel::TierOf(const flow::Peer& peer) const {
 }
 
 bool TierModel::IsDnsPort(flow::Protocol protocol, uint16_t port) const {
-  for (const PortProtocol& p : options_.dns_service.ports) {
+  for (const ServicePort& p : options_.dns_service.ports) {
     if (p.port == port && p.protocol == protocol) return true;
   }
   return false;

@@ -43,11 +43,12 @@ struct TierSpec {
   }
 };
 
-struct PortProtocol {
+// A port a service listens on, with its protocol ("53/UDP"): the DNS service's ports.
+struct ServicePort {
   uint16_t port = 0;
   flow::Protocol protocol = flow::Protocol::kUnknown;
   std::string ToString() const;  // "53/UDP"
-  friend bool operator==(const PortProtocol& a, const PortProtocol& b) {
+  friend bool operator==(const ServicePort& a, const ServicePort& b) {
     return a.port == b.port && a.protocol == b.protocol;
   }
 };
@@ -65,7 +66,7 @@ struct LabelRequirement {
 struct DnsServiceSpec {
   std::string namespace_ = "kube-system";
   std::vector<LabelRequirement> labels = {{"k8s-app", "kube-dns"}};  // all must match
-  std::vector<PortProtocol> ports = {{53, flow::Protocol::kUDP}, {53, flow::Protocol::kTCP}};
+  std::vector<ServicePort> ports = {{53, flow::Protocol::kUDP}, {53, flow::Protocol::kTCP}};
   friend bool operator==(const DnsServiceSpec& a, const DnsServiceSpec& b) {
     return a.namespace_ == b.namespace_ && a.labels == b.labels && a.ports == b.ports;
   }

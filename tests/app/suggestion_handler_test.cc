@@ -228,7 +228,7 @@ TEST_F(SuggestionHandlerTest, TheServedSetIsProvenAndAssumesTheTargetWithoutPoli
 TEST_F(SuggestionHandlerTest, ASetTheLoadedPoliciesAllowAlreadyIsServedEmpty) {
   // An allow-all for business: the kept drop's connection is allowed by the daemon's
   // policies (the cluster runs others), so nothing is suggested, not even the target.
-  policy::LoadResult loaded = policy::ParsePolicyText(R"(apiVersion: cilium.io/v2
+  policy::LoadedPolicies loaded = policy::ParsePolicyText(R"(apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
 metadata: {name: allow-all, namespace: business}
 spec:

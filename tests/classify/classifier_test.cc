@@ -403,7 +403,7 @@ spec:
 )";
 
 TEST_F(ClassifierTest, MissingDirectionLetsThePolicyEngineDecide) {
-  policy::LoadResult r = policy::ParsePolicyText(kIngressDefaultDeny, "cm.yaml");
+  policy::LoadedPolicies r = policy::ParsePolicyText(kIngressDefaultDeny, "cm.yaml");
   ASSERT_FALSE(r.HasErrors());
   policy::Evaluator eval(r.policies);
   Flow f = b_.Drop(b_.Pod("business", "odoo"), b_.Pod("cert-manager", "cert-manager"), 9402);
@@ -448,7 +448,7 @@ spec:
 )";
 
 TEST_F(ClassifierTest, ImplicitDefaultDenyNamesThePolicies) {
-  policy::LoadResult r = policy::ParsePolicyText(kDefaultDenyPolicies, "p.yaml");
+  policy::LoadedPolicies r = policy::ParsePolicyText(kDefaultDenyPolicies, "p.yaml");
   ASSERT_FALSE(r.HasErrors());
   policy::Evaluator eval(r.policies);
   Flow f = b_.Drop(b_.Pod("business", "odoo"), b_.World(), 443);
@@ -466,7 +466,7 @@ TEST_F(ClassifierTest, ImplicitDefaultDenyNamesThePolicies) {
 }
 
 TEST_F(ClassifierTest, ExplicitDenyNamesTheRule) {
-  policy::LoadResult r = policy::ParsePolicyText(kDefaultDenyPolicies, "p.yaml");
+  policy::LoadedPolicies r = policy::ParsePolicyText(kDefaultDenyPolicies, "p.yaml");
   policy::Evaluator eval(r.policies);
   Flow f = b_.Drop(b_.Pod("business", "odoo"), b_.Pod("business", "n8n"), 5678);
   f.drop_reason_desc = flow::kDropPolicyDeny;
@@ -482,7 +482,7 @@ TEST_F(ClassifierTest, ExplicitDenyNamesTheRule) {
 }
 
 TEST_F(ClassifierTest, EngineAllowingADropSaysSo) {
-  policy::LoadResult r = policy::ParsePolicyText(kDefaultDenyPolicies, "p.yaml");
+  policy::LoadedPolicies r = policy::ParsePolicyText(kDefaultDenyPolicies, "p.yaml");
   policy::Evaluator eval(r.policies);
   Flow f = b_.Drop(b_.Pod("business", "odoo"), b_.Pod("business", "postgres"), 5432);
   Classification c = MustClassify(f, &eval);

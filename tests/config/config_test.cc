@@ -30,14 +30,14 @@ LoadOptions WithoutRelay() {
   return o;
 }
 
-std::string Messages(const LoadResult& r) {
+std::string Messages(const ParsedConfig& r) {
   std::string out;
   for (const auto& e : r.errors) out += e.ToString() + "\n";
   return out;
 }
 
 // Finds the error reported at `line` or fails.
-std::string ErrorAt(const LoadResult& r, int line) {
+std::string ErrorAt(const ParsedConfig& r, int line) {
   for (const auto& e : r.errors) {
     if (e.line == line) return e.ToString();
   }
@@ -69,7 +69,7 @@ class TempDir {
 
 TEST(ConfigTest, DocumentedExampleIsValid) {
   std::string path = tw::testing::SourceDir() + "/config/tierwatch.example.yaml";
-  LoadResult r = LoadFile(path);
+  ParsedConfig r = LoadFile(path);
   ASSERT_TRUE(r.ok()) << Messages(r);
   const DaemonConfig& c = r.config;
   EXPECT_EQ(c.relay.address, "hubble-relay.kube-system.svc.cluster.local:80");
@@ -95,7 +95,7 @@ TEST(ConfigTest, DocumentedExampleIsValid) {
 }
 
 TEST(ConfigTest, Suggestions) {
-  LoadResult r = Parse("relay: {address: a:1}\nmode: watch\n", "s.yaml");
+  ParsedConfig r = Parse("relay: {address: a:1}\nmode: watch\n", "s.yaml");
   EXPECT_EQ(r.config.suggestions, SuggestionsConfig{});
   r = Parse("relay: {address: a:1}\nmode: watch\nsuggestions: {max_connections: 0, interval: 1m}\n",
             "s.yaml");
@@ -112,7 +112,7 @@ TEST(ConfigTest, Suggestions) {
 }
 
 TEST(ConfigTest, MinimalWatchConfigTakesDefaults) {
-  LoadResult r = Parse("relay:\n  address: 127.0.0.1:4245\nmode: watch\n", "min.yaml");
+  ParsedConfig r = Parse("relay:\n  address: 127.0.0.1:4245\nmode: watch\n", "min.yaml");
   ASSERT_TRUE(r.ok()) << Messages(r);
   EXPECT_EQ(r.config.relay.address, "127.0.0.1:4245");
   EXPECT_EQ(r.config.mode, Mode::kWatch);
@@ -145,7 +145,7 @@ TEST(ConfigTest, EveryErrorIsReportedWithItsLine) {
       "  level: verbose\n"         // 19 unknown level
       "  json: 1\n"                // 20 not a bool
       "colour: blue\n";            // 21 unknown key
-  LoadResult r = Parse(yaml, "bad.yaml");
+  ParsedConfig r = Parse(yaml, "bad.yaml");
   EXPECT_THAT(ErrorAt(r, 1), HasSubstr("relay.address: required"));
   EXPECT_THAT(ErrorAt(r, 2),
               HasSubstr("relay: unknown key \"adress\" (did you mean \"address\"?)"));
@@ -173,7 +173,7 @@ TEST(ConfigTest, EveryErrorIsReportedWithItsLine) {
 }
 
 TEST(ConfigTest, SyntaxErrorNamesTheLine) {
-  LoadResult r = Parse("relay:\n  address: [a, b\nmode: learn\n", "broken.yaml");
+  ParsedConfig r = Parse("relay:\n  address: [a, b\nmode: learn\n", "broken.yaml");
   ASSERT_EQ(r.errors.size(), 1u) << Messages(r);
   EXPECT_EQ(r.errors[0].file, "broken.yaml");
   EXPECT_GE(r.errors[0].line, 2);
@@ -181,24 +181,24 @@ TEST(ConfigTest, SyntaxErrorNamesTheLine) {
 }
 
 TEST(ConfigTest, EmptyFileAndMissingFile) {
-  LoadResult empty = Parse("", "empty.yaml");
+  ParsedConfig empty = Parse("", "empty.yaml");
   ASSERT_EQ(empty.errors.size(), 1u);
   EXPECT_THAT(empty.errors[0].ToString(), HasSubstr("empty.yaml:1: error: empty config"));
 
-  LoadResult missing = LoadFile("/nonexistent/tierwatch.yaml");
+  ParsedConfig missing = LoadFile("/nonexistent/tierwatch.yaml");
   ASSERT_EQ(missing.errors.size(), 1u);
   EXPECT_THAT(missing.errors[0].ToString(),
               HasSubstr("/nonexistent/tierwatch.yaml: error: cannot read the config file"));
 }
 
 TEST(ConfigTest, TopLevelMustBeAMapping) {
-  LoadResult r = Parse("- relay\n- mode\n", "list.yaml");
+  ParsedConfig r = Parse("- relay\n- mode\n", "list.yaml");
   ASSERT_EQ(r.errors.size(), 1u) << Messages(r);
   EXPECT_THAT(r.errors[0].ToString(), HasSubstr("list.yaml:1: error: config: expected a mapping"));
 }
 
 TEST(ConfigTest, DuplicateKeysAreErrors) {
-  LoadResult r = Parse("relay:\n  address: a:1\nmode: watch\nmode: learn\n", "dup.yaml");
+  ParsedConfig r = Parse("relay:\n  address: a:1\nmode: watch\nmode: learn\n", "dup.yaml");
   EXPECT_THAT(ErrorAt(r, 4), HasSubstr("mode: duplicate key (first given at line 3)"));
   EXPECT_EQ(r.config.mode, Mode::kWatch);
 }
@@ -216,7 +216,7 @@ std::string AliasBombConfig() {
 }
 
 TEST(ConfigTest, AliasBombIsRefusedWithItsLine) {
-  LoadResult r = Parse(AliasBombConfig(), "bomb.yaml");
+  ParsedConfig r = Parse(AliasBombConfig(), "bomb.yaml");
   ASSERT_EQ(r.errors.size(), 1u) << Messages(r);
   EXPECT_EQ(r.errors[0].file, "bomb.yaml");
   EXPECT_GE(r.errors[0].line, 4);
@@ -225,7 +225,7 @@ TEST(ConfigTest, AliasBombIsRefusedWithItsLine) {
 }
 
 TEST(ConfigTest, DuplicateKeysInsideFiltersAreErrors) {
-  LoadResult r = Parse(
+  ParsedConfig r = Parse(
       "relay:\n  address: a:1\n  filters:\n    - verdict: [DROPPED]\n      verdict: [AUDIT]\n",
       "dup.yaml");
   EXPECT_THAT(ErrorAt(r, 5),
@@ -235,12 +235,12 @@ TEST(ConfigTest, DuplicateKeysInsideFiltersAreErrors) {
 TEST(ConfigTest, RelayAddressOptionalForCaptures) {
   const std::string yaml = "mode: watch\n";
   EXPECT_FALSE(Parse(yaml, "c.yaml").ok());
-  LoadResult r = Parse(yaml, "c.yaml", WithoutRelay());
+  ParsedConfig r = Parse(yaml, "c.yaml", WithoutRelay());
   EXPECT_TRUE(r.ok()) << Messages(r);
 }
 
 TEST(ConfigTest, LearnModeNeedsABaselinePath) {
-  LoadResult r = Parse("relay: {address: a:1}\nmode: learn\n", "l.yaml");
+  ParsedConfig r = Parse("relay: {address: a:1}\nmode: learn\n", "l.yaml");
   EXPECT_THAT(ErrorAt(r, 2), HasSubstr("baseline.path: required in learn mode"));
   EXPECT_EQ(r.errors.size(), 1u);
 }
@@ -255,7 +255,7 @@ TEST(ConfigTest, RelativePathsFollowTheConfigFile) {
                                "baseline: {path: ../var/b.twb}\n"
                                "tiers: tiers.yaml\n"
                                "policies: [pol/, /abs/p.yaml]\n");
-  LoadResult r = LoadFile(path);
+  ParsedConfig r = LoadFile(path);
   ASSERT_TRUE(r.ok()) << Messages(r);
   std::string etc = (dir.path() / "etc").string();
   EXPECT_EQ(r.config.relay.tls.ca_file, etc + "/certs/ca.pem");
@@ -267,7 +267,7 @@ TEST(ConfigTest, RelativePathsFollowTheConfigFile) {
 }
 
 TEST(ConfigTest, TlsConsistency) {
-  LoadResult r = Parse(
+  ParsedConfig r = Parse(
       "relay:\n  address: a:1\n  tls:\n    enabled: false\n    cert_file: c.pem\n"
       "mode: watch\n",
       "t.yaml");
@@ -276,7 +276,7 @@ TEST(ConfigTest, TlsConsistency) {
 }
 
 TEST(ConfigTest, FiltersKeptAsYamlTreesWithLines) {
-  LoadResult r = Parse(
+  ParsedConfig r = Parse(
       "relay:\n"                             // 1
       "  address: a:1\n"                     // 2
       "  filters:\n"                         // 3
@@ -325,21 +325,21 @@ TEST(ConfigTest, RelayEqualityIgnoresLinesButNotContent) {
 }
 
 TEST(ConfigTest, SingleStringPolicyIsAListOfOne) {
-  LoadResult r = Parse("relay: {address: a:1}\nmode: watch\npolicies: /p\n", "");
+  ParsedConfig r = Parse("relay: {address: a:1}\nmode: watch\npolicies: /p\n", "");
   ASSERT_TRUE(r.ok()) << Messages(r);
   EXPECT_THAT(r.config.policies, ElementsAre("/p"));
   EXPECT_EQ(r.config.file, "");
 }
 
 TEST(ConfigTest, EmptySectionsTakeDefaults) {
-  LoadResult r = Parse("relay:\n  address: a:1\n  tls:\n  backoff:\nmode: watch\nlog:\n", "e.yaml");
+  ParsedConfig r = Parse("relay:\n  address: a:1\n  tls:\n  backoff:\nmode: watch\nlog:\n", "e.yaml");
   ASSERT_TRUE(r.ok()) << Messages(r);
   EXPECT_EQ(r.config.log.level, "info");
   EXPECT_EQ(r.config.relay.backoff.max, absl::Seconds(30));
 }
 
 TEST(ConfigTest, ZeroDurationsWhereTheyMakeNoSense) {
-  LoadResult r = Parse(
+  ParsedConfig r = Parse(
       "relay: {address: a:1, keepalive: 0s, resume_window: 0s}\n"
       "mode: watch\nlearn_for: 0s\n",
       "z.yaml");
@@ -362,10 +362,10 @@ TEST(ConfigTest, RelayBacklog) {
             Backlog::Kind::kNone);
   EXPECT_EQ(backlog("none").config.relay.backlog.kind, Backlog::Kind::kNone);
   EXPECT_EQ(backlog("all").config.relay.backlog.kind, Backlog::Kind::kAll);
-  LoadResult d = backlog("10m");
+  ParsedConfig d = backlog("10m");
   EXPECT_EQ(d.config.relay.backlog.kind, Backlog::Kind::kDuration);
   EXPECT_EQ(d.config.relay.backlog.duration, absl::Minutes(10));
-  LoadResult bad = backlog("everything");
+  ParsedConfig bad = backlog("everything");
   ASSERT_EQ(bad.errors.size(), 1u);
   EXPECT_THAT(bad.errors[0].ToString(),
               HasSubstr("b.yaml:1: error: relay.backlog: expected none, all or a duration"));
@@ -397,10 +397,10 @@ TEST(ConfigCheckFilesTest, EveryMissingFileAtItsLine) {
                                      "policies: [policies/, more.yaml]\n");  // 12
   dir.Write("client.pem", "x");
   dir.Write("more.yaml", "");
-  LoadResult plain = LoadFile(path);
+  ParsedConfig plain = LoadFile(path);
   EXPECT_TRUE(plain.ok()) << Messages(plain);  // without check_files nothing is opened
 
-  LoadResult r = LoadFile(path, CheckingFiles());
+  ParsedConfig r = LoadFile(path, CheckingFiles());
   EXPECT_THAT(ErrorAt(r, 5), HasSubstr("relay.tls.ca_file: CA file "));
   EXPECT_THAT(ErrorAt(r, 5), HasSubstr("ca.pem does not exist"));
   EXPECT_THAT(ErrorAt(r, 7), HasSubstr("client.key does not exist"));
@@ -415,7 +415,7 @@ TEST(ConfigCheckFilesTest, WatchModeNeedsTheBaselineFile) {
   TempDir dir;
   const std::string path =
       dir.Write("tw.yaml", "relay: {address: a:1}\nmode: watch\nbaseline:\n  path: b.twb\n");
-  LoadResult r = LoadFile(path, CheckingFiles());
+  ParsedConfig r = LoadFile(path, CheckingFiles());
   EXPECT_THAT(ErrorAt(r, 4), HasSubstr("b.twb does not exist; watch mode compares"));
   dir.Write("b.twb", "");
   EXPECT_TRUE(LoadFile(path, CheckingFiles()).ok());
@@ -429,7 +429,7 @@ TEST(ConfigCheckFilesTest, AnUnwritableBaselineDirectoryIsAnError) {
       dir.path() / "ro", std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
   const std::string path =
       dir.Write("tw.yaml", "relay: {address: a:1}\nmode: learn\nbaseline:\n  path: ro/b.twb\n");
-  LoadResult r = LoadFile(path, CheckingFiles());
+  ParsedConfig r = LoadFile(path, CheckingFiles());
   EXPECT_THAT(ErrorAt(r, 4), HasSubstr("is not writable"));
   std::filesystem::permissions(dir.path() / "ro", std::filesystem::perms::owner_all);
 }
@@ -439,7 +439,7 @@ TEST(ConfigRelayOverrideTest, FlagsWinOverTheConfig) {
   o.relay.address = "flag:4245";
   o.relay.ca_file = "/etc/ca.pem";
   o.relay.server_name = "ui.hubble-relay.cilium.io";
-  LoadResult r = Parse("relay:\n  address: cfg:80\nmode: watch\n", "c.yaml", o);
+  ParsedConfig r = Parse("relay:\n  address: cfg:80\nmode: watch\n", "c.yaml", o);
   ASSERT_TRUE(r.ok()) << Messages(r);
   EXPECT_EQ(r.config.relay.address, "flag:4245");
   EXPECT_TRUE(r.config.relay.tls.enabled);  // a CA turns TLS on
@@ -450,7 +450,7 @@ TEST(ConfigRelayOverrideTest, FlagsWinOverTheConfig) {
 TEST(ConfigRelayOverrideTest, AFlagAddressSatisfiesTheRequiredKey) {
   LoadOptions o;
   o.relay.address = "flag:4245";
-  LoadResult r = Parse("mode: watch\n", "c.yaml", o);
+  ParsedConfig r = Parse("mode: watch\n", "c.yaml", o);
   EXPECT_TRUE(r.ok()) << Messages(r);
   EXPECT_FALSE(Parse("mode: watch\n", "c.yaml").ok());
 }
@@ -458,7 +458,7 @@ TEST(ConfigRelayOverrideTest, AFlagAddressSatisfiesTheRequiredKey) {
 TEST(ConfigRelayOverrideTest, ClientCertificateWithoutKeyIsAnError) {
   LoadOptions o;
   o.relay.cert_file = "client.pem";
-  LoadResult r = Parse("relay: {address: a:1}\nmode: watch\n", "c.yaml", o);
+  ParsedConfig r = Parse("relay: {address: a:1}\nmode: watch\n", "c.yaml", o);
   EXPECT_THAT(ErrorAt(r, 0), HasSubstr("--tls-client-cert-file and --tls-client-key-file go"));
 }
 

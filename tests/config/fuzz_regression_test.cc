@@ -12,13 +12,13 @@ using ::testing::HasSubstr;
 // fuzzer's 2.4 KB case reduces to it); Parse must return with an error instead.
 TEST(ConfigFuzzRegressionTest, LoneCommaIsAnErrorNotAHang) {
   for (const char* text : {",", "\n,\n", "relay:\n  address: a:1\n,\n"}) {
-    LoadResult r = Parse(text, "tierwatch.yaml");
+    ParsedConfig r = Parse(text, "tierwatch.yaml");
     EXPECT_FALSE(r.errors.empty()) << text;
   }
 }
 
 TEST(ConfigFuzzRegressionTest, SecondDocumentStillReportedWithItsLine) {
-  LoadResult r = Parse("mode: learn\n---\nmode: watch\n", "tierwatch.yaml");
+  ParsedConfig r = Parse("mode: learn\n---\nmode: watch\n", "tierwatch.yaml");
   ASSERT_FALSE(r.errors.empty());
   bool found = false;
   for (const auto& e : r.errors) {

@@ -718,7 +718,7 @@ spec:
 }
 
 TEST(LintTW009, PolicySetOverloadHasNoSchemaFindings) {
-  LoadResult r = ParsePolicyText("kind: Nonsense\n: : :\n", "bad.yaml");
+  LoadedPolicies r = ParsePolicyText("kind: Nonsense\n: : :\n", "bad.yaml");
   EXPECT_FALSE(Has(Lint(r.policies), "TW009"));
 }
 
@@ -813,7 +813,7 @@ spec:
 // A misspelled kind in a policy directory is a warning naming the file and the kinds
 // tierwatch understands, not a silent skip.
 TEST(LintTW009, MisspelledKindIsAWarningNotASilentSkip) {
-  LoadResult r = ParsePolicyText(R"(apiVersion: cilium.io/v2
+  LoadedPolicies r = ParsePolicyText(R"(apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicyy
 metadata: {name: typo, namespace: business}
 spec:

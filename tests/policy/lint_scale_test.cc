@@ -236,8 +236,8 @@ spec:
   return y;
 }
 
-LoadResult Generate(int namespaces, bool odd) {
-  LoadResult r;
+LoadedPolicies Generate(int namespaces, bool odd) {
+  LoadedPolicies r;
   ParsePolicyText(kClusterwide, "clusterwide.yaml", r);
   if (odd) ParsePolicyText(kOddClusterwide, "odd.yaml", r);
   for (int i = 0; i < namespaces; ++i) {
@@ -251,7 +251,7 @@ LoadResult Generate(int namespaces, bool odd) {
 // What the model answered before it had an index: every selector tried on every
 // representative.
 TEST(LintScale, IndexedModelAgreesWithMatchingEverything) {
-  const LoadResult set = Generate(40, /*odd=*/true);
+  const LoadedPolicies set = Generate(40, /*odd=*/true);
   ASSERT_TRUE(std::none_of(set.diagnostics.begin(), set.diagnostics.end(),
                            [](const Diagnostic& d) { return d.severity == Severity::kError; }));
   const LintModel m(set.policies, LintOptions{});
@@ -316,8 +316,8 @@ TEST(LintScale, IndexedModelAgreesWithMatchingEverything) {
 // Twice the namespaces, about twice the selector tests — not four times, as when every
 // representative met every selector. A count, not a timing.
 TEST(LintScale, SelectorTestsGrowLinearly) {
-  const LoadResult small = Generate(100, /*odd=*/true);
-  const LoadResult large = Generate(400, /*odd=*/true);
+  const LoadedPolicies small = Generate(100, /*odd=*/true);
+  const LoadedPolicies large = Generate(400, /*odd=*/true);
   const LintModel a(small.policies, LintOptions{});
   const LintModel b(large.policies, LintOptions{});
   ASSERT_GT(a.selector_tests(), 0u);
@@ -342,7 +342,7 @@ uint64_t Fnv1a(const std::string& s, uint64_t h) {
 // index (faster must not mean different), except that TW010 now names at most three of
 // the other default-deny policies ("... and 499 more"), as decided after the index.
 TEST(LintScale, FindingsOfTwoThousandPoliciesAreUnchanged) {
-  const LoadResult set = Generate(500, /*odd=*/false);
+  const LoadedPolicies set = Generate(500, /*odd=*/false);
   ASSERT_EQ(set.policies.policies.size(), 2004u);
   const LintFindings f = Lint(set);
   std::map<std::string, int> per_rule;

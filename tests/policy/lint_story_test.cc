@@ -24,7 +24,7 @@ using lint_testing::With;
 std::string StoryDir() { return tw::testing::SourceDir() + "/tests/policy/testdata/story"; }
 std::string CorrectedDir() { return tw::testing::SourceDir() + "/deploy/network-policies"; }
 
-LintFindings LintDir(const std::string& dir, LoadResult* keep = nullptr) {
+LintFindings LintDir(const std::string& dir, LoadedPolicies* keep = nullptr) {
   auto r = LoadPolicies({dir});
   EXPECT_TRUE(r.ok()) << r.status();
   if (!r.ok()) return {};
@@ -231,7 +231,7 @@ TEST(LintStoryTest, RenamedAndReshuffledStoryGivesTheSameFindings) {
 // --- the corrected set -------------------------------------------------------------------
 
 TEST(LintCorrectedSetTest, NoFindingsAtAll) {
-  LoadResult loaded;
+  LoadedPolicies loaded;
   LintFindings f = LintDir(CorrectedDir(), &loaded);
   EXPECT_FALSE(HasErrors(f)) << Dump(f);
   EXPECT_TRUE(f.empty()) << Dump(f);
@@ -242,7 +242,7 @@ TEST(LintCorrectedSetTest, NoFindingsAtAll) {
 }
 
 TEST(LintCorrectedSetTest, OnlyDefaultDenyAllImposesDefaultDeny) {
-  LoadResult loaded;
+  LoadedPolicies loaded;
   LintDir(CorrectedDir(), &loaded);
   for (const Policy& p : loaded.policies.policies) {
     for (const Rule& r : p.rules) {

@@ -14,7 +14,7 @@ namespace tw::policy::lint_testing {
 
 inline LintFindings LintYaml(const std::string& yaml, const LintOptions& opts = {},
                              const std::string& file = "test.yaml") {
-  LoadResult r = ParsePolicyText(yaml, file);
+  LoadedPolicies r = ParsePolicyText(yaml, file);
   return Lint(r, opts);
 }
 

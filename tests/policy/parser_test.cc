@@ -15,14 +15,14 @@ namespace {
 namespace fs = std::filesystem;
 
 // Finds the first diagnostic whose message contains `needle`.
-const Diagnostic* Find(const LoadResult& r, const std::string& needle) {
+const Diagnostic* Find(const LoadedPolicies& r, const std::string& needle) {
   for (const auto& d : r.diagnostics) {
     if (d.message.find(needle) != std::string::npos) return &d;
   }
   return nullptr;
 }
 
-std::string AllDiags(const LoadResult& r) {
+std::string AllDiags(const LoadedPolicies& r) {
   std::string s;
   for (const auto& d : r.diagnostics) s += d.ToString() + "\n";
   return s;
@@ -273,7 +273,7 @@ spec:
   };
   for (const ErrorCase& c : cases) {
     SCOPED_TRACE(c.what);
-    LoadResult r = ParseAll(c.yaml, "pol.yaml");
+    LoadedPolicies r = ParseAll(c.yaml, "pol.yaml");
     const Diagnostic* d = Find(r, c.needle);
     ASSERT_NE(d, nullptr) << AllDiags(r);
     EXPECT_EQ(d->severity, Severity::kError);
@@ -287,7 +287,7 @@ spec:
 }
 
 TEST(Parser, OneBadDocumentDoesNotHideOthers) {
-  LoadResult r = ParseAll(R"(apiVersion: cilium.io/v2
+  LoadedPolicies r = ParseAll(R"(apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
 metadata: {name: good-1, namespace: a}
 spec:
@@ -332,7 +332,7 @@ spec:
 }
 
 TEST(Parser, KustomizationsAndOtherKindsAreSkipped) {
-  LoadResult r = ParseAll(R"(---
+  LoadedPolicies r = ParseAll(R"(---
 apiVersion: kustomize.toolkit.fluxcd.io/v1
 kind: Kustomization
 metadata:
@@ -355,10 +355,10 @@ metadata: {name: cm}
   EXPECT_EQ(flux->line, 2);
   EXPECT_NE(Find(r, "skipped ConfigMap 'cm'"), nullptr);
 
-  LoadResult k = ParseAll("resources:\n  - a.yaml\n", "app/kustomization.yaml");
+  LoadedPolicies k = ParseAll("resources:\n  - a.yaml\n", "app/kustomization.yaml");
   EXPECT_EQ(k.skipped_documents, 1);
   EXPECT_NE(Find(k, "kustomize kustomization skipped"), nullptr) << AllDiags(k);
-  LoadResult k2 = ParseAll(
+  LoadedPolicies k2 = ParseAll(
       "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [a.yaml]\n",
       "kust.yaml");
   EXPECT_EQ(k2.skipped_documents, 1);
@@ -485,7 +485,7 @@ spec:
 }
 
 TEST(Parser, WarningsDoNotExclude) {
-  LoadResult r = ParseAll(R"(apiVersion: cilium.io/v2
+  LoadedPolicies r = ParseAll(R"(apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
 metadata: {name: w, namespace: ns}
 spec:
@@ -564,7 +564,7 @@ namespace {
 // A duplicate key used to be ignored (yaml-cpp returns the first): a second `ingress:`
 // silently dropped rules the author meant.
 TEST(ParserYamlTree, DuplicateKeysAreErrorsUnderThePolicyName) {
-  LoadResult r = ParsePolicyText(R"(---
+  LoadedPolicies r = ParsePolicyText(R"(---
 apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
 metadata: {name: p, namespace: ns}
@@ -585,7 +585,7 @@ spec:
 }
 
 TEST(ParserYamlTree, DuplicateKeysInANonPolicyDocumentAreReported) {
-  LoadResult r = ParsePolicyText("apiVersion: v1\nkind: ConfigMap\nkind: Secret\n", "cm.yaml");
+  LoadedPolicies r = ParsePolicyText("apiVersion: v1\nkind: ConfigMap\nkind: Secret\n", "cm.yaml");
   const Diagnostic* d = Find(r, "kind: duplicate key (first given at line 2)");
   ASSERT_NE(d, nullptr) << AllDiags(r);
   EXPECT_EQ(d->line, 3);
@@ -602,7 +602,7 @@ TEST(ParserYamlTree, AliasBombIsRefusedAtItsLine) {
     y += "]\n";
   }
   y += "spec:\n  endpointSelector: {}\n  egress: [{toPorts: [{ports: *x9}]}]\n";
-  LoadResult r = ParsePolicyText("---\n" + y + "---\n" + y, "bomb.yaml");
+  LoadedPolicies r = ParsePolicyText("---\n" + y + "---\n" + y, "bomb.yaml");
   std::vector<const Diagnostic*> bombs;
   for (const auto& d : r.diagnostics) {
     if (d.message.find("expands to more than 100000 YAML nodes") != std::string::npos) {

@@ -84,13 +84,13 @@ inline Ep KubeApiserver() {
   return e;
 }
 
-inline LoadResult ParseAll(const std::string& yaml, const std::string& file = "test.yaml") {
+inline LoadedPolicies ParseAll(const std::string& yaml, const std::string& file = "test.yaml") {
   return ParsePolicyText(yaml, file);
 }
 
 // Parses and fails the test on any error diagnostic.
 inline PolicySet MustParse(const std::string& yaml) {
-  LoadResult r = ParsePolicyText(yaml, "test.yaml");
+  LoadedPolicies r = ParsePolicyText(yaml, "test.yaml");
   for (const auto& d : r.diagnostics) {
     EXPECT_NE(d.severity, Severity::kError) << d.ToString();
   }

@@ -36,7 +36,7 @@ class Story : public ::testing::Test {
     q.names = std::move(names);
     return q;
   }
-  LoadResult result_;
+  LoadedPolicies result_;
 };
 
 const Ep kCoreDns = Pod("kube-system", {"k8s-app=kube-dns"});

@@ -314,7 +314,7 @@ TEST(HandBuilt, ExplicitDenyAndUndecidedNamedPort) {
                                    flow::Verdict::kForwarded);
   set.mutable_connections().Record(key("web", "db", 5432), absl::UnixEpoch(), s.Intern("n1"),
                                    flow::Verdict::kForwarded);
-  policy::LoadResult lr = policy::ParsePolicyText(kPolicies, "shop.yaml");
+  policy::LoadedPolicies lr = policy::ParsePolicyText(kPolicies, "shop.yaml");
   ASSERT_FALSE(lr.HasErrors());
   policy::Evaluator eval(lr.policies);
   SimulationResult r = Simulate(set, eval, tiers);

@@ -70,7 +70,7 @@ class Builder {
 };
 
 inline policy::PolicySet Policies(absl::string_view yaml) {
-  policy::LoadResult r = policy::ParsePolicyText(yaml, "existing.yaml");
+  policy::LoadedPolicies r = policy::ParsePolicyText(yaml, "existing.yaml");
   for (const auto& d : r.diagnostics) {
     if (d.severity == tw::Severity::kError) ADD_FAILURE() << d.ToString();
   }
