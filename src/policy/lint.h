@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "common/tier_defaults.h"
 #include "policy/parser.h"
 #include "policy/types.h"
 
@@ -34,26 +35,26 @@ namespace tw::policy {
 // The facts of the tier model the rules need. Defaults: the story's model.
 struct LintOptions {
   // Never policed: a policy that can select pods here must not switch default-deny on.
-  std::vector<std::string> tier0_namespaces = {"kube-system", "flux-system", "cilium",
-                                               "cilium-secrets"};
+  std::vector<std::string> tier0_namespaces = defaults::Strings(defaults::kTier0Namespaces);
   // Shell globs over namespace names that are Tier 0 too ("cilium-*"). A NotIn list cannot
   // name them, so TW006 compares lists against tier0_namespaces only.
   std::vector<std::string> tier0_patterns;
   // Controlled access (used to build representative endpoints and in messages).
-  std::vector<std::string> tier1_namespaces = {"observability", "cert-manager", "external-secrets"};
+  std::vector<std::string> tier1_namespaces = defaults::Strings(defaults::kTier1Namespaces);
   std::vector<std::string> tier1_patterns;
   // Namespaces whose controllers need the kube-apiserver (TW008).
-  std::vector<std::string> controller_namespaces = {"cert-manager", "external-secrets",
-                                                    "flux-system"};
+  std::vector<std::string> controller_namespaces =
+      defaults::Strings(defaults::kApiserverEgressNamespaces);
   // kube-apiserver backend ports (policy sees the port after service translation).
   std::vector<uint16_t> apiserver_ports = {6443, 443};
   // The DNS service: its namespace, pod labels (key without source, value) and ports.
-  std::string dns_namespace = "kube-system";
-  std::vector<std::pair<std::string, std::string>> dns_labels = {{"k8s-app", "kube-dns"}};
-  std::vector<uint16_t> dns_ports = {53};
+  std::string dns_namespace = std::string(defaults::kDnsNamespace);
+  std::vector<std::pair<std::string, std::string>> dns_labels = {
+      {std::string(defaults::kDnsLabelKey), std::string(defaults::kDnsLabelValue)}};
+  std::vector<uint16_t> dns_ports = {defaults::kDnsPort};
   // The debug-bypass pod label (key without source, value).
-  std::string bypass_label_key = "policy.cilium.io/enforce";
-  std::string bypass_label_value = "false";
+  std::string bypass_label_key = std::string(defaults::kBypassLabelKey);
+  std::string bypass_label_value = std::string(defaults::kBypassLabelValue);
 
   // Whether a namespace is Tier 0 (listed or matching a pattern).
   bool IsTier0(absl::string_view ns) const;

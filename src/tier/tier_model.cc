@@ -96,11 +96,11 @@ std::vector<TierSpec> TierOptions::DefaultTiers() {
   tiers[0].level = 0;
   tiers[0].name = "system";
   tiers[0].description = "Cluster infrastructure; excluded from default-deny, never policed.";
-  tiers[0].namespaces = {"kube-system", "flux-system", "cilium", "cilium-secrets"};
+  tiers[0].namespaces = defaults::Strings(defaults::kTier0Namespaces);
   tiers[1].level = 1;
   tiers[1].name = "platform";
   tiers[1].description = "Platform services with explicit, controlled access.";
-  tiers[1].namespaces = {"observability", "cert-manager", "external-secrets"};
+  tiers[1].namespaces = defaults::Strings(defaults::kTier1Namespaces);
   tiers[2].level = 2;
   tiers[2].name = "workloads";
   tiers[2].description = "Applications: default-deny plus explicit CiliumNetworkPolicies.";

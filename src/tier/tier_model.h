@@ -23,6 +23,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/tier_defaults.h"
 #include "flow/connection.h"
 #include "flow/flow.h"
 
@@ -64,9 +65,11 @@ struct LabelRequirement {
 };
 
 struct DnsServiceSpec {
-  std::string namespace_ = "kube-system";
-  std::vector<LabelRequirement> labels = {{"k8s-app", "kube-dns"}};  // all must match
-  std::vector<ServicePort> ports = {{53, flow::Protocol::kUDP}, {53, flow::Protocol::kTCP}};
+  std::string namespace_ = std::string(defaults::kDnsNamespace);
+  std::vector<LabelRequirement> labels = {  // all must match
+      {std::string(defaults::kDnsLabelKey), std::string(defaults::kDnsLabelValue)}};
+  std::vector<ServicePort> ports = {{defaults::kDnsPort, flow::Protocol::kUDP},
+                                    {defaults::kDnsPort, flow::Protocol::kTCP}};
   friend bool operator==(const DnsServiceSpec& a, const DnsServiceSpec& b) {
     return a.namespace_ == b.namespace_ && a.labels == b.labels && a.ports == b.ports;
   }
@@ -90,11 +93,12 @@ struct TierOptions {
   // Ports scrapers collect metrics on; 9977 is tierwatch's own.
   std::vector<uint16_t> metrics_ports = {8080, 9090, 9100, 9115, 9153, 9977};
   // The pod label that takes a pod out of default-deny for troubleshooting.
-  LabelRequirement debug_bypass_label = {"policy.cilium.io/enforce", "false"};
+  LabelRequirement debug_bypass_label = {std::string(defaults::kBypassLabelKey),
+                                         std::string(defaults::kBypassLabelValue)};
   // Controllers that must reach the Kubernetes API server (lint rule TW008 checks their
   // policies allow it).
-  std::vector<std::string> apiserver_egress_namespaces = {"cert-manager", "external-secrets",
-                                                          "flux-system"};
+  std::vector<std::string> apiserver_egress_namespaces =
+      defaults::Strings(defaults::kApiserverEgressNamespaces);
 
   static std::vector<TierSpec> DefaultTiers();
   friend bool operator==(const TierOptions& a, const TierOptions& b) {

@@ -51,6 +51,25 @@ class ExampleProofs : public ::testing::Test {
   policy::PolicySet policies_;
 };
 
+// The linter's default options and the built-in tier model start from one list
+// (common/tier_defaults.h); converting the model must give back exactly those options.
+TEST(LintOptionsForTest, TheBuiltInTierModelGivesTheLintersDefaults) {
+  auto model = tier::TierModel::Create(tier::TierOptions{});
+  ASSERT_TRUE(model.ok()) << model.status();
+  const policy::LintOptions got = LintOptionsFor(*model);
+  const policy::LintOptions want;
+  EXPECT_EQ(got.tier0_namespaces, want.tier0_namespaces);
+  EXPECT_EQ(got.tier0_patterns, want.tier0_patterns);
+  EXPECT_EQ(got.tier1_namespaces, want.tier1_namespaces);
+  EXPECT_EQ(got.tier1_patterns, want.tier1_patterns);
+  EXPECT_EQ(got.controller_namespaces, want.controller_namespaces);
+  EXPECT_EQ(got.dns_namespace, want.dns_namespace);
+  EXPECT_EQ(got.dns_labels, want.dns_labels);
+  EXPECT_EQ(got.dns_ports, want.dns_ports);
+  EXPECT_EQ(got.bypass_label_key, want.bypass_label_key);
+  EXPECT_EQ(got.bypass_label_value, want.bypass_label_value);
+}
+
 TEST_F(ExampleProofs, AssumedTargetDefaultDeny) {
   auto run = Go({});
   ASSERT_TRUE(run);
