@@ -1,0 +1,83 @@
+# The module layering of docs/architecture.md, enforced at configure time: a file in a
+# module may include its own module's headers and those of the modules it depends on
+# (tw_module DEPS, followed transitively), and generated protobuf headers only where
+# tw_proto is among them; and a module lists no tw_* dependency it does not include. An include upward or sideways fails `cmake`, naming file, line
+# and the DEPS entry it would need, so the dependency direction is kept by the build, not
+# by habit. (Every module shares one include root, src/, so the compiler alone cannot.)
+
+# Every tw_* target `target` depends on, directly or through others.
+function(tw_transitive_deps target out)
+  set(seen "")
+  set(stack ${target})
+  while(stack)
+    list(POP_BACK stack t)
+    get_target_property(libs ${t} INTERFACE_LINK_LIBRARIES)
+    if(NOT libs)
+      continue()
+    endif()
+    foreach(l IN LISTS libs)
+      if(l MATCHES "^tw_" AND NOT l IN_LIST seen)
+        list(APPEND seen ${l})
+        list(APPEND stack ${l})
+      endif()
+    endforeach()
+  endwhile()
+  set(${out} ${seen} PARENT_SCOPE)
+endfunction()
+
+function(tw_check_layering)
+  get_property(modules GLOBAL PROPERTY TW_MODULES)  # "target:dir" pairs
+  set(dir_to_target "")
+  foreach(m IN LISTS modules)
+    string(REPLACE ":" ";" parts ${m})
+    list(GET parts 0 t)
+    list(GET parts 1 d)
+    set(target_of_${d} ${t})
+    list(APPEND dirs ${d})
+  endforeach()
+  set(problems "")
+  foreach(m IN LISTS modules)
+    string(REPLACE ":" ";" parts ${m})
+    list(GET parts 0 target)
+    list(GET parts 1 dir)
+    tw_transitive_deps(${target} deps)
+    set(used "")
+    file(GLOB_RECURSE files CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/${dir}/*.h
+         ${CMAKE_SOURCE_DIR}/src/${dir}/*.cc)
+    list(FILTER files EXCLUDE REGEX ".*/cli/main\\.cc$")
+    foreach(f IN LISTS files)
+      file(STRINGS ${f} lines REGEX "^#include \"[a-z_]+/")
+      file(RELATIVE_PATH rel ${CMAKE_SOURCE_DIR} ${f})
+      foreach(line IN LISTS lines)
+        string(REGEX MATCH "^#include \"([a-z_]+)/([^\"]+)\"" _ "${line}")
+        set(inc_dir ${CMAKE_MATCH_1})
+        set(inc_file ${CMAKE_MATCH_2})
+        if(inc_file MATCHES "\\.pb\\.h$")
+          set(needed tw_proto)
+        elseif(inc_dir IN_LIST dirs)
+          set(needed ${target_of_${inc_dir}})
+        else()
+          continue()  # a third-party header ("absl/...", "yaml-cpp/...")
+        endif()
+        list(APPEND used ${needed})
+        if(NOT needed STREQUAL target AND NOT needed IN_LIST deps)
+          string(APPEND problems
+                 "\n  ${rel}: ${line}: ${target} does not depend on ${needed} (add it to "
+                 "DEPS in src/CMakeLists.txt only if the dependency direction allows)")
+        endif()
+      endforeach()
+    endforeach()
+    # And no dependency the module does not use: each direct tw_* entry of DEPS must be
+    # included by one of its files (a link the code does not need only hides layering).
+    get_target_property(direct ${target} INTERFACE_LINK_LIBRARIES)
+    foreach(d IN LISTS direct)
+      if(d MATCHES "^tw_" AND NOT d IN_LIST used)
+        string(APPEND problems "\n  ${target}: DEPS lists ${d}, but no file of src/${dir}/ "
+               "includes its headers (remove it from DEPS in src/CMakeLists.txt)")
+      endif()
+    endforeach()
+  endforeach()
+  if(problems)
+    message(FATAL_ERROR "module layering broken (docs/architecture.md):${problems}")
+  endif()
+endfunction()
