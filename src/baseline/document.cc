@@ -137,45 +137,27 @@ std::string ExportYaml(const Baseline& baseline, const std::vector<ConnectionRec
 
 // --- Parsing ---------------------------------------------------------------------------
 
-class DocParser {
+class DocParser : public tw::yaml::Reader {
  public:
-  DocParser(absl::string_view name, flow::SymbolTable& symbols) : name_(name), symbols_(symbols) {}
+  DocParser(absl::string_view name, flow::SymbolTable& symbols)
+      : Reader(std::string(name)), symbols_(symbols) {}
 
+  using Reader::Error;
+  using Reader::ErrorAt;
+  // Errors whose message names its own place ("connections[1].port: ...").
   void Error(const YAML::Node& at, absl::string_view message) {
-    YAML::Mark m = at.Mark();
-    if (m.is_null()) {
-      ErrorAt(0, 0, message);
-    } else {
-      ErrorAt(m.line + 1, m.column + 1, message);
-    }
+    Error(at, "", std::string(message));
   }
   void ErrorAt(int line, int column, absl::string_view message) {
-    errors_.push_back(Diagnostic::Error(std::string(name_), line, std::string(message), column));
+    ErrorAt(line, column, "", std::string(message));
   }
-  const std::vector<Diagnostic>& errors() const { return errors_; }
 
   bool Keys(const YAML::Node& n, absl::string_view what,
             const std::vector<absl::string_view>& keys) {
-    if (!n.IsMap()) {
-      Error(n, absl::StrCat(what, ": expected a mapping"));
-      return false;
-    }
-    for (const auto& kv : n) {
-      std::string k = kv.first.Scalar();
-      if (std::find(keys.begin(), keys.end(), k) == keys.end()) {
-        Error(kv.first, absl::StrCat(what, ": ", tw::yaml::UnknownKeyMessage("key", k, keys)));
-      }
-    }
-    return true;
+    return Map(n, std::string(what), keys);
   }
-
   bool Str(const YAML::Node& n, absl::string_view what, std::string* out) {
-    if (!n.IsScalar()) {
-      Error(n, absl::StrCat(what, ": expected a string"));
-      return false;
-    }
-    *out = n.Scalar();
-    return true;
+    return String(n, std::string(what), out);
   }
 
   bool Peer(const YAML::Node& n, absl::string_view what, flow::Peer* out) {
@@ -244,16 +226,6 @@ class DocParser {
       return false;
     }
     *out = *t;
-    return true;
-  }
-
-  bool Uint(const YAML::Node& n, absl::string_view what, uint64_t max, uint64_t* out) {
-    uint64_t v = 0;
-    if (!n.IsScalar() || !absl::SimpleAtoi(n.Scalar(), &v) || v > max) {
-      Error(n, absl::StrCat(what, ": expected an integer from 0 to ", max));
-      return false;
-    }
-    *out = v;
     return true;
   }
 
@@ -438,9 +410,7 @@ class DocParser {
   }
 
  private:
-  absl::string_view name_;
   flow::SymbolTable& symbols_;
-  std::vector<Diagnostic> errors_;
 };
 
 }  // namespace
@@ -587,7 +557,7 @@ absl::StatusOr<Baseline> ParseBaselineDocument(absl::string_view text, absl::str
       p.Error(root, e.msg);
     }
   }
-  const std::vector<Diagnostic>& errors = p.errors();
+  const std::vector<Diagnostic>& errors = p.diagnostics();
   if (!errors.empty()) {
     constexpr size_t kMaxShown = 50;
     std::string msg = absl::StrCat(errors.size(), errors.size() == 1 ? " error" : " errors",

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "yaml-cpp/depthguard.h"
@@ -184,6 +185,85 @@ std::string UnknownKeyMessageOf(absl::string_view noun, absl::string_view key,
   if (!closest.empty()) absl::StrAppend(&out, " (did you mean \"", closest, "\"?)");
   if (!known.empty()) absl::StrAppend(&out, "; expected one of: ", absl::StrJoin(known, ", "));
   return out;
+}
+
+void Reader::Error(const YAML::Node& at, std::string path, std::string message) {
+  const YAML::Mark m = at.Mark();
+  if (m.is_null()) {
+    ErrorAt(0, 0, std::move(path), std::move(message));
+  } else {
+    ErrorAt(m.line + 1, m.column + 1, std::move(path), std::move(message));
+  }
+}
+
+void Reader::ErrorAt(int line, int column, std::string path, std::string message) {
+  Diagnostic d = Diagnostic::Error(file_, line, std::move(message), column);
+  d.path = std::move(path);
+  diagnostics_.push_back(std::move(d));
+}
+
+bool Reader::Map(const YAML::Node& n, const std::string& path,
+                 const std::vector<absl::string_view>& keys) {
+  Visited(path, n);
+  if (!n.IsMap()) {
+    Error(n, path, absl::StrCat("expected a mapping with keys ", absl::StrJoin(keys, ", ")));
+    return false;
+  }
+  for (const auto& kv : n) {
+    const std::string key = kv.first.Scalar();
+    if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
+      Error(kv.first, path, UnknownKeyMessage("key", key, keys));
+    }
+  }
+  return true;
+}
+
+bool Reader::String(const YAML::Node& n, const std::string& path, std::string* out) {
+  Visited(path, n);
+  if (!n.IsScalar()) {
+    Error(n, path, "expected a string");
+    return false;
+  }
+  *out = n.Scalar();
+  return true;
+}
+
+bool Reader::Bool(const YAML::Node& n, const std::string& path, bool* out) {
+  Visited(path, n);
+  const std::string s = n.IsScalar() ? absl::AsciiStrToLower(n.Scalar()) : "";
+  if (s == "true" || s == "false") {
+    *out = s == "true";
+    return true;
+  }
+  Error(n, path, "expected true or false");
+  return false;
+}
+
+bool Reader::Int(const YAML::Node& n, const std::string& path, int64_t lo, int64_t hi,
+                 int64_t* out) {
+  Visited(path, n);
+  int64_t v = 0;
+  if (!n.IsScalar() || !absl::SimpleAtoi(n.Scalar(), &v)) {
+    Error(n, path, absl::StrCat("expected an integer from ", lo, " to ", hi));
+    return false;
+  }
+  if (v < lo || v > hi) {
+    Error(n, path, absl::StrCat(v, " is out of range (", lo, " to ", hi, ")"));
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+bool Reader::Uint(const YAML::Node& n, const std::string& path, uint64_t max, uint64_t* out) {
+  Visited(path, n);
+  uint64_t v = 0;
+  if (!n.IsScalar() || !absl::SimpleAtoi(n.Scalar(), &v) || v > max) {
+    Error(n, path, absl::StrCat("expected an integer from 0 to ", max));
+    return false;
+  }
+  *out = v;
+  return true;
 }
 
 }  // namespace tw::yaml

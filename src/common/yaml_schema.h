@@ -17,10 +17,13 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "common/diagnostic.h"
 #include "yaml-cpp/yaml.h"
 
 namespace tw::yaml {
@@ -65,6 +68,53 @@ std::string UnknownKeyMessage(absl::string_view noun, absl::string_view key, con
 // The known name closest to `name` (at most two edits away, case ignored), "" when none is;
 // what "did you mean" offers. Ties go to the earlier name.
 std::string ClosestName(absl::string_view name, const std::vector<absl::string_view>& known);
+
+// The typed reads a YAML reader does on a tree that passed CheckTree, each reporting what is
+// wrong as a Diagnostic at the node's file:line:column with its YAML path, in one wording:
+//   tiers.yaml:3:5: error: tiers[0].level: expected an integer from 0 to 9
+// A reader derives from it (or holds one) and adds its own element readers on top:
+//
+//   class TierParser : public tw::yaml::Reader {
+//     ...  if (Map(node, "tiers[0]", {"level", "namespaces"})) Int(node["level"], ...);
+//   };
+//   return tw::DiagnosticsToStatus(parser.diagnostics());
+class Reader {
+ public:
+  explicit Reader(std::string file) : file_(std::move(file)) {}
+  virtual ~Reader() = default;
+  Reader(const Reader&) = delete;
+  Reader& operator=(const Reader&) = delete;
+
+  // An error at `at` (file:line:column of the node; the file alone when it has no mark).
+  void Error(const YAML::Node& at, std::string path, std::string message);
+  void ErrorAt(int line, int column, std::string path, std::string message);
+
+  // A mapping whose keys must be among `keys`; each other key is an error (UnknownKeyMessage).
+  // False when `n` is not a mapping.
+  bool Map(const YAML::Node& n, const std::string& path,
+           const std::vector<absl::string_view>& keys);
+  bool String(const YAML::Node& n, const std::string& path, std::string* out);
+  bool Bool(const YAML::Node& n, const std::string& path, bool* out);  // true/false, any case
+  // An integer in [lo, hi]: "expected an integer from lo to hi", "N is out of range (lo to hi)".
+  bool Int(const YAML::Node& n, const std::string& path, int64_t lo, int64_t hi, int64_t* out);
+  // A non-negative integer up to `max`: "expected an integer from 0 to max".
+  bool Uint(const YAML::Node& n, const std::string& path, uint64_t max, uint64_t* out);
+
+  const std::string& file() const { return file_; }
+  std::vector<Diagnostic>& diagnostics() { return diagnostics_; }
+
+ protected:
+  // Every value a typed read looks at, before it is checked: a reader that reports semantic
+  // problems later, by path, remembers where each path was.
+  virtual void Visited(const std::string& path, const YAML::Node& n) {
+    (void)path;
+    (void)n;
+  }
+
+ private:
+  std::string file_;
+  std::vector<Diagnostic> diagnostics_;
+};
 
 // What a YAML::Exception from YAML::Load means, for a diagnostic: yaml-cpp reports nesting
 // beyond its depth limit as "bad file", which says nothing; this says what it is.

@@ -22,46 +22,36 @@ namespace {
 // Parsing records the YAML position of every element path ("tiers[0].namespaces[1]") so
 // that the semantic checks in ValidateTierOptions, which know paths but not files, can be
 // reported at file:line.
-class Parser {
+class Parser : public tw::yaml::Reader {
  public:
-  explicit Parser(absl::string_view file) : file_(file) {}
+  explicit Parser(absl::string_view file) : Reader(std::string(file)) {}
 
-  void Error(const YAML::Node& at, std::string message) {
-    Diagnostic d;
-    d.file = std::string(file_);
-    YAML::Mark m = at.Mark();
-    if (!m.is_null()) {
-      d.line = m.line + 1;
-      d.column = m.column + 1;
-    }
-    d.message = std::move(message);
-    diags_.push_back(std::move(d));
-  }
+  using Reader::Error;
+  // An error whose message names its own place ("tiers[0]: ...").
+  void Error(const YAML::Node& at, std::string message) { Error(at, "", std::move(message)); }
   void ErrorAtPath(const std::string& options_path, std::string message) {
-    Diagnostic d;
-    d.file = std::string(file_);
-    std::string path = Translate(options_path);
+    const std::string path = Translate(options_path);
     // The element itself, else the closest enclosing element that was in the file.
     std::string p = path;
+    int line = 0, column = 0;
     while (true) {
       auto it = marks_.find(p);
       if (it != marks_.end()) {
-        d.line = it->second.line + 1;
-        d.column = it->second.column + 1;
+        line = it->second.line + 1;
+        column = it->second.column + 1;
         break;
       }
       size_t cut = p.find_last_of(".[");
       if (cut == std::string::npos || cut == 0) break;
       p = p.substr(0, cut);
     }
-    d.path = std::move(path);
-    d.message = std::move(message);
-    diags_.push_back(std::move(d));
+    ErrorAt(line, column, path, std::move(message));
   }
   void Remember(const std::string& path, const YAML::Node& n) {
     YAML::Mark m = n.Mark();
     if (!m.is_null()) marks_[path] = m;
   }
+  void Visited(const std::string& path, const YAML::Node& n) override { Remember(path, n); }
   // Elements that fail to parse are left out of the options, so an options index can differ
   // from the file's: `options_path` (e.g. "metrics_ports[1]") is where the file has it
   // (`file_path`, e.g. "metrics_ports[2]").
@@ -89,62 +79,10 @@ class Parser {
     return result;
   }
 
-  std::vector<Diagnostic>& diags() { return diags_; }
-
   // Checks that a map has only known keys; reports each unknown one.
   bool CheckMap(const YAML::Node& n, absl::string_view what,
                 const std::vector<absl::string_view>& keys) {
-    if (!n.IsMap()) {
-      Error(n, absl::StrCat(what, ": expected a mapping with keys ", absl::StrJoin(keys, ", ")));
-      return false;
-    }
-    for (const auto& kv : n) {
-      std::string key = kv.first.Scalar();
-      if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
-        Error(kv.first, absl::StrCat(what, ": ", tw::yaml::UnknownKeyMessage("key", key, keys)));
-      }
-    }
-    return true;
-  }
-
-  bool String(const YAML::Node& n, const std::string& path, std::string* out) {
-    Remember(path, n);
-    if (!n.IsScalar()) {
-      Error(n, absl::StrCat(path, ": expected a string"));
-      return false;
-    }
-    *out = n.Scalar();
-    return true;
-  }
-
-  bool Bool(const YAML::Node& n, const std::string& path, bool* out) {
-    Remember(path, n);
-    std::string s = n.IsScalar() ? absl::AsciiStrToLower(n.Scalar()) : "";
-    if (s == "true") {
-      *out = true;
-      return true;
-    }
-    if (s == "false") {
-      *out = false;
-      return true;
-    }
-    Error(n, absl::StrCat(path, ": expected true or false"));
-    return false;
-  }
-
-  bool Int(const YAML::Node& n, const std::string& path, int64_t lo, int64_t hi, int64_t* out) {
-    Remember(path, n);
-    int64_t v = 0;
-    if (!n.IsScalar() || !absl::SimpleAtoi(n.Scalar(), &v)) {
-      Error(n, absl::StrCat(path, ": expected an integer from ", lo, " to ", hi));
-      return false;
-    }
-    if (v < lo || v > hi) {
-      Error(n, absl::StrCat(path, ": ", v, " is out of range (", lo, " to ", hi, ")"));
-      return false;
-    }
-    *out = v;
-    return true;
+    return Map(n, std::string(what), keys);
   }
 
   bool StringList(const YAML::Node& n, const std::string& path, std::vector<std::string>* out) {
@@ -322,8 +260,6 @@ class Parser {
   }
 
  private:
-  absl::string_view file_;
-  std::vector<Diagnostic> diags_;
   std::map<std::string, YAML::Mark> marks_;
   std::map<std::string, std::string> aliases_;
 };
@@ -358,12 +294,12 @@ absl::StatusOr<TierOptions> ParseTierConfig(absl::string_view yaml, absl::string
     for (const tw::yaml::TreeProblem& t : problems) {
       Diagnostic d = Diagnostic::Error(std::string(file), t.line, t.message, t.column);
       d.path = t.path;
-      p.diags().push_back(std::move(d));
+      p.diagnostics().push_back(std::move(d));
     }
     // Reading a tree that blew the budget would do the expansion just refused.
     if (tw::yaml::HasLimitProblem(problems)) {
-      if (diagnostics) *diagnostics = p.diags();
-      return DiagnosticsStatus(file, p.diags());
+      if (diagnostics) *diagnostics = p.diagnostics();
+      return DiagnosticsStatus(file, p.diagnostics());
     }
   }
   try {
@@ -391,12 +327,12 @@ absl::StatusOr<TierOptions> ParseTierConfig(absl::string_view yaml, absl::string
     d.line = e.mark.is_null() ? 0 : e.mark.line + 1;
     d.column = e.mark.is_null() ? 0 : e.mark.column + 1;
     d.message = e.msg;
-    p.diags().push_back(d);
+    p.diagnostics().push_back(d);
   }
   for (const TierOptionIssue& issue : ValidateTierOptions(options)) {
     p.ErrorAtPath(issue.path, issue.message);
   }
-  std::vector<Diagnostic>& d = p.diags();
+  std::vector<Diagnostic>& d = p.diagnostics();
   std::stable_sort(d.begin(), d.end(), DiagnosticLess);
   if (diagnostics) *diagnostics = d;
   if (!d.empty()) return DiagnosticsStatus(file, d);

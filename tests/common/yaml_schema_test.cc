@@ -110,5 +110,46 @@ TEST(YamlUnknownKeyTest, OffersNothingWhenNoKnownKeyIsClose) {
   EXPECT_EQ(ClosestName("port", {"pork", "part"}), "pork");
 }
 
+class RecordingReader : public Reader {
+ public:
+  using Reader::Reader;
+  std::vector<std::string> visited;
+
+ protected:
+  void Visited(const std::string& path, const YAML::Node&) override { visited.push_back(path); }
+};
+
+TEST(YamlReaderTest, TypedReadsReportAtTheNodeWithTheirPath) {
+  YAML::Node n = YAML::Load("level: 12\nname: [a]\nkeep: maybe\nports: 70000\nteirs: 1\n");
+  RecordingReader r("t.yaml");
+  ASSERT_TRUE(r.Map(n, "tier", {"level", "name", "keep", "ports", "tiers"}));
+  int64_t level = 0;
+  std::string name;
+  bool keep = false;
+  uint64_t ports = 0;
+  EXPECT_FALSE(r.Int(n["level"], "tier.level", 0, 9, &level));
+  EXPECT_FALSE(r.String(n["name"], "tier.name", &name));
+  EXPECT_FALSE(r.Bool(n["keep"], "tier.keep", &keep));
+  EXPECT_FALSE(r.Uint(n["ports"], "tier.ports", 65535, &ports));
+  std::vector<std::string> text;
+  for (const Diagnostic& d : r.diagnostics()) text.push_back(d.ToString());
+  EXPECT_THAT(text, ::testing::ElementsAre(
+                        "t.yaml:5:1: error: tier: unknown key \"teirs\" (did you mean "
+                        "\"tiers\"?); expected one of: level, name, keep, ports, tiers",
+                        "t.yaml:1:8: error: tier.level: 12 is out of range (0 to 9)",
+                        "t.yaml:2:7: error: tier.name: expected a string",
+                        "t.yaml:3:7: error: tier.keep: expected true or false",
+                        "t.yaml:4:8: error: tier.ports: expected an integer from 0 to 65535"));
+  EXPECT_THAT(r.visited,
+              ::testing::ElementsAre("tier", "tier.level", "tier.name", "tier.keep", "tier.ports"));
+
+  YAML::Node list = YAML::Load("[1, 2]");
+  EXPECT_FALSE(r.Map(list, "tier", {"level"}));
+  EXPECT_EQ(r.diagnostics().back().ToString(),
+            "t.yaml:1:1: error: tier: expected a mapping with keys level");
+  EXPECT_TRUE(r.Int(YAML::Load("7"), "x", 0, 9, &level));
+  EXPECT_EQ(level, 7);
+}
+
 }  // namespace
 }  // namespace tw::yaml
