@@ -12,12 +12,14 @@
 
 #include <atomic>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "grpcpp/grpcpp.h"
 #include "observer/observer.grpc.pb.h"
 #include "replay/test_certs.h"
@@ -278,6 +280,45 @@ TEST_F(RelayConnectErrors, RightCaAndNameConnect) {
   ASSERT_TRUE(out.finished);
   EXPECT_TRUE(out.status.ok()) << out.status;
   EXPECT_FALSE(out.diagnosis.has_value());
+}
+
+// cert-manager rotates the CA bundle or the client certificate in place: the next
+// reconnect reads the files anew, so no restart is needed. Here the CA file first holds
+// the wrong CA (every attempt fails), then is replaced by the right one while the client
+// keeps retrying; the client must connect without being restarted.
+TEST_F(RelayConnectErrors, RotatedTlsFilesAreReadAtTheNextReconnect) {
+  RequirePki();
+  TestRelay relay(TlsServer());
+  const std::string ca = pki_->dir + "/rotating-ca.crt";
+  std::ofstream(ca) << Slurp(pki_->other_ca_crt);
+  RelayClientOptions o = Opts(relay.address());
+  o.tls.enabled = true;
+  o.tls.ca_files = {ca};
+  o.tls.server_name = "ui.hubble-relay.cilium.io";
+  o.follow = false;
+  o.backoff = {absl::Milliseconds(20), absl::Milliseconds(100), 2.0, 0.5};
+  flow::SymbolTable symbols;
+  RelayClient client(o, symbols);
+  absl::Notification done;
+  absl::Status status;
+  std::thread t([&] {
+    status = client.Run([](flow::Event&&) { return true; });
+    done.Notify();
+  });
+  // Wait until an attempt has failed on the wrong CA, then rotate the file atomically.
+  absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (!client.last_connect_error().has_value() && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_TRUE(client.last_connect_error().has_value()) << "no attempt failed on the wrong CA";
+  EXPECT_EQ(client.last_connect_error()->cause, ConnectCause::kTlsUnknownCa);
+  std::ofstream(ca + ".new") << Slurp(pki_->ca_crt);
+  std::filesystem::rename(ca + ".new", ca);
+  const bool connected = done.WaitForNotificationWithTimeout(absl::Seconds(30));
+  client.Stop();
+  t.join();
+  EXPECT_TRUE(connected) << "the client kept the CA it read first";
+  EXPECT_TRUE(status.ok()) << status;
 }
 
 // A relay certificate past its notAfter: refused, the message says the certificate could

@@ -564,8 +564,22 @@ absl::Status RelayClient::RunWire(const WireEventCallback& callback) {
   bool connected_before = false;
   const absl::Time run_start = clock_->Now();
 
+  bool first_attempt = true;
   while (!stop_) {
     Attempt a;
+    // TLS files are read anew for every connection after the first, so certificates that
+    // cert-manager rotates in place are picked up at the next reconnect, without a restart.
+    // Files unreadable mid-rotation: the last good credentials serve this attempt.
+    if (!first_attempt && options_.tls.enabled) {
+      auto fresh = MakeRelayCredentials(options_.tls);
+      if (fresh.ok()) {
+        creds = *std::move(fresh);
+      } else {
+        spdlog::warn("relay TLS files unreadable, reconnecting with the ones read before: {}",
+                     std::string(fresh.status().message()));
+      }
+    }
+    first_attempt = false;
     auto channel = grpc::CreateCustomChannel(addr, *creds, args);
     absl::Duration limit = options_.connect_timeout;
     if (options_.fail_if_unreachable && !connected_before) {
