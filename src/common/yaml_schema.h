@@ -1,4 +1,8 @@
-// Checks every YAML reader runs on a parsed tree before interpreting it: a bound on alias
+// What every YAML reader of tierwatch shares (config, tier model, baseline document, policy
+// files): the tree checks below, one wording for unknown keys (UnknownKeyMessage), and the
+// typed reads of yaml::Reader.
+//
+// CheckTree runs on a parsed tree before anything interprets it: a bound on alias
 // expansion (a few hundred bytes of nested aliases expand to billions of nodes: the "billion
 // laughs" bomb), a bound on nesting depth, and duplicate mapping keys (yaml-cpp keeps both
 // and a lookup silently returns the first, so a second `tiers:` would be ignored).
@@ -120,6 +124,7 @@ class Reader {
 // beyond its depth limit as "bad file", which says nothing; this says what it is.
 std::string LoadErrorMessage(const YAML::Exception& e);
 
+// The non-template core of UnknownKeyMessage.
 std::string UnknownKeyMessageOf(absl::string_view noun, absl::string_view key,
                                 const std::vector<absl::string_view>& known);
 
