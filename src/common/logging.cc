@@ -1,53 +1,26 @@
 #include "common/logging.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/json_text.h"
+#include "nlohmann/json.hpp"
 #include "spdlog/pattern_formatter.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 
 namespace tw {
 namespace {
 
-// %* in the JSON pattern: the message as the inside of a JSON string.
+// %* in the JSON pattern: the message as the inside of a JSON string, escaped by the one
+// JSON writer the house uses (DumpJson: nlohmann, invalid UTF-8 replaced, never throws).
 class JsonEscapedMessage : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg& msg, const std::tm&,
               spdlog::memory_buf_t& dest) override {
-    static constexpr char kHex[] = "0123456789abcdef";
-    for (char c : absl::string_view(msg.payload.data(), msg.payload.size())) {
-      const auto u = static_cast<unsigned char>(c);
-      switch (c) {
-        case '"':
-          Append(dest, "\\\"");
-          break;
-        case '\\':
-          Append(dest, "\\\\");
-          break;
-        case '\n':
-          Append(dest, "\\n");
-          break;
-        case '\r':
-          Append(dest, "\\r");
-          break;
-        case '\t':
-          Append(dest, "\\t");
-          break;
-        default:
-          if (u < 0x20) {
-            const char esc[] = {'\\', 'u', '0', '0', kHex[u >> 4], kHex[u & 0xf]};
-            dest.append(esc, esc + sizeof(esc));
-          } else {
-            dest.push_back(c);
-          }
-      }
-    }
+    const std::string quoted =
+        DumpJson(nlohmann::json(std::string(msg.payload.data(), msg.payload.size())));
+    dest.append(quoted.data() + 1, quoted.data() + quoted.size() - 1);  // without the quotes
   }
   std::unique_ptr<custom_flag_formatter> clone() const override {
     return std::make_unique<JsonEscapedMessage>();
-  }
-
- private:
-  static void Append(spdlog::memory_buf_t& dest, absl::string_view s) {
-    dest.append(s.data(), s.data() + s.size());
   }
 };
 
