@@ -27,7 +27,6 @@ endfunction()
 
 function(tw_check_layering)
   get_property(modules GLOBAL PROPERTY TW_MODULES)  # "target:dir" pairs
-  set(dir_to_target "")
   foreach(m IN LISTS modules)
     string(REPLACE ":" ";" parts ${m})
     list(GET parts 0 t)
