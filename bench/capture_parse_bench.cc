@@ -14,6 +14,7 @@
 
 #include "flow/json.h"
 #include "flow/proto_convert.h"
+#include "flow/symbol_cache.h"
 #include "google/protobuf/util/json_util.h"
 #include "sources/capture/capture_reader.h"
 
@@ -136,6 +137,53 @@ void BM_EventToJson(benchmark::State& state) {
   state.SetBytesProcessed(bytes);
 }
 BENCHMARK(BM_EventToJson)->Unit(benchmark::kMillisecond);
+
+// The live path's conversion alone: protobuf GetFlowsResponse -> flow::Event (what every
+// relay message costs after gRPC's parse), through the lock-free SymbolCache as the relay
+// client uses it, and back (the replay server's direction).
+std::vector<::observer::GetFlowsResponse> CorpusMessages(const Corpus& c) {
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;
+  std::vector<::observer::GetFlowsResponse> out(c.lines.size());
+  for (size_t i = 0; i < c.lines.size(); ++i) {
+    (void)google::protobuf::util::JsonStringToMessage(c.lines[i], &out[i], options);
+  }
+  return out;
+}
+
+void BM_EventFromProto(benchmark::State& state) {
+  const Corpus& c = LoadCorpus();
+  if (SkipIfAbsent(state, c)) return;
+  const std::vector<::observer::GetFlowsResponse> messages = CorpusMessages(c);
+  tw::flow::SymbolTable symbols;
+  tw::flow::SymbolCache cache(symbols);
+  for (auto _ : state) {
+    for (const auto& m : messages) {
+      tw::flow::Event ev = tw::flow::EventFromProto(m, cache);
+      benchmark::DoNotOptimize(ev);
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(messages.size()));
+}
+BENCHMARK(BM_EventFromProto)->Unit(benchmark::kMillisecond);
+
+void BM_EventToProto(benchmark::State& state) {
+  const Corpus& c = LoadCorpus();
+  if (SkipIfAbsent(state, c)) return;
+  tw::flow::SymbolTable symbols;
+  tw::flow::JsonDecoder decoder(symbols);
+  std::vector<tw::flow::Event> events;
+  for (const std::string& line : c.lines) events.push_back(*decoder.Decode(line));
+  ::observer::GetFlowsResponse pb;
+  for (auto _ : state) {
+    for (const tw::flow::Event& ev : events) {
+      tw::flow::EventToProto(ev, &pb);
+      benchmark::DoNotOptimize(pb);
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(events.size()));
+}
+BENCHMARK(BM_EventToProto)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
