@@ -6,12 +6,10 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/time_format.h"
-#include "flow/flow.pb.h"
-#include "relay/relay.pb.h"
+#include "flow/hubble_schema.h"
 #include "simdjson.h"
 
 // Decoding rules, chosen so that JsonDecoder and protobuf 3.21's JsonStringToMessage (with
@@ -84,19 +82,31 @@ const char* TypeName(od::json_type t) {
   return "value";
 }
 
-// Enum names -> numbers, built from the generated descriptors so they follow the protos.
+// Enum names <-> numbers, built from the generated descriptors so they follow the protos.
 struct EnumTable {
   std::string type_name;
   absl::flat_hash_map<std::string, int32_t> by_name;
-  absl::flat_hash_set<int32_t> numbers;
+  absl::flat_hash_map<int32_t, std::string> by_number;
 
   explicit EnumTable(const google::protobuf::EnumDescriptor* d) : type_name(d->name()) {
     for (int i = 0; i < d->value_count(); ++i) {
       by_name.emplace(d->value(i)->name(), d->value(i)->number());
-      numbers.insert(d->value(i)->number());
+      by_number.emplace(d->value(i)->number(), d->value(i)->name());  // first name wins
     }
   }
+  // The value's name; "" when the proto does not declare it.
+  absl::string_view Name(int32_t n) const {
+    auto it = by_number.find(n);
+    return it == by_number.end() ? absl::string_view() : absl::string_view(it->second);
+  }
 };
+
+// One table per generated enum, built on first use and never changed afterwards.
+template <typename E>
+const EnumTable& EnumTableOf() {
+  static const EnumTable* table = new EnumTable(google::protobuf::GetEnumDescriptor<E>());
+  return *table;
+}
 
 // Days since 1970-01-01 of a civil date (H. Hinnant's days_from_civil).
 int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
@@ -224,17 +234,6 @@ const char* IntKindName(IntKind kind) {
   return "an integer";
 }
 
-// Field-name matching: the proto name, or also its lowerCamel json name.
-// Templates on the literal so the length is a constant and the compare is inlined.
-template <size_t N>
-inline bool Is(absl::string_view key, const char (&lit)[N]) {
-  return key.size() == N - 1 && std::memcmp(key.data(), lit, N - 1) == 0;
-}
-template <size_t N, size_t M>
-inline bool Is(absl::string_view key, const char (&proto)[N], const char (&json)[M]) {
-  return Is(key, proto) || Is(key, json);
-}
-
 #define TW_TRY(expr)           \
   do {                         \
     if (!(expr)) return false; \
@@ -243,19 +242,7 @@ inline bool Is(absl::string_view key, const char (&proto)[N], const char (&json)
 }  // namespace
 
 struct JsonDecoder::Impl {
-  explicit Impl(SymbolTable& s)
-      : symbols(s),
-        verdict(::flow::Verdict_descriptor()),
-        flow_type(::flow::FlowType_descriptor()),
-        auth_type(::flow::AuthType_descriptor()),
-        direction(::flow::TrafficDirection_descriptor()),
-        obs_point(::flow::TraceObservationPoint_descriptor()),
-        trace_reason(::flow::TraceReason_descriptor()),
-        ip_version(::flow::IPVersion_descriptor()),
-        l7_type(::flow::L7FlowType_descriptor()),
-        lost_source(::flow::LostEventSource_descriptor()),
-        drop_reason(::flow::DropReason_descriptor()),
-        node_state(::relay::NodeState_descriptor()) {}
+  explicit Impl(SymbolTable& s) : symbols(s) {}
 
   SymbolTable& symbols;
   od::parser parser;
@@ -265,9 +252,6 @@ struct JsonDecoder::Impl {
   std::string error;
   UnknownEnumCounts unknown_enums;
   std::vector<std::string> new_unknown_enums;  // of the last Decode()
-
-  const EnumTable verdict, flow_type, auth_type, direction, obs_point, trace_reason, ip_version,
-      l7_type, lost_source, drop_reason, node_state;
 
   absl::StatusOr<Event> Decode(absl::string_view line);
 
@@ -471,7 +455,7 @@ struct JsonDecoder::Impl {
       if (ParseIntString(s, &neg, &mag) && InRange(IntKind::kI32, neg, mag)) {
         int32_t n =
             neg ? static_cast<int32_t>(-static_cast<int64_t>(mag)) : static_cast<int32_t>(mag);
-        if (table.numbers.contains(n)) {
+        if (table.by_number.contains(n)) {
           *out = n;
           *set = true;
           return true;
@@ -485,7 +469,7 @@ struct JsonDecoder::Impl {
     if (t == od::json_type::number) {
       TW_TRY(I32(v, t, p, out));
       *set = true;
-      if (!table.numbers.contains(*out)) UnknownEnum(p, table, absl::StrCat(*out, " (kept)"));
+      if (!table.by_number.contains(*out)) UnknownEnum(p, table, absl::StrCat(*out, " (kept)"));
       return true;
     }
     return Expected(p, absl::StrCat("a ", table.type_name, " name or number"), t);
@@ -578,666 +562,182 @@ struct JsonDecoder::Impl {
     return true;
   }
 
-  // ---- messages -----------------------------------------------------------------------
+  // ---- messages, from the tables in hubble_schema.h ---------------------------------------
 
-  bool DecodeEndpoint(od::value& v, od::json_type t, const Path& p, Endpoint* ep) {
-    return Fields(v, t, p, [&](absl::string_view k, od::value& fv, const Path& fp) {
-      if (!IsEndpointKey(k)) return true;
-      od::json_type ft{};
-      TW_TRY(Type(fv, fp, &ft));
-      if (ft == od::json_type::null) return true;
-      if (Is(k, "ID")) return U32(fv, ft, fp, &ep->id);
-      if (Is(k, "identity")) return U32(fv, ft, fp, &ep->identity);
-      if (Is(k, "cluster_name", "clusterName")) return SymbolTo(fv, ft, fp, &ep->cluster_name);
-      if (Is(k, "namespace")) return SymbolTo(fv, ft, fp, &ep->namespace_);
-      if (Is(k, "labels")) return Symbols(fv, ft, fp, &ep->labels);
-      if (Is(k, "pod_name", "podName")) return SymbolTo(fv, ft, fp, &ep->pod_name);
-      // workloads
-      return Each(fv, ft, fp, [&](od::value& ev, od::json_type et, const Path& ep2) {
-        Workload w;
-        TW_TRY(Fields(ev, et, ep2, [&](absl::string_view wk, od::value& wv, const Path& wp) {
-          if (!Is(wk, "name") && !Is(wk, "kind")) return true;
-          od::json_type wt{};
-          TW_TRY(Type(wv, wp, &wt));
-          if (wt == od::json_type::null) return true;
-          return SymbolTo(wv, wt, wp, Is(wk, "name") ? &w.name : &w.kind);
-        }));
-        ep->workloads.push_back(w);
-        return true;
-      });
-    });
-  }
-  static bool IsEndpointKey(absl::string_view k) {
-    return Is(k, "ID") || Is(k, "identity") || Is(k, "cluster_name", "clusterName") ||
-           Is(k, "namespace") || Is(k, "labels") || Is(k, "pod_name", "podName") ||
-           Is(k, "workloads");
-  }
-
-  bool DecodeIp(od::value& v, od::json_type t, const Path& p, Flow* f) {
-    return Fields(v, t, p, [&](absl::string_view k, od::value& fv, const Path& fp) {
-      int which = Is(k, "source")                          ? 1
-                  : Is(k, "destination")                   ? 2
-                  : Is(k, "source_xlated", "sourceXlated") ? 3
-                  : Is(k, "ipVersion")                     ? 4
-                  : Is(k, "encrypted")                     ? 5
-                                                           : 0;
-      if (which == 0) return true;
-      od::json_type ft{};
-      TW_TRY(Type(fv, fp, &ft));
-      if (ft == od::json_type::null) return true;
-      switch (which) {
-        case 1:
-          return StringTo(fv, ft, fp, &f->source_ip);
-        case 2:
-          return StringTo(fv, ft, fp, &f->destination_ip);
-        case 3:
-          return StringTo(fv, ft, fp, &f->source_ip_xlated);
-        case 4:
-          return EnumAs(fv, ft, fp, ip_version, &f->ip_version);
-        default:
-          return Bool(fv, ft, fp, &f->encrypted);
-      }
-    });
-  }
-
-  bool DecodeTcpFlags(od::value& v, od::json_type t, const Path& p, uint16_t* bits) {
-    static constexpr struct {
-      absl::string_view name;
-      uint16_t bit;
-    } kFlags[] = {{"FIN", kFIN}, {"SYN", kSYN}, {"RST", kRST}, {"PSH", kPSH}, {"ACK", kACK},
-                  {"URG", kURG}, {"ECE", kECE}, {"CWR", kCWR}, {"NS", kNS}};
-    return Fields(v, t, p, [&](absl::string_view k, od::value& fv, const Path& fp) {
-      for (const auto& flag : kFlags) {
-        if (k != flag.name) continue;
-        od::json_type ft{};
-        TW_TRY(Type(fv, fp, &ft));
-        if (ft == od::json_type::null) return true;
-        bool b;
-        TW_TRY(Bool(fv, ft, fp, &b));
-        *bits = b ? (*bits | flag.bit) : (*bits & ~flag.bit);
-        return true;
-      }
-      return true;
-    });
-  }
-
-  bool DecodeL4(od::value& v, od::json_type t, const Path& p, L4* l4) {
-    bool chosen = false;  // oneof `protocol`, per object as protobuf checks it
-    return Fields(v, t, p, [&](absl::string_view k, od::value& fv, const Path& fp) {
-      Protocol proto;
-      if (k == "TCP")
-        proto = Protocol::kTCP;
-      else if (k == "UDP")
-        proto = Protocol::kUDP;
-      else if (k == "ICMPv4")
-        proto = Protocol::kICMPv4;
-      else if (k == "ICMPv6")
-        proto = Protocol::kICMPv6;
-      else if (k == "SCTP")
-        proto = Protocol::kSCTP;
-      else if (k == "VRRP")
-        proto = Protocol::kVRRP;
-      else if (k == "IGMP")
-        proto = Protocol::kIGMP;
-      else
-        return true;
-      od::json_type ft{};
-      TW_TRY(Type(fv, fp, &ft));
-      if (ft == od::json_type::null) return true;
-      if (chosen) {
-        return Fail(fp, "expected only one of TCP, UDP, ICMPv4, ICMPv6, SCTP, VRRP, IGMP");
-      }
-      chosen = true;
-      if (l4->protocol != proto) *l4 = L4();  // a later `l4` switching protocol replaces it
-      l4->protocol = proto;
-      return Fields(fv, ft, fp, [&](absl::string_view pk, od::value& pv, const Path& pp) {
-        od::json_type pt{};
-        bool ports = proto == Protocol::kTCP || proto == Protocol::kUDP || proto == Protocol::kSCTP;
-        bool icmp = proto == Protocol::kICMPv4 || proto == Protocol::kICMPv6;
-        int which = 0;
-        if (ports && Is(pk, "source_port", "sourcePort"))
-          which = 1;
-        else if (ports && Is(pk, "destination_port", "destinationPort"))
-          which = 2;
-        else if (proto == Protocol::kTCP && Is(pk, "flags"))
-          which = 3;
-        else if (Is(pk, "type"))
-          which = 4;
-        else if (icmp && Is(pk, "code"))
-          which = 5;
-        else
-          return true;
-        TW_TRY(Type(pv, pp, &pt));
-        if (pt == od::json_type::null) return true;
-        switch (which) {
-          case 1:
-            return U32As(pv, pt, pp, &l4->source_port);
-          case 2:
-            return U32As(pv, pt, pp, &l4->destination_port);
-          case 3:
-            return DecodeTcpFlags(pv, pt, pp, &l4->tcp_flags);
-          case 4:
-            if (ports) return true;  // TCP/UDP/SCTP have no `type`
-            return U32As(pv, pt, pp, &l4->icmp_type);
-          default:
-            return U32As(pv, pt, pp, &l4->icmp_code);
-        }
-      });
-    });
-  }
-
-  bool DecodeDns(od::value& v, od::json_type t, const Path& p, Dns* d) {
-    return Fields(v, t, p, [&](absl::string_view k, od::value& fv, const Path& fp) {
-      int which = Is(k, "query")                                     ? 1
-                  : Is(k, "ips")                                     ? 2
-                  : Is(k, "ttl")                                     ? 3
-                  : Is(k, "cnames")                                  ? 4
-                  : Is(k, "observation_source", "observationSource") ? 5
-                  : Is(k, "rcode")                                   ? 6
-                  : Is(k, "qtypes")                                  ? 7
-                  : Is(k, "rrtypes")                                 ? 8
-                                                                     : 0;
-      if (which == 0) return true;
-      od::json_type ft{};
-      TW_TRY(Type(fv, fp, &ft));
-      if (ft == od::json_type::null) return true;
-      switch (which) {
-        case 1:
-          return StringTo(fv, ft, fp, &d->query);
-        case 2:
-          return Strings(fv, ft, fp, &d->ips);
-        case 3:
-          return U32(fv, ft, fp, &d->ttl);
-        case 4:
-          return Strings(fv, ft, fp, &d->cnames);
-        case 5:
-          return StringTo(fv, ft, fp, &d->observation_source);
-        case 6:
-          return U32(fv, ft, fp, &d->rcode);
-        case 7:
-          return Strings(fv, ft, fp, &d->qtypes);
-        default:
-          return Strings(fv, ft, fp, &d->rrtypes);
-      }
-    });
-  }
-
-  bool DecodeHttp(od::value& v, od::json_type t, const Path& p, Http* h) {
-    return Fields(v, t, p, [&](absl::string_view k, od::value& fv, const Path& fp) {
-      int which = Is(k, "code")       ? 1
-                  : Is(k, "method")   ? 2
-                  : Is(k, "url")      ? 3
-                  : Is(k, "protocol") ? 4
-                  : Is(k, "headers")  ? 5
-                                      : 0;
-      if (which == 0) return true;
-      od::json_type ft{};
-      TW_TRY(Type(fv, fp, &ft));
-      if (ft == od::json_type::null) return true;
-      switch (which) {
-        case 1:
-          return U32(fv, ft, fp, &h->code);
-        case 2:
-          return StringTo(fv, ft, fp, &h->method);
-        case 3:
-          return StringTo(fv, ft, fp, &h->url);
-        case 4:
-          return StringTo(fv, ft, fp, &h->protocol);
-        default:
-          return Each(fv, ft, fp, [&](od::value& ev, od::json_type et, const Path& hp) {
-            std::pair<std::string, std::string> kv;
-            TW_TRY(Fields(ev, et, hp, [&](absl::string_view hk, od::value& hv, const Path& kp) {
-              if (!Is(hk, "key") && !Is(hk, "value")) return true;
-              od::json_type kt{};
-              TW_TRY(Type(hv, kp, &kt));
-              if (kt == od::json_type::null) return true;
-              return StringTo(hv, kt, kp, Is(hk, "key") ? &kv.first : &kv.second);
-            }));
-            h->headers.push_back(std::move(kv));
-            return true;
-          });
-      }
-    });
-  }
-
-  bool DecodeL7(od::value& v, od::json_type t, const Path& p, L7* l7) {
-    bool chosen = false;  // oneof `record`
-    return Fields(v, t, p, [&](absl::string_view k, od::value& fv, const Path& fp) {
-      int which = Is(k, "type")                      ? 1
-                  : Is(k, "latency_ns", "latencyNs") ? 2
-                  : Is(k, "dns")                     ? 3
-                  : Is(k, "http")                    ? 4
-                  : Is(k, "kafka")                   ? 5
-                                                     : 0;
-      if (which == 0) return true;
-      od::json_type ft{};
-      TW_TRY(Type(fv, fp, &ft));
-      if (ft == od::json_type::null) return true;
-      switch (which) {
-        case 1:
-          return EnumAs(fv, ft, fp, l7_type, &l7->type);
-        case 2:
-          return U64(fv, ft, fp, &l7->latency_ns);
-        default:
-          break;
-      }
-      if (chosen) return Fail(fp, "expected only one of dns, http, kafka");
-      chosen = true;
-      if (which == 3) {
-        l7->http.reset();
-        if (!l7->dns) l7->dns.emplace();
-        return DecodeDns(fv, ft, fp, &*l7->dns);
-      }
-      if (which == 4) {
-        l7->dns.reset();
-        if (!l7->http) l7->http.emplace();
-        return DecodeHttp(fv, ft, fp, &*l7->http);
-      }
-      // Kafka (deprecated) is not kept; it still takes the oneof.
-      l7->dns.reset();
-      l7->http.reset();
-      od::object ignored;
-      return Object(fv, ft, fp, &ignored);
-    });
-  }
-
-  bool DecodeService(od::value& v, od::json_type t, const Path& p, Service* s) {
-    return Fields(v, t, p, [&](absl::string_view k, od::value& fv, const Path& fp) {
-      bool name = Is(k, "name");
-      if (!name && !Is(k, "namespace")) return true;
-      od::json_type ft{};
-      TW_TRY(Type(fv, fp, &ft));
-      if (ft == od::json_type::null) return true;
-      return SymbolTo(fv, ft, fp, name ? &s->name : &s->namespace_);
-    });
-  }
-
-  bool DecodePolicies(od::value& v, od::json_type t, const Path& p, std::vector<PolicyRef>* out) {
-    return Each(v, t, p, [&](od::value& ev, od::json_type et, const Path& ep) {
-      PolicyRef ref;
-      TW_TRY(Fields(ev, et, ep, [&](absl::string_view k, od::value& fv, const Path& fp) {
-        int which = Is(k, "name")        ? 1
-                    : Is(k, "namespace") ? 2
-                    : Is(k, "labels")    ? 3
-                    : Is(k, "revision")  ? 4
-                    : Is(k, "kind")      ? 5
-                                         : 0;
-        if (which == 0) return true;
-        od::json_type ft{};
-        TW_TRY(Type(fv, fp, &ft));
-        if (ft == od::json_type::null) return true;
-        switch (which) {
-          case 1:
-            return SymbolTo(fv, ft, fp, &ref.name);
-          case 2:
-            return SymbolTo(fv, ft, fp, &ref.namespace_);
-          case 3:
-            return Symbols(fv, ft, fp, &ref.labels);
-          case 4:
-            return U64(fv, ft, fp, &ref.revision);
-          default:
-            return SymbolTo(fv, ft, fp, &ref.kind);
-        }
-      }));
-      out->push_back(std::move(ref));
-      return true;
-    });
-  }
-
-  bool DecodeEventType(od::value& v, od::json_type t, const Path& p, Flow* f) {
-    return Fields(v, t, p, [&](absl::string_view k, od::value& fv, const Path& fp) {
-      bool type = Is(k, "type");
-      if (!type && !Is(k, "sub_type", "subType")) return true;
-      od::json_type ft{};
-      TW_TRY(Type(fv, fp, &ft));
-      if (ft == od::json_type::null) return true;
-      return I32(fv, ft, fp, type ? &f->event_type : &f->event_sub_type);
-    });
-  }
-
-  bool DecodeInterface(od::value& v, od::json_type t, const Path& p, Flow* f) {
-    return Fields(v, t, p, [&](absl::string_view k, od::value& fv, const Path& fp) {
-      bool index = Is(k, "index");
-      if (!index && !Is(k, "name")) return true;
-      od::json_type ft{};
-      TW_TRY(Type(fv, fp, &ft));
-      if (ft == od::json_type::null) return true;
-      if (index) return U32(fv, ft, fp, &f->interface_index);
-      return SymbolTo(fv, ft, fp, &f->interface_name);
-    });
-  }
-
-  // What a Flow key means; kNone for unknown keys and for proto fields flow::Flow does not
-  // keep (ethernet, emitter, tunnel, file, ip_trace_id, aggregate, extensions, ...).
-  enum class FlowKey {
-    kNone,
-    kTime,
-    kUuid,
-    kVerdict,
-    kDropReason,
-    kAuthType,
-    kIp,
-    kL4,
-    kSource,
-    kDestination,
-    kType,
-    kNodeName,
-    kNodeLabels,
-    kSourceNames,
-    kDestinationNames,
-    kL7,
-    kReply,
-    kEventType,
-    kSourceService,
-    kDestinationService,
-    kTrafficDirection,
-    kPolicyMatchType,
-    kTraceObservationPoint,
-    kTraceReason,
-    kDropReasonDesc,
-    kIsReply,
-    kInterface,
-    kProxyPort,
-    kTraceContext,
-    kSummary,
-    kEgressAllowedBy,
-    kIngressAllowedBy,
-    kEgressDeniedBy,
-    kIngressDeniedBy,
-    kPolicyLog,
+  struct MessageState {
+    bool oneof_chosen = false;  // protobuf refuses two members of a oneof in one object
+    bool mirror_true = false;   // a deprecated mirror (Flow.reply) read true
   };
 
-  static FlowKey ClassifyFlowKey(absl::string_view k) {
-    if (k.empty()) return FlowKey::kNone;
-    switch (k[0]) {
-      case 't':
-        if (Is(k, "time")) return FlowKey::kTime;
-        if (Is(k, "traffic_direction", "trafficDirection")) return FlowKey::kTrafficDirection;
-        if (Is(k, "trace_observation_point", "traceObservationPoint")) {
-          return FlowKey::kTraceObservationPoint;
-        }
-        if (Is(k, "trace_reason", "traceReason")) return FlowKey::kTraceReason;
-        if (Is(k, "trace_context", "traceContext")) return FlowKey::kTraceContext;
-        break;
-      case 'u':
-        if (Is(k, "uuid")) return FlowKey::kUuid;
-        break;
-      case 'v':
-        if (Is(k, "verdict")) return FlowKey::kVerdict;
-        break;
-      case 'd':
-        if (Is(k, "destination")) return FlowKey::kDestination;
-        if (Is(k, "drop_reason_desc", "dropReasonDesc")) return FlowKey::kDropReasonDesc;
-        if (Is(k, "drop_reason", "dropReason")) return FlowKey::kDropReason;
-        if (Is(k, "destination_names", "destinationNames")) return FlowKey::kDestinationNames;
-        if (Is(k, "destination_service", "destinationService")) {
-          return FlowKey::kDestinationService;
-        }
-        break;
-      case 'a':
-        if (Is(k, "auth_type", "authType")) return FlowKey::kAuthType;
-        break;
-      case 'I':
-        if (Is(k, "IP")) return FlowKey::kIp;
-        break;
-      case 'l':
-        if (Is(k, "l4")) return FlowKey::kL4;
-        if (Is(k, "l7")) return FlowKey::kL7;
-        break;
-      case 's':
-        if (Is(k, "source")) return FlowKey::kSource;
-        if (Is(k, "source_names", "sourceNames")) return FlowKey::kSourceNames;
-        if (Is(k, "source_service", "sourceService")) return FlowKey::kSourceService;
-        break;
-      case 'T':
-        if (Is(k, "Type")) return FlowKey::kType;
-        break;
-      case 'n':
-        if (Is(k, "node_name", "nodeName")) return FlowKey::kNodeName;
-        if (Is(k, "node_labels", "nodeLabels")) return FlowKey::kNodeLabels;
-        break;
-      case 'r':
-        if (Is(k, "reply")) return FlowKey::kReply;
-        break;
-      case 'e':
-        if (Is(k, "event_type", "eventType")) return FlowKey::kEventType;
-        if (Is(k, "egress_allowed_by", "egressAllowedBy")) return FlowKey::kEgressAllowedBy;
-        if (Is(k, "egress_denied_by", "egressDeniedBy")) return FlowKey::kEgressDeniedBy;
-        break;
-      case 'p':
-        if (Is(k, "policy_match_type", "policyMatchType")) return FlowKey::kPolicyMatchType;
-        if (Is(k, "proxy_port", "proxyPort")) return FlowKey::kProxyPort;
-        if (Is(k, "policy_log", "policyLog")) return FlowKey::kPolicyLog;
-        break;
-      case 'i':
-        if (Is(k, "is_reply", "isReply")) return FlowKey::kIsReply;
-        if (Is(k, "interface")) return FlowKey::kInterface;
-        if (Is(k, "ingress_allowed_by", "ingressAllowedBy")) return FlowKey::kIngressAllowedBy;
-        if (Is(k, "ingress_denied_by", "ingressDeniedBy")) return FlowKey::kIngressDeniedBy;
-        break;
-      case 'S':
-        if (Is(k, "Summary")) return FlowKey::kSummary;
-        break;
-      default:
-        break;
-    }
-    return FlowKey::kNone;
+  template <typename S>
+  bool DecodeMessage(od::value& v, od::json_type t, const Path& p, typename S::Owner* o) {
+    MessageState st;
+    TW_TRY(Fields(v, t, p, [&](absl::string_view k, od::value& fv, const Path& fp) {
+      bool ok = true;
+      DecodeKey<S>(k, fv, fp, o, st, &ok);
+      return ok;
+    }));
+    schema::Finish<S>(*o, st.mirror_true);
+    return true;
   }
 
-  // One Flow field. `reply` (deprecated) is collected separately: it only counts when
-  // is_reply is absent, whatever the key order.
-  bool DecodeFlowField(FlowKey key, od::value& v, const Path& p, Flow* f, bool* reply) {
+  // Decodes the value of `k` into `o` when `k` names a field of S (*ok: it decoded); false
+  // when it names none (unknown keys and fields tierwatch does not keep are skipped).
+  template <typename S>
+  bool DecodeKey(absl::string_view k, od::value& fv, const Path& fp, typename S::Owner* o,
+                 MessageState& st, bool* ok) {
+    const schema::Key* key = schema::KeysOf<S>().Find(k);
+    if (key == nullptr) return false;
+    schema::VisitAt(S::kFields, key->field, [&](const auto& f) {
+      using F = std::decay_t<decltype(f)>;
+      if constexpr (F::kind == schema::FieldKind::kOneof) {
+        schema::VisitAt(f.alternatives, key->alternative,
+                        [&](const auto& alt) { *ok = DecodeAlternative(f, alt, fv, fp, o, st); });
+      } else {
+        *ok = DecodeField<S>(f, fv, fp, o, st);
+      }
+    });
+    return true;
+  }
+
+  template <typename S, typename F>
+  bool DecodeField(const F& f, od::value& v, const Path& p, typename S::Owner* o,
+                   MessageState& st) {
+    (void)f;
     od::json_type t{};
     TW_TRY(Type(v, p, &t));
     if (t == od::json_type::null) return true;
-    switch (key) {
-      case FlowKey::kNone:
-        return true;
-      case FlowKey::kTime:
-        return Time(v, t, p, &f->time);
-      case FlowKey::kUuid:
-        return StringTo(v, t, p, &f->uuid);
-      case FlowKey::kVerdict:
-        return EnumAs(v, t, p, verdict, &f->verdict);
-      case FlowKey::kDropReason:
-        return U32(v, t, p, &f->drop_reason);
-      case FlowKey::kAuthType:
-        return EnumAs(v, t, p, auth_type, &f->auth_type);
-      case FlowKey::kIp:
-        return DecodeIp(v, t, p, f);
-      case FlowKey::kL4:
-        return DecodeL4(v, t, p, &f->l4);
-      case FlowKey::kSource:
-        return DecodeEndpoint(v, t, p, &f->source);
-      case FlowKey::kDestination:
-        return DecodeEndpoint(v, t, p, &f->destination);
-      case FlowKey::kType:
-        return EnumAs(v, t, p, flow_type, &f->type);
-      case FlowKey::kNodeName:
-        return SymbolTo(v, t, p, &f->node_name);
-      case FlowKey::kNodeLabels:
-        return Symbols(v, t, p, &f->node_labels);
-      case FlowKey::kSourceNames:
-        return Symbols(v, t, p, &f->source_names);
-      case FlowKey::kDestinationNames:
-        return Symbols(v, t, p, &f->destination_names);
-      case FlowKey::kL7:
+    using schema::FieldKind;
+    if constexpr (F::kind == FieldKind::kValue) {
+      return DecodeValue<schema::PbTypeOf<S, F>>(v, t, p, &(o->*F::member));
+    } else if constexpr (F::kind == FieldKind::kMessage) {
+      using T = schema::MemberType<F>;
+      using Sub = typename F::Schema;
+      auto& m = o->*F::member;
+      if constexpr (schema::IsOptional<T>::value) {
         if (t != od::json_type::object) return Expected(p, "object", t);
-        if (!f->l7) f->l7.emplace();
-        return DecodeL7(v, t, p, &*f->l7);
-      case FlowKey::kReply:
-        return Bool(v, t, p, reply);
-      case FlowKey::kEventType:
-        return DecodeEventType(v, t, p, f);
-      case FlowKey::kSourceService:
-        return DecodeService(v, t, p, &f->source_service);
-      case FlowKey::kDestinationService:
-        return DecodeService(v, t, p, &f->destination_service);
-      case FlowKey::kTrafficDirection:
-        return EnumAs(v, t, p, direction, &f->traffic_direction);
-      case FlowKey::kPolicyMatchType:
-        return U32(v, t, p, &f->policy_match_type);
-      case FlowKey::kTraceObservationPoint:
-        return EnumAs(v, t, p, obs_point, &f->trace_observation_point);
-      case FlowKey::kTraceReason:
-        return EnumAs(v, t, p, trace_reason, &f->trace_reason);
-      case FlowKey::kDropReasonDesc:
-        return EnumAs(v, t, p, drop_reason, &f->drop_reason_desc);
-      case FlowKey::kIsReply: {
-        bool b;
-        TW_TRY(Bool(v, t, p, &b));
-        f->is_reply = b;
-        return true;
-      }
-      case FlowKey::kInterface:
-        return DecodeInterface(v, t, p, f);
-      case FlowKey::kProxyPort:
-        return U32(v, t, p, &f->proxy_port);
-      case FlowKey::kTraceContext:
-        return Fields(v, t, p, [&](absl::string_view k, od::value& pv, const Path& pp) {
-          if (!Is(k, "parent")) return true;
-          od::json_type pt{};
-          TW_TRY(Type(pv, pp, &pt));
-          if (pt == od::json_type::null) return true;
-          return Fields(pv, pt, pp, [&](absl::string_view ik, od::value& iv, const Path& ip) {
-            if (!Is(ik, "trace_id", "traceId")) return true;
-            od::json_type it{};
-            TW_TRY(Type(iv, ip, &it));
-            if (it == od::json_type::null) return true;
-            return StringTo(iv, it, ip, &f->trace_id);
-          });
-        });
-      case FlowKey::kSummary:
-        return StringTo(v, t, p, &f->summary);
-      case FlowKey::kEgressAllowedBy:
-        return DecodePolicies(v, t, p, &f->egress_allowed_by);
-      case FlowKey::kIngressAllowedBy:
-        return DecodePolicies(v, t, p, &f->ingress_allowed_by);
-      case FlowKey::kEgressDeniedBy:
-        return DecodePolicies(v, t, p, &f->egress_denied_by);
-      case FlowKey::kIngressDeniedBy:
-        return DecodePolicies(v, t, p, &f->ingress_denied_by);
-      case FlowKey::kPolicyLog:
-        return Strings(v, t, p, &f->policy_log);
-    }
-    return true;
-  }
-
-  // Derived parts of a decoded flow, as FlowFromProto computes them.
-  static void FinishFlow(Flow* f, bool reply) {
-    if (!f->is_reply && reply) f->is_reply = true;
-    f->source.reserved = ComputeReserved(f->source);
-    f->destination.reserved = ComputeReserved(f->destination);
-  }
-
-  bool DecodeFlow(od::value& v, od::json_type t, const Path& p, Flow* f) {
-    bool reply = false;
-    TW_TRY(Fields(v, t, p, [&](absl::string_view k, od::value& fv, const Path& fp) {
-      FlowKey key = ClassifyFlowKey(k);
-      if (key == FlowKey::kNone) return true;
-      return DecodeFlowField(key, fv, fp, f, &reply);
-    }));
-    FinishFlow(f, reply);
-    return true;
-  }
-
-  bool DecodeLost(od::value& v, od::json_type t, const Path& p, LostEvent* l) {
-    return Fields(v, t, p, [&](absl::string_view k, od::value& fv, const Path& fp) {
-      int which = Is(k, "source")                             ? 1
-                  : Is(k, "num_events_lost", "numEventsLost") ? 2
-                  : Is(k, "cpu")                              ? 3
-                                                              : 0;
-      if (which == 0) return true;
-      od::json_type ft{};
-      TW_TRY(Type(fv, fp, &ft));
-      if (ft == od::json_type::null) return true;
-      switch (which) {
-        case 1:
-          return EnumAs(fv, ft, fp, lost_source, &l->source);
-        case 2:
-          return U64(fv, ft, fp, &l->num_events_lost);
-        default: {
-          int32_t cpu;
-          TW_TRY(I32(fv, ft, fp, &cpu));
-          l->cpu = cpu;
+        if (!m) m.emplace();
+        return DecodeMessage<Sub>(v, t, p, &*m);
+      } else if constexpr (schema::IsVector<T>::value) {
+        return Each(v, t, p, [&](od::value& ev, od::json_type et, const Path& ep) {
+          typename T::value_type element;
+          TW_TRY(DecodeMessage<Sub>(ev, et, ep, &element));
+          m.push_back(std::move(element));
           return true;
-        }
+        });
+      } else {
+        return DecodeMessage<Sub>(v, t, p, &m);
       }
-    });
+    } else if constexpr (F::kind == FieldKind::kInline) {
+      return DecodeMessage<typename F::Schema>(v, t, p, o);
+    } else if constexpr (F::kind == FieldKind::kBit) {
+      bool b;
+      TW_TRY(Bool(v, t, p, &b));
+      auto& bits = o->*F::member;
+      using Bits = std::decay_t<decltype(bits)>;
+      bits = b ? static_cast<Bits>(bits | F::bit) : static_cast<Bits>(bits & ~F::bit);
+      return true;
+    } else {
+      static_assert(F::kind == FieldKind::kMirror);
+      return Bool(v, t, p, &st.mirror_true);
+    }
   }
 
-  bool DecodeNodeStatus(od::value& v, od::json_type t, const Path& p, NodeStatus* n) {
-    return Fields(v, t, p, [&](absl::string_view k, od::value& fv, const Path& fp) {
-      int which = Is(k, "state_change", "stateChange") ? 1
-                  : Is(k, "node_names", "nodeNames")   ? 2
-                  : Is(k, "message")                   ? 3
-                                                       : 0;
-      if (which == 0) return true;
-      od::json_type ft{};
-      TW_TRY(Type(fv, fp, &ft));
-      if (ft == od::json_type::null) return true;
-      switch (which) {
-        case 1:
-          return EnumAs(fv, ft, fp, node_state, &n->state);
-        case 2:
-          return Strings(fv, ft, fp, &n->node_names);
-        default:
-          return StringTo(fv, ft, fp, &n->message);
+  template <typename Oneof, typename Alt, typename Owner>
+  bool DecodeAlternative(const Oneof& oneof, const Alt& alt, od::value& v, const Path& p, Owner* o,
+                         MessageState& st) {
+    (void)alt;
+    od::json_type t{};
+    TW_TRY(Type(v, p, &t));
+    if (t == od::json_type::null) return true;
+    if (st.oneof_chosen) {
+      std::string names;
+      schema::ForEach(oneof.alternatives, [&](const auto& a) {
+        absl::StrAppend(&names, names.empty() ? "" : ", ", a.name);
+      });
+      return Fail(p, absl::StrCat("expected only one of ", names));
+    }
+    st.oneof_chosen = true;
+    auto& target = Alt::Choice::Choose(*o);
+    if constexpr (std::is_void_v<typename Alt::Schema>) {
+      (void)target;
+      od::object ignored;
+      return Object(v, t, p, &ignored);
+    } else {
+      return DecodeMessage<typename Alt::Schema>(v, t, p, &target);
+    }
+  }
+
+  // One value; its JSON form follows the proto type P, its storage the member type T.
+  template <typename P, typename T>
+  bool DecodeValue(od::value& v, od::json_type t, const Path& p, T* out) {
+    if constexpr (std::is_enum_v<P>) {
+      return EnumAs(v, t, p, EnumTableOf<P>(), out);
+    } else if constexpr (std::is_same_v<P, std::string>) {
+      if constexpr (std::is_same_v<T, Symbol>) {
+        return SymbolTo(v, t, p, out);
+      } else {
+        return StringTo(v, t, p, out);
       }
-    });
+    } else if constexpr (std::is_same_v<P, bool>) {
+      return Bool(v, t, p, out);
+    } else if constexpr (std::is_same_v<P, uint32_t>) {
+      if constexpr (std::is_same_v<T, uint32_t>) {
+        return U32(v, t, p, out);
+      } else {
+        return U32As(v, t, p, out);
+      }
+    } else if constexpr (std::is_same_v<P, int32_t>) {
+      return I32(v, t, p, out);
+    } else if constexpr (std::is_same_v<P, uint64_t>) {
+      return U64(v, t, p, out);
+    } else if constexpr (std::is_same_v<P, google::protobuf::Timestamp>) {
+      return Time(v, t, p, out);
+    } else if constexpr (std::is_same_v<P, google::protobuf::BoolValue>) {
+      bool b;
+      TW_TRY(Bool(v, t, p, &b));
+      *out = b;
+      return true;
+    } else if constexpr (std::is_same_v<P, google::protobuf::Int32Value>) {
+      int32_t n;
+      TW_TRY(I32(v, t, p, &n));
+      *out = n;
+      return true;
+    } else {
+      static_assert(std::is_same_v<P, google::protobuf::RepeatedPtrField<std::string>>);
+      if constexpr (std::is_same_v<T, std::vector<Symbol>>) {
+        return Symbols(v, t, p, out);
+      } else {
+        return Strings(v, t, p, out);
+      }
+    }
   }
 
   // The top-level object: a GetFlowsResponse, or a bare Flow (legacy `-o json`). The two
-  // share `time` and `node_name`, so Flow fields are decoded on the side and used only if
-  // no flow/lost_events/node_status key shows up.
+  // share `time` and `node_name` (the response's take them); Flow fields are decoded on the
+  // side and used only when no flow/lost_events/node_status shows up.
   bool DecodeTop(od::object& obj, Event* ev) {
     const Path root{nullptr, {}, -1};
     std::optional<Flow> bare;  // only built when a Flow key shows up at the top level
-    bool bare_reply = false;
-    bool any_bare_key = false;
-    bool have_time = false;
-    bool have_node_name = false;
+    MessageState top, bare_state;
+    bool any_key = false;
     TW_TRY(FieldsOf(obj, root, [&](absl::string_view k, od::value& fv, const Path& fp) {
-      enum { kOther, kFlow, kLost, kNode, kNodeName, kTime } which;
-      if (Is(k, "flow"))
-        which = kFlow;
-      else if (Is(k, "lost_events", "lostEvents"))
-        which = kLost;
-      else if (Is(k, "node_status", "nodeStatus"))
-        which = kNode;
-      else if (Is(k, "node_name", "nodeName"))
-        which = kNodeName;
-      else if (Is(k, "time"))
-        which = kTime;
-      else
-        which = kOther;
-      if (which == kOther) {
-        FlowKey key = ClassifyFlowKey(k);
-        if (key == FlowKey::kNone) return true;
-        any_bare_key = true;
-        if (!bare) bare.emplace();
-        return DecodeFlowField(key, fv, fp, &*bare, &bare_reply);
-      }
       od::json_type ft{};
       TW_TRY(Type(fv, fp, &ft));
-      if (ft == od::json_type::null) return true;
-      if (which == kNodeName) {
-        have_node_name = true;
-        return SymbolTo(fv, ft, fp, &ev->node_name);
+      if (ft == od::json_type::null) return true;  // absent, whatever the key
+      bool ok = true;
+      if (DecodeKey<schema::EventSchema>(k, fv, fp, ev, top, &ok)) {
+        any_key = true;
+        return ok;
       }
-      if (which == kTime) {
-        have_time = true;
-        return Time(fv, ft, fp, &ev->time);
-      }
-      if (ev->flow || ev->lost || ev->node_status) {
-        return Fail(fp, "expected only one of flow, lost_events, node_status");
-      }
-      if (which == kFlow) return DecodeFlow(fv, ft, fp, &ev->flow.emplace());
-      if (which == kLost) return DecodeLost(fv, ft, fp, &ev->lost.emplace());
-      return DecodeNodeStatus(fv, ft, fp, &ev->node_status.emplace());
+      if (!schema::KeysOf<schema::FlowSchema>().Find(k)) return true;
+      any_key = true;
+      if (!bare) bare.emplace();
+      DecodeKey<schema::FlowSchema>(k, fv, fp, &*bare, bare_state, &ok);
+      return ok;
     }));
     if (ev->flow || ev->lost || ev->node_status) return true;
-    if (!any_bare_key && !have_time && !have_node_name) {
+    if (!any_key) {
       error =
           "expected a Hubble event: an object with flow, lost_events or node_status "
           "(hubble observe -o jsonpb), or a Flow object";
@@ -1246,7 +746,7 @@ struct JsonDecoder::Impl {
     if (!bare) bare.emplace();
     bare->time = ev->time;
     bare->node_name = ev->node_name;
-    FinishFlow(&*bare, bare_reply);
+    schema::Finish<schema::FlowSchema>(*bare, bare_state.mirror_true);
     ev->flow = std::move(bare);
     return true;
   }
@@ -1486,10 +986,10 @@ class Writer {
     out += '"';
   }
 
- private:
   static absl::string_view View(const std::string& s) { return s; }
   static absl::string_view View(Symbol s) { return s.view(); }
 
+ private:
   // Length of the well-formed UTF-8 sequence at s[i], 0 if ill-formed.
   static size_t Utf8Length(absl::string_view s, size_t i) {
     auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
@@ -1524,225 +1024,98 @@ void AppendJsonString(absl::string_view s, std::string* out) {
 
 namespace {
 
-bool IsEmpty(const Endpoint& ep) {
-  return ep.id == 0 && ep.identity == 0 && ep.cluster_name.empty() && ep.namespace_.empty() &&
-         ep.pod_name.empty() && ep.labels.empty() && ep.workloads.empty();
+template <typename S>
+void WriteMessage(Writer& w, const typename S::Owner& o);
+
+// One value; its JSON form follows the proto type P (defaults omitted, as Hubble writes).
+template <typename P, typename T>
+void WriteValue(Writer& w, absl::string_view name, const T& v) {
+  if constexpr (std::is_enum_v<P>) {
+    const auto n = static_cast<int32_t>(v);
+    w.Enum(name, n, EnumTableOf<P>().Name(n));
+  } else if constexpr (std::is_same_v<P, std::string>) {
+    w.Str(name, Writer::View(v));
+  } else if constexpr (std::is_same_v<P, bool>) {
+    w.Bool(name, v);
+  } else if constexpr (std::is_same_v<P, uint32_t>) {
+    w.U(name, v);
+  } else if constexpr (std::is_same_v<P, int32_t>) {
+    w.I(name, v);
+  } else if constexpr (std::is_same_v<P, uint64_t>) {
+    w.U64(name, v);
+  } else if constexpr (std::is_same_v<P, google::protobuf::Timestamp>) {
+    w.Time(name, v);
+  } else if constexpr (std::is_same_v<P, google::protobuf::BoolValue>) {
+    if (!v) return;  // a wrapper: written when set, even when false
+    w.Key(name);
+    w.out += *v ? "true" : "false";
+  } else if constexpr (std::is_same_v<P, google::protobuf::Int32Value>) {
+    if (!v) return;  // a wrapper: written when set, even when 0
+    w.Key(name);
+    absl::StrAppend(&w.out, *v);
+  } else {
+    static_assert(std::is_same_v<P, google::protobuf::RepeatedPtrField<std::string>>);
+    w.Strs(name, v);
+  }
 }
 
-void WriteEndpoint(Writer& w, absl::string_view key, const Endpoint& ep) {
-  if (IsEmpty(ep)) return;
-  w.OpenField(key);
-  w.U("ID", ep.id);
-  w.U("identity", ep.identity);
-  w.Str("cluster_name", ep.cluster_name.view());
-  w.Str("namespace", ep.namespace_.view());
-  w.Strs("labels", ep.labels);
-  w.Str("pod_name", ep.pod_name.view());
-  if (!ep.workloads.empty()) {
-    w.Key("workloads");
-    w.out += '[';
-    for (size_t i = 0; i < ep.workloads.size(); ++i) {
-      if (i > 0) w.out += ',';
-      w.Open();
-      w.Str("name", ep.workloads[i].name.view());
-      w.Str("kind", ep.workloads[i].kind.view());
+template <typename S, typename F>
+void WriteField(Writer& w, const F& f, const typename S::Owner& o) {
+  using schema::FieldKind;
+  if constexpr (F::kind == FieldKind::kValue) {
+    WriteValue<schema::PbTypeOf<S, F>>(w, f.name, o.*F::member);
+  } else if constexpr (F::kind == FieldKind::kMessage) {
+    using T = schema::MemberType<F>;
+    using Sub = typename F::Schema;
+    const auto& m = o.*F::member;
+    if constexpr (schema::IsOptional<T>::value) {
+      if (!m) return;  // presence is kept: an empty message is written as {}
+      w.OpenField(f.name);
+      WriteMessage<Sub>(w, *m);
       w.Close();
-    }
-    w.out += ']';
-  }
-  w.Close();
-}
-
-void WriteL4(Writer& w, const L4& l4) {
-  if (l4.protocol == Protocol::kUnknown) return;
-  w.OpenField("l4");
-  w.OpenField(ProtocolName(l4.protocol));
-  switch (l4.protocol) {
-    case Protocol::kTCP:
-    case Protocol::kUDP:
-    case Protocol::kSCTP:
-      w.U("source_port", l4.source_port);
-      w.U("destination_port", l4.destination_port);
-      if (l4.protocol == Protocol::kTCP && l4.tcp_flags != 0) {
-        static constexpr struct {
-          absl::string_view name;
-          uint16_t bit;
-        } kFlags[] = {{"FIN", kFIN}, {"SYN", kSYN}, {"RST", kRST}, {"PSH", kPSH}, {"ACK", kACK},
-                      {"URG", kURG}, {"ECE", kECE}, {"CWR", kCWR}, {"NS", kNS}};
-        w.OpenField("flags");
-        for (const auto& f : kFlags) w.Bool(f.name, l4.tcp_flags & f.bit);
-        w.Close();
-      }
-      break;
-    case Protocol::kICMPv4:
-    case Protocol::kICMPv6:
-      w.U("type", l4.icmp_type);
-      w.U("code", l4.icmp_code);
-      break;
-    case Protocol::kVRRP:
-    case Protocol::kIGMP:
-      w.U("type", l4.icmp_type);
-      break;
-    case Protocol::kUnknown:
-      break;
-  }
-  w.Close();
-  w.Close();
-}
-
-void WriteL7(Writer& w, const L7& l7) {
-  w.OpenField("l7");
-  w.Enum("type", static_cast<int32_t>(l7.type), L7TypeName(l7.type));
-  w.U64("latency_ns", l7.latency_ns);
-  if (l7.dns) {
-    const Dns& d = *l7.dns;
-    w.OpenField("dns");
-    w.Str("query", d.query);
-    w.Strs("ips", d.ips);
-    w.U("ttl", d.ttl);
-    w.Strs("cnames", d.cnames);
-    w.Str("observation_source", d.observation_source);
-    w.U("rcode", d.rcode);
-    w.Strs("qtypes", d.qtypes);
-    w.Strs("rrtypes", d.rrtypes);
-    w.Close();
-  } else if (l7.http) {
-    const Http& h = *l7.http;
-    w.OpenField("http");
-    w.U("code", h.code);
-    w.Str("method", h.method);
-    w.Str("url", h.url);
-    w.Str("protocol", h.protocol);
-    if (!h.headers.empty()) {
-      w.Key("headers");
+    } else if constexpr (schema::IsVector<T>::value) {
+      if (m.empty()) return;
+      w.Key(f.name);
       w.out += '[';
-      for (size_t i = 0; i < h.headers.size(); ++i) {
+      for (size_t i = 0; i < m.size(); ++i) {
         if (i > 0) w.out += ',';
         w.Open();
-        w.Str("key", h.headers[i].first);
-        w.Str("value", h.headers[i].second);
+        WriteMessage<Sub>(w, m[i]);
         w.Close();
       }
       w.out += ']';
+    } else {
+      if (schema::AllDefault<Sub>(m)) return;
+      w.OpenField(f.name);
+      WriteMessage<Sub>(w, m);
+      w.Close();
     }
+  } else if constexpr (F::kind == FieldKind::kInline) {
+    if (schema::AllDefault<typename F::Schema>(o)) return;
+    w.OpenField(f.name);
+    WriteMessage<typename F::Schema>(w, o);
     w.Close();
+  } else if constexpr (F::kind == FieldKind::kBit) {
+    w.Bool(f.name, ((o.*F::member) & F::bit) != 0);
+  } else if constexpr (F::kind == FieldKind::kMirror) {
+    w.Bool(f.name, (o.*F::member).value_or(false));
+  } else {
+    static_assert(F::kind == FieldKind::kOneof);
+    schema::ForEach(f.alternatives, [&](const auto& alt) {
+      using Alt = std::decay_t<decltype(alt)>;
+      if constexpr (!std::is_void_v<typename Alt::Schema>) {
+        if (!Alt::Choice::Chosen(o)) return;
+        w.OpenField(alt.name);  // the chosen member is written even when empty
+        WriteMessage<typename Alt::Schema>(w, Alt::Choice::Get(o));
+        w.Close();
+      }
+    });
   }
-  w.Close();
 }
 
-void WriteService(Writer& w, absl::string_view key, const Service& s) {
-  if (s.name.empty() && s.namespace_.empty()) return;
-  w.OpenField(key);
-  w.Str("name", s.name.view());
-  w.Str("namespace", s.namespace_.view());
-  w.Close();
-}
-
-void WritePolicies(Writer& w, absl::string_view key, const std::vector<PolicyRef>& refs) {
-  if (refs.empty()) return;
-  w.Key(key);
-  w.out += '[';
-  for (size_t i = 0; i < refs.size(); ++i) {
-    if (i > 0) w.out += ',';
-    const PolicyRef& p = refs[i];
-    w.Open();
-    w.Str("name", p.name.view());
-    w.Str("namespace", p.namespace_.view());
-    w.Strs("labels", p.labels);
-    w.U64("revision", p.revision);
-    w.Str("kind", p.kind.view());
-    w.Close();
-  }
-  w.out += ']';
-}
-
-template <typename E>
-absl::string_view NameIfValid(int v, bool (*valid)(int), const std::string& (*name)(E)) {
-  if (!valid(v)) return "";
-  return name(static_cast<E>(v));
-}
-
-void WriteFlow(Writer& w, const Flow& f) {
-  w.OpenField("flow");
-  w.Time("time", f.time);
-  w.Str("uuid", f.uuid);
-  w.Enum("verdict", static_cast<int32_t>(f.verdict),
-         NameIfValid<::flow::Verdict>(static_cast<int>(f.verdict), ::flow::Verdict_IsValid,
-                                      ::flow::Verdict_Name));
-  w.U("drop_reason", f.drop_reason);
-  w.Enum(
-      "auth_type", f.auth_type,
-      NameIfValid<::flow::AuthType>(f.auth_type, ::flow::AuthType_IsValid, ::flow::AuthType_Name));
-  if (!f.source_ip.empty() || !f.source_ip_xlated.empty() || !f.destination_ip.empty() ||
-      f.ip_version != IpVersion::kNotUsed || f.encrypted) {
-    w.OpenField("IP");
-    w.Str("source", f.source_ip);
-    w.Str("source_xlated", f.source_ip_xlated);
-    w.Str("destination", f.destination_ip);
-    w.Enum("ipVersion", static_cast<int32_t>(f.ip_version),
-           NameIfValid<::flow::IPVersion>(static_cast<int>(f.ip_version), ::flow::IPVersion_IsValid,
-                                          ::flow::IPVersion_Name));
-    w.Bool("encrypted", f.encrypted);
-    w.Close();
-  }
-  WriteL4(w, f.l4);
-  WriteEndpoint(w, "source", f.source);
-  WriteEndpoint(w, "destination", f.destination);
-  w.Enum("Type", static_cast<int32_t>(f.type),
-         NameIfValid<::flow::FlowType>(static_cast<int>(f.type), ::flow::FlowType_IsValid,
-                                       ::flow::FlowType_Name));
-  w.Str("node_name", f.node_name.view());
-  w.Strs("node_labels", f.node_labels);
-  w.Strs("source_names", f.source_names);
-  w.Strs("destination_names", f.destination_names);
-  if (f.l7) WriteL7(w, *f.l7);
-  // Hubble fills the deprecated `reply` from is_reply; older readers still use it.
-  w.Bool("reply", f.is_reply.value_or(false));
-  if (f.event_type != 0 || f.event_sub_type != 0) {
-    w.OpenField("event_type");
-    w.I("type", f.event_type);
-    w.I("sub_type", f.event_sub_type);
-    w.Close();
-  }
-  WriteService(w, "source_service", f.source_service);
-  WriteService(w, "destination_service", f.destination_service);
-  w.Enum("traffic_direction", static_cast<int32_t>(f.traffic_direction),
-         NameIfValid<::flow::TrafficDirection>(static_cast<int>(f.traffic_direction),
-                                               ::flow::TrafficDirection_IsValid,
-                                               ::flow::TrafficDirection_Name));
-  w.U("policy_match_type", f.policy_match_type);
-  w.Enum("trace_observation_point", f.trace_observation_point,
-         TraceObservationPointName(f.trace_observation_point));
-  w.Enum("trace_reason", f.trace_reason,
-         NameIfValid<::flow::TraceReason>(f.trace_reason, ::flow::TraceReason_IsValid,
-                                          ::flow::TraceReason_Name));
-  w.Enum("drop_reason_desc", static_cast<int32_t>(f.drop_reason_desc),
-         DropReasonName(f.drop_reason_desc));
-  if (f.is_reply) {  // a wrapper: written when set, even when false
-    w.Key("is_reply");
-    w.out += *f.is_reply ? "true" : "false";
-  }
-  if (f.interface_index != 0 || !f.interface_name.empty()) {
-    w.OpenField("interface");
-    w.U("index", f.interface_index);
-    w.Str("name", f.interface_name.view());
-    w.Close();
-  }
-  w.U("proxy_port", f.proxy_port);
-  if (!f.trace_id.empty()) {
-    w.OpenField("trace_context");
-    w.OpenField("parent");
-    w.Str("trace_id", f.trace_id);
-    w.Close();
-    w.Close();
-  }
-  w.Str("Summary", f.summary);
-  WritePolicies(w, "egress_allowed_by", f.egress_allowed_by);
-  WritePolicies(w, "ingress_allowed_by", f.ingress_allowed_by);
-  WritePolicies(w, "egress_denied_by", f.egress_denied_by);
-  WritePolicies(w, "ingress_denied_by", f.ingress_denied_by);
-  w.Strs("policy_log", f.policy_log);
-  w.Close();
+template <typename S>
+void WriteMessage(Writer& w, const typename S::Owner& o) {
+  schema::ForEach(S::kFields, [&](const auto& f) { WriteField<S>(w, f, o); });
 }
 
 }  // namespace
@@ -1751,31 +1124,7 @@ std::string EventToJson(const Event& ev) {
   Writer w;
   w.out.reserve(1024);
   w.Open();
-  if (ev.flow) {
-    WriteFlow(w, *ev.flow);
-  } else if (ev.lost) {
-    w.OpenField("lost_events");
-    w.Enum("source", static_cast<int32_t>(ev.lost->source),
-           NameIfValid<::flow::LostEventSource>(static_cast<int>(ev.lost->source),
-                                                ::flow::LostEventSource_IsValid,
-                                                ::flow::LostEventSource_Name));
-    w.U64("num_events_lost", ev.lost->num_events_lost);
-    if (ev.lost->cpu) {  // a wrapper: written when set, even when 0
-      w.Key("cpu");
-      absl::StrAppend(&w.out, *ev.lost->cpu);
-    }
-    w.Close();
-  } else if (ev.node_status) {
-    w.OpenField("node_status");
-    w.Enum("state_change", static_cast<int32_t>(ev.node_status->state),
-           NameIfValid<::relay::NodeState>(static_cast<int>(ev.node_status->state),
-                                           ::relay::NodeState_IsValid, ::relay::NodeState_Name));
-    w.Strs("node_names", ev.node_status->node_names);
-    w.Str("message", ev.node_status->message);
-    w.Close();
-  }
-  w.Str("node_name", ev.node_name.view());
-  w.Time("time", ev.time);
+  WriteMessage<schema::EventSchema>(w, ev);
   w.Close();
   return std::move(w.out);
 }
