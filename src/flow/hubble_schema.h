@@ -22,7 +22,7 @@
 //       absent, written as its value when true;
 //   Oneof(Alternative<Schema, Choice>(name, ...), ...)  a proto oneof; Choice says how the
 //       owner records which alternative it holds.
-// A schema names its Owner (the tierwatch type), its protobuf Message and, when something
+// A schema names its Owner (the tierwatch type), its protobuf message (Pb) and, when something
 // is derived after decoding (Endpoint.reserved), a Finish(Owner&) step.
 //
 // Proto fields without a row (ethernet, emitter, tunnel, file, ip_trace_id, extensions,
