@@ -260,7 +260,7 @@ TEST_F(RunDaemonTest, CheckReadsTheTierFileAndThePolicies) {
   EXPECT_EQ(daemon->Wait(), 2) << daemon->err();
   std::string err = daemon->err();
   EXPECT_THAT(err, HasSubstr("tiers.yaml:2:"));
-  EXPECT_THAT(err, HasSubstr("7 is out of range"));
+  EXPECT_THAT(err, HasSubstr("tiers[0].level: expected an integer from 0 to 2, got \"7\""));
   EXPECT_THAT(err, HasSubstr("p.yaml:6:"));
   EXPECT_THAT(err, HasSubstr("unknown field \"egres\""));
 }
