@@ -208,10 +208,14 @@ std::string Describe(const YAML::Node& n) {
     case YAML::NodeType::Null:
       return "nothing";
     case YAML::NodeType::Scalar: {
-      // A pasted block would bury the message; the position says where the rest is.
+      // A pasted block would bury the message and break its one line; the position says
+      // where the rest is. Cut at a character boundary, never inside a UTF-8 sequence.
       const std::string& s = n.Scalar();
-      return s.size() <= 60 ? absl::StrCat("\"", s, "\"")
-                            : absl::StrCat("\"", s.substr(0, 57), "...\"");
+      size_t end = std::min(s.find('\n'), s.size());
+      if (end <= 60 && end == s.size()) return absl::StrCat("\"", s, "\"");
+      end = std::min<size_t>(end, 57);
+      while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) --end;
+      return absl::StrCat("\"", s.substr(0, end), "...\"");
     }
     case YAML::NodeType::Sequence:
       return "a list";

@@ -74,8 +74,9 @@ std::string UnknownKeyMessage(absl::string_view noun, absl::string_view key, con
 // what "did you mean" offers. Ties go to the earlier name.
 std::string ClosestName(absl::string_view name, const std::vector<absl::string_view>& known);
 
-// What a node holds, for the "got ..." half of a message: "\"x\"" (the scalar as written, cut
-// at 60 characters), "a list", "a mapping" or "nothing" (`key:` with no value).
+// What a node holds, for the "got ..." half of a message: "\"x\"" (the scalar as written, its
+// first line and at most 60 bytes, cut with "..."), "a list", "a mapping" or "nothing"
+// (`key:` with no value).
 std::string Describe(const YAML::Node& n);
 
 // The key node of `key` in the mapping `map` (the first when repeated), undefined when there

@@ -165,6 +165,10 @@ TEST(YamlReaderTest, DescribeSaysWhatWasFound) {
   EXPECT_EQ(Describe(YAML::Load("[1]")), "a list");
   EXPECT_EQ(Describe(YAML::Load("{a: 1}")), "a mapping");
   EXPECT_EQ(Describe(YAML::Load(std::string(100, 'a'))), "\"" + std::string(57, 'a') + "...\"");
+  EXPECT_EQ(Describe(YAML::Load("x: |\n  one\n  two\n")["x"]), "\"one...\"");  // one line
+  // Never inside a UTF-8 sequence: "é" is two bytes, the 57th byte starts one.
+  EXPECT_EQ(Describe(YAML::Load(std::string(56, 'a') + "\xc3\xa9zzzzzzzzzz")),
+            "\"" + std::string(56, 'a') + "...\"");
 }
 
 TEST(YamlReaderTest, KeyNodeIsWhereASectionStarts) {
