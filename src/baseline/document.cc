@@ -319,7 +319,8 @@ class DocParser : public tw::yaml::Reader {
     if (const YAML::Node& b = n["byIpOnly"]) {
       std::string s = b.IsScalar() ? b.Scalar() : "";
       if (s != "true" && s != "false") {
-        Error(b, at + ".byIpOnly: expected true or false");
+        Error(b,
+              absl::StrCat(at, ".byIpOnly: expected true or false, got ", tw::yaml::Describe(b)));
         ok = false;
       } else if ((s == "true") != key.destination.by_ip_only && ok) {
         Error(b, absl::StrCat(at, ".byIpOnly: ", s, ", but the destination is ",

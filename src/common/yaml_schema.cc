@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/time_format.h"
 #include "yaml-cpp/depthguard.h"
 
 namespace tw::yaml {
@@ -202,15 +203,66 @@ void Reader::ErrorAt(int line, int column, std::string path, std::string message
   diagnostics_.push_back(std::move(d));
 }
 
+std::string Describe(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Null:
+      return "nothing";
+    case YAML::NodeType::Scalar: {
+      // A pasted block would bury the message and break its one line; the position says
+      // where the rest is. Cut at a character boundary, never inside a UTF-8 sequence.
+      const std::string& s = n.Scalar();
+      size_t end = std::min(s.find('\n'), s.size());
+      if (end <= 60 && end == s.size()) return absl::StrCat("\"", s, "\"");
+      end = std::min<size_t>(end, 57);
+      while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) --end;
+      return absl::StrCat("\"", s.substr(0, end), "...\"");
+    }
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    default:
+      return "nothing";
+  }
+}
+
+YAML::Node KeyNode(const YAML::Node& map, absl::string_view key) {
+  if (map.IsMap()) {
+    for (const auto& kv : map) {
+      if (kv.first.IsScalar() && kv.first.Scalar() == key) return kv.first;
+    }
+  }
+  return YAML::Node(YAML::NodeType::Undefined);
+}
+
+namespace {
+
+// "a or b", "one of a, b or c": how a message names the values it expected.
+std::string Alternatives(const std::vector<absl::string_view>& names) {
+  if (names.empty()) return "nothing";
+  if (names.size() == 1) return std::string(names[0]);
+  std::vector<absl::string_view> head(names.begin(), names.end() - 1);
+  return absl::StrCat(names.size() > 2 ? "one of " : "", absl::StrJoin(head, ", "), " or ",
+                      names.back());
+}
+
+}  // namespace
+
 bool Reader::Map(const YAML::Node& n, const std::string& path,
                  const std::vector<absl::string_view>& keys) {
   Visited(path, n);
   if (!n.IsMap()) {
-    Error(n, path, absl::StrCat("expected a mapping with keys ", absl::StrJoin(keys, ", ")));
+    Error(n, path,
+          absl::StrCat("expected a mapping with keys (", absl::StrJoin(keys, ", "), "), got ",
+                       Describe(n)));
     return false;
   }
   for (const auto& kv : n) {
-    const std::string key = kv.first.Scalar();
+    if (!kv.first.IsScalar()) {
+      Error(kv.first, path, absl::StrCat("expected a key name, got ", Describe(kv.first)));
+      continue;
+    }
+    const std::string& key = kv.first.Scalar();
     if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
       Error(kv.first, path, UnknownKeyMessage("key", key, keys));
     }
@@ -218,14 +270,63 @@ bool Reader::Map(const YAML::Node& n, const std::string& path,
   return true;
 }
 
+bool Reader::MapOrEmpty(const YAML::Node& n, const std::string& path,
+                        const std::vector<absl::string_view>& keys) {
+  if (n.IsNull()) {
+    Visited(path, n);
+    return true;
+  }
+  return Map(n, path, keys);
+}
+
 bool Reader::String(const YAML::Node& n, const std::string& path, std::string* out) {
   Visited(path, n);
   if (!n.IsScalar()) {
-    Error(n, path, "expected a string");
+    Error(n, path, absl::StrCat("expected a string, got ", Describe(n)));
     return false;
   }
   *out = n.Scalar();
   return true;
+}
+
+bool Reader::StringOrEmpty(const YAML::Node& n, const std::string& path, std::string* out) {
+  if (n.IsNull()) {
+    Visited(path, n);
+    out->clear();
+    return true;
+  }
+  return String(n, path, out);
+}
+
+bool Reader::StringList(const YAML::Node& n, const std::string& path,
+                        std::vector<std::string>* out) {
+  Visited(path, n);
+  out->clear();
+  if (n.IsNull()) return true;
+  if (n.IsScalar()) {
+    Visited(absl::StrCat(path, "[0]"), n);
+    out->push_back(n.Scalar());
+    return true;
+  }
+  if (!n.IsSequence()) {
+    Error(n, path, absl::StrCat("expected a string or a list of strings, got ", Describe(n)));
+    return false;
+  }
+  bool ok = true;
+  for (size_t i = 0; i < n.size(); ++i) {
+    const YAML::Node item = n[i];
+    if (!item.IsScalar()) {  // reported at its place in the list, and left out
+      Error(item, absl::StrCat(path, "[", i, "]"),
+            absl::StrCat("expected a string, got ", Describe(item)));
+      ok = false;
+      continue;
+    }
+    // Visited as the index it gets in `out`: a later check of (*out)[k], by the path
+    // "path[k]", finds the line of that string.
+    Visited(absl::StrCat(path, "[", out->size(), "]"), item);
+    out->push_back(item.Scalar());
+  }
+  return ok;
 }
 
 bool Reader::Bool(const YAML::Node& n, const std::string& path, bool* out) {
@@ -235,7 +336,7 @@ bool Reader::Bool(const YAML::Node& n, const std::string& path, bool* out) {
     *out = s == "true";
     return true;
   }
-  Error(n, path, "expected true or false");
+  Error(n, path, absl::StrCat("expected true or false, got ", Describe(n)));
   return false;
 }
 
@@ -243,12 +344,9 @@ bool Reader::Int(const YAML::Node& n, const std::string& path, int64_t lo, int64
                  int64_t* out) {
   Visited(path, n);
   int64_t v = 0;
-  if (!n.IsScalar() || !absl::SimpleAtoi(n.Scalar(), &v)) {
-    Error(n, path, absl::StrCat("expected an integer from ", lo, " to ", hi));
-    return false;
-  }
-  if (v < lo || v > hi) {
-    Error(n, path, absl::StrCat(v, " is out of range (", lo, " to ", hi, ")"));
+  if (!n.IsScalar() || !absl::SimpleAtoi(n.Scalar(), &v) || v < lo || v > hi) {
+    Error(n, path,
+          absl::StrCat("expected an integer from ", lo, " to ", hi, ", got ", Describe(n)));
     return false;
   }
   *out = v;
@@ -259,11 +357,55 @@ bool Reader::Uint(const YAML::Node& n, const std::string& path, uint64_t max, ui
   Visited(path, n);
   uint64_t v = 0;
   if (!n.IsScalar() || !absl::SimpleAtoi(n.Scalar(), &v) || v > max) {
-    Error(n, path, absl::StrCat("expected an integer from 0 to ", max));
+    Error(n, path, absl::StrCat("expected an integer from 0 to ", max, ", got ", Describe(n)));
     return false;
   }
   *out = v;
   return true;
+}
+
+bool Reader::Duration(const YAML::Node& n, const std::string& path, absl::Duration* out) {
+  Visited(path, n);
+  absl::StatusOr<absl::Duration> d =
+      n.IsScalar() ? tw::ParseDuration(n.Scalar()) : absl::InvalidArgumentError("not a scalar");
+  if (!d.ok()) {
+    // ParseDuration's own message repeats the value; one wording names the units instead.
+    Error(n, path,
+          absl::StrCat("expected a duration such as 30s, 5m or 168h (units ns, us, ms, s, m, h, "
+                       "d), got ",
+                       Describe(n)));
+    return false;
+  }
+  *out = *d;
+  return true;
+}
+
+bool Reader::PositiveDuration(const YAML::Node& n, const std::string& path, absl::Duration* out) {
+  absl::Duration d;
+  if (!Duration(n, path, &d)) return false;
+  if (d <= absl::ZeroDuration()) {
+    Error(n, path,
+          absl::StrCat("expected a duration longer than zero such as 30s, got ", Describe(n)));
+    return false;
+  }
+  *out = d;
+  return true;
+}
+
+int Reader::ChoiceIndex(const YAML::Node& n, const std::string& path,
+                        const std::vector<absl::string_view>& names) {
+  Visited(path, n);
+  if (n.IsScalar()) {
+    auto it = std::find(names.begin(), names.end(), n.Scalar());
+    if (it != names.end()) return static_cast<int>(it - names.begin());
+  }
+  std::string message = absl::StrCat("expected ", Alternatives(names), ", got ", Describe(n));
+  if (n.IsScalar()) {
+    std::string closest = ClosestName(n.Scalar(), names);
+    if (!closest.empty()) absl::StrAppend(&message, " (did you mean \"", closest, "\"?)");
+  }
+  Error(n, path, std::move(message));
+  return -1;
 }
 
 }  // namespace tw::yaml

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "common/diagnostic.h"
 #include "yaml-cpp/yaml.h"
 
@@ -73,15 +74,33 @@ std::string UnknownKeyMessage(absl::string_view noun, absl::string_view key, con
 // what "did you mean" offers. Ties go to the earlier name.
 std::string ClosestName(absl::string_view name, const std::vector<absl::string_view>& known);
 
+// What a node holds, for the "got ..." half of a message: "\"x\"" (the scalar as written, its
+// first line and at most 60 bytes, cut with "..."), "a list", "a mapping" or "nothing"
+// (`key:` with no value).
+std::string Describe(const YAML::Node& n);
+
+// The key node of `key` in the mapping `map` (the first when repeated), undefined when there
+// is none or `map` is not a mapping: where a problem with a whole section is reported (its
+// value starts on the next line when it is a block).
+YAML::Node KeyNode(const YAML::Node& map, absl::string_view key);
+
 // The typed reads a YAML reader does on a tree that passed CheckTree, each reporting what is
-// wrong as a Diagnostic at the node's file:line:column with its YAML path, in one wording:
-//   tiers.yaml:3:5: error: tiers[0].level: expected an integer from 0 to 9
+// wrong as a Diagnostic at the node's file:line:column with its YAML path, in one wording,
+// "expected WHAT, got WHAT WAS FOUND":
+//   tiers.yaml:3:5: error: tiers[0].level: expected an integer from 0 to 2, got "9"
+//   tw.yaml:4:14: error: learn_for: expected a duration such as 30s, 5m or 168h (units ns, us,
+//     ms, s, m, h, d), got "forever"
+//   tw.yaml:5:14: error: mode: expected learn or watch, got "lern" (did you mean "learn"?)
 // A reader derives from it (or holds one) and adds its own element readers on top:
 //
 //   class TierParser : public tw::yaml::Reader {
 //     ...  if (Map(node, "tiers[0]", {"level", "namespaces"})) Int(node["level"], ...);
 //   };
 //   return tw::DiagnosticsToStatus(parser.diagnostics());
+//
+// Reads take the node itself: `n["key"]` of a const mapping is undefined when the key is
+// absent (test it with `if (n["key"])` to keep a default) and is the first value when the
+// key is repeated (CheckTree reports the repetition).
 class Reader {
  public:
   explicit Reader(std::string file) : file_(std::move(file)) {}
@@ -93,16 +112,44 @@ class Reader {
   void Error(const YAML::Node& at, std::string path, std::string message);
   void ErrorAt(int line, int column, std::string path, std::string message);
 
-  // A mapping whose keys must be among `keys`; each other key is an error (UnknownKeyMessage).
-  // False when `n` is not a mapping.
+  // A mapping whose keys must be among `keys`; each other key is an error (UnknownKeyMessage),
+  // and so is a key that is not a plain name. False when `n` is not a mapping:
+  //   expected a mapping with keys (level, name), got a list
   bool Map(const YAML::Node& n, const std::string& path,
            const std::vector<absl::string_view>& keys);
+  // Map, but nothing at all (`log:` with no value) is an empty section whose keys all keep
+  // their defaults: true, and n["key"] of it is undefined.
+  bool MapOrEmpty(const YAML::Node& n, const std::string& path,
+                  const std::vector<absl::string_view>& keys);
+  // A scalar, as written: "expected a string, got a list".
   bool String(const YAML::Node& n, const std::string& path, std::string* out);
-  bool Bool(const YAML::Node& n, const std::string& path, bool* out);  // true/false, any case
-  // An integer in [lo, hi]: "expected an integer from lo to hi", "N is out of range (lo to hi)".
+  // String, but nothing (`listen:` with no value) reads as "": a setting left empty to turn
+  // something off.
+  bool StringOrEmpty(const YAML::Node& n, const std::string& path, std::string* out);
+  // A list of strings, where one string is a list of one and nothing is an empty list. Items
+  // are visited as "path[i]"; a bad item is reported at it and left out.
+  //   expected a string or a list of strings, got a mapping
+  bool StringList(const YAML::Node& n, const std::string& path, std::vector<std::string>* out);
+  // true or false, any case: "expected true or false, got \"maybe\"".
+  bool Bool(const YAML::Node& n, const std::string& path, bool* out);
+  // An integer in [lo, hi], whether it is no number or out of range:
+  //   expected an integer from 0 to 9, got "12"
   bool Int(const YAML::Node& n, const std::string& path, int64_t lo, int64_t hi, int64_t* out);
-  // A non-negative integer up to `max`: "expected an integer from 0 to max".
+  // A non-negative integer up to `max`, worded as Int with lo = 0.
   bool Uint(const YAML::Node& n, const std::string& path, uint64_t max, uint64_t* out);
+  // A duration as tw::ParseDuration reads it (30s, 5m, 1h30m, 7d); zero is allowed.
+  //   expected a duration such as 30s, 5m or 168h (units ns, us, ms, s, m, h, d), got "5 min"
+  bool Duration(const YAML::Node& n, const std::string& path, absl::Duration* out);
+  // Duration, longer than zero (an interval, a timeout):
+  //   expected a duration longer than zero such as 30s, got "0s"
+  bool PositiveDuration(const YAML::Node& n, const std::string& path, absl::Duration* out);
+  // One of the names of `choices` (case matters), giving its value; a typo is offered the
+  // closest name:
+  //   expected learn or watch, got "lern" (did you mean "learn"?)
+  //   expected one of trace, debug, info, warn, error or off, got "verbose"
+  template <typename T>
+  bool Choice(const YAML::Node& n, const std::string& path,
+              const std::vector<std::pair<absl::string_view, T>>& choices, T* out);
 
   const std::string& file() const { return file_; }
   std::vector<Diagnostic>& diagnostics() { return diagnostics_; }
@@ -116,6 +163,10 @@ class Reader {
   }
 
  private:
+  // The non-template core of Choice: the index of the name `n` holds, or -1 (reported).
+  int ChoiceIndex(const YAML::Node& n, const std::string& path,
+                  const std::vector<absl::string_view>& names);
+
   std::string file_;
   std::vector<Diagnostic> diagnostics_;
 };
@@ -133,6 +184,18 @@ std::string UnknownKeyMessage(absl::string_view noun, absl::string_view key, con
   std::vector<absl::string_view> names;
   for (const auto& n : known) names.emplace_back(n);
   return UnknownKeyMessageOf(noun, key, names);
+}
+
+template <typename T>
+bool Reader::Choice(const YAML::Node& n, const std::string& path,
+                    const std::vector<std::pair<absl::string_view, T>>& choices, T* out) {
+  std::vector<absl::string_view> names;
+  names.reserve(choices.size());
+  for (const auto& c : choices) names.push_back(c.first);
+  const int i = ChoiceIndex(n, path, names);
+  if (i < 0) return false;
+  *out = choices[static_cast<size_t>(i)].second;
+  return true;
 }
 
 }  // namespace tw::yaml

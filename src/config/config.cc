@@ -2,17 +2,13 @@
 
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <limits>
 #include <map>
 #include <sstream>
-#include <tuple>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -88,21 +84,6 @@ int LineOf(const YAML::Node& n) {
   return m.is_null() ? 0 : m.line + 1;
 }
 
-std::string Describe(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Null:
-      return "nothing";
-    case YAML::NodeType::Scalar:
-      return absl::StrCat("\"", n.Scalar(), "\"");
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Map:
-      return "a mapping";
-    default:
-      return "an undefined value";
-  }
-}
-
 YamlValue ToYamlValue(const YAML::Node& n) {
   YamlValue v;
   v.line = LineOf(n);
@@ -132,89 +113,33 @@ YamlValue ToYamlValue(const YAML::Node& n) {
   return v;
 }
 
-// Walks the document, filling the config and collecting errors; never throws.
-class Reader {
+// The value of `key` in `map`, undefined when `map` holds no such key or is not a mapping (an
+// absent or empty section): yaml-cpp throws when a missing node is indexed further.
+YAML::Node Get(const YAML::Node& map, const char* key) {
+  if (map.IsMap()) {
+    if (const YAML::Node v = map[key]) return v;
+  }
+  return YAML::Node(YAML::NodeType::Undefined);
+}
+
+// Walks the document, filling the config and collecting errors; never throws. The typed
+// reads and their wording are tw::yaml::Reader's; what is the config's own is here: paths
+// relative to the config file, the command line's relay flags, the relay filters kept as
+// trees, and the position of each path for `run --check`.
+class ConfigReader : public tw::yaml::Reader {
  public:
   // `name` labels errors; relative paths resolve against the directory of `file`.
-  Reader(std::string name, const std::string& file, std::vector<Diagnostic>* errors)
-      : file_(std::move(name)), errors_(errors) {
+  ConfigReader(std::string name, const std::string& file) : Reader(std::move(name)) {
     if (!file.empty()) base_dir_ = std::filesystem::path(file).parent_path();
   }
 
-  void Error(int line, std::string message) {
-    errors_->push_back(Diagnostic::Error(file_, line, std::move(message)));
-  }
-  void Error(const YAML::Node& n, const std::string& path, const std::string& message) {
-    Diagnostic d = Diagnostic::Error(file_, LineOf(n), message);
-    d.path = path;
-    errors_->push_back(std::move(d));
-  }
+  using Reader::Error;
+  // A problem with no node to point at (the whole file, or a command-line flag at line 0).
+  void Error(int line, std::string message) { ErrorAt(line, 0, "", std::move(message)); }
 
-  struct Entry {
-    YAML::Node key;
-    YAML::Node value;
-  };
-  using Entries = std::map<std::string, Entry>;
-
-  // Reads a mapping whose keys must be among `allowed`: reports unknown keys (with a
-  // suggestion), duplicates and non-scalar keys. False when `n` is not a mapping.
-  bool Map(const YAML::Node& n, const std::string& path, const std::vector<std::string>& allowed,
-           Entries* out) {
-    if (n.IsNull()) return true;  // an empty section: all defaults
-    if (!n.IsMap()) {
-      Error(n, path.empty() ? "config" : path,
-            absl::StrCat("expected a mapping of keys (", absl::StrJoin(allowed, ", "), "), got ",
-                         Describe(n)));
-      return false;
-    }
-    for (const auto& kv : n) {
-      if (!kv.first.IsScalar()) {
-        Error(kv.first, path.empty() ? "config" : path, "keys must be plain names");
-        continue;
-      }
-      const std::string& key = kv.first.Scalar();
-      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        Error(kv.first, path.empty() ? "config" : path,
-              tw::yaml::UnknownKeyMessage("key", key, allowed));
-        continue;
-      }
-      // Duplicates were reported by yaml::CheckTree before the walk; the first one wins.
-      if (out->count(key)) continue;
-      (*out)[key] = Entry{kv.first, kv.second};
-    }
-    return true;
-  }
-
-  static const Entry* Find(const Entries& e, const std::string& key) {
-    auto it = e.find(key);
-    return it == e.end() ? nullptr : &it->second;
-  }
-
-  // A scalar as a string; null = "". False (and an error) for lists and mappings.
-  bool Scalar(const Entry& e, const std::string& path, std::string* out) {
-    if (e.value.IsNull()) {
-      out->clear();
-      return true;
-    }
-    if (!e.value.IsScalar()) {
-      Error(e.value.IsDefined() ? e.value : e.key, path,
-            absl::StrCat("expected a single value, got ", Describe(e.value)));
-      return false;
-    }
-    *out = e.value.Scalar();
-    return true;
-  }
-
-  void String(const Entries& entries, const std::string& key, const std::string& path,
-              std::string* out) {
-    if (const Entry* e = Find(entries, key)) Scalar(*e, path, out);
-  }
-
-  void Path(const Entries& entries, const std::string& key, const std::string& path,
-            std::string* out) {
-    String(entries, key, path, out);
-    *out = ResolvePath(*out);
-    if (const Entry* e = Find(entries, key)) lines_[path] = LineOf(e->value);
+  // A path setting: "" when left empty, else resolved against the config file's directory.
+  void Path(const YAML::Node& n, const std::string& path, std::string* out) {
+    if (StringOrEmpty(n, path, out)) *out = ResolvePath(*out);
   }
 
   std::string ResolvePath(const std::string& p) const {
@@ -224,119 +149,21 @@ class Reader {
     return (base_dir_ / fp).lexically_normal().string();
   }
 
-  void Bool(const Entries& entries, const std::string& key, const std::string& path, bool* out) {
-    const Entry* e = Find(entries, key);
-    if (!e) return;
-    std::string s;
-    if (!Scalar(*e, path, &s)) return;
-    std::string lower = absl::AsciiStrToLower(s);
-    if (lower == "true") {
-      *out = true;
-    } else if (lower == "false") {
-      *out = false;
-    } else {
-      Error(e->value, path, absl::StrCat("expected true or false, got \"", s, "\""));
-    }
-  }
-
-  void Duration(const Entries& entries, const std::string& key, const std::string& path,
-                absl::Duration* out, bool allow_zero) {
-    const Entry* e = Find(entries, key);
-    if (!e) return;
-    std::string s;
-    if (!Scalar(*e, path, &s)) return;
-    auto d = tw::ParseDuration(s);
-    if (!d.ok()) {
-      Error(e->value, path, std::string(d.status().message()));
-      return;
-    }
-    if (!allow_zero && *d <= absl::ZeroDuration()) {
-      Error(e->value, path, absl::StrCat("must be longer than zero, got \"", s, "\""));
-      return;
-    }
-    *out = *d;
-  }
-
-  void Int(const Entries& entries, const std::string& key, const std::string& path, int64_t* out,
-           int64_t min, int64_t max) {
-    const Entry* e = Find(entries, key);
-    if (!e) return;
-    std::string s;
-    if (!Scalar(*e, path, &s)) return;
-    int64_t v = 0;
-    if (!absl::SimpleAtoi(s, &v)) {
-      Error(e->value, path, absl::StrCat("expected a whole number, got \"", s, "\""));
-      return;
-    }
-    if (v < min || v > max) {
-      Error(e->value, path, absl::StrCat("must be between ", min, " and ", max, ", got ", v));
-      return;
-    }
-    *out = v;
-  }
-
-  // A list of strings; a single string is accepted as a list of one.
-  void StringList(const Entries& entries, const std::string& key, const std::string& path,
-                  std::vector<std::string>* out, bool paths) {
-    const Entry* e = Find(entries, key);
-    if (!e) return;
-    out->clear();
-    auto add = [&](const YAML::Node& n, const std::string& p) {
-      if (!n.IsScalar()) {
-        Error(n, p, absl::StrCat("expected a string, got ", Describe(n)));
-        return;
-      }
-      if (paths) lines_[absl::StrCat(path, "[", out->size(), "]")] = LineOf(n);
-      out->push_back(paths ? ResolvePath(n.Scalar()) : n.Scalar());
-    };
-    if (e->value.IsNull()) return;
-    if (e->value.IsScalar()) {
-      add(e->value, path);
-      return;
-    }
-    if (!e->value.IsSequence()) {
-      Error(e->value, path, absl::StrCat("expected a list of strings, got ", Describe(e->value)));
-      return;
-    }
-    for (size_t i = 0; i < e->value.size(); ++i) {
-      add(e->value[i], absl::StrCat(path, "[", i, "]"));
-    }
-  }
-
-  template <typename Enum>
-  void Choice(const Entries& entries, const std::string& key, const std::string& path,
-              const std::vector<std::pair<std::string, Enum>>& choices, Enum* out) {
-    const Entry* e = Find(entries, key);
-    if (!e) return;
-    std::string s;
-    if (!Scalar(*e, path, &s)) return;
-    std::vector<std::string> names;
-    for (const auto& [name, value] : choices) {
-      if (name == s) {
-        *out = value;
-        return;
-      }
-      names.push_back(name);
-    }
-    Error(e->value, path,
-          absl::StrCat("expected one of ", absl::StrJoin(names, ", "), ", got \"", s, "\""));
-  }
-
-  void Filters(const Entry& e, const std::string& path, std::vector<YamlValue>* out) {
-    if (e.value.IsNull()) return;
-    if (!e.value.IsSequence()) {
-      Error(e.value, path,
+  void Filters(const YAML::Node& n, const std::string& path, std::vector<YamlValue>* out) {
+    if (n.IsNull()) return;
+    if (!n.IsSequence()) {
+      Error(n, path,
             absl::StrCat("expected a list of Hubble flow filters (e.g. \"- verdict: [DROPPED]\"), "
                          "got ",
-                         Describe(e.value)));
+                         tw::yaml::Describe(n)));
       return;
     }
-    for (size_t i = 0; i < e.value.size(); ++i) {
-      const YAML::Node& f = e.value[i];
+    for (size_t i = 0; i < n.size(); ++i) {
+      const YAML::Node f = n[i];
       if (!f.IsMap()) {
         Error(f, absl::StrCat(path, "[", i, "]"),
               absl::StrCat("expected a flow filter mapping (e.g. \"verdict: [DROPPED]\"), got ",
-                           Describe(f)));
+                           tw::yaml::Describe(f)));
         continue;
       }
       out->push_back(ToYamlValue(f));
@@ -359,19 +186,18 @@ class Reader {
     }
   }
 
-  void Relay(const Entry* e, RelayConfig* relay, const LoadOptions& options,
-             const YAML::Node& root) {
-    Entries r;
-    if (e && !Map(e->value, "relay",
-                  {"address", "backlog", "tls", "keepalive", "resume_window", "backoff", "filters"},
-                  &r)) {
+  void Relay(const YAML::Node& root, RelayConfig* relay, const LoadOptions& options) {
+    const YAML::Node r = Get(root, "relay");
+    if (r && !MapOrEmpty(r, "relay",
+                         {"address", "backlog", "tls", "keepalive", "resume_window", "backoff",
+                          "filters"})) {
       return;
     }
-    String(r, "address", "relay.address", &relay->address);
+    if (const YAML::Node a = Get(r, "address")) StringOrEmpty(a, "relay.address", &relay->address);
     if (!options.relay.address.empty()) relay->address = options.relay.address;
     if (relay->address.empty() && options.require_relay_address) {
-      if (e) {
-        Error(e->key, "relay.address",
+      if (r) {
+        Error(tw::yaml::KeyNode(root, "relay"), "relay.address",
               "required: the Hubble Relay to read flows from, e.g. "
               "hubble-relay.kube-system.svc.cluster.local:80");
       } else {
@@ -380,9 +206,9 @@ class Reader {
               "\"relay: {address: hubble-relay.kube-system.svc.cluster.local:80}\"");
       }
     }
-    if (const Entry* b = Find(r, "backlog")) {
+    if (const YAML::Node b = Get(r, "backlog")) {
       std::string v;
-      if (Scalar(*b, "relay.backlog", &v)) {
+      if (StringOrEmpty(b, "relay.backlog", &v)) {
         if (v == "none" || v.empty()) {
           relay->backlog = Backlog{};
         } else if (v == "all") {
@@ -390,56 +216,68 @@ class Reader {
         } else if (auto d = tw::ParseDuration(v); d.ok() && *d > absl::ZeroDuration()) {
           relay->backlog = Backlog{Backlog::Kind::kDuration, *d};
         } else {
-          Error(b->value, "relay.backlog",
+          Error(b, "relay.backlog",
                 absl::StrCat("expected none, all or a duration such as 10m, got \"", v, "\""));
         }
       }
     }
-    if (const Entry* t = Find(r, "tls")) {
-      Entries tls;
-      if (Map(t->value, "relay.tls", {"enabled", "ca_file", "cert_file", "key_file", "server_name"},
-              &tls)) {
-        Bool(tls, "enabled", "relay.tls.enabled", &relay->tls.enabled);
-        Path(tls, "ca_file", "relay.tls.ca_file", &relay->tls.ca_file);
-        Path(tls, "cert_file", "relay.tls.cert_file", &relay->tls.cert_file);
-        Path(tls, "key_file", "relay.tls.key_file", &relay->tls.key_file);
-        String(tls, "server_name", "relay.tls.server_name", &relay->tls.server_name);
+    if (const YAML::Node t = Get(r, "tls")) {
+      if (MapOrEmpty(t, "relay.tls",
+                     {"enabled", "ca_file", "cert_file", "key_file", "server_name"})) {
+        if (const YAML::Node v = Get(t, "enabled"))
+          Bool(v, "relay.tls.enabled", &relay->tls.enabled);
+        if (const YAML::Node v = Get(t, "ca_file"))
+          Path(v, "relay.tls.ca_file", &relay->tls.ca_file);
+        if (const YAML::Node v = Get(t, "cert_file")) {
+          Path(v, "relay.tls.cert_file", &relay->tls.cert_file);
+        }
+        if (const YAML::Node v = Get(t, "key_file"))
+          Path(v, "relay.tls.key_file", &relay->tls.key_file);
+        if (const YAML::Node v = Get(t, "server_name")) {
+          StringOrEmpty(v, "relay.tls.server_name", &relay->tls.server_name);
+        }
+        const YAML::Node key = tw::yaml::KeyNode(r, "tls");
         if (relay->tls.cert_file.empty() != relay->tls.key_file.empty()) {
-          Error(t->key, "relay.tls",
+          Error(key, "relay.tls",
                 "cert_file and key_file go together (mTLS needs the client certificate and its "
                 "key)");
         }
         if (!relay->tls.enabled && (!relay->tls.ca_file.empty() || !relay->tls.cert_file.empty())) {
-          Error(t->key, "relay.tls",
+          Error(key, "relay.tls",
                 "certificate files are given but enabled is false; set \"enabled: true\"");
         }
       }
     }
     OverrideTls(options.relay, &relay->tls);
-    Duration(r, "keepalive", "relay.keepalive", &relay->keepalive, /*allow_zero=*/false);
-    Duration(r, "resume_window", "relay.resume_window", &relay->resume_window,
-             /*allow_zero=*/true);
-    if (const Entry* b = Find(r, "backoff")) {
-      Entries bo;
-      if (Map(b->value, "relay.backoff", {"initial", "max"}, &bo)) {
-        Duration(bo, "initial", "relay.backoff.initial", &relay->backoff.initial, false);
-        Duration(bo, "max", "relay.backoff.max", &relay->backoff.max, false);
+    if (const YAML::Node v = Get(r, "keepalive")) {
+      PositiveDuration(v, "relay.keepalive", &relay->keepalive);
+    }
+    if (const YAML::Node v = Get(r, "resume_window")) {
+      Duration(v, "relay.resume_window", &relay->resume_window);
+    }
+    if (const YAML::Node b = Get(r, "backoff")) {
+      if (MapOrEmpty(b, "relay.backoff", {"initial", "max"})) {
+        if (const YAML::Node v = Get(b, "initial")) {
+          PositiveDuration(v, "relay.backoff.initial", &relay->backoff.initial);
+        }
+        if (const YAML::Node v = Get(b, "max")) {
+          PositiveDuration(v, "relay.backoff.max", &relay->backoff.max);
+        }
         if (relay->backoff.initial > relay->backoff.max) {
           Error(
-              b->key, "relay.backoff",
+              tw::yaml::KeyNode(r, "backoff"), "relay.backoff",
               absl::StrCat("initial (", tw::FormatDuration(relay->backoff.initial),
                            ") is longer than max (", tw::FormatDuration(relay->backoff.max), ")"));
         }
       }
     }
-    if (const Entry* f = Find(r, "filters")) {
-      Entries fl;
-      if (Map(f->value, "relay.filters", {"whitelist", "blacklist"}, &fl)) {
-        if (const Entry* w = Find(fl, "whitelist")) {
-          Filters(*w, "relay.filters.whitelist", &relay->filters.whitelist);
+    if (const YAML::Node f = Get(r, "filters")) {
+      if (MapOrEmpty(f, "relay.filters", {"whitelist", "blacklist"})) {
+        if (const YAML::Node w = Get(f, "whitelist")) {
+          Filters(w, "relay.filters.whitelist", &relay->filters.whitelist);
         }
-        if (const Entry* b = Find(fl, "blacklist")) {
-          Filters(*b, "relay.filters.blacklist", &relay->filters.blacklist);
+        if (const YAML::Node b = Get(f, "blacklist")) {
+          Filters(b, "relay.filters.blacklist", &relay->filters.blacklist);
         }
       }
     }
@@ -452,58 +290,65 @@ class Reader {
             "(see config/tierwatch.example.yaml)");
       return;
     }
-    Entries top;
-    if (!Map(root, "",
+    if (!Map(root, "config",
              {"relay", "mode", "learn_for", "baseline", "tiers", "policies", "pipeline",
-              "recent_drops", "http", "metrics", "suggestions", "log"},
-             &top)) {
+              "recent_drops", "http", "metrics", "suggestions", "log"})) {
       return;
     }
-    Relay(Find(top, "relay"), &cfg->relay, options, root);
-    Choice<Mode>(top, "mode", "mode", {{"learn", Mode::kLearn}, {"watch", Mode::kWatch}},
-                 &cfg->mode);
-    Duration(top, "learn_for", "learn_for", &cfg->learn_for, /*allow_zero=*/false);
+    Relay(root, &cfg->relay, options);
+    if (const YAML::Node v = Get(root, "mode")) {
+      Choice<Mode>(v, "mode", {{"learn", Mode::kLearn}, {"watch", Mode::kWatch}}, &cfg->mode);
+    }
+    if (const YAML::Node v = Get(root, "learn_for"))
+      PositiveDuration(v, "learn_for", &cfg->learn_for);
 
-    const Entry* baseline = Find(top, "baseline");
-    if (baseline) {
-      Entries b;
-      if (Map(baseline->value, "baseline", {"path", "save_interval"}, &b)) {
-        Path(b, "path", "baseline.path", &cfg->baseline.path);
-        Duration(b, "save_interval", "baseline.save_interval", &cfg->baseline.save_interval, false);
+    const YAML::Node baseline = Get(root, "baseline");
+    if (baseline && MapOrEmpty(baseline, "baseline", {"path", "save_interval"})) {
+      if (const YAML::Node v = Get(baseline, "path")) Path(v, "baseline.path", &cfg->baseline.path);
+      if (const YAML::Node v = Get(baseline, "save_interval")) {
+        PositiveDuration(v, "baseline.save_interval", &cfg->baseline.save_interval);
       }
     }
     if (cfg->mode == Mode::kLearn && cfg->baseline.path.empty()) {
-      const Entry* m = Find(top, "mode");
-      Error(baseline ? baseline->key : (m ? m->key : root), "baseline.path",
+      const YAML::Node at = baseline            ? tw::yaml::KeyNode(root, "baseline")
+                            : Get(root, "mode") ? tw::yaml::KeyNode(root, "mode")
+                                                : root;
+      Error(at, "baseline.path",
             "required in learn mode (where the learned baseline is saved and loaded from)");
     }
-    Path(top, "tiers", "tiers", &cfg->tiers);
-    StringList(top, "policies", "policies", &cfg->policies, /*paths=*/true);
+    if (const YAML::Node v = Get(root, "tiers")) Path(v, "tiers", &cfg->tiers);
+    if (const YAML::Node v = Get(root, "policies")) {
+      StringList(v, "policies", &cfg->policies);
+      for (std::string& p : cfg->policies) p = ResolvePath(p);
+    }
 
-    if (const Entry* p = Find(top, "pipeline")) {
-      Entries pe;
-      if (Map(p->value, "pipeline", {"queue_capacity", "overflow"}, &pe)) {
-        Int(pe, "queue_capacity", "pipeline.queue_capacity", &cfg->pipeline.queue_capacity, 1,
-            int64_t{1} << 24);
-        Choice<Overflow>(pe, "overflow", "pipeline.overflow",
-                         {{"block", Overflow::kBlock}, {"drop", Overflow::kDrop}},
-                         &cfg->pipeline.overflow);
+    if (const YAML::Node p = Get(root, "pipeline")) {
+      if (MapOrEmpty(p, "pipeline", {"queue_capacity", "overflow"})) {
+        if (const YAML::Node v = Get(p, "queue_capacity")) {
+          Int(v, "pipeline.queue_capacity", 1, int64_t{1} << 24, &cfg->pipeline.queue_capacity);
+        }
+        if (const YAML::Node v = Get(p, "overflow")) {
+          Choice<Overflow>(v, "pipeline.overflow",
+                           {{"block", Overflow::kBlock}, {"drop", Overflow::kDrop}},
+                           &cfg->pipeline.overflow);
+        }
       }
     }
-    Int(top, "recent_drops", "recent_drops", &cfg->recent_drops, 0, int64_t{1} << 24);
-    if (const Entry* h = Find(top, "http")) {
-      Entries he;
-      if (Map(h->value, "http", {"listen", "bearer_token_file"}, &he)) {
-        if (const Entry* t = Find(he, "bearer_token_file")) {
-          Scalar(*t, "http.bearer_token_file", &cfg->http.bearer_token_file);
+    if (const YAML::Node v = Get(root, "recent_drops")) {
+      Int(v, "recent_drops", 0, int64_t{1} << 24, &cfg->recent_drops);
+    }
+    if (const YAML::Node h = Get(root, "http")) {
+      if (MapOrEmpty(h, "http", {"listen", "bearer_token_file"})) {
+        if (const YAML::Node t = Get(h, "bearer_token_file")) {
+          StringOrEmpty(t, "http.bearer_token_file", &cfg->http.bearer_token_file);
         }
-        if (const Entry* l = Find(he, "listen")) {
+        if (const YAML::Node l = Get(h, "listen")) {
           std::string v;
-          if (Scalar(*l, "http.listen", &v)) {
+          if (StringOrEmpty(l, "http.listen", &v)) {
             std::string host, error;
             int port = 0;
             if (!v.empty() && !ParseListenAddress(v, &host, &port, &error)) {
-              Error(l->value, "http.listen", error);
+              Error(l, "http.listen", error);
             } else {
               cfg->http.listen = v;
             }
@@ -511,61 +356,71 @@ class Reader {
         }
       }
     }
-    if (const Entry* m = Find(top, "metrics")) {
-      Entries me;
-      if (Map(m->value, "metrics", {"max_namespaces"}, &me)) {
-        Int(me, "max_namespaces", "metrics.max_namespaces", &cfg->metrics.max_namespaces, 1,
-            100000);
+    if (const YAML::Node m = Get(root, "metrics")) {
+      if (MapOrEmpty(m, "metrics", {"max_namespaces"})) {
+        if (const YAML::Node v = Get(m, "max_namespaces")) {
+          Int(v, "metrics.max_namespaces", 1, 100000, &cfg->metrics.max_namespaces);
+        }
       }
     }
-    if (const Entry* sg = Find(top, "suggestions")) {
-      Entries se;
-      if (Map(sg->value, "suggestions", {"max_connections", "interval"}, &se)) {
-        Int(se, "max_connections", "suggestions.max_connections", &cfg->suggestions.max_connections,
-            0, int64_t{1} << 24);
-        Duration(se, "interval", "suggestions.interval", &cfg->suggestions.interval,
-                 /*allow_zero=*/false);
+    if (const YAML::Node sg = Get(root, "suggestions")) {
+      if (MapOrEmpty(sg, "suggestions", {"max_connections", "interval"})) {
+        if (const YAML::Node v = Get(sg, "max_connections")) {
+          Int(v, "suggestions.max_connections", 0, int64_t{1} << 24,
+              &cfg->suggestions.max_connections);
+        }
+        if (const YAML::Node v = Get(sg, "interval")) {
+          PositiveDuration(v, "suggestions.interval", &cfg->suggestions.interval);
+        }
       }
     }
-    if (const Entry* l = Find(top, "log")) {
-      Entries le;
-      if (Map(l->value, "log", {"level", "json"}, &le)) {
-        Choice<std::string>(le, "level", "log.level",
-                            {{"trace", "trace"},
-                             {"debug", "debug"},
-                             {"info", "info"},
-                             {"warn", "warn"},
-                             {"error", "error"},
-                             {"off", "off"}},
-                            &cfg->log.level);
-        Bool(le, "json", "log.json", &cfg->log.json);
+    if (const YAML::Node l = Get(root, "log")) {
+      if (MapOrEmpty(l, "log", {"level", "json"})) {
+        if (const YAML::Node v = Get(l, "level")) {
+          Choice<std::string>(v, "log.level",
+                              {{"trace", "trace"},
+                               {"debug", "debug"},
+                               {"info", "info"},
+                               {"warn", "warn"},
+                               {"error", "error"},
+                               {"off", "off"}},
+                              &cfg->log.level);
+        }
+        if (const YAML::Node v = Get(l, "json")) Bool(v, "log.json", &cfg->log.json);
       }
     }
   }
 
-  // `run --check`: the files the config names, each problem at the line naming it. Only
+  // `run --check`: the files the config names, each problem at the value naming it. Only
   // what can be known without reading them as tiers or policies (the caller does that).
   void CheckFiles(const DaemonConfig& cfg, const LoadOptions& options) {
     namespace fs = std::filesystem;
+    // Where `key` was read, and the name to report it by; a value from the command line has
+    // no position: the flag is named instead.
+    struct Place {
+      Position pos;
+      std::string name;
+    };
     auto at = [&](const std::string& key, const std::string& flag) {
-      auto it = lines_.find(key);
-      // A value from the command line has no line: name the flag instead.
-      return std::make_pair(it == lines_.end() || !flag.empty() ? 0 : it->second,
-                            flag.empty() ? key : absl::StrCat(key, " (", flag, ")"));
+      auto it = positions_.find(key);
+      if (!flag.empty()) return Place{Position{}, absl::StrCat(key, " (", flag, ")")};
+      return Place{it == positions_.end() ? Position{} : it->second, key};
+    };
+    auto error = [&](const Place& p, std::string message) {
+      ErrorAt(p.pos.line, p.pos.column, p.name, std::move(message));
     };
     auto readable_file = [&](const std::string& key, const std::string& file,
                              const std::string& flag, const std::string& what) {
       if (file.empty()) return;
-      auto [line, name] = at(key, flag);
+      const Place p = at(key, flag);
       std::error_code ec;
       fs::file_status st = fs::status(file, ec);
       if (!fs::exists(st)) {
-        Error(line, absl::StrCat(name, ": ", what, " ", file, " does not exist"));
+        error(p, absl::StrCat(what, " ", file, " does not exist"));
       } else if (!fs::is_regular_file(st)) {
-        Error(line, absl::StrCat(name, ": ", what, " ", file, " is not a regular file"));
+        error(p, absl::StrCat(what, " ", file, " is not a regular file"));
       } else if (::access(file.c_str(), R_OK) != 0) {
-        Error(line, absl::StrCat(name, ": ", what, " ", file,
-                                 " is not readable: ", std::strerror(errno)));
+        error(p, absl::StrCat(what, " ", file, " is not readable: ", std::strerror(errno)));
       }
     };
     const RelayOverride& o = options.relay;
@@ -577,45 +432,51 @@ class Reader {
     readable_file("relay.tls.key_file", cfg.relay.tls.key_file,
                   o.key_file.empty() ? "" : "--tls-client-key-file", "client key");
     for (size_t i = 0; i < cfg.policies.size(); ++i) {
-      auto [line, name] = at(absl::StrCat("policies[", i, "]"), "");
-      if (line == 0) std::tie(line, name) = at("policies", "");
+      Place p = at(absl::StrCat("policies[", i, "]"), "");
+      if (p.pos.line == 0) p = at("policies", "");
       std::error_code ec;
       if (!fs::exists(cfg.policies[i], ec)) {
-        Error(line, absl::StrCat(name, ": ", cfg.policies[i],
-                                 " does not exist (a policy file or a "
-                                 "directory of them)"));
+        error(p, absl::StrCat(cfg.policies[i],
+                              " does not exist (a policy file or a directory of them)"));
       } else if (::access(cfg.policies[i].c_str(), R_OK) != 0) {
-        Error(line, absl::StrCat(name, ": ", cfg.policies[i],
-                                 " is not readable: ", std::strerror(errno)));
+        error(p, absl::StrCat(cfg.policies[i], " is not readable: ", std::strerror(errno)));
       }
     }
     if (!cfg.baseline.path.empty()) {
-      auto [line, name] = at("baseline.path", "");
+      const Place p = at("baseline.path", "");
       fs::path file(cfg.baseline.path);
       fs::path dir = file.parent_path().empty() ? fs::path(".") : file.parent_path();
       std::error_code ec;
       if (!fs::is_directory(dir, ec)) {
-        Error(line, absl::StrCat(name, ": the directory ", dir.string(),
-                                 " does not exist (the baseline is saved there)"));
+        error(p, absl::StrCat("the directory ", dir.string(),
+                              " does not exist (the baseline is saved there)"));
       } else if (::access(dir.c_str(), W_OK | X_OK) != 0) {
-        Error(line, absl::StrCat(
-                        name, ": the directory ", dir.string(),
-                        " is not writable (the baseline is saved there): ", std::strerror(errno)));
+        error(p, absl::StrCat(
+                     "the directory ", dir.string(),
+                     " is not writable (the baseline is saved there): ", std::strerror(errno)));
       } else if (fs::exists(file, ec) && !fs::is_regular_file(file, ec)) {
-        Error(line, absl::StrCat(name, ": ", file.string(), " is not a regular file"));
+        error(p, absl::StrCat(file.string(), " is not a regular file"));
       } else if (cfg.mode == Mode::kWatch && !fs::exists(file, ec)) {
-        Error(line, absl::StrCat(name, ": ", file.string(),
-                                 " does not exist; watch mode compares traffic with a baseline "
-                                 "learned before (mode: learn, or `tierwatch baseline learn`)"));
+        error(p, absl::StrCat(file.string(),
+                              " does not exist; watch mode compares traffic with a baseline "
+                              "learned before (mode: learn, or `tierwatch baseline learn`)"));
       }
     }
   }
 
+ protected:
+  void Visited(const std::string& path, const YAML::Node& n) override {
+    const YAML::Mark m = n.Mark();
+    if (!m.is_null()) positions_[path] = Position{m.line + 1, m.column + 1};
+  }
+
  private:
-  std::string file_;
+  struct Position {
+    int line = 0;  // 1-based; 0 = none
+    int column = 0;
+  };
   std::filesystem::path base_dir_;
-  std::vector<Diagnostic>* errors_;
-  std::map<std::string, int> lines_;  // config key path -> line of its value
+  std::map<std::string, Position> positions_;  // config key path -> where its value is
 };
 
 }  // namespace
@@ -684,44 +545,46 @@ class DocumentStarts : public YAML::EventHandler {
 ParsedConfig Parse(absl::string_view yaml, const std::string& file, const LoadOptions& options) {
   ParsedConfig result;
   result.config.file = file;
-  const std::string name = file.empty() ? "<config>" : file;
-  Reader reader(name, file, &result.errors);
+  ConfigReader reader(file.empty() ? "<config>" : file, file);
+  auto error_at = [&](const YAML::Mark& m, std::string message) {
+    if (m.is_null()) {
+      reader.ErrorAt(0, 0, "", std::move(message));
+    } else {
+      reader.ErrorAt(m.line + 1, m.column + 1, "", std::move(message));
+    }
+  };
   std::vector<YAML::Node> docs;
   std::vector<YAML::Mark> starts;
+  bool readable = true;
   try {
     starts = DocumentStarts::Of(std::string(yaml), 2);
     if (!starts.empty()) docs.push_back(YAML::Load(std::string(yaml)));
   } catch (const YAML::Exception& e) {
-    result.errors.push_back(Diagnostic::Error(
-        name, e.mark.is_null() ? 0 : e.mark.line + 1,
-        absl::StrCat("YAML syntax error: ", tw::yaml::LoadErrorMessage(e),
-                     e.mark.is_null() ? "" : absl::StrCat(" (column ", e.mark.column + 1, ")"))));
-    return result;
+    error_at(e.mark, absl::StrCat("YAML syntax error: ", tw::yaml::LoadErrorMessage(e)));
+    readable = false;
   }
-  if (starts.size() > 1) {
-    result.errors.push_back(Diagnostic::Error(
-        name, starts[1].line + 1, "a config file holds one YAML document; found another"));
+  if (readable && starts.size() > 1) {
+    error_at(starts[1], "a config file holds one YAML document; found another");
   }
   for (const YAML::Node& doc : docs) {
     std::vector<tw::yaml::TreeProblem> problems =
         tw::yaml::CheckTree(doc, tw::yaml::LimitsFor(yaml.size()));
     for (const tw::yaml::TreeProblem& p : problems) {
-      Diagnostic d = Diagnostic::Error(name, p.line, p.message, p.column);
-      d.path = p.path;
-      result.errors.push_back(std::move(d));
+      reader.ErrorAt(p.line, p.column, p.path, p.message);
     }
     // Interpreting a tree that blew the budget would do the expansion we just refused.
-    if (tw::yaml::HasLimitProblem(problems)) return result;
+    if (tw::yaml::HasLimitProblem(problems)) readable = false;
   }
-  try {
-    reader.Document(docs.empty() ? YAML::Node() : docs[0], options, &result.config);
-    if (options.check_files) reader.CheckFiles(result.config, options);
-  } catch (const YAML::Exception& e) {
-    // yaml-cpp throws on some malformed trees (e.g. aliases to nowhere); keep what we have.
-    result.errors.push_back(
-        Diagnostic::Error(name, e.mark.is_null() ? 0 : e.mark.line + 1,
-                          absl::StrCat("unreadable YAML: ", tw::yaml::LoadErrorMessage(e))));
+  if (readable) {
+    try {
+      reader.Document(docs.empty() ? YAML::Node() : docs[0], options, &result.config);
+      if (options.check_files) reader.CheckFiles(result.config, options);
+    } catch (const YAML::Exception& e) {
+      // yaml-cpp throws on some malformed trees (e.g. aliases to nowhere); keep what we have.
+      error_at(e.mark, absl::StrCat("unreadable YAML: ", tw::yaml::LoadErrorMessage(e)));
+    }
   }
+  result.errors = std::move(reader.diagnostics());
   return result;
 }
 

@@ -15,8 +15,9 @@
 //
 // Validation never stops at the first problem: unknown or duplicate keys, wrong types, bad
 // durations or numbers, a mode other than learn|watch, a missing relay address... are all
-// collected, each as "FILE:LINE: key.path: what was expected". Only a YAML syntax error
-// ends parsing early (nothing after it can be trusted).
+// collected, each as "FILE:LINE:COLUMN: error: key.path: expected X, got Y" (the wording of
+// tw::yaml::Reader, which every YAML reader shares). Only a YAML syntax error ends parsing
+// early (nothing after it can be trusted).
 //
 // Relative paths (baseline.path, tiers, policies, TLS files) are resolved against the
 // directory of the config file, so a config and the files it names can move together.

@@ -92,7 +92,7 @@ class Parser : public tw::yaml::Reader {
       return true;
     }
     if (!n.IsSequence()) {
-      Error(n, absl::StrCat(path, ": expected a list of strings"));
+      Error(n, absl::StrCat(path, ": expected a list of strings, got ", tw::yaml::Describe(n)));
       return false;
     }
     out->clear();

@@ -646,8 +646,8 @@ TEST(DaemonTest, AnInvalidConfigOnReloadIsRejectedAndTheRunningOneKept) {
   absl::Status st = d.Reload();
   ASSERT_FALSE(st.ok());
   EXPECT_THAT(std::string(st.message()),
-              HasSubstr("tierwatch.yaml:2: error: mode: expected one of"));
-  EXPECT_THAT(std::string(st.message()), HasSubstr("tierwatch.yaml:3: error: learn_for:"));
+              HasSubstr("tierwatch.yaml:2:7: error: mode: expected learn or watch"));
+  EXPECT_THAT(std::string(st.message()), HasSubstr("tierwatch.yaml:3:12: error: learn_for:"));
   d.Sync();
   EXPECT_EQ(d.mode(), config::Mode::kLearn);
   EXPECT_EQ(box.count(), 1u);

@@ -106,8 +106,11 @@ TEST(ConfigTest, Suggestions) {
       "relay: {address: a:1}\nmode: watch\n"
       "suggestions:\n  max_connections: -1\n  interval: 0s\n  cap: 3\n",
       "s.yaml");
-  EXPECT_THAT(ErrorAt(r, 4), HasSubstr("suggestions.max_connections: must be between 0 and"));
-  EXPECT_THAT(ErrorAt(r, 5), HasSubstr("suggestions.interval: must be longer than zero"));
+  EXPECT_THAT(
+      ErrorAt(r, 4),
+      HasSubstr("suggestions.max_connections: expected an integer from 0 to 16777216, got \"-1\""));
+  EXPECT_THAT(ErrorAt(r, 5),
+              HasSubstr("suggestions.interval: expected a duration longer than zero"));
   EXPECT_THAT(ErrorAt(r, 6), HasSubstr("cap"));
 }
 
@@ -149,17 +152,26 @@ TEST(ConfigTest, EveryErrorIsReportedWithItsLine) {
   EXPECT_THAT(ErrorAt(r, 1), HasSubstr("relay.address: required"));
   EXPECT_THAT(ErrorAt(r, 2),
               HasSubstr("relay: unknown key \"adress\" (did you mean \"address\"?)"));
-  EXPECT_THAT(ErrorAt(r, 3), HasSubstr("relay.keepalive: invalid"));
+  EXPECT_THAT(ErrorAt(r, 3), HasSubstr("relay.keepalive: expected a duration such as 30s, 5m or "
+                                       "168h (units ns, us, ms, s, m, h, d), got \"30 seconds\""));
   EXPECT_THAT(ErrorAt(r, 5), HasSubstr("relay.tls.enabled: expected true or false"));
   EXPECT_THAT(ErrorAt(r, 6), HasSubstr("relay.backoff: initial (1m) is longer than max (10s)"));
-  EXPECT_THAT(ErrorAt(r, 9), HasSubstr("mode: expected one of learn, watch, got \"learning\""));
-  EXPECT_THAT(ErrorAt(r, 10), HasSubstr("learn_for: expected a single value, got a list"));
-  EXPECT_THAT(ErrorAt(r, 13), HasSubstr("baseline.save_interval: invalid duration"));
-  EXPECT_THAT(ErrorAt(r, 15), HasSubstr("pipeline.queue_capacity: expected a whole number"));
-  EXPECT_THAT(ErrorAt(r, 16), HasSubstr("pipeline.overflow: expected one of block, drop"));
-  EXPECT_THAT(ErrorAt(r, 17), HasSubstr("recent_drops: must be between 0 and"));
-  EXPECT_THAT(ErrorAt(r, 19), HasSubstr("log.level: expected one of trace, debug"));
-  EXPECT_THAT(ErrorAt(r, 20), HasSubstr("log.json: expected true or false"));
+  EXPECT_THAT(ErrorAt(r, 9), HasSubstr("mode: expected learn or watch, got \"learning\""));
+  EXPECT_THAT(ErrorAt(r, 10), HasSubstr("learn_for: expected a duration such as 30s, 5m or 168h "
+                                        "(units ns, us, ms, s, m, h, d), got a list"));
+  EXPECT_THAT(ErrorAt(r, 13), HasSubstr("baseline.save_interval: expected a duration such as 30s"));
+  EXPECT_THAT(
+      ErrorAt(r, 15),
+      HasSubstr("pipeline.queue_capacity: expected an integer from 1 to 16777216, got \"lots\""));
+  EXPECT_THAT(ErrorAt(r, 16),
+              HasSubstr("pipeline.overflow: expected block or drop, got \"spill\""));
+  EXPECT_THAT(ErrorAt(r, 17),
+              HasSubstr("recent_drops: expected an integer from 0 to 16777216, got \"-1\""));
+  EXPECT_THAT(
+      ErrorAt(r, 19),
+      HasSubstr(
+          "log.level: expected one of trace, debug, info, warn, error or off, got \"verbose\""));
+  EXPECT_THAT(ErrorAt(r, 20), HasSubstr("log.json: expected true or false, got \"1\""));
   EXPECT_THAT(ErrorAt(r, 21),
               HasSubstr("config: unknown key \"colour\"; expected one of: relay, mode"));
   EXPECT_EQ(r.errors.size(), 14u) << Messages(r);
@@ -168,8 +180,8 @@ TEST(ConfigTest, EveryErrorIsReportedWithItsLine) {
   absl::Status st = DiagnosticsToStatus(r.errors);
   EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
   std::string text(st.message());
-  EXPECT_TRUE(absl::StartsWith(text, "bad.yaml:1: error: relay.address: required")) << text;
-  EXPECT_THAT(text, HasSubstr("\nbad.yaml:21: error: config: unknown key \"colour\""));
+  EXPECT_TRUE(absl::StartsWith(text, "bad.yaml:1:1: error: relay.address: required")) << text;
+  EXPECT_THAT(text, HasSubstr("\nbad.yaml:21:1: error: config: unknown key \"colour\""));
 }
 
 TEST(ConfigTest, SyntaxErrorNamesTheLine) {
@@ -194,7 +206,9 @@ TEST(ConfigTest, EmptyFileAndMissingFile) {
 TEST(ConfigTest, TopLevelMustBeAMapping) {
   ParsedConfig r = Parse("- relay\n- mode\n", "list.yaml");
   ASSERT_EQ(r.errors.size(), 1u) << Messages(r);
-  EXPECT_THAT(r.errors[0].ToString(), HasSubstr("list.yaml:1: error: config: expected a mapping"));
+  EXPECT_THAT(
+      r.errors[0].ToString(),
+      HasSubstr("list.yaml:1:1: error: config: expected a mapping with keys (relay, mode, "));
 }
 
 TEST(ConfigTest, DuplicateKeysAreErrors) {
@@ -332,10 +346,41 @@ TEST(ConfigTest, SingleStringPolicyIsAListOfOne) {
 }
 
 TEST(ConfigTest, EmptySectionsTakeDefaults) {
-  ParsedConfig r = Parse("relay:\n  address: a:1\n  tls:\n  backoff:\nmode: watch\nlog:\n", "e.yaml");
+  ParsedConfig r =
+      Parse("relay:\n  address: a:1\n  tls:\n  backoff:\nmode: watch\nlog:\n", "e.yaml");
   ASSERT_TRUE(r.ok()) << Messages(r);
   EXPECT_EQ(r.config.log.level, "info");
   EXPECT_EQ(r.config.relay.backoff.max, absl::Seconds(30));
+}
+
+TEST(ConfigTest, SettingsLeftEmptyReadAsEmpty) {
+  ParsedConfig r = Parse(
+      "relay:\n  address: a:1\n  backlog:\nmode: watch\n"
+      "http: {listen: , bearer_token_file: }\ntiers:\npolicies:\n",
+      "e.yaml");
+  ASSERT_TRUE(r.ok()) << Messages(r);
+  EXPECT_EQ(r.config.http.listen, "");  // the HTTP server turned off
+  EXPECT_EQ(r.config.http.bearer_token_file, "");
+  EXPECT_EQ(r.config.tiers, "");
+  EXPECT_THAT(r.config.policies, IsEmpty());
+  EXPECT_EQ(r.config.relay.backlog.kind, Backlog::Kind::kNone);
+  // A value that must be given says it got nothing.
+  r = Parse("relay: {address: a:1}\nmode: watch\nlog: {json: }\n", "e.yaml");
+  EXPECT_THAT(ErrorAt(r, 3), HasSubstr("log.json: expected true or false, got nothing"));
+}
+
+TEST(ConfigTest, ErrorsCarryTheColumnOfTheValue) {
+  ParsedConfig r = Parse(
+      "relay: {address: a:1}\nmode: lern\npipeline: {queue_capacity: [1]}\n"
+      "baseline: {path: b.twb}\n",
+      "c.yaml");
+  ASSERT_EQ(r.errors.size(), 2u) << Messages(r);
+  EXPECT_EQ(ErrorAt(r, 2),
+            "c.yaml:2:7: error: mode: expected learn or watch, got \"lern\" (did you mean "
+            "\"learn\"?)");
+  EXPECT_EQ(ErrorAt(r, 3),
+            "c.yaml:3:28: error: pipeline.queue_capacity: expected an integer from 1 to "
+            "16777216, got a list");
 }
 
 TEST(ConfigTest, ZeroDurationsWhereTheyMakeNoSense) {
@@ -343,8 +388,10 @@ TEST(ConfigTest, ZeroDurationsWhereTheyMakeNoSense) {
       "relay: {address: a:1, keepalive: 0s, resume_window: 0s}\n"
       "mode: watch\nlearn_for: 0s\n",
       "z.yaml");
-  EXPECT_THAT(ErrorAt(r, 1), HasSubstr("relay.keepalive: must be longer than zero"));
-  EXPECT_THAT(ErrorAt(r, 3), HasSubstr("learn_for: must be longer than zero"));
+  EXPECT_THAT(
+      ErrorAt(r, 1),
+      HasSubstr("relay.keepalive: expected a duration longer than zero such as 30s, got \"0s\""));
+  EXPECT_THAT(ErrorAt(r, 3), HasSubstr("learn_for: expected a duration longer than zero"));
   EXPECT_EQ(r.errors.size(), 2u) << Messages(r);  // resume_window 0 is allowed
 }
 
@@ -368,7 +415,7 @@ TEST(ConfigTest, RelayBacklog) {
   ParsedConfig bad = backlog("everything");
   ASSERT_EQ(bad.errors.size(), 1u);
   EXPECT_THAT(bad.errors[0].ToString(),
-              HasSubstr("b.yaml:1: error: relay.backlog: expected none, all or a duration"));
+              HasSubstr("b.yaml:1:32: error: relay.backlog: expected none, all or a duration"));
   EXPECT_TRUE(backlog("all").config.relay != backlog("none").config.relay);
 }
 
@@ -409,6 +456,7 @@ TEST(ConfigCheckFilesTest, EveryMissingFileAtItsLine) {
   EXPECT_THAT(ErrorAt(r, 11), HasSubstr("tiers: tier config "));
   EXPECT_THAT(ErrorAt(r, 12), HasSubstr("policies[0]: "));
   EXPECT_EQ(r.errors.size(), 5u) << Messages(r);
+  for (const Diagnostic& e : r.errors) EXPECT_GT(e.column, 0) << e.ToString();  // at the value
 }
 
 TEST(ConfigCheckFilesTest, WatchModeNeedsTheBaselineFile) {

@@ -166,9 +166,8 @@ TEST_F(RunDaemonTest, AnInvalidConfigOnSighupIsLoggedAndTheRunningOneKept) {
   WriteFile(dir_ / "tierwatch.yaml", "relay:\n  address: x:1\nmode: sometimes\nlearn_for: 1x\n");
   daemon->Signal(SIGHUP);
   ASSERT_TRUE(daemon->AwaitErr("config reload rejected")) << daemon->err();
-  EXPECT_THAT(daemon->err(),
-              HasSubstr("tierwatch.yaml:3: error: mode: expected one of learn, watch"));
-  EXPECT_THAT(daemon->err(), HasSubstr("tierwatch.yaml:4: error: learn_for:"));
+  EXPECT_THAT(daemon->err(), HasSubstr("tierwatch.yaml:3:7: error: mode: expected learn or watch"));
+  EXPECT_THAT(daemon->err(), HasSubstr("tierwatch.yaml:4:12: error: learn_for:"));
   EXPECT_THAT(daemon->err(), HasSubstr("baseline.path: required in learn mode"));
 
   daemon->Signal(SIGINT);
@@ -241,10 +240,10 @@ TEST_F(RunDaemonTest, CheckReportsEveryMissingFileAtOnceAtItsLine) {
   auto daemon = StartDaemon({"--check"});
   EXPECT_EQ(daemon->Wait(), 2) << daemon->err();
   std::string err = daemon->err();
-  EXPECT_THAT(err, HasSubstr("tierwatch.yaml:3: error: relay.tls.ca_file: CA file "));
-  EXPECT_THAT(err, HasSubstr("tierwatch.yaml:6: error: baseline.path: the directory "));
-  EXPECT_THAT(err, HasSubstr("tierwatch.yaml:7: error: tiers: tier config "));
-  EXPECT_THAT(err, HasSubstr("tierwatch.yaml:8: error: policies[0]: "));
+  EXPECT_THAT(err, HasSubstr("tierwatch.yaml:3:33: error: relay.tls.ca_file: CA file "));
+  EXPECT_THAT(err, HasSubstr("tierwatch.yaml:6:9: error: baseline.path: the directory "));
+  EXPECT_THAT(err, HasSubstr("tierwatch.yaml:7:8: error: tiers: tier config "));
+  EXPECT_THAT(err, HasSubstr("tierwatch.yaml:8:12: error: policies[0]: "));
   EXPECT_EQ(daemon->out(), "");
 }
 
@@ -260,7 +259,7 @@ TEST_F(RunDaemonTest, CheckReadsTheTierFileAndThePolicies) {
   EXPECT_EQ(daemon->Wait(), 2) << daemon->err();
   std::string err = daemon->err();
   EXPECT_THAT(err, HasSubstr("tiers.yaml:2:"));
-  EXPECT_THAT(err, HasSubstr("7 is out of range"));
+  EXPECT_THAT(err, HasSubstr("tiers[0].level: expected an integer from 0 to 2, got \"7\""));
   EXPECT_THAT(err, HasSubstr("p.yaml:6:"));
   EXPECT_THAT(err, HasSubstr("unknown field \"egres\""));
 }
@@ -327,12 +326,12 @@ TEST_F(RunDaemonTest, BadConfigExitsTwoWithEveryErrorAtItsLine) {
   auto daemon = StartDaemon();
   EXPECT_EQ(daemon->Wait(), 2);
   std::string err = daemon->err();
-  EXPECT_THAT(err, HasSubstr("tierwatch.yaml:1: error: relay.address: required"));
+  EXPECT_THAT(err, HasSubstr("tierwatch.yaml:1:1: error: relay.address: required"));
   EXPECT_THAT(err,
-              HasSubstr("tierwatch.yaml:2: error: relay: unknown key \"adress\" (did you mean"));
-  EXPECT_THAT(err, HasSubstr("tierwatch.yaml:4: error: learn_for: invalid"));
+              HasSubstr("tierwatch.yaml:2:3: error: relay: unknown key \"adress\" (did you mean"));
+  EXPECT_THAT(err, HasSubstr("tierwatch.yaml:4:12: error: learn_for: expected a duration"));
   EXPECT_THAT(err,
-              HasSubstr("tierwatch.yaml:5: error: pipeline.overflow: expected one of block, drop"));
+              HasSubstr("tierwatch.yaml:5:22: error: pipeline.overflow: expected block or drop"));
   EXPECT_THAT(err, HasSubstr("baseline.path: required in learn mode"));
   EXPECT_EQ(daemon->out(), "");
 }
@@ -359,7 +358,7 @@ TEST_F(RunDaemonTest, CheckValidatesWithoutStarting) {
   if (!fs::exists("/var/lib/tierwatch")) {
     EXPECT_EQ(here->Wait(), 2);
     EXPECT_THAT(here->err(),
-                HasSubstr("tierwatch.example.yaml:93: error: baseline.path: the directory"));
+                HasSubstr("tierwatch.example.yaml:93:9: error: baseline.path: the directory"));
   } else {
     here->Wait();
   }

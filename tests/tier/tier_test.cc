@@ -217,11 +217,11 @@ TEST_F(TierTest, ConfigErrorsAreAllCollectedWithFileAndLine) {
   EXPECT_TRUE(has(4, "\"cilium-[\" is not a valid namespace pattern"));
   EXPECT_TRUE(has(5, "unknown key \"colour\""));
   EXPECT_TRUE(has(7, "namespace kube-system is already in tier 0"));
-  EXPECT_TRUE(has(8, "7 is out of range"));
-  EXPECT_TRUE(has(10, "expected a list of strings"));
+  EXPECT_TRUE(has(8, "tiers[2].level: expected an integer from 0 to 2, got \"7\""));
+  EXPECT_TRUE(has(10, "expected a list of strings, got \"cert-manager\""));
   EXPECT_TRUE(has(13, "\"53/ICMP\""));
   EXPECT_TRUE(has(13, "\"70000/UDP\""));
-  EXPECT_TRUE(has(14, "metrics_ports[1]: expected an integer"));
+  EXPECT_TRUE(has(14, "metrics_ports[1]: expected an integer from 1 to 65535, got \"http\""));
   EXPECT_TRUE(has(14, "metrics_ports[2]: port 9090 is listed twice"));
   EXPECT_TRUE(has(15, "expected KEY=VALUE"));
   EXPECT_TRUE(has(17, "\"-bad/key\" is not a valid label key"));
