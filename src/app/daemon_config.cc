@@ -77,7 +77,9 @@ class ProtoMapper {
   bool Number(const YamlValue& v, const std::string& path, T* out) {
     if (!Scalar(v, path, "a number")) return false;
     if (!absl::SimpleAtoi(v.scalar, out)) {
-      Error(v.line, path, absl::StrCat("expected a whole number, got \"", v.scalar, "\""));
+      Error(v.line, path,
+            absl::StrCat("expected an integer from ", std::numeric_limits<T>::min(), " to ",
+                         std::numeric_limits<T>::max(), ", got \"", v.scalar, "\""));
       return false;
     }
     return true;
@@ -152,11 +154,11 @@ class ProtoMapper {
           ev = et->FindValueByNumber(number);
         }
         if (ev == nullptr) {
-          std::vector<std::string> names;
+          std::vector<absl::string_view> names;
           for (int i = 0; i < et->value_count(); ++i) names.push_back(et->value(i)->name());
           Error(v.line, path,
-                absl::StrCat("unknown ", et->name(), " \"", v.scalar, "\"; expected one of ",
-                             absl::StrJoin(names, ", ")));
+                tw::yaml::ExpectedOneOf(names, absl::StrCat("\"", v.scalar, "\""),
+                                        absl::AsciiStrToUpper(v.scalar)));
           return false;
         }
         rep ? r->AddEnumValue(msg, fd, ev->number()) : r->SetEnumValue(msg, fd, ev->number());

@@ -399,13 +399,18 @@ int Reader::ChoiceIndex(const YAML::Node& n, const std::string& path,
     auto it = std::find(names.begin(), names.end(), n.Scalar());
     if (it != names.end()) return static_cast<int>(it - names.begin());
   }
-  std::string message = absl::StrCat("expected ", Alternatives(names), ", got ", Describe(n));
-  if (n.IsScalar()) {
-    std::string closest = ClosestName(n.Scalar(), names);
+  Error(n, path, ExpectedOneOf(names, Describe(n), n.IsScalar() ? n.Scalar() : ""));
+  return -1;
+}
+
+std::string ExpectedOneOf(const std::vector<absl::string_view>& names, absl::string_view got,
+                          absl::string_view scalar) {
+  std::string message = absl::StrCat("expected ", Alternatives(names), ", got ", got);
+  if (!scalar.empty()) {
+    std::string closest = ClosestName(scalar, names);
     if (!closest.empty()) absl::StrAppend(&message, " (did you mean \"", closest, "\"?)");
   }
-  Error(n, path, std::move(message));
-  return -1;
+  return message;
 }
 
 }  // namespace tw::yaml

@@ -79,6 +79,13 @@ std::string ClosestName(absl::string_view name, const std::vector<absl::string_v
 // (`key:` with no value).
 std::string Describe(const YAML::Node& n);
 
+// What every reader says of a value that must be one of `names` (Reader::Choice's wording,
+// also for readers that hold another tree): `got` is what was found ("\"lern\"", "a list"),
+// `scalar` the value itself when it is one ("" otherwise), for "did you mean":
+//   expected learn or watch, got "lern" (did you mean "learn"?)
+std::string ExpectedOneOf(const std::vector<absl::string_view>& names, absl::string_view got,
+                          absl::string_view scalar);
+
 // The key node of `key` in the mapping `map` (the first when repeated), undefined when there
 // is none or `map` is not a mapping: where a problem with a whole section is reported (its
 // value starts on the next line when it is a block).

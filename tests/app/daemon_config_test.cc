@@ -74,12 +74,13 @@ TEST(DaemonConfigTest, FilterErrorsJoinTheOtherErrorsWithLines) {
   EXPECT_THAT(msg, HasSubstr("bad.yaml:3:14: error: relay.keepalive: expected a duration"));
   EXPECT_THAT(msg, HasSubstr("bad.yaml:6: error: relay.filters.whitelist[0]: unknown "
                              "FlowFilter field \"verdikt\" (did you mean \"verdict\"?)"));
-  EXPECT_THAT(msg, HasSubstr("bad.yaml:7: error: relay.filters.whitelist[1].verdict[0]: unknown "
-                             "Verdict \"DROPED\"; expected one of"));
+  EXPECT_THAT(msg, HasSubstr("bad.yaml:7: error: relay.filters.whitelist[1].verdict[0]: expected "
+                             "one of VERDICT_UNKNOWN, FORWARDED"));
+  EXPECT_THAT(msg, HasSubstr("got \"DROPED\" (did you mean \"DROPPED\"?)"));
   EXPECT_THAT(msg, HasSubstr("bad.yaml:8: error: relay.filters.whitelist[2]:"));
   EXPECT_THAT(msg, HasSubstr("10.0.0.0/33"));
   EXPECT_THAT(msg, HasSubstr("bad.yaml:9: error: relay.filters.whitelist[3].event_type[0].type: "
-                             "expected a whole number, got \"five\""));
+                             "expected an integer from -2147483648 to 2147483647, got \"five\""));
   EXPECT_THAT(msg, HasSubstr("bad.yaml:11: error: relay.filters.blacklist[0].tcp_flags[0].SYN: "
                              "expected true or false"));
   // One line per error, in file order.
