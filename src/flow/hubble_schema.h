@@ -30,6 +30,7 @@
 // never written: see docs/flow-model.md for what the analysis keeps.
 #pragma once
 
+#include <cstring>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -513,9 +514,14 @@ class KeyIndex {
  public:
   void Add(absl::string_view name, size_t field, size_t alternative);
   const Key* Find(absl::string_view key) const {
-    if (key.size() >= by_length_.size()) return nullptr;
+    if (key.empty() || key.size() >= by_length_.size()) return nullptr;
+    // Names of one length mostly differ in their first or last letter: compare those
+    // before calling memcmp.
     for (const Key& k : by_length_[key.size()]) {
-      if (k.name == key) return &k;
+      if (k.name.front() == key.front() && k.name.back() == key.back() &&
+          std::memcmp(k.name.data(), key.data(), key.size()) == 0) {
+        return &k;
+      }
     }
     return nullptr;
   }
@@ -524,31 +530,34 @@ class KeyIndex {
   std::vector<std::vector<Key>> by_length_;
 };
 
-// Built once per schema (immutable afterwards): proto names and lowerCamel names.
+template <typename S>
+KeyIndex BuildKeyIndex() {
+  KeyIndex index;
+  size_t i = 0;
+  ForEach(S::kFields, [&](const auto& f) {
+    using F = std::decay_t<decltype(f)>;
+    if constexpr (F::kind == FieldKind::kOneof) {
+      size_t a = 0;
+      ForEach(f.alternatives, [&](const auto& alt) { index.Add(alt.name, i, a++); });
+    } else {
+      index.Add(f.name, i, 0);
+    }
+    ++i;
+  });
+  return index;
+}
+
+// Each schema's keys, built on first use and never changed afterwards.
 template <typename S>
 const KeyIndex& KeysOf() {
-  static const KeyIndex* index = [] {
-    auto* idx = new KeyIndex();
-    size_t i = 0;
-    ForEach(S::kFields, [&](const auto& f) {
-      using F = std::decay_t<decltype(f)>;
-      if constexpr (F::kind == FieldKind::kOneof) {
-        size_t a = 0;
-        ForEach(f.alternatives, [&](const auto& alt) { idx->Add(alt.name, i, a++); });
-      } else {
-        idx->Add(f.name, i, 0);
-      }
-      ++i;
-    });
-    return idx;
-  }();
+  static const KeyIndex* index = new KeyIndex(BuildKeyIndex<S>());
   return *index;
 }
 
 // Calls fn(std::get<i>(tuple)).
 template <typename Tuple, typename Fn, size_t... I>
 void VisitAt(const Tuple& t, size_t i, Fn&& fn, std::index_sequence<I...>) {
-  ((i == I ? (fn(std::get<I>(t)), 0) : 0), ...);
+  (void)((i == I && (fn(std::get<I>(t)), true)) || ...);
 }
 template <typename Tuple, typename Fn>
 void VisitAt(const Tuple& t, size_t i, Fn&& fn) {
