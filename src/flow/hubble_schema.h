@@ -78,68 +78,40 @@ struct MemberOf<T O::*> {
 
 enum class FieldKind { kValue, kMessage, kInline, kBit, kMirror, kAlternative, kOneof };
 
-template <auto kMember, typename A>
-struct ValueField {
-  static constexpr FieldKind kind = FieldKind::kValue;
-  static constexpr auto member = kMember;
-  absl::string_view name;
-  A pb;
-};
-template <auto kMember, typename A>
-constexpr ValueField<kMember, A> Value(absl::string_view name, A pb) {
-  return {name, pb};
-}
-
-template <typename S, auto kMember, typename A>
-struct MessageField {
-  static constexpr FieldKind kind = FieldKind::kMessage;
-  static constexpr auto member = kMember;
+// One row of a table. Which parameters mean something depends on the kind: the schema of a
+// sub-message (void when none), the member that holds the field (nullptr when none), the
+// bit of a Bit field, the Choice of an Alternative.
+template <FieldKind K, typename S, auto kMember, auto kBit, typename C, typename A>
+struct Field {
+  static constexpr FieldKind kind = K;
   using Schema = S;
-  absl::string_view name;
-  A pb;
-};
-template <typename S, auto kMember, typename A>
-constexpr MessageField<S, kMember, A> Message(absl::string_view name, A pb) {
-  return {name, pb};
-}
-
-template <typename S, typename A>
-struct InlineField {
-  static constexpr FieldKind kind = FieldKind::kInline;
-  using Schema = S;
-  absl::string_view name;
-  A pb;
-};
-template <typename S, typename A>
-constexpr InlineField<S, A> Inline(absl::string_view name, A pb) {
-  return {name, pb};
-}
-
-template <auto kMember, auto kBit, typename A>
-struct BitField {
-  static constexpr FieldKind kind = FieldKind::kBit;
   static constexpr auto member = kMember;
   static constexpr auto bit = kBit;
+  using Choice = C;
   absl::string_view name;
   A pb;
 };
+
+template <auto kMember, typename A>
+constexpr auto Value(absl::string_view name, A pb) {
+  return Field<FieldKind::kValue, void, kMember, 0, void, A>{name, pb};
+}
+template <typename S, auto kMember, typename A>
+constexpr auto Message(absl::string_view name, A pb) {
+  return Field<FieldKind::kMessage, S, kMember, 0, void, A>{name, pb};
+}
+template <typename S, typename A>
+constexpr auto Inline(absl::string_view name, A pb) {
+  return Field<FieldKind::kInline, S, nullptr, 0, void, A>{name, pb};
+}
 template <auto kMember, auto kBit, typename A>
-constexpr BitField<kMember, kBit, A> Bit(absl::string_view name, A pb) {
-  return {name, pb};
+constexpr auto Bit(absl::string_view name, A pb) {
+  return Field<FieldKind::kBit, void, kMember, kBit, void, A>{name, pb};
 }
-
 template <auto kMember, typename A>
-struct MirrorField {
-  static constexpr FieldKind kind = FieldKind::kMirror;
-  static constexpr auto member = kMember;
-  absl::string_view name;
-  A pb;
-};
-template <auto kMember, typename A>
-constexpr MirrorField<kMember, A> Mirror(absl::string_view name, A pb) {
-  return {name, pb};
+constexpr auto Mirror(absl::string_view name, A pb) {
+  return Field<FieldKind::kMirror, void, kMember, 0, void, A>{name, pb};
 }
-
 // One member of a oneof. S is the alternative's schema (void: Hubble sends it, tierwatch
 // keeps nothing of it, but it still takes the oneof). Choice has
 //   static bool Chosen(const Owner&);          // the owner holds this alternative
@@ -147,16 +119,8 @@ constexpr MirrorField<kMember, A> Mirror(absl::string_view name, A pb) {
 //                                              // already is, as protobuf merges)
 //   static const Target& Get(const Owner&);
 template <typename S, typename C, typename A>
-struct AlternativeField {
-  static constexpr FieldKind kind = FieldKind::kAlternative;
-  using Schema = S;
-  using Choice = C;
-  absl::string_view name;
-  A pb;
-};
-template <typename S, typename C, typename A>
-constexpr AlternativeField<S, C, A> Alternative(absl::string_view name, A pb) {
-  return {name, pb};
+constexpr auto Alternative(absl::string_view name, A pb) {
+  return Field<FieldKind::kAlternative, S, nullptr, 0, C, A>{name, pb};
 }
 
 template <typename... Alts>
