@@ -296,8 +296,11 @@ class ConfigReader : public tw::yaml::Reader {
       return;
     }
     Relay(root, &cfg->relay, options);
+    // An unreadable mode says so once: no consequence is drawn from the default it left.
+    bool mode_known = true;
     if (const YAML::Node v = Get(root, "mode")) {
-      Choice<Mode>(v, "mode", {{"learn", Mode::kLearn}, {"watch", Mode::kWatch}}, &cfg->mode);
+      mode_known =
+          Choice<Mode>(v, "mode", {{"learn", Mode::kLearn}, {"watch", Mode::kWatch}}, &cfg->mode);
     }
     if (const YAML::Node v = Get(root, "learn_for"))
       PositiveDuration(v, "learn_for", &cfg->learn_for);
@@ -309,7 +312,7 @@ class ConfigReader : public tw::yaml::Reader {
         PositiveDuration(v, "baseline.save_interval", &cfg->baseline.save_interval);
       }
     }
-    if (cfg->mode == Mode::kLearn && cfg->baseline.path.empty()) {
+    if (mode_known && cfg->mode == Mode::kLearn && cfg->baseline.path.empty()) {
       const YAML::Node at = baseline            ? tw::yaml::KeyNode(root, "baseline")
                             : Get(root, "mode") ? tw::yaml::KeyNode(root, "mode")
                                                 : root;

@@ -259,6 +259,14 @@ TEST(ConfigTest, LearnModeNeedsABaselinePath) {
   EXPECT_EQ(r.errors.size(), 1u);
 }
 
+// A mode that does not parse is one error: the default it left (learn) must not add a
+// "baseline.path: required in learn mode" the operator never asked for.
+TEST(ConfigTest, AnUnreadableModeIsOneErrorNotItsConsequences) {
+  ParsedConfig r = Parse("relay: {address: a:1}\nmode: wach\n", "m.yaml");
+  EXPECT_THAT(ErrorAt(r, 2), HasSubstr("mode: expected learn or watch, got \"wach\""));
+  EXPECT_EQ(r.errors.size(), 1u) << Messages(r);
+}
+
 TEST(ConfigTest, RelativePathsFollowTheConfigFile) {
   TempDir dir;
   std::string path = dir.Write("etc/tw.yaml",
