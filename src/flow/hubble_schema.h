@@ -30,7 +30,6 @@
 // never written: see docs/flow-model.md for what the analysis keeps.
 #pragma once
 
-#include <cstring>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -482,8 +481,7 @@ class KeyIndex {
     // Names of one length mostly differ in their first or last letter: compare those
     // before calling memcmp.
     for (const Key& k : by_length_[key.size()]) {
-      if (k.name.front() == key.front() && k.name.back() == key.back() &&
-          std::memcmp(k.name.data(), key.data(), key.size()) == 0) {
+      if (k.name.front() == key.front() && k.name.back() == key.back() && Same(k.name, key)) {
         return &k;
       }
     }
@@ -491,6 +489,14 @@ class KeyIndex {
   }
 
  private:
+  // Keys are short (at most 25 bytes): a loop the compiler keeps inline beats a memcmp call.
+  static bool Same(absl::string_view a, absl::string_view b) {
+    for (size_t i = 1; i + 1 < a.size(); ++i) {
+      if (a[i] != b[i]) return false;
+    }
+    return true;
+  }
+
   std::vector<std::vector<Key>> by_length_;
 };
 

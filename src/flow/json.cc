@@ -5,6 +5,7 @@
 #include <limits>
 #include <vector>
 
+#include "absl/base/attributes.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -284,7 +285,7 @@ struct JsonDecoder::Impl {
 
   // ---- scalars ------------------------------------------------------------------------
 
-  bool Type(od::value& v, const Path& p, od::json_type* t) {
+  ABSL_ATTRIBUTE_ALWAYS_INLINE bool Type(od::value& v, const Path& p, od::json_type* t) {
     if (auto ec = v.type().get(*t)) return JsonError(ec, p);
     return true;
   }
@@ -304,20 +305,23 @@ struct JsonDecoder::Impl {
     return true;
   }
 
-  bool String(od::value& v, od::json_type t, const Path& p, absl::string_view* out) {
+  ABSL_ATTRIBUTE_ALWAYS_INLINE bool String(od::value& v, od::json_type t, const Path& p,
+                                           absl::string_view* out) {
     if (t != od::json_type::string) return Expected(p, "string", t);
     std::string_view s;
     if (auto ec = v.get_string().get(s)) return JsonError(ec, p);
     *out = absl::string_view(s.data(), s.size());
     return true;
   }
-  bool StringTo(od::value& v, od::json_type t, const Path& p, std::string* out) {
+  ABSL_ATTRIBUTE_ALWAYS_INLINE bool StringTo(od::value& v, od::json_type t, const Path& p,
+                                             std::string* out) {
     absl::string_view s;
     TW_TRY(String(v, t, p, &s));
     out->assign(s.data(), s.size());
     return true;
   }
-  bool SymbolTo(od::value& v, od::json_type t, const Path& p, Symbol* out) {
+  ABSL_ATTRIBUTE_ALWAYS_INLINE bool SymbolTo(od::value& v, od::json_type t, const Path& p,
+                                             Symbol* out) {
     absl::string_view s;
     TW_TRY(String(v, t, p, &s));
     *out = Intern(s);
@@ -497,7 +501,8 @@ struct JsonDecoder::Impl {
 
   // ---- containers ---------------------------------------------------------------------
 
-  bool Object(od::value& v, od::json_type t, const Path& p, od::object* obj) {
+  ABSL_ATTRIBUTE_ALWAYS_INLINE bool Object(od::value& v, od::json_type t, const Path& p,
+                                           od::object* obj) {
     if (t != od::json_type::object) return Expected(p, "object", t);
     if (auto ec = v.get_object().get(*obj)) return JsonError(ec, p);
     return true;
