@@ -401,13 +401,13 @@ json ProofJson(const SuggestionResult& r) {
     for (const auto& i : list) a.push_back({{"connection", i.key.ToString()}, {"what", i.what}});
     return a;
   };
-  auto lint = [](const std::vector<tw::Diagnostic>& list) {
+  // Problems as `policy lint -o json` gives them: one object each (file, line, code, ...).
+  auto diagnostics = [](const std::vector<tw::Diagnostic>& list) {
     json a = json::array();
-    for (const auto& f : list) a.push_back(f.ToString());
+    for (const auto& d : list) a.push_back(json(d.ToJson()));
     return a;
   };
-  json parse = json::array();
-  for (const auto& d : r.proof.parse_errors) parse.push_back(d.ToString());
+  json parse = diagnostics(r.proof.parse_errors);
   const suggest::ProofReport& p = r.proof;
   return {{"run", r.proofs_run},
           {"ok", r.proven()},
@@ -428,7 +428,7 @@ json ProofJson(const SuggestionResult& r) {
            {{"ok", p.lint_errors.empty()},
             {"skipped", p.lint_skipped},
             {"policies", p.lint_policies},
-            {"errors", lint(p.lint_errors)},
+            {"errors", diagnostics(p.lint_errors)},
             {"errors_existing", p.lint_errors_existing.size()},
             {"warnings", p.lint_warnings}}},
           {"text", r.proofs_run ? suggest::RenderProof(p) : std::string()}};

@@ -384,6 +384,18 @@ TEST_F(RoutesTest, SuggestionsServeTheBundleWithAHeaderAndJsonListsTheFiles) {
   EXPECT_EQ(b["computed"]["proofs"]["ok"], false);
   EXPECT_EQ(b["computed"]["proofs"]["closure"]["still_denied"], 1);
   EXPECT_EQ(b["computed"]["unresolved"][0]["reason"], "egress is denied by deny-db");
+
+  // Lint errors of the proof are objects, as `policy lint -o json` gives them.
+  tw::Diagnostic lint_error = tw::Diagnostic::Error("cnp-odoo.yaml", 7, "toPorts is empty");
+  lint_error.code = "TW004";
+  result->proof.lint_errors = {lint_error};
+  b = Body(Get(state, "/api/v1/suggestions", {{"format", "json"}}));
+  const json& errors = b["computed"]["proofs"]["lint"]["errors"];
+  ASSERT_EQ(errors.size(), 1u) << errors.dump();
+  EXPECT_EQ(errors[0]["file"], "cnp-odoo.yaml");
+  EXPECT_EQ(errors[0]["line"], 7);
+  EXPECT_EQ(errors[0]["code"], "TW004");
+  EXPECT_EQ(errors[0]["message"], "toPorts is empty");
 }
 
 TEST_F(RoutesTest, SuggestionsRejectBadParameters) {
