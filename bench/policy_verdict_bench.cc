@@ -24,8 +24,8 @@ using tw::policy::Connection;
 using tw::policy::EndpointView;
 using tw::policy::Evaluator;
 using tw::policy::EvaluatorOptions;
-using tw::policy::LoadPolicies;
 using tw::policy::LoadedPolicies;
+using tw::policy::LoadPolicies;
 using tw::policy::ParsePolicyText;
 
 struct OwnedEp {

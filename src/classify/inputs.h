@@ -31,9 +31,9 @@ struct InputPaths {
 
 struct Inputs {
   std::unique_ptr<tier::TierModel> tiers;
-  std::unique_ptr<baseline::Baseline> baseline;  // null without --baseline
+  std::unique_ptr<baseline::Baseline> baseline;      // null without --baseline
   std::unique_ptr<policy::LoadedPolicies> policies;  // null without --policies
-  std::unique_ptr<policy::Evaluator> evaluator;  // null without --policies
+  std::unique_ptr<policy::Evaluator> evaluator;      // null without --policies
   flow::SymbolTable* symbols = nullptr;
   // Non-error policy diagnostics (warnings, skipped documents) for the caller to show.
   std::vector<tw::Diagnostic> policy_notes;

@@ -13,10 +13,10 @@
 #define TW_STATUS_CONCAT_INNER(a, b) a##b
 #define TW_STATUS_CONCAT(a, b) TW_STATUS_CONCAT_INNER(a, b)
 
-#define TW_RETURN_IF_ERROR(expr)                   \
-  do {                                             \
-    const ::absl::Status tw_status_ = (expr);      \
-    if (!tw_status_.ok()) return tw_status_;       \
+#define TW_RETURN_IF_ERROR(expr)              \
+  do {                                        \
+    const ::absl::Status tw_status_ = (expr); \
+    if (!tw_status_.ok()) return tw_status_;  \
   } while (0)
 
 #define TW_ASSIGN_OR_RETURN(lhs, expr) \

@@ -236,7 +236,7 @@ spec:
   ingress: [{fromEndpoints: [{}]}]
   egress: [{toEndpoints: [{}]}]
 )",
-                                                      "allow.yaml");
+                                                          "allow.yaml");
   ASSERT_FALSE(loaded.HasErrors());
   SuggestionHandler h(std::make_unique<tier::TierModel>(), loaded.policies, s_, nullptr, scope_,
                       {.policies_from = "allow.yaml"});

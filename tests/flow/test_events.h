@@ -177,7 +177,8 @@ inline std::vector<Event> SyntheticEvents(SymbolTable& s) {
     f.time = At(1764300003, 0);
     f.verdict = Verdict::kDropped;
     f.type = FlowType::kL7;
-    f.l7 = L7{L7Type::kRequest, 0, std::nullopt, Http{403, "GET", "http://odoo/admin", "HTTP/1.1", {}}};
+    f.l7 = L7{L7Type::kRequest, 0, std::nullopt,
+              Http{403, "GET", "http://odoo/admin", "HTTP/1.1", {}}};
     f.event_type = kEventL7;
     Event ev;
     ev.flow = std::move(f);

@@ -16,7 +16,8 @@ inline constexpr const char* kNoSharedReason =
 
 // The hubble-otel-flows corpus directory, or "" when absent.
 inline std::string SharedCorpusDir() {
-  std::filesystem::path p = std::filesystem::path(TIERWATCH_SHARED_DIR) / "data" / "hubble-otel-flows";
+  std::filesystem::path p =
+      std::filesystem::path(TIERWATCH_SHARED_DIR) / "data" / "hubble-otel-flows";
   std::error_code ec;
   return std::filesystem::is_directory(p, ec) ? p.string() : std::string();
 }
