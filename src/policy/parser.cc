@@ -763,10 +763,11 @@ std::optional<Entity> ParseEntity(Doc& d, const YAML::Node& n, const std::string
   std::string name = Scalar(n);
   auto e = EntityFromName(name);
   if (!e || *e == Entity::kWorldIpv4 || *e == Entity::kWorldIpv6) {
-    d.Error(n, absl::StrCat(item_path, ": unsupported entity \"", name,
-                            "\" (the CRD accepts all, world, cluster, cluster-mesh, host, "
-                            "remote-node, kube-apiserver, ingress, health, init, unmanaged, "
-                            "none)"));
+    // The CRD's enum (world-ipv4 and world-ipv6 are not in it).
+    d.Error(n, ExpectedName(item_path,
+                            {"all", "world", "cluster", "cluster-mesh", "host", "remote-node",
+                             "kube-apiserver", "ingress", "health", "init", "unmanaged", "none"},
+                            n));
     return std::nullopt;
   }
   if (*e == Entity::kClusterMesh) {

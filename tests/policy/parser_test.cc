@@ -239,7 +239,9 @@ spec:
   egress:
   - toEntities: [world-ipv4]
 )",
-       "unsupported entity \"world-ipv4\"", 7},
+       "expected one of all, world, cluster, cluster-mesh, host, remote-node, kube-apiserver, "
+       "ingress, health, init, unmanaged or none, got \"world-ipv4\"",
+       7},
       {"except outside its cidr", R"(apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
 metadata: {name: p, namespace: ns}
