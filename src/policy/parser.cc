@@ -85,11 +85,25 @@ bool PlainNonString(const YAML::Node& n) {
 
 bool Present(const YAML::Node& n) { return n.IsDefined() && !n.IsNull(); }
 
+// "PATH: expected WHAT, got WHAT WAS FOUND": the wording of every tierwatch YAML reader
+// (yaml::Reader), so that a policy file and the daemon's own config say a wrong type alike.
+std::string Expected(absl::string_view path, absl::string_view what, const YAML::Node& got) {
+  return absl::StrCat(path, ": expected ", what, ", got ", tw::yaml::Describe(got));
+}
+
+// A value that must be one of a few names, in Reader::Choice's wording (with "did you mean").
+std::string ExpectedName(absl::string_view path, const std::vector<absl::string_view>& names,
+                         const YAML::Node& got) {
+  return absl::StrCat(
+      path, ": ",
+      tw::yaml::ExpectedOneOf(names, tw::yaml::Describe(got), got.IsScalar() ? got.Scalar() : ""));
+}
+
 // Checks that a mapping only has known keys; reports each unknown one.
 bool CheckMap(Doc& d, const YAML::Node& n, absl::string_view path,
               std::initializer_list<absl::string_view> allowed, int fallback_line = 0) {
   if (!n.IsMap()) {
-    d.Error(n, absl::StrCat(path, " must be a mapping"), fallback_line);
+    d.Error(n, Expected(path, "a mapping", n), fallback_line);
     return false;
   }
   for (auto it = n.begin(); it != n.end(); ++it) {
@@ -110,7 +124,7 @@ std::optional<YAML::Node> List(Doc& d, const YAML::Node& parent, const char* key
   YAML::Node n = parent[key];
   if (!Present(n)) return std::nullopt;
   if (!n.IsSequence()) {
-    d.Error(n, absl::StrCat(path, ".", key, " must be a list"));
+    d.Error(n, Expected(absl::StrCat(path, ".", key), "a list", n));
     return std::nullopt;
   }
   return n;
@@ -121,7 +135,7 @@ std::optional<std::string> StringField(Doc& d, const YAML::Node& parent, const c
   YAML::Node n = parent[key];
   if (!Present(n)) return std::nullopt;
   if (!n.IsScalar()) {
-    d.Error(n, absl::StrCat(path, ".", key, " must be a string"));
+    d.Error(n, Expected(absl::StrCat(path, ".", key), "a string", n));
     return std::nullopt;
   }
   return n.Scalar();
@@ -134,7 +148,7 @@ std::optional<bool> BoolField(Doc& d, const YAML::Node& parent, const char* key,
   std::string s = n.IsScalar() ? n.Scalar() : "";
   if (s == "true") return true;
   if (s == "false") return false;
-  d.Error(n, absl::StrCat(path, ".", key, " must be true or false"));
+  d.Error(n, Expected(absl::StrCat(path, ".", key), "true or false", n));
   return std::nullopt;
 }
 
@@ -181,7 +195,7 @@ void ParseMatchLabels(Doc& d, const YAML::Node& ml, absl::string_view path, cons
                       Selector& sel) {
   if (!Present(ml)) return;
   if (!ml.IsMap()) {
-    d.Error(ml, absl::StrCat(path, ".matchLabels must be a mapping of label to value"));
+    d.Error(ml, Expected(absl::StrCat(path, ".matchLabels"), "a mapping of label to value", ml));
     return;
   }
   for (auto it = ml.begin(); it != ml.end(); ++it) {
@@ -193,7 +207,8 @@ void ParseMatchLabels(Doc& d, const YAML::Node& ml, absl::string_view path, cons
     if (it->second.IsNull()) {
       r.values.push_back("");
     } else if (!it->second.IsScalar()) {
-      d.Error(it->second, absl::StrCat(path, ".matchLabels[\"", k, "\"] must be a string"));
+      d.Error(it->second,
+              Expected(absl::StrCat(path, ".matchLabels[\"", k, "\"]"), "a string", it->second));
       continue;
     } else {
       if (PlainNonString(it->second)) {
@@ -230,16 +245,16 @@ std::optional<Requirement> ParseMatchExpression(Doc& d, const YAML::Node& e, con
   std::string op = Scalar(e["operator"]);
   std::optional<SelectorOp> sop = SelectorOpNamed(op);
   if (!sop) {
-    d.Error(
-        Present(e["operator"]) ? e["operator"] : e,
-        absl::StrCat(p, ".operator \"", op, "\" is not one of In, NotIn, Exists, DoesNotExist"));
+    d.Error(Present(e["operator"]) ? e["operator"] : e,
+            ExpectedName(absl::StrCat(p, ".operator"), {"In", "NotIn", "Exists", "DoesNotExist"},
+                         e["operator"]));
     return std::nullopt;
   }
   r.op = *sop;
   YAML::Node vals = e["values"];
   if (Present(vals)) {
     if (!vals.IsSequence()) {
-      d.Error(vals, absl::StrCat(p, ".values must be a list"));
+      d.Error(vals, Expected(absl::StrCat(p, ".values"), "a list", vals));
       return std::nullopt;
     }
     for (const auto& v : vals) r.values.push_back(Scalar(v));
@@ -261,7 +276,7 @@ void ParseMatchExpressions(Doc& d, const YAML::Node& me, absl::string_view path,
                            const KeyScheme& keys, Selector& sel) {
   if (!Present(me)) return;
   if (!me.IsSequence()) {
-    d.Error(me, absl::StrCat(path, ".matchExpressions must be a list"));
+    d.Error(me, Expected(absl::StrCat(path, ".matchExpressions"), "a list", me));
     return;
   }
   for (size_t i = 0; i < me.size(); ++i) {
@@ -356,9 +371,10 @@ std::optional<L4Proto> ParseProto(Doc& d, const YAML::Node& n, absl::string_view
                             " needs --enable-extended-ip-protocols and is not evaluated by "
                             "tierwatch"));
   } else {
-    d.Error(n, absl::StrCat(path, ".protocol \"", p, "\" must be one of ",
-                            knp ? "TCP, UDP, SCTP" : "TCP, UDP, SCTP, ANY",
-                            upper != p ? " (upper case)" : ""));
+    // "did you mean" offers the upper-case name for "tcp" (names are matched ignoring case).
+    std::vector<absl::string_view> names = {"TCP", "UDP", "SCTP"};
+    if (!knp) names.push_back("ANY");
+    d.Error(n, ExpectedName(absl::StrCat(path, ".protocol"), names, n));
   }
   return std::nullopt;
 }
@@ -378,8 +394,8 @@ std::optional<PortProtocol> ParsePortProtocol(Doc& d, const YAML::Node& n, absl:
   } else {
     uint32_t v = 0;
     if (!absl::SimpleAtoi(ps, &v) || v > 65535) {
-      d.Error(port, absl::StrCat(path, ".port \"", ps,
-                                 "\" is neither a port number 0-65535 nor a port name"));
+      d.Error(port, Expected(absl::StrCat(path, ".port"),
+                             "a port number from 0 to 65535 or a port name", port));
       ok = false;
     } else {
       pp.port = static_cast<uint16_t>(v);
@@ -393,7 +409,7 @@ std::optional<PortProtocol> ParsePortProtocol(Doc& d, const YAML::Node& n, absl:
   if (Present(ep)) {
     int64_t e = 0;
     if (!absl::SimpleAtoi(Scalar(ep), &e) || e < 0 || e > 65535) {
-      d.Error(ep, absl::StrCat(path, ".endPort must be an integer 0-65535"));
+      d.Error(ep, Expected(absl::StrCat(path, ".endPort"), "an integer from 0 to 65535", ep));
       ok = false;
     } else if (e != 0 && pp.IsNamed()) {
       d.Warn(ep, absl::StrCat(path, ".endPort is ignored for the named port \"", pp.name, "\""));
@@ -587,14 +603,16 @@ std::optional<IcmpField> ParseIcmpField(Doc& d, const YAML::Node& n, absl::strin
   else if (fam == "IPv6")
     f.family = IcmpFamily::kIPv6;
   else {
-    d.Error(n["family"], absl::StrCat(path, ".family \"", fam, "\" must be IPv4 or IPv6"));
+    d.Error(n["family"],
+            ExpectedName(absl::StrCat(path, ".family"), {"IPv4", "IPv6"}, n["family"]));
     return std::nullopt;
   }
   std::string t = Scalar(n["type"]);
   int v = -1;
   if (absl::SimpleAtoi(t, &v)) {
     if (v < 0 || v > 255) {
-      d.Error(n["type"], absl::StrCat(path, ".type ", t, " is not 0-255"));
+      d.Error(n["type"], Expected(absl::StrCat(path, ".type"),
+                                  "an integer from 0 to 255 or an ICMP type name", n["type"]));
       return std::nullopt;
     }
     f.type = static_cast<uint8_t>(v);
@@ -652,9 +670,10 @@ std::optional<IcmpField> ParseIcmpField(Doc& d, const YAML::Node& n, absl::strin
     }
   }
   if (v < 0) {
-    d.Error(n["type"],
-            absl::StrCat(path, ".type \"", t, "\" is not an ICMP",
-                         f.family == IcmpFamily::kIPv6 ? "v6" : "v4", " type number or name"));
+    d.Error(n["type"], Expected(absl::StrCat(path, ".type"),
+                                absl::StrCat("an ICMP", f.family == IcmpFamily::kIPv6 ? "v6" : "v4",
+                                             " type number or name"),
+                                n["type"]));
     return std::nullopt;
   }
   f.type = static_cast<uint8_t>(v);
@@ -673,7 +692,7 @@ std::optional<CidrRule> ParseCidr(Doc& d, const YAML::Node& n, absl::string_view
     return std::nullopt;
   }
   if (!allow_address && s.find('/') == std::string::npos) {
-    d.Error(n, absl::StrCat(path, ": \"", s, "\" must be a prefix in <IP>/<length> form"));
+    d.Error(n, Expected(path, "a prefix in <IP>/<length> form", n));
     return std::nullopt;
   }
   auto p = ParsePrefix(s, &err);
@@ -744,10 +763,11 @@ std::optional<Entity> ParseEntity(Doc& d, const YAML::Node& n, const std::string
   std::string name = Scalar(n);
   auto e = EntityFromName(name);
   if (!e || *e == Entity::kWorldIpv4 || *e == Entity::kWorldIpv6) {
-    d.Error(n, absl::StrCat(item_path, ": unsupported entity \"", name,
-                            "\" (the CRD accepts all, world, cluster, cluster-mesh, host, "
-                            "remote-node, kube-apiserver, ingress, health, init, unmanaged, "
-                            "none)"));
+    // The CRD's enum (world-ipv4 and world-ipv6 are not in it).
+    d.Error(n, ExpectedName(item_path,
+                            {"all", "world", "cluster", "cluster-mesh", "host", "remote-node",
+                             "kube-apiserver", "ingress", "health", "init", "unmanaged", "none"},
+                            n));
     return std::nullopt;
   }
   if (*e == Entity::kClusterMesh) {
@@ -1065,8 +1085,9 @@ class ElementParser {
     el_.auth_mode = Scalar(a["mode"]);
     if (el_.auth_mode != "disabled" && el_.auth_mode != "required" &&
         el_.auth_mode != "test-always-fail") {
-      d_.Error(a["mode"], absl::StrCat(path_, ".authentication.mode \"", el_.auth_mode,
-                                       "\" must be disabled or required"));
+      // test-always-fail (Cilium's test mode) is accepted but not offered.
+      d_.Error(a["mode"], ExpectedName(absl::StrCat(path_, ".authentication.mode"),
+                                       {"disabled", "required"}, a["mode"]));
     } else if (el_.auth_mode != "disabled") {
       d_.Warn(a, absl::StrCat(path_,
                               ": mutual authentication is not modelled; flows without "
@@ -1240,23 +1261,24 @@ void ParseKnpPorts(Doc& d, const YAML::Node& rule, const std::string& path, Rule
       uint32_t v = 0;
       if (absl::SimpleAtoi(s, &v)) {
         if (v < 1 || v > 65535) {
-          d.Error(p["port"], absl::StrCat(pp_path, ".port ", s, " must be 1-65535"));
+          d.Error(p["port"], Expected(absl::StrCat(pp_path, ".port"),
+                                      "a port number from 1 to 65535 or a port name", p["port"]));
           continue;
         }
         pp.port = static_cast<uint16_t>(v);
       } else if (IsSvcName(s)) {
         pp.name = absl::AsciiStrToLower(s);
       } else {
-        d.Error(p["port"], absl::StrCat(pp_path, ".port \"", s,
-                                        "\" is not a port number or "
-                                        "name"));
+        d.Error(p["port"], Expected(absl::StrCat(pp_path, ".port"),
+                                    "a port number from 1 to 65535 or a port name", p["port"]));
         continue;
       }
     }
     if (Present(p["endPort"])) {
       int64_t e = 0;
       if (!absl::SimpleAtoi(Scalar(p["endPort"]), &e) || e < 1 || e > 65535) {
-        d.Error(p["endPort"], absl::StrCat(pp_path, ".endPort must be 1-65535"));
+        d.Error(p["endPort"], Expected(absl::StrCat(pp_path, ".endPort"),
+                                       "an integer from 1 to 65535", p["endPort"]));
         continue;
       }
       if (pp.IsNamed() || pp.port == 0) {
@@ -1361,7 +1383,7 @@ std::optional<Rule> ParseKnpSpec(Doc& d, const YAML::Node& spec, absl::string_vi
       else if (s == "Egress")
         type_egress = true;
       else
-        d.Error(t, absl::StrCat("spec.policyTypes: \"", s, "\" must be Ingress or Egress"));
+        d.Error(t, ExpectedName("spec.policyTypes", {"Ingress", "Egress"}, t));
     }
   }
   if (auto l = List(d, spec, "ingress", "spec")) {
@@ -1640,7 +1662,7 @@ void ParseCiliumRules(Doc& d, const YAML::Node& root, const ObjectHeader& h, Pol
   }
   if (Present(root["specs"])) {
     if (!root["specs"].IsSequence()) {
-      d.Error(root["specs"], "specs must be a list of rules");
+      d.Error(root["specs"], Expected("specs", "a list of rules", root["specs"]));
     } else {
       for (size_t i = 0; i < root["specs"].size(); ++i) {
         any = true;

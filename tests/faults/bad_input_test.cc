@@ -140,7 +140,8 @@ std::vector<Row> Catalogue() {
                                       "      - port: \"8080\"\n        endPort: 70000\n")}},
                   {"policy", "lint", "--policies", "{dir}/p.yaml"},
                   1,
-                  {"p.yaml:17: error: [TW009 schema]", "endPort must be an integer 0-65535"}});
+                  {"p.yaml:17: error: [TW009 schema]",
+                   "endPort: expected an integer from 0 to 65535, got \"70000\""}});
   rows.push_back({"policy: YAML alias bomb",
                   {{"p.yaml", Replace(kPolicy, "spec:\n", "spec:\n" + AliasBomb("  "))}},
                   {"policy", "lint", "--policies", "{dir}/p.yaml"},

@@ -126,7 +126,9 @@ spec:
   ingress:
   - toPorts: [{ports: [{port: "70000"}]}]
 )",
-       "neither a port number 0-65535 nor a port name", 7},
+       "spec.ingress[0].toPorts[0].ports[0].port: expected a port number from 0 to 65535 or a port "
+       "name, got \"70000\"",
+       7},
       {"bad protocol", R"(apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
 metadata: {name: p, namespace: ns}
@@ -138,7 +140,7 @@ spec:
       - port: "80"
         protocol: tcp
 )",
-       "must be one of TCP, UDP, SCTP, ANY (upper case)", 10},
+       ".protocol: expected one of TCP, UDP, SCTP or ANY, got \"tcp\" (did you mean \"TCP\"?)", 10},
       {"endPort below port", R"(apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
 metadata: {name: p, namespace: ns}
@@ -237,7 +239,9 @@ spec:
   egress:
   - toEntities: [world-ipv4]
 )",
-       "unsupported entity \"world-ipv4\"", 7},
+       "expected one of all, world, cluster, cluster-mesh, host, remote-node, kube-apiserver, "
+       "ingress, health, init, unmanaged or none, got \"world-ipv4\"",
+       7},
       {"except outside its cidr", R"(apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
 metadata: {name: p, namespace: ns}
@@ -258,7 +262,7 @@ spec:
     - {key: app, operator: Equals, values: [x]}
   egress: [{}]
 )",
-       "is not one of In, NotIn, Exists, DoesNotExist", 7},
+       ".operator: expected one of In, NotIn, Exists or DoesNotExist, got \"Equals\"", 7},
       {"KNP peer with ipBlock and podSelector", R"(apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata: {name: p, namespace: ns}
@@ -270,6 +274,91 @@ spec:
       podSelector: {}
 )",
        "ipBlock may not be combined", 8},
+      // Type errors and names in the wording of every tierwatch YAML reader (yaml::Reader).
+      {"list where a mapping belongs", R"(apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: p, namespace: ns}
+spec:
+  endpointSelector:
+    matchLabels: [app]
+  egress: [{}]
+)",
+       "spec.endpointSelector.matchLabels: expected a mapping of label to value, got a list", 6},
+      {"scalar where a list belongs", R"(apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: p, namespace: ns}
+spec:
+  endpointSelector: {}
+  ingress: x
+)",
+       "spec.ingress: expected a list, got \"x\"", 6},
+      {"not a boolean", R"(apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: p, namespace: ns}
+spec:
+  endpointSelector: {}
+  enableDefaultDeny: {ingress: "yes"}
+  ingress: [{}]
+)",
+       "spec.enableDefaultDeny.ingress: expected true or false, got \"yes\"", 6},
+      {"endPort out of range", R"(apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: p, namespace: ns}
+spec:
+  endpointSelector: {}
+  ingress:
+  - toPorts:
+    - ports:
+      - port: "80"
+        endPort: 70000
+)",
+       "spec.ingress[0].toPorts[0].ports[0].endPort: expected an integer from 0 to 65535, got "
+       "\"70000\"",
+       10},
+      {"ICMP family", R"(apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: p, namespace: ns}
+spec:
+  endpointSelector: {}
+  ingress:
+  - icmps:
+    - fields: [{family: ipv6, type: 128}]
+)",
+       ".family: expected IPv4 or IPv6, got \"ipv6\" (did you mean \"IPv6\"?)", 8},
+      {"authentication mode", R"(apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: p, namespace: ns}
+spec:
+  endpointSelector: {}
+  ingress:
+  - authentication:
+      mode: require
+)",
+       "spec.ingress[0].authentication.mode: expected disabled or required, got \"require\" (did "
+       "you mean \"required\"?)",
+       8},
+      {"KNP policyTypes", R"(apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: p, namespace: ns}
+spec:
+  podSelector: {}
+  policyTypes:
+  - Ingres
+)",
+       "spec.policyTypes: expected Ingress or Egress, got \"Ingres\" (did you mean \"Ingress\"?)",
+       7},
+      {"KNP port 0", R"(apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: p, namespace: ns}
+spec:
+  podSelector: {}
+  ingress:
+  - ports:
+    - port: 0
+)",
+       "spec.ingress[0].ports[0].port: expected a port number from 1 to 65535 or a port name, got "
+       "\"0\"",
+       8},
   };
   for (const ErrorCase& c : cases) {
     SCOPED_TRACE(c.what);
@@ -315,7 +404,7 @@ metadata: {name: good-2, namespace: a}
 spec:
   podSelector: {}
 )",
-                          "multi.yaml");
+                              "multi.yaml");
   ASSERT_EQ(r.policies.size(), 2u) << AllDiags(r);
   EXPECT_EQ(r.policies.policies[0].name, "good-1");
   EXPECT_EQ(r.policies.policies[1].name, "good-2");
@@ -345,7 +434,7 @@ apiVersion: v1
 kind: ConfigMap
 metadata: {name: cm}
 )",
-                          "ks.yaml");
+                              "ks.yaml");
   EXPECT_TRUE(r.policies.empty());
   EXPECT_EQ(r.skipped_documents, 2);
   EXPECT_FALSE(r.HasErrors()) << AllDiags(r);
@@ -573,7 +662,7 @@ spec:
   ingress: [{fromEntities: [world]}]
   ingress: [{fromEntities: [cluster]}]
 )",
-                                 "dup.yaml");
+                                     "dup.yaml");
   const Diagnostic* d = Find(r, "duplicate key");
   ASSERT_NE(d, nullptr) << AllDiags(r);
   EXPECT_EQ(d->severity, Severity::kError);
