@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "flow/hubble_schema.h"
 #include "google/protobuf/timestamp.pb.h"
 
@@ -227,10 +228,19 @@ absl::Status CheckPorts(absl::string_view proto, const M& m) {
   return absl::OkStatus();
 }
 
+// ICMP type and code, and the type VRRP and IGMP keep in the same 8-bit member (the tables
+// of hubble_schema.h say which fields each keeps; the JSON decoder refuses the same values).
 template <typename M>
-absl::Status CheckTypeCode(absl::string_view proto, const M& m) {
+absl::Status CheckType(absl::string_view proto, const M& m) {
   constexpr uint32_t kMax = std::numeric_limits<uint8_t>::max();
   if (m.type() > kMax) return OutOfRange(absl::StrCat(proto, ".type"), m.type(), kMax);
+  return absl::OkStatus();
+}
+
+template <typename M>
+absl::Status CheckTypeCode(absl::string_view proto, const M& m) {
+  TW_RETURN_IF_ERROR(CheckType(proto, m));
+  constexpr uint32_t kMax = std::numeric_limits<uint8_t>::max();
   if (m.code() > kMax) return OutOfRange(absl::StrCat(proto, ".code"), m.code(), kMax);
   return absl::OkStatus();
 }
@@ -251,6 +261,10 @@ absl::Status ValidateRanges(const ::observer::GetFlowsResponse& pb) {
       return CheckTypeCode("ICMPv4", l4.icmpv4());
     case ::flow::Layer4::kICMPv6:
       return CheckTypeCode("ICMPv6", l4.icmpv6());
+    case ::flow::Layer4::kVRRP:
+      return CheckType("VRRP", l4.vrrp());
+    case ::flow::Layer4::kIGMP:
+      return CheckType("IGMP", l4.igmp());
     default:
       return absl::OkStatus();
   }

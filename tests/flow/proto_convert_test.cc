@@ -151,5 +151,24 @@ TEST(ProtoConvert, EmptyResponseIsEmptyEvent) {
   EXPECT_EQ(ev.time, absl::UnixEpoch());
 }
 
+// What flow::L4 cannot hold is refused, as the JSON decoder refuses such a line: ports
+// above 65535, ICMP type/code above 255, and the type VRRP and IGMP keep in the same byte.
+TEST(ProtoConvert, ValuesTheFlowCannotHoldAreRefused) {
+  ::observer::GetFlowsResponse pb;
+  pb.mutable_flow()->mutable_l4()->mutable_tcp()->set_destination_port(65535);
+  EXPECT_TRUE(ValidateRanges(pb).ok());
+  pb.mutable_flow()->mutable_l4()->mutable_tcp()->set_destination_port(65616);
+  EXPECT_EQ(ValidateRanges(pb).message(),
+            "field flow.l4.TCP.destination_port: expected 0-65535, got 65616 (out of range)");
+  pb.mutable_flow()->mutable_l4()->mutable_icmpv4()->set_code(256);
+  EXPECT_EQ(ValidateRanges(pb).message(),
+            "field flow.l4.ICMPv4.code: expected 0-255, got 256 (out of range)");
+  pb.mutable_flow()->mutable_l4()->mutable_vrrp()->set_type(300);
+  EXPECT_EQ(ValidateRanges(pb).message(),
+            "field flow.l4.VRRP.type: expected 0-255, got 300 (out of range)");
+  pb.mutable_flow()->mutable_l4()->mutable_igmp()->set_type(255);
+  EXPECT_TRUE(ValidateRanges(pb).ok());
+}
+
 }  // namespace
 }  // namespace tw::flow
