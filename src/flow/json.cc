@@ -911,7 +911,7 @@ class Writer {
     for (const auto& s : v) {
       if (!first) out += ',';
       first = false;
-      Quote(View(s));
+      Quote(schema::Text(s));
     }
     out += ']';
   }
@@ -991,9 +991,6 @@ class Writer {
     out += '"';
   }
 
-  static absl::string_view View(const std::string& s) { return s; }
-  static absl::string_view View(Symbol s) { return s.view(); }
-
  private:
   // Length of the well-formed UTF-8 sequence at s[i], 0 if ill-formed.
   static size_t Utf8Length(absl::string_view s, size_t i) {
@@ -1039,7 +1036,7 @@ void WriteValue(Writer& w, absl::string_view name, const T& v) {
     const auto n = static_cast<int32_t>(v);
     w.Enum(name, n, EnumTableOf<P>().Name(n));
   } else if constexpr (std::is_same_v<P, std::string>) {
-    w.Str(name, Writer::View(v));
+    w.Str(name, schema::Text(v));
   } else if constexpr (std::is_same_v<P, bool>) {
     w.Bool(name, v);
   } else if constexpr (std::is_same_v<P, uint32_t>) {
